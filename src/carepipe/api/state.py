@@ -1,0 +1,22 @@
+"""What the API needs at hand: settings, the database, the blob store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from carepipe.core.blobs import BlobStore
+from carepipe.core.config import Settings
+from carepipe.core.db import Database
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    db: Database
+    blobs: BlobStore
+
+
+def get_state(request: Request) -> AppState:
+    return request.app.state.carepipe  # type: ignore[no-any-return]

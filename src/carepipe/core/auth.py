@@ -1,0 +1,97 @@
+"""Who is acting (``Principal``) and what each role may do: one table, checked by services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from carepipe.core.errors import PermissionDenied
+
+ROLES = ("admin", "ops", "ml_engineer", "data_scientist", "clinician", "compliance", "partner")
+
+# The one table mapping roles to permissions. Services call ``require``; the API,
+# console and CLI only translate the refusal.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "admin": frozenset(
+        {
+            "jobs.submit",
+            "jobs.read",
+            "dlq.read",
+            "dlq.replay",
+            "payload.read_phi",
+            "backfill.run",
+            "patients.read",
+            "patients.map",
+            "audit.read",
+            "keys.manage",
+            "users.manage",
+            "queues.manage",
+            "review.read",
+            "review.approve",
+            "models.manage",
+            "flags.manage",
+        }
+    ),
+    "ops": frozenset(
+        {
+            "jobs.submit",
+            "jobs.read",
+            "dlq.read",
+            "dlq.replay",
+            "payload.read_phi",
+            "backfill.run",
+            "patients.read",
+            "patients.map",
+            "queues.manage",
+            "keys.manage",
+        }
+    ),
+    "ml_engineer": frozenset({"jobs.read", "dlq.read", "models.manage"}),
+    "data_scientist": frozenset({"jobs.read"}),
+    "clinician": frozenset({"jobs.read", "patients.read", "review.read", "review.approve"}),
+    "compliance": frozenset({"jobs.read", "dlq.read", "audit.read"}),
+    # A partner system holding an API key: submits and reads its own tenant's jobs.
+    "partner": frozenset({"jobs.submit", "jobs.read", "patients.read", "patients.map"}),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The actor of a service call. ``tenant`` None means all tenants (staff)."""
+
+    kind: str  # "api_key", "user", "system"
+    id: str
+    roles: tuple[str, ...]
+    tenant: str | None = None
+    name: str = ""
+    permissions: frozenset[str] = field(default=frozenset())
+
+    def __post_init__(self) -> None:
+        perms: set[str] = set(self.permissions)
+        for r in self.roles:
+            perms |= PERMISSIONS.get(r, frozenset())
+        object.__setattr__(self, "permissions", frozenset(perms))
+
+    @property
+    def actor(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+    @property
+    def role(self) -> str:
+        return ",".join(self.roles)
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
+
+    def sees_tenant(self, tenant: str) -> bool:
+        return self.tenant is None or self.tenant == tenant
+
+
+def require(principal: Principal, permission: str) -> None:
+    """Raise ``PermissionDenied`` unless the principal's roles grant ``permission``."""
+    if not principal.can(permission):
+        raise PermissionDenied(
+            f"missing permission {permission}", details={"permission": permission}
+        )
+
+
+SYSTEM = Principal(kind="system", id="carepipe", roles=("admin",))

@@ -1,0 +1,98 @@
+"""One settings object. Defaults are the embedded set-up; production changes URLs, not code."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """All configuration, read from ``CAREPIPE_*`` environment variables (or ``.env``)."""
+
+    model_config = SettingsConfigDict(env_prefix="CAREPIPE_", env_file=".env", extra="ignore")
+
+    env: str = Field("dev", description="Environment name; appears in API keys (cp_<env>_...).")
+    data_dir: Path = Path("var")
+    database_url: str = Field(
+        "", description="SQLAlchemy URL. Empty: SQLite file under data_dir (embedded default)."
+    )
+    blob_url: str = Field(
+        "", description="file:///path or s3://bucket/prefix. Empty: data_dir/blobs."
+    )
+    s3_endpoint_url: str | None = None
+    blob_encryption_key: SecretStr | None = Field(
+        None, description="Base64 32-byte key for PHI at rest. Empty: generated into data_dir."
+    )
+
+    # API
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_payload_bytes: int = 25 * 1024 * 1024
+    public_url: str = ""
+
+    # Workers and the queue
+    worker_concurrency: int = 2
+    queues: str = Field("", description="Comma-separated queues to work; empty means all.")
+    lease_seconds: float = 60.0
+    heartbeat_seconds: float = 15.0
+    max_attempts: int = 5
+    retry_base_seconds: float = 2.0
+    retry_max_seconds: float = 600.0
+    poll_interval_seconds: float = 1.0
+    shutdown_grace_seconds: float = 30.0
+
+    # Pipelines and engines
+    emr_fhir_url: str | None = None
+    emr_timeout_seconds: float = 30.0
+    asr_engine: str = "faster-whisper"
+    asr_model: str = ""
+    asr_url: str | None = None
+    asr_api_key: SecretStr | None = None
+    note_engine: str = "rules"
+    llm_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_api_key: SecretStr | None = None
+    ocr_engine: str = "tesseract"
+    orders_engine: str = "rules"
+    review_tenants: str = Field("", description="Tenants whose scribe notes need review.")
+    pipeline_modules: str = Field("", description="Extra pipeline modules to import.")
+
+    # MLLP
+    mllp_host: str = "127.0.0.1"
+    mllp_port: int = 2575
+    mllp_tenant: str = "default"
+
+    # Console
+    session_secret: SecretStr | None = None
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, v: Path) -> Path:
+        return v.expanduser().resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'carepipe.db'}"
+
+    @property
+    def resolved_blob_url(self) -> str:
+        if self.blob_url:
+            return self.blob_url
+        return (self.data_dir / "blobs").as_uri()
+
+    @property
+    def queue_list(self) -> list[str]:
+        return [q.strip() for q in self.queues.split(",") if q.strip()]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process settings (cached; tests build their own ``Settings`` instead)."""
+    return Settings()

@@ -1,0 +1,112 @@
+"""Database engines and sessions.
+
+SQLite (WAL) is the embedded default, PostgreSQL (psycopg 3) the production
+database. On SQLite every write transaction starts with ``BEGIN IMMEDIATE`` so
+that a read-then-write never fails to upgrade its lock; on PostgreSQL claims use
+``FOR UPDATE SKIP LOCKED`` instead (see ``carepipe.core.queue``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+_SQLITE_BEGIN = "carepipe_sqlite_begin"
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy emit BEGIN itself (below): pysqlite's own implicit
+        # transactions cannot be made IMMEDIATE.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get(_SQLITE_BEGIN, "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+class Database:
+    """An engine plus session factories, and the in-process wake-up signal for workers."""
+
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+        self.url = url
+        parsed = make_url(url)
+        self.dialect = parsed.get_backend_name()
+        kwargs: dict[str, Any] = {"echo": echo, "future": True}
+        if self.dialect == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+            kwargs["pool_size"] = pool_size
+        else:
+            kwargs["pool_size"] = pool_size
+            kwargs["max_overflow"] = pool_size
+            kwargs["pool_pre_ping"] = True
+        self.engine = create_engine(url, **kwargs)
+        if self.dialect == "sqlite":
+            _configure_sqlite(self.engine)
+            self._write_engine = self.engine.execution_options(**{_SQLITE_BEGIN: "IMMEDIATE"})
+        else:
+            self._write_engine = self.engine
+        self._read_factory = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_factory = sessionmaker(self._write_engine, expire_on_commit=False)
+        # Embedded wake-up: set when tasks become ready in this process.
+        self.wakeup = threading.Condition()
+        self.wakeup_generation = 0
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session for reads (and writes that need no upgrade-safe lock); rolled back on error."""
+        with self._read_factory() as s:
+            try:
+                yield s
+            except BaseException:
+                s.rollback()
+                raise
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One write transaction: committed on success, rolled back on any error."""
+        with self._write_factory() as s:
+            try:
+                yield s
+                s.commit()
+            except BaseException:
+                s.rollback()
+                raise
+
+    def signal(self) -> None:
+        """Wake workers of this process (tasks became ready)."""
+        with self.wakeup:
+            self.wakeup_generation += 1
+            self.wakeup.notify_all()
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        self.engine.dispose()

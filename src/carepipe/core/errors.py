@@ -1,0 +1,219 @@
+"""Error types with stable codes.
+
+Every failure that a caller or an operator can see is one of these types. The
+code is stable (dashboards, alert rules and partners match on it); the message
+is for people and must never contain PHI or secrets.
+
+They are mapped once to HTTP responses (``carepipe.api.errors``) and once to
+dead-letter reasons (the queue keeps ``code`` and ``message`` on the task).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class CarePipeError(Exception):
+    """Base of all CarePipe errors.
+
+    ``retryable`` tells the queue whether a stage failure may be tried again
+    (transient) or must go straight to the dead-letter queue (permanent).
+    """
+
+    code: ClassVar[str] = "internal_error"
+    http_status: ClassVar[int] = 500
+    retryable: ClassVar[bool] = True
+
+    def __init__(self, message: str | None = None, *, details: Any = None) -> None:
+        self.message = message or self.default_message()
+        self.details = details
+        super().__init__(self.message)
+
+    @classmethod
+    def default_message(cls) -> str:
+        return cls.code.replace("_", " ")
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details is not None:
+            body["details"] = self.details
+        return body
+
+
+class PermanentError(CarePipeError):
+    """Bad input or a state that retrying cannot fix: goes to the DLQ at once."""
+
+    code = "permanent_error"
+    http_status = 422
+    retryable = False
+
+
+class TransientError(CarePipeError):
+    """A failure worth retrying with backoff (timeouts, 5xx of a partner)."""
+
+    code = "transient_error"
+    http_status = 503
+    retryable = True
+
+
+# --- API: authentication, permissions, input ---------------------------------------------
+
+
+class AuthenticationRequired(PermanentError):
+    code = "auth_required"
+    http_status = 401
+
+
+class InvalidApiKey(PermanentError):
+    code = "invalid_api_key"
+    http_status = 401
+
+
+class RevokedApiKey(PermanentError):
+    code = "api_key_revoked"
+    http_status = 401
+
+
+class PermissionDenied(PermanentError):
+    code = "permission_denied"
+    http_status = 403
+
+
+class NotFound(PermanentError):
+    code = "not_found"
+    http_status = 404
+
+
+class Conflict(PermanentError):
+    code = "conflict"
+    http_status = 409
+
+
+class InvalidRequest(PermanentError):
+    code = "invalid_request"
+    http_status = 400
+
+
+class MalformedJson(InvalidRequest):
+    code = "malformed_json"
+
+
+class UnsupportedMediaType(PermanentError):
+    code = "unsupported_media_type"
+    http_status = 415
+
+
+class PayloadTooLarge(PermanentError):
+    code = "payload_too_large"
+    http_status = 413
+
+
+class UnknownPipeline(PermanentError):
+    code = "unknown_pipeline"
+    http_status = 422
+
+
+class ValidationFailed(PermanentError):
+    code = "validation_failed"
+    http_status = 422
+
+
+class RateLimited(PermanentError):
+    code = "rate_limited"
+    http_status = 429
+
+
+# --- Pipeline stages ----------------------------------------------------------------------
+
+
+class AudioUnreadable(PermanentError):
+    code = "audio_unreadable"
+
+
+class ImageUnreadable(PermanentError):
+    code = "image_unreadable"
+
+
+class Hl7Malformed(PermanentError):
+    code = "hl7_malformed"
+
+
+class Hl7Unsupported(PermanentError):
+    code = "hl7_unsupported"
+
+
+class PatientNotFound(PermanentError):
+    code = "patient_not_found"
+
+
+class InvalidAbha(PermanentError):
+    code = "invalid_abha"
+
+
+class FhirInvalid(PermanentError):
+    code = "fhir_invalid"
+
+
+class EmrRejected(PermanentError):
+    """The EMR answered 4xx: the bundle will not be accepted by retrying."""
+
+    code = "emr_rejected"
+
+
+class EmrUnavailable(TransientError):
+    code = "emr_unavailable"
+
+
+class EngineUnavailable(TransientError):
+    """A model engine (remote LLM, remote ASR) failed in a way worth retrying."""
+
+    code = "engine_unavailable"
+
+
+class EngineOutputInvalid(PermanentError):
+    """A model engine answered, but with output that does not fit the schema."""
+
+    code = "engine_output_invalid"
+
+
+class TextUnparseable(PermanentError):
+    code = "text_unparseable"
+
+
+class StageTimeout(TransientError):
+    code = "stage_timeout"
+
+
+class WorkerCrashed(TransientError):
+    """Recorded when a lease expired: the worker holding it died or hung."""
+
+    code = "lease_expired"
+
+
+class AttemptsExhausted(PermanentError):
+    code = "attempts_exhausted"
+
+
+def error_code(exc: BaseException) -> str:
+    """The stable code for any exception (unknown ones are ``internal_error``)."""
+    if isinstance(exc, CarePipeError):
+        return exc.code
+    return "internal_error"
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Unknown exceptions are retried: a bug fix plus a replay beats losing data."""
+    if isinstance(exc, CarePipeError):
+        return exc.retryable
+    return True
+
+
+def safe_message(exc: BaseException) -> str:
+    """A message fit for the console and logs.
+
+    Our own errors carry PHI-free messages by contract. For foreign exceptions
+    only the type name is kept: their text may quote payload content.
+    """
+    if isinstance(exc, CarePipeError):
+        return exc.message
+    return f"unexpected {type(exc).__name__}"

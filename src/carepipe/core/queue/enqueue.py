@@ -1,0 +1,46 @@
+"""Putting a task on a queue (inside the caller's transaction)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from carepipe.core.clock import utcnow
+from carepipe.core.models import Task
+from carepipe.core.queue.states import TaskStatus
+from carepipe.core.queue.wakeup import notify_in_transaction
+
+
+def enqueue(
+    session: Session,
+    *,
+    job_id: str,
+    queue: str,
+    stage: str,
+    priority: int = 1,
+    run_after: datetime | None = None,
+    max_attempts: int = 5,
+    replay: bool = False,
+    trace_context: dict[str, Any] | None = None,
+) -> Task:
+    """Add a ready task; it becomes visible to workers when the caller commits."""
+    now = utcnow()
+    task = Task(
+        job_id=job_id,
+        queue=queue,
+        stage=stage,
+        status=TaskStatus.READY,
+        priority=priority,
+        run_after=run_after or now,
+        attempts=0,
+        max_attempts=max_attempts,
+        replay=replay,
+        trace_context=trace_context,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(task)
+    notify_in_transaction(session, queue)
+    return task

@@ -1,0 +1,207 @@
+"""Partner API keys: ``cp_<env>_<key id>_<secret>``; only the SHA-256 of the secret is kept.
+
+Lifecycle: ``staged`` -> ``active`` -> ``grace`` (still accepted until
+``grace_until``, while partners switch to the new key) -> ``revoked``.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from carepipe.core import audit
+from carepipe.core.auth import Principal, require
+from carepipe.core.clock import utcnow
+from carepipe.core.crypto import constant_time_equal, sha256_hex
+from carepipe.core.errors import InvalidApiKey, InvalidRequest, NotFound, RevokedApiKey
+from carepipe.core.models import ApiKey
+
+_ENV_RE = re.compile(r"^[a-z0-9]{1,16}$")
+_KEY_RE = re.compile(r"^cp_([a-z0-9]{1,16})_([a-z0-9]{12})_([A-Za-z0-9_\-]{32,128})$")
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A newly created key. ``plaintext`` is shown once and never stored."""
+
+    id: str
+    tenant: str
+    name: str
+    status: str
+    plaintext: str
+
+
+def _new_key_id() -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(12))
+
+
+def create_key(
+    session: Session,
+    actor: Principal,
+    *,
+    tenant: str,
+    name: str,
+    env: str,
+    staged: bool = False,
+    reason: str | None = None,
+) -> IssuedKey:
+    """Create a key for ``tenant``; returns the only copy of its plaintext."""
+    require(actor, "keys.manage")
+    if not _ENV_RE.match(env):
+        raise InvalidRequest("env must be 1-16 lower-case letters or digits")
+    if not tenant or len(tenant) > 64:
+        raise InvalidRequest("tenant must be 1-64 characters")
+    key_id = _new_key_id()
+    secret = secrets.token_urlsafe(32)
+    now = utcnow()
+    row = ApiKey(
+        id=key_id,
+        tenant=tenant,
+        name=name,
+        env=env,
+        secret_sha256=sha256_hex(secret.encode()),
+        status="staged" if staged else "active",
+        created_at=now,
+        activated_at=None if staged else now,
+        created_by=actor.actor,
+    )
+    session.add(row)
+    audit.record(
+        session,
+        actor=actor.actor,
+        actor_role=actor.role,
+        tenant=tenant,
+        action="api_key.create",
+        target_type="api_key",
+        target_id=key_id,
+        after={"status": row.status, "name": name},
+        reason=reason,
+    )
+    return IssuedKey(key_id, tenant, name, row.status, f"cp_{env}_{key_id}_{secret}")
+
+
+def list_keys(session: Session, actor: Principal, *, tenant: str | None = None) -> list[ApiKey]:
+    require(actor, "keys.manage")
+    stmt = select(ApiKey).order_by(ApiKey.created_at)
+    if tenant:
+        stmt = stmt.where(ApiKey.tenant == tenant)
+    return list(session.execute(stmt).scalars())
+
+
+def _get(session: Session, key_id: str) -> ApiKey:
+    row = session.get(ApiKey, key_id)
+    if row is None:
+        raise NotFound("no such API key")
+    return row
+
+
+def activate_key(
+    session: Session, actor: Principal, key_id: str, *, reason: str | None = None
+) -> ApiKey:
+    require(actor, "keys.manage")
+    row = _get(session, key_id)
+    if row.status != "staged":
+        raise InvalidRequest(f"key is {row.status}, only staged keys can be activated")
+    row.status, row.activated_at = "active", utcnow()
+    audit.record(
+        session,
+        actor=actor.actor,
+        actor_role=actor.role,
+        tenant=row.tenant,
+        action="api_key.activate",
+        target_type="api_key",
+        target_id=key_id,
+        before={"status": "staged"},
+        after={"status": "active"},
+        reason=reason,
+    )
+    return row
+
+
+def revoke_key(
+    session: Session, actor: Principal, key_id: str, *, reason: str | None = None
+) -> ApiKey:
+    require(actor, "keys.manage")
+    row = _get(session, key_id)
+    before = row.status
+    row.status, row.revoked_at = "revoked", utcnow()
+    audit.record(
+        session,
+        actor=actor.actor,
+        actor_role=actor.role,
+        tenant=row.tenant,
+        action="api_key.revoke",
+        target_type="api_key",
+        target_id=key_id,
+        before={"status": before},
+        after={"status": "revoked"},
+        reason=reason,
+    )
+    return row
+
+
+def rotate_key(
+    session: Session,
+    actor: Principal,
+    key_id: str,
+    *,
+    grace: timedelta = timedelta(days=7),
+    reason: str | None = None,
+) -> IssuedKey:
+    """Issue a successor (active now) and put the old key in ``grace`` until ``now + grace``."""
+    require(actor, "keys.manage")
+    old = _get(session, key_id)
+    if old.status not in ("active", "grace"):
+        raise InvalidRequest(f"key is {old.status}; only active keys can be rotated")
+    new = create_key(session, actor, tenant=old.tenant, name=old.name, env=old.env, reason=reason)
+    session.get(ApiKey, new.id).rotated_from = old.id  # type: ignore[union-attr]
+    before = old.status
+    old.status, old.grace_until = "grace", utcnow() + grace
+    audit.record(
+        session,
+        actor=actor.actor,
+        actor_role=actor.role,
+        tenant=old.tenant,
+        action="api_key.rotate",
+        target_type="api_key",
+        target_id=old.id,
+        before={"status": before},
+        after={"status": "grace", "successor": new.id},
+        reason=reason,
+    )
+    return new
+
+
+def parse_key(plaintext: str) -> tuple[str, str, str]:
+    """(env, key id, secret), or ``InvalidApiKey`` for anything not shaped like our keys."""
+    m = _KEY_RE.match(plaintext.strip())
+    if not m:
+        raise InvalidApiKey("malformed API key")
+    return m.group(1), m.group(2), m.group(3)
+
+
+def verify_key(session: Session, plaintext: str, *, now: datetime | None = None) -> ApiKey:
+    """The key row for a valid presented key; otherwise ``InvalidApiKey``/``RevokedApiKey``.
+
+    The secret is compared as SHA-256 digests in constant time. The same error
+    answers an unknown key id and a wrong secret, so ids cannot be probed.
+    """
+    env, key_id, secret = parse_key(plaintext)
+    row = session.get(ApiKey, key_id)
+    presented = sha256_hex(secret.encode())
+    if row is None or row.env != env or not constant_time_equal(presented, row.secret_sha256):
+        raise InvalidApiKey("invalid API key")
+    now = now or utcnow()
+    if row.status == "revoked":
+        raise RevokedApiKey("API key revoked")
+    if row.status == "grace" and row.grace_until is not None and row.grace_until <= now:
+        raise RevokedApiKey("API key grace period is over")
+    if row.status == "staged":
+        raise InvalidApiKey("API key not active yet")
+    return row

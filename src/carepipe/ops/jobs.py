@@ -1,0 +1,220 @@
+"""Job services: submit (permission-checked), show one, list with cursor paging."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+
+from carepipe.core.auth import Principal, require
+from carepipe.core.blobs import BlobStore
+from carepipe.core.db import Database
+from carepipe.core.errors import InvalidRequest, NotFound
+from carepipe.core.models import Artifact, Job, Task
+from carepipe.core.queue.states import PRIORITY_NAMES
+from carepipe.pipelines.ingest import Submission, submit
+
+MAX_PAGE = 200
+
+
+def submit_job(
+    db: Database,
+    blobs: BlobStore,
+    principal: Principal,
+    *,
+    pipeline: str,
+    payload: bytes,
+    content_type: str,
+    priority: int = 1,
+    idempotency_key: str | None = None,
+    filename: str | None = None,
+    source: str = "api",
+    tenant: str | None = None,
+    max_attempts: int = 5,
+) -> Submission:
+    """Archive and start a job for the principal's tenant (staff may name a tenant)."""
+    require(principal, "jobs.submit")
+    owner = principal.tenant or tenant
+    if owner is None:
+        raise InvalidRequest("tenant is required")
+    return submit(
+        db,
+        blobs,
+        tenant=owner,
+        pipeline=pipeline,
+        payload=payload,
+        content_type=content_type,
+        priority=priority,
+        idempotency_key=idempotency_key,
+        source=source,
+        filename=filename,
+        meta={"submitted_by": principal.actor},
+        max_attempts=max_attempts,
+    )
+
+
+def _visible_job(session: Any, principal: Principal, job_id: str) -> Job:
+    require(principal, "jobs.read")
+    job = session.get(Job, job_id)
+    if job is None or not principal.sees_tenant(job.tenant):
+        # Another tenant's job is "not found", not "forbidden": ids must not be probed.
+        raise NotFound("no such job")
+    return job
+
+
+def job_view(db: Database, principal: Principal, job_id: str) -> dict[str, Any]:
+    """Status, stage, tasks (attempts, errors) and artifacts of one job."""
+    with db.session() as s:
+        job = _visible_job(s, principal, job_id)
+        tasks = s.execute(select(Task).where(Task.job_id == job_id).order_by(Task.id)).scalars()
+        arts = s.execute(
+            select(Artifact).where(Artifact.job_id == job_id).order_by(Artifact.created_at)
+        ).scalars()
+        return {
+            "id": job.id,
+            "tenant": job.tenant,
+            "pipeline": job.pipeline,
+            "status": job.status,
+            "stage": job.current_stage,
+            "priority": PRIORITY_NAMES.get(job.priority, str(job.priority)),
+            "replay": job.replay,
+            "idempotency_key": job.idempotency_key,
+            "message_id": job.message_id,
+            "created_at": job.created_at.isoformat(),
+            "updated_at": job.updated_at.isoformat(),
+            "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+            "result": job.result,
+            "error": {"code": job.error_code, "message": job.error_message}
+            if job.error_code
+            else None,
+            "tasks": [
+                {
+                    "id": t.id,
+                    "stage": t.stage,
+                    "queue": t.queue,
+                    "status": t.status,
+                    "attempts": t.attempts,
+                    "max_attempts": t.max_attempts,
+                    "replay": t.replay,
+                    "error": {"code": t.last_error_code, "message": t.last_error_message}
+                    if t.last_error_code
+                    else None,
+                }
+                for t in tasks
+            ],
+            "artifacts": [
+                {
+                    "id": a.id,
+                    "stage": a.stage,
+                    "kind": a.kind,
+                    "content_type": a.content_type,
+                    "engine": a.engine,
+                    "model_version": a.model_version,
+                    "confidence": a.confidence,
+                    "url": f"/v1/jobs/{job.id}/artifacts/{a.id}",
+                }
+                for a in arts
+            ],
+        }
+
+
+def get_artifact(db: Database, principal: Principal, job_id: str, artifact_id: str) -> Artifact:
+    with db.session() as s:
+        _visible_job(s, principal, job_id)
+        art = s.get(Artifact, artifact_id)
+        if art is None or art.job_id != job_id:
+            raise NotFound("no such artifact")
+        s.expunge(art)
+        return art
+
+
+def latest_artifact(db: Database, principal: Principal, job_id: str, kind: str) -> Artifact:
+    with db.session() as s:
+        _visible_job(s, principal, job_id)
+        art = s.execute(
+            select(Artifact)
+            .where(Artifact.job_id == job_id, Artifact.kind == kind)
+            .order_by(Artifact.created_at.desc(), Artifact.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        if art is None:
+            raise NotFound(f"job has no {kind} yet")
+        s.expunge(art)
+        return art
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def _encode_cursor(created_at: datetime, job_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{job_id}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor.encode()).decode()
+        ts, job_id = raw.split("|", 1)
+        return datetime.fromisoformat(ts), job_id
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidRequest("invalid cursor") from None
+
+
+def list_jobs(
+    db: Database,
+    principal: Principal,
+    *,
+    status: str | None = None,
+    pipeline: str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+    tenant: str | None = None,
+) -> Page:
+    """Newest first; the cursor is (created_at, id) of the last item, so pages never shift."""
+    require(principal, "jobs.read")
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE}")
+    stmt = select(Job)
+    scope = principal.tenant or tenant
+    if scope:
+        stmt = stmt.where(Job.tenant == scope)
+    if status:
+        stmt = stmt.where(Job.status == status)
+    if pipeline:
+        stmt = stmt.where(Job.pipeline == pipeline)
+    if created_after:
+        stmt = stmt.where(Job.created_at >= created_after)
+    if created_before:
+        stmt = stmt.where(Job.created_at < created_before)
+    if cursor:
+        ts, last_id = _decode_cursor(cursor)
+        stmt = stmt.where(or_(Job.created_at < ts, and_(Job.created_at == ts, Job.id < last_id)))
+    stmt = stmt.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)
+    with db.session() as s:
+        rows = list(s.execute(stmt).scalars())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [
+        {
+            "id": j.id,
+            "pipeline": j.pipeline,
+            "status": j.status,
+            "stage": j.current_stage,
+            "priority": PRIORITY_NAMES.get(j.priority, str(j.priority)),
+            "replay": j.replay,
+            "created_at": j.created_at.isoformat(),
+            "error_code": j.error_code,
+            "url": f"/v1/jobs/{j.id}",
+        }
+        for j in rows
+    ]
+    nxt = _encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
+    return Page(items, nxt)

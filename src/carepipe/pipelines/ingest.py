@@ -1,0 +1,185 @@
+"""Ingestion: archive the raw message first, then create the job and its first task.
+
+The blob is written (and fsynced) before any database work; the message row,
+the job and the first task are one transaction, with the job insert in a
+savepoint so that a duplicate idempotency key still leaves the message archived.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from carepipe.core.blobs import BlobStore
+from carepipe.core.clock import utcnow
+from carepipe.core.crypto import sha256_hex
+from carepipe.core.db import Database
+from carepipe.core.errors import CarePipeError, UnsupportedMediaType
+from carepipe.core.models import Job, Message
+from carepipe.core.queue import JobStatus, enqueue
+from carepipe.pipelines.registry import Pipeline, get_pipeline
+
+
+@dataclass(frozen=True)
+class Submission:
+    job_id: str
+    message_id: str
+    created: bool  # False: an existing job was returned for the same idempotency key
+    status: str
+    pipeline: str
+
+
+def archive_rejected(
+    db: Database,
+    blobs: BlobStore,
+    *,
+    tenant: str,
+    payload: bytes,
+    content_type: str,
+    source: str,
+    error: CarePipeError,
+    pipeline: str | None = None,
+    filename: str | None = None,
+    meta: dict[str, Any] | None = None,
+) -> str:
+    """Keep input we refused, so nothing we were sent is ever lost. Returns the message id."""
+    key = blobs.put(payload)
+    with db.transaction() as s:
+        msg = Message(
+            tenant=tenant,
+            source=source,
+            kind=content_type[:128],
+            pipeline=pipeline,
+            content_sha256=key.split("/", 1)[1],
+            blob_key=key,
+            size_bytes=len(payload),
+            filename=filename,
+            status="rejected",
+            error_code=error.code,
+            received_at=utcnow(),
+            meta=meta or {},
+        )
+        s.add(msg)
+        s.flush()
+        return msg.id
+
+
+def _check_media(pipeline: Pipeline, content_type: str) -> None:
+    if not pipeline.accepts:
+        return
+    base = content_type.split(";", 1)[0].strip().lower()
+    for pattern in pipeline.accepts:
+        if pattern == base or (pattern.endswith("/*") and base.startswith(pattern[:-1])):
+            return
+    raise UnsupportedMediaType(
+        f"pipeline {pipeline.name!r} does not accept {base!r}",
+        details={"accepts": list(pipeline.accepts)},
+    )
+
+
+def submit(
+    db: Database,
+    blobs: BlobStore,
+    *,
+    tenant: str,
+    pipeline: str,
+    payload: bytes,
+    content_type: str,
+    priority: int = 1,
+    idempotency_key: str | None = None,
+    source: str = "api",
+    filename: str | None = None,
+    meta: dict[str, Any] | None = None,
+    replay: bool = False,
+    max_attempts: int = 5,
+) -> Submission:
+    """Archive ``payload`` and start a job on ``pipeline``.
+
+    Unknown pipelines and unaccepted media types raise after the payload has
+    been archived as a rejected message.
+    """
+    try:
+        pipe = get_pipeline(pipeline)
+        _check_media(pipe, content_type)
+    except CarePipeError as exc:
+        archive_rejected(
+            db,
+            blobs,
+            tenant=tenant,
+            payload=payload,
+            content_type=content_type,
+            source=source,
+            error=exc,
+            pipeline=pipeline,
+            filename=filename,
+            meta=meta,
+        )
+        raise
+    key = blobs.put(payload)
+    now = utcnow()
+    with db.transaction() as s:
+        msg = Message(
+            tenant=tenant,
+            source=source,
+            kind=content_type[:128],
+            pipeline=pipeline,
+            content_sha256=sha256_hex(payload),
+            blob_key=key,
+            size_bytes=len(payload),
+            filename=filename,
+            status="accepted",
+            received_at=now,
+            meta=meta or {},
+        )
+        s.add(msg)
+        s.flush()
+        first = pipe.first()
+        try:
+            with s.begin_nested():
+                job = Job(
+                    tenant=tenant,
+                    pipeline=pipeline,
+                    status=JobStatus.QUEUED,
+                    priority=priority,
+                    idempotency_key=idempotency_key,
+                    replay=replay,
+                    current_stage=first.name,
+                    message_id=msg.id,
+                    created_at=now,
+                    updated_at=now,
+                )
+                s.add(job)
+                s.flush()
+                enqueue(
+                    s,
+                    job_id=job.id,
+                    queue=first.queue_name,
+                    stage=first.name,
+                    priority=priority,
+                    max_attempts=first.max_attempts or max_attempts,
+                    replay=replay,
+                )
+                s.flush()
+        except IntegrityError:
+            if idempotency_key is None:
+                raise
+            existing = s.execute(
+                select(Job).where(Job.tenant == tenant, Job.idempotency_key == idempotency_key)
+            ).scalar_one()
+            msg.status = "duplicate"
+            msg.meta = {**(msg.meta or {}), "duplicate_of_job": existing.id}
+            return Submission(existing.id, msg.id, False, existing.status, existing.pipeline)
+        result = Submission(job.id, msg.id, True, job.status, pipeline)
+    if db.is_sqlite:
+        db.signal()
+    return result
+
+
+def find_by_idempotency_key(db: Database, tenant: str, key: str) -> Job | None:
+    with db.session() as s:
+        return s.execute(
+            select(Job).where(Job.tenant == tenant, Job.idempotency_key == key)
+        ).scalar_one_or_none()

@@ -1,0 +1,246 @@
+"""The worker: claim tasks, run stage handlers on a thread pool, hand off or fail.
+
+One process runs ``concurrency`` handler threads, one heartbeat thread that
+extends the leases of everything in flight, a periodic reaper for leases that
+expired elsewhere, and (on PostgreSQL) a LISTEN thread that wakes the claim loop.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from carepipe.core.blobs import BlobStore
+from carepipe.core.config import Settings
+from carepipe.core.db import Database
+from carepipe.core.errors import error_code
+from carepipe.core.queue import (
+    ClaimedTask,
+    LeaseLost,
+    claim,
+    extend_leases,
+    fail,
+    reap_expired_leases,
+    release,
+    succeed,
+)
+from carepipe.core.queue.wakeup import PgListener
+from carepipe.observability.context import job_id_var
+from carepipe.observability.logging import get_logger
+from carepipe.observability.metrics import TASK_DURATION, TASK_WAIT, TASKS_TOTAL, WORKER_UP
+from carepipe.pipelines.context import StageContext
+from carepipe.pipelines.handoff import make_handoff, store_artifact_content
+from carepipe.pipelines.registry import get_pipeline
+
+log = get_logger("carepipe.worker")
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 100000}"
+
+
+class Worker:
+    """Runs tasks from ``queues`` (None = every queue) until ``stop()``."""
+
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore,
+        settings: Settings,
+        *,
+        queues: list[str] | None = None,
+        concurrency: int | None = None,
+        worker_id: str | None = None,
+    ) -> None:
+        self.db = db
+        self.blobs = blobs
+        self.settings = settings
+        self.queues = queues or None
+        self.concurrency = concurrency or settings.worker_concurrency
+        self.worker_id = worker_id or default_worker_id()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._inflight: dict[int, ClaimedTask] = {}
+        self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="carepipe-task")
+        self._threads: list[threading.Thread] = []
+        self._listener: PgListener | None = None
+        self.stopped = threading.Event()
+
+    # -- control ------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def wake(self, _queue: str | None = None) -> None:
+        self._wake.set()
+
+    def start_background(self) -> threading.Thread:
+        t = threading.Thread(target=self.run, name="carepipe-worker", daemon=True)
+        t.start()
+        return t
+
+    # -- main loop ----------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Blocking: the claim loop. Returns after ``stop()`` once in-flight work is settled."""
+        log.info(
+            "worker.start",
+            worker_id=self.worker_id,
+            queues=self.queues,
+            concurrency=self.concurrency,
+        )
+        WORKER_UP.inc(self.concurrency)
+        hb = threading.Thread(target=self._heartbeat_loop, name="carepipe-heartbeat", daemon=True)
+        hb.start()
+        embedded = threading.Thread(target=self._embedded_wakeups, daemon=True)
+        embedded.start()
+        if self.db.is_postgres:
+            self._listener = PgListener(self.db, self.wake)
+            self._listener.start()
+        last_reap = 0.0
+        try:
+            while not self._stop.is_set():
+                now = time.monotonic()
+                if now - last_reap > max(1.0, self.settings.lease_seconds / 4):
+                    last_reap = now
+                    try:
+                        reap_expired_leases(self.db)
+                    except Exception as exc:
+                        log.warning("worker.reap_failed", error=type(exc).__name__)
+                free = self.concurrency - len(self._inflight)
+                got: list[ClaimedTask] = []
+                if free > 0:
+                    try:
+                        got = claim(
+                            self.db,
+                            queues=self.queues,
+                            worker_id=self.worker_id,
+                            limit=free,
+                            lease_seconds=self.settings.lease_seconds,
+                        )
+                    except Exception as exc:
+                        log.warning("worker.claim_failed", error=type(exc).__name__)
+                        self._stop.wait(self.settings.poll_interval_seconds)
+                        continue
+                    for task in got:
+                        with self._lock:
+                            self._inflight[task.id] = task
+                        fut = self._pool.submit(self._execute, task)
+                        fut.add_done_callback(self._done)
+                if got and len(got) == free:
+                    # Slots full: wait for one to free up (``_done`` sets the event).
+                    self._wake.wait(self.settings.poll_interval_seconds)
+                    self._wake.clear()
+                elif not got:
+                    self._wake.wait(self.settings.poll_interval_seconds)
+                    self._wake.clear()
+        finally:
+            self._shutdown()
+            WORKER_UP.dec(self.concurrency)
+            self.stopped.set()
+
+    def _embedded_wakeups(self) -> None:
+        cond = self.db.wakeup
+        seen = [self.db.wakeup_generation]
+
+        def changed() -> bool:
+            return self.db.wakeup_generation != seen[0] or self._stop.is_set()
+
+        while not self._stop.is_set():
+            with cond:
+                cond.wait_for(changed, timeout=1.0)
+                if self.db.wakeup_generation != seen[0]:
+                    seen[0] = self.db.wakeup_generation
+                    self._wake.set()
+
+    def _done(self, _fut: Future[None]) -> None:
+        self._wake.set()
+
+    def _shutdown(self) -> None:
+        """Graceful stop: let running handlers finish within the grace period, release the rest."""
+        deadline = time.monotonic() + self.settings.shutdown_grace_seconds
+        while self._inflight and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with self._lock:
+            leftover = list(self._inflight.values())
+        for task in leftover:
+            try:
+                release(self.db, task)
+                log.info("worker.released", task_id=task.id)
+            except LeaseLost:
+                pass
+            except Exception as exc:
+                log.warning("worker.release_failed", task_id=task.id, error=type(exc).__name__)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._listener:
+            self._listener.stop()
+        log.info("worker.stop", worker_id=self.worker_id)
+
+    def _heartbeat_loop(self) -> None:
+        while not self._stop.wait(self.settings.heartbeat_seconds):
+            with self._lock:
+                tasks = list(self._inflight.values())
+            try:
+                lost = extend_leases(self.db, tasks, self.settings.lease_seconds)
+            except Exception as exc:
+                log.warning("worker.heartbeat_failed", error=type(exc).__name__)
+                continue
+            for tid in lost:
+                log.warning("worker.lease_lost", task_id=tid)
+
+    # -- one task -----------------------------------------------------------------------
+
+    def _execute(self, task: ClaimedTask) -> None:
+        token = job_id_var.set(task.job_id)
+        started = time.perf_counter()
+        TASK_WAIT.labels(task.queue).observe(
+            max(0.0, (task.claimed_at - task.run_after).total_seconds())
+        )
+        outcome = "done"
+        try:
+            pipeline = get_pipeline(task.pipeline)
+            stage = pipeline.stage(task.stage)
+            ctx = StageContext(db=self.db, blobs=self.blobs, settings=self.settings, task=task)
+            try:
+                output = stage.handler(ctx)
+                keys = store_artifact_content(self.blobs, output)
+                handoff = make_handoff(
+                    pipeline, task, output, keys, default_max_attempts=self.settings.max_attempts
+                )
+                succeed(self.db, task, handoff)
+            except LeaseLost:
+                raise
+            except Exception as exc:
+                outcome = fail(
+                    self.db,
+                    task,
+                    exc,
+                    retry_base=self.settings.retry_base_seconds,
+                    retry_cap=self.settings.retry_max_seconds,
+                )
+                outcome = "retry" if outcome == "ready" else "dead"
+                log.warning(
+                    "task.failed",
+                    task_id=task.id,
+                    stage=task.stage,
+                    attempt=task.attempts,
+                    code=error_code(exc),
+                    outcome=outcome,
+                )
+        except LeaseLost:
+            outcome = "lease_lost"
+            log.warning("task.lease_lost", task_id=task.id)
+        except Exception as exc:
+            outcome = "error"
+            log.error("task.outcome_failed", task_id=task.id, error=type(exc).__name__)
+        finally:
+            TASK_DURATION.labels(task.queue).observe(time.perf_counter() - started)
+            TASKS_TOTAL.labels(task.queue, outcome).inc()
+            with self._lock:
+                self._inflight.pop(task.id, None)
+            job_id_var.reset(token)

@@ -1,0 +1,117 @@
+"""Shared fixtures: every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL tests use ``CAREPIPE_TEST_DATABASE_URL`` and a schema of their own
+per test session (so parallel runs never collide); they fail, not skip, when
+the server cannot be reached.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from carepipe.core.blobs import BlobStore, LocalBlobStore
+from carepipe.core.clock import FrozenClock, set_clock
+from carepipe.core.config import Settings
+from carepipe.core.crypto import Cipher
+from carepipe.core.db import Database
+from carepipe.core.migrate import upgrade
+from carepipe.core.model_registry import metadata
+from carepipe.pipelines.registry import load_pipelines
+
+PG_URL = os.environ.get(
+    "CAREPIPE_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+load_pipelines("tests.support.pipelines")
+
+
+@pytest.fixture(scope="session")
+def pg_schema_url() -> Iterator[str]:
+    schema = f"cp_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+    except Exception as exc:  # noqa: BLE001
+        pytest.fail(f"PostgreSQL test database unreachable at {PG_URL}: {exc}")
+    sep = "&" if "?" in PG_URL else "?"
+    url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    upgrade(url)
+    yield url
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+def _truncate_pg(url: str) -> None:
+    eng = create_engine(url)
+    names = ", ".join(t.name for t in metadata.sorted_tables)
+    with eng.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    eng.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database: a copy of the SQLite template, or a truncated PG schema."""
+    if request.param == "sqlite":
+        target = tmp_path / "carepipe.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), target)
+        return f"sqlite:///{target}"
+    url = request.getfixturevalue("pg_schema_url")
+    _truncate_pg(url)
+    return url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "var",
+        database_url=db_url,
+        lease_seconds=30,
+        heartbeat_seconds=5,
+        poll_interval_seconds=0.1,
+        retry_base_seconds=0.5,
+        retry_max_seconds=5,
+        max_attempts=3,
+        shutdown_grace_seconds=5,
+        max_payload_bytes=64 * 1024,
+        pipeline_modules="tests.support.pipelines",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    database = Database(settings.resolved_database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def blobs(tmp_path: Path) -> BlobStore:
+    return LocalBlobStore(tmp_path / "blobs", Cipher(b"k" * 32))
+
+
+@pytest.fixture
+def clock() -> Iterator[FrozenClock]:
+    from datetime import UTC, datetime
+
+    c = FrozenClock(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+    previous = set_clock(c)
+    yield c
+    set_clock(previous)
