@@ -34,6 +34,18 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(queues_app, name="queues")
 
 
+def _add_optional_commands() -> None:
+    """Command groups of areas that land in their own modules (console users, backfills)."""
+    import importlib.util
+
+    if importlib.util.find_spec("carepipe.cli_ops") is None:
+        return
+    importlib.import_module("carepipe.cli_ops").register(app)
+
+
+_add_optional_commands()
+
+
 def _operator() -> Principal:
     """Whoever runs the CLI on a host with database access acts as an admin operator."""
     return Principal(kind="cli", id=getpass.getuser(), roles=("admin",))

@@ -47,7 +47,7 @@ def _include_optional_routers(app: FastAPI) -> None:
     """Routers of areas that land in later changes register here when present."""
     import importlib
 
-    for name in ("patients", "hl7", "dlq", "ops", "console"):
+    for name in ("patients", "hl7", "dlq", "backfills", "queues", "audit"):
         try:
             mod = importlib.import_module(f"carepipe.api.routers.{name}")
         except ModuleNotFoundError as exc:
@@ -55,3 +55,10 @@ def _include_optional_routers(app: FastAPI) -> None:
                 continue
             raise
         app.include_router(mod.router)
+    try:
+        from carepipe.web.app import mount_console
+    except ModuleNotFoundError as exc:
+        if not (exc.name and "carepipe.web.app".startswith(exc.name)):
+            raise
+    else:
+        mount_console(app)

@@ -9,7 +9,8 @@ from carepipe.core.models import Base
 TABLE_MODULES = (
     "carepipe.core.models",
     "carepipe.interop.identity.models",
-    "carepipe.ops.models",
+    "carepipe.ops.user_models",
+    "carepipe.ops.backfill_models",
     "carepipe.review.models",
 )
 
