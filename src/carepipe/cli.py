@@ -99,8 +99,10 @@ def up(
     db = _db(s)
     blobs = blob_store_from_settings(s)
     api = create_app(s, db=db, blobs=blobs)
-    worker = Worker(db, blobs, s, queues=s.queue_list or None, concurrency=workers)
-    worker.start_background()
+    worker = None
+    if workers != 0:
+        worker = Worker(db, blobs, s, queues=s.queue_list or None, concurrency=workers)
+        worker.start_background()
     extras = _start_extras(s, db, blobs, mllp=mllp)
     h, p = host or s.host, port or s.port
     typer.echo(f"CarePipe is up at http://{h}:{p}  (API docs: http://{h}:{p}/docs)")
@@ -110,8 +112,9 @@ def up(
     finally:
         for stop in extras:
             stop()
-        worker.stop()
-        worker.stopped.wait(s.shutdown_grace_seconds + 5)
+        if worker is not None:
+            worker.stop()
+            worker.stopped.wait(s.shutdown_grace_seconds + 5)
 
 
 def _start_extras(s: Settings, db: Database, blobs: object, *, mllp: bool) -> list:

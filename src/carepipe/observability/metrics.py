@@ -47,6 +47,19 @@ HTTP_DURATION = Histogram(
 WORKER_UP = Gauge(
     "carepipe_worker_threads", "Worker threads running in this process.", registry=REGISTRY
 )
+ASR_RTF = Histogram(
+    "carepipe_asr_rtf",
+    "ASR real-time factor (processing seconds per audio second).",
+    ["model_version"],
+    buckets=(0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 5),
+    registry=REGISTRY,
+)
+ASR_AUDIO_SECONDS = Counter(
+    "carepipe_asr_audio_seconds",
+    "Seconds of audio transcribed.",
+    ["model_version"],
+    registry=REGISTRY,
+)
 MESSAGES_INGESTED = Counter(
     "carepipe_messages_ingested_total",
     "Raw messages archived, by source and status.",

@@ -20,6 +20,7 @@ from carepipe.core.db import Database
 from carepipe.core.errors import CarePipeError, UnsupportedMediaType
 from carepipe.core.models import Job, Message
 from carepipe.core.queue import JobStatus, enqueue
+from carepipe.observability.metrics import MESSAGES_INGESTED
 from carepipe.pipelines.registry import Pipeline, get_pipeline
 
 
@@ -64,7 +65,9 @@ def archive_rejected(
         )
         s.add(msg)
         s.flush()
-        return msg.id
+        msg_id = msg.id
+    MESSAGES_INGESTED.labels(source, "rejected").inc()
+    return msg_id
 
 
 def _check_media(pipeline: Pipeline, content_type: str) -> None:
@@ -171,8 +174,10 @@ def submit(
             ).scalar_one()
             msg.status = "duplicate"
             msg.meta = {**(msg.meta or {}), "duplicate_of_job": existing.id}
-            return Submission(existing.id, msg.id, False, existing.status, existing.pipeline)
-        result = Submission(job.id, msg.id, True, job.status, pipeline)
+            result = Submission(existing.id, msg.id, False, existing.status, existing.pipeline)
+        else:
+            result = Submission(job.id, msg.id, True, job.status, pipeline)
+    MESSAGES_INGESTED.labels(source, "accepted" if result.created else "duplicate").inc()
     if db.is_sqlite:
         db.signal()
     return result
