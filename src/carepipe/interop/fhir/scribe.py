@@ -1,0 +1,268 @@
+"""The scribe pipeline's bundle: a SOAP consultation note and what it records.
+
+Encounter, Composition (LOINC consult note / note, SOAP sections with narrative),
+vital-sign Observations (LOINC + UCUM), MedicationStatements, Conditions,
+AllergyIntolerances and the transcript as a DocumentReference.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from carepipe.core.errors import FhirInvalid
+from carepipe.interop.fhir import codes
+from carepipe.interop.fhir.bundle import (
+    TransactionBuilder,
+    fhir_datetime,
+    fhir_instant,
+    narrative,
+    xml_safe,
+)
+from carepipe.interop.fhir.elements import (
+    add_encounter,
+    concept,
+    dosage,
+    loinc_concept,
+    practitioner_reference,
+    quantity,
+    simple_concept,
+    subject_reference,
+)
+from carepipe.interop.fhir.inputs import (
+    AllergyInput,
+    BundleContext,
+    DiagnosisInput,
+    EncounterInput,
+    MedicationInput,
+    ScribeInput,
+    VitalSignInput,
+)
+
+Json = dict[str, Any]
+
+VITAL_SIGNS_CATEGORY = {
+    "coding": [
+        {"system": codes.OBSERVATION_CATEGORY, "code": "vital-signs", "display": "Vital Signs"}
+    ]
+}
+
+
+def vital_sign_resource(
+    vital: VitalSignInput, subject: Json, encounter: Json, default_time: str, status: str
+) -> Json:
+    """One vital-sign Observation (blood pressure as a panel with two components)."""
+    if vital.kind not in codes.VITAL_SIGNS:
+        raise FhirInvalid("unknown vital sign kind", details=[str(vital.kind)])
+    loinc, default_unit = codes.VITAL_SIGNS[vital.kind]
+    effective = fhir_datetime(vital.observed_at) if vital.observed_at else default_time
+    resource: Json = {
+        "resourceType": "Observation",
+        "status": status,
+        "category": [VITAL_SIGNS_CATEGORY],
+        "code": loinc_concept(loinc),
+        "subject": subject,
+        "encounter": encounter,
+        "effectiveDateTime": effective,
+    }
+    unit = vital.unit or default_unit
+    if vital.kind == "blood_pressure":
+        parts = ((codes.SYSTOLIC, vital.systolic), (codes.DIASTOLIC, vital.diastolic))
+        components = [
+            {"code": loinc_concept(code), "valueQuantity": quantity(value, unit)}
+            for code, value in parts
+            if value is not None
+        ]
+        if not components:
+            raise FhirInvalid("blood pressure has neither a systolic nor a diastolic value")
+        resource["component"] = components
+    else:
+        if vital.value is None:
+            raise FhirInvalid("vital sign has no value", details=[vital.kind])
+        resource["valueQuantity"] = quantity(vital.value, unit)
+    return resource
+
+
+def medication_statement_resource(
+    med: MedicationInput, tenant: str, subject: Json, encounter: Json, asserted: str
+) -> Json:
+    resource: Json = {
+        "resourceType": "MedicationStatement",
+        "status": med.status,
+        "medicationCodeableConcept": concept(tenant, med.code, med.name),
+        "subject": subject,
+        "context": encounter,
+        "dateAsserted": asserted,
+    }
+    if med.dosage is not None:
+        resource["dosage"] = [dosage(med.dosage)]
+    if med.note:
+        resource["note"] = [{"text": med.note}]
+    return resource
+
+
+def condition_resource(
+    diagnosis: DiagnosisInput, tenant: str, subject: Json, encounter: Json, recorded: str
+) -> Json:
+    resource: Json = {
+        "resourceType": "Condition",
+        "verificationStatus": simple_concept(
+            codes.CONDITION_VER_STATUS, diagnosis.verification_status
+        ),
+        "category": [simple_concept(codes.CONDITION_CATEGORY, diagnosis.category)],
+        "code": concept(tenant, diagnosis.code, diagnosis.text),
+        "subject": subject,
+        "encounter": encounter,
+        "recordedDate": recorded,
+    }
+    # con-5: no clinicalStatus on a condition entered in error.
+    if diagnosis.verification_status != "entered-in-error":
+        resource["clinicalStatus"] = simple_concept(
+            codes.CONDITION_CLINICAL, diagnosis.clinical_status
+        )
+    if diagnosis.onset:
+        resource["onsetDateTime"] = fhir_datetime(diagnosis.onset)
+    return resource
+
+
+def allergy_resource(
+    allergy: AllergyInput, tenant: str, subject: Json, encounter: Json, recorded: str
+) -> Json:
+    resource: Json = {
+        "resourceType": "AllergyIntolerance",
+        "clinicalStatus": simple_concept(codes.ALLERGY_CLINICAL, allergy.clinical_status),
+        "verificationStatus": simple_concept(
+            codes.ALLERGY_VERIFICATION, allergy.verification_status
+        ),
+        "code": concept(tenant, allergy.code, allergy.substance),
+        "patient": subject,
+        "encounter": encounter,
+        "recordedDate": recorded,
+    }
+    if allergy.allergy_type:
+        resource["type"] = allergy.allergy_type
+    if allergy.category:
+        resource["category"] = [allergy.category]
+    if allergy.criticality:
+        resource["criticality"] = allergy.criticality
+    if allergy.reaction:
+        resource["reaction"] = [{"manifestation": [{"text": allergy.reaction}]}]
+    return resource
+
+
+def _author(note: ScribeInput) -> Json:
+    if note.author is not None:
+        return practitioner_reference(note.author)
+    label = "CarePipe scribe"
+    if note.model_version:
+        label = f"{label} ({note.model_version})"
+    return {"type": "Device", "display": label}
+
+
+def build_scribe_bundle(ctx: BundleContext, note: ScribeInput) -> Json:
+    """The transaction Bundle of one consultation note.
+
+    The Encounter is created (matched on its visit number when given) unless
+    ``note.encounter`` has a server id; without ``note.encounter`` a finished
+    ambulatory Encounter starting at ``recorded_at`` is created. Observations take
+    the note's status (``preliminary`` until a clinician approves, then ``final``).
+    """
+    builder = TransactionBuilder(ctx)
+    tenant = ctx.tenant
+    recorded = fhir_datetime(note.recorded_at)
+    subject = subject_reference(builder, note.patient)
+    encounter = add_encounter(
+        builder, note.encounter or EncounterInput(), subject, default_start=recorded
+    )
+    obs_status = "final" if note.status in ("final", "amended") else "preliminary"
+
+    vitals = [
+        builder.add(
+            vital_sign_resource(vital, subject, encounter, recorded, obs_status),
+            natural_key=f"vital:{i}:{vital.kind}",
+        )
+        for i, vital in enumerate(note.vitals)
+    ]
+    conditions = [
+        builder.add(
+            condition_resource(d, tenant, subject, encounter, recorded), natural_key=f"dx:{i}"
+        )
+        for i, d in enumerate(note.diagnoses)
+    ]
+    medications = [
+        builder.add(
+            medication_statement_resource(m, tenant, subject, encounter, recorded),
+            natural_key=f"med:{i}",
+        )
+        for i, m in enumerate(note.medications)
+    ]
+    allergies = [
+        builder.add(
+            allergy_resource(a, tenant, subject, encounter, recorded),
+            natural_key=f"allergy:{i}",
+        )
+        for i, a in enumerate(note.allergies)
+    ]
+
+    if note.transcript:
+        attachment: Json = {
+            "contentType": "text/plain; charset=utf-8",
+            "data": base64.b64encode(note.transcript.encode("utf-8")).decode("ascii"),
+            "title": "Consultation transcript",
+        }
+        if note.transcript_language:
+            attachment["language"] = note.transcript_language
+        builder.add(
+            {
+                "resourceType": "DocumentReference",
+                "status": "current",
+                "docStatus": note.status,
+                "type": {"text": "Consultation transcript"},
+                "subject": subject,
+                "date": fhir_instant(note.recorded_at),
+                "author": [_author(note)],
+                "description": "Transcript of the consultation audio",
+                "content": [{"attachment": attachment}],
+                "context": {"encounter": [encounter]},
+            },
+            natural_key="transcript",
+        )
+
+    section_entries = {
+        "subjective": allergies,
+        "objective": vitals,
+        "assessment": conditions,
+        "plan": medications,
+    }
+    sections = []
+    for key, (loinc, title) in codes.SOAP_SECTIONS.items():
+        text = xml_safe(getattr(note, key))
+        entries = section_entries[key]
+        if not text.strip() and not entries:
+            continue  # cmp-1: a section needs text, entries or sub-sections
+        section: Json = {"title": title, "code": loinc_concept(loinc)}
+        if text.strip():
+            section["text"] = narrative(text)
+        if entries:
+            section["entry"] = entries
+        sections.append(section)
+
+    composition: Json = {
+        "resourceType": "Composition",
+        "status": note.status,
+        "type": loinc_concept(codes.NOTE_TYPES[note.note_type]),
+        "subject": subject,
+        "encounter": encounter,
+        "date": recorded,
+        "author": [_author(note)],
+        "title": note.title,
+    }
+    if sections:
+        composition["section"] = sections
+    if note.approved_by is not None:
+        attester: Json = {"mode": "legal", "party": practitioner_reference(note.approved_by)}
+        if note.approved_at:
+            attester["time"] = fhir_datetime(note.approved_at)
+        composition["attester"] = [attester]
+    builder.add(composition, natural_key="note")
+    return builder.to_dict()
