@@ -35,6 +35,7 @@ def submit_job(
     source: str = "api",
     tenant: str | None = None,
     max_attempts: int = 5,
+    context: dict[str, Any] | None = None,
 ) -> Submission:
     """Archive and start a job for the principal's tenant (staff may name a tenant)."""
     require(principal, "jobs.submit")

@@ -42,6 +42,9 @@ class JobRequest(BaseModel):
     payload_base64: str | None = None
     content_type: str | None = Field(None, max_length=128)
     filename: str | None = Field(None, max_length=256)
+    context: dict[str, Any] | None = Field(
+        None, description='Patient/encounter context, e.g. {"mrn": "123"} or {"abha": ...}.'
+    )
 
     @model_validator(mode="after")
     def _one_payload(self) -> JobRequest:
@@ -152,6 +155,7 @@ async def create_job(
             req.idempotency_key,
             req.filename,
         )
+        context = req.context
     elif base == "multipart/form-data":
         form = await request.form(max_files=1, max_fields=10)
         upload = form.get("file")
@@ -163,8 +167,18 @@ async def create_job(
         pipeline = str(form.get("pipeline") or "")
         priority = str(form.get("priority") or "normal")
         key = str(form.get("idempotency_key")) if form.get("idempotency_key") else None
-        problem = None
-        if not pipeline:
+        problem: CarePipeError | None = None
+        context = None
+        if form.get("context"):
+            try:
+                context = json.loads(str(form.get("context")))
+                if not isinstance(context, dict):
+                    raise ValueError
+            except ValueError:
+                problem = ValidationFailed("field 'context' must be a JSON object")
+        if problem:
+            pass
+        elif not pipeline:
             problem = ValidationFailed("field 'pipeline' is required")
         elif priority not in PRIORITIES:
             problem = ValidationFailed("priority must be one of low, normal, high, urgent")
