@@ -121,11 +121,11 @@ def _start_extras(s: Settings, db: Database, blobs: object, *, mllp: bool) -> li
     """Background services that land with later pipelines (MLLP listener, scheduler)."""
     stops = []
     if mllp:
-        try:
-            from carepipe.pipelines.mllp_ingest import start_mllp
-        except ModuleNotFoundError:
-            return stops
-        stops.append(start_mllp(s, db, blobs))
+        from carepipe.pipelines.hl7_intake import start_mllp
+
+        server = start_mllp(s, db, blobs)  # type: ignore[arg-type]
+        typer.echo(f"MLLP listener on {s.mllp_host}:{server.port}")
+        stops.append(server.stop)
     return stops
 
 
@@ -169,6 +169,27 @@ def _blobs(s: Settings):
     from carepipe.core.blobs import blob_store_from_settings
 
     return blob_store_from_settings(s)
+
+
+@app.command()
+def mllp(
+    port: Annotated[int | None, typer.Option(help="TCP port (default CAREPIPE_MLLP_PORT).")] = None,
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+) -> None:
+    """Run only the MLLP listener (HL7 v2 over TCP), answering ACKs once messages are queued."""
+    from carepipe.pipelines.hl7_intake import start_mllp
+    from carepipe.pipelines.registry import load_pipelines
+
+    s = _settings()
+    s = s.model_copy(update={k: v for k, v in (("mllp_port", port), ("mllp_host", host)) if v})
+    load_pipelines(s.pipeline_modules)
+    server = start_mllp(s, _db(s), _blobs(s))
+    typer.echo(f"MLLP listener on {s.mllp_host}:{server.port} (tenant {s.mllp_tenant})")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    server.stop()
 
 
 # -- keys ----------------------------------------------------------------------------------

@@ -63,7 +63,11 @@ class Settings(BaseSettings):
     # MLLP
     mllp_host: str = "127.0.0.1"
     mllp_port: int = 2575
-    mllp_tenant: str = "default"
+    mllp_tenant: str = Field("default", description="Tenant of messages arriving over MLLP.")
+    mllp_max_message_bytes: int = 1024 * 1024
+    hl7_utc_offset: str = Field(
+        "+05:30", description="UTC offset of HL7 senders' local times that carry no offset."
+    )
 
     # Console
     session_secret: SecretStr | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -30,6 +31,30 @@ class ArtifactOut:
     engine: str | None = None
     model_version: str | None = None
     confidence: float | None = None
+
+
+def phi_artifact(
+    kind: str,
+    value: Any,
+    *,
+    summary: dict[str, Any] | None = None,
+    engine: str | None = None,
+    model_version: str | None = None,
+    confidence: float | None = None,
+) -> ArtifactOut:
+    """An artifact whose JSON carries PHI: stored encrypted in the blob store, not in the row.
+
+    ``summary`` (counts, confidences, codes: nothing identifying) stays queryable in the row.
+    """
+    return ArtifactOut(
+        kind=kind,
+        data=summary,
+        content=json.dumps(value, separators=(",", ":"), default=str).encode(),
+        content_type="application/json",
+        engine=engine,
+        model_version=model_version,
+        confidence=confidence,
+    )
 
 
 @dataclass
@@ -106,6 +131,15 @@ class StageContext:
             return StoredArtifact(
                 a.id, a.stage, a.kind, a.data, a.blob_key, a.content_type, a.engine, a.model_version
             )
+
+    def load_json(self, kind: str) -> Any:
+        """The JSON of the newest ``kind`` artifact: its (encrypted) content, else its data."""
+        art = self.artifact(kind)
+        if art is None:
+            return None
+        if art.blob_key:
+            return json.loads(self.blobs.get(art.blob_key))
+        return art.data
 
     def artifact_bytes(self, artifact: StoredArtifact) -> bytes:
         assert artifact.blob_key is not None

@@ -1,0 +1,54 @@
+"""``/v1/patients``: the patient index (MRN -> ABHA), scoped to the caller's tenant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from carepipe.api.auth import api_key_principal
+from carepipe.api.state import AppState, get_state
+from carepipe.core.auth import Principal
+from carepipe.ops import patients as service
+
+router = APIRouter(prefix="/v1/patients", tags=["patients"])
+
+
+class PatientMapping(BaseModel):
+    abha_number: str = Field(description="14 digits, with or without dashes (XX-XXXX-XXXX-XXXX).")
+    assigning_authority: str | None = Field(None, max_length=128)
+    fhir_patient_id: str | None = Field(None, max_length=64)
+    reason: str | None = Field(None, max_length=500, description="Ticket or justification.")
+
+
+@router.get("/{mrn}")
+def get_patient(
+    mrn: str,
+    assigning_authority: str | None = None,
+    principal: Principal = Depends(api_key_principal),
+    state: AppState = Depends(get_state),
+) -> dict[str, Any]:
+    """The ABHA number and FHIR id linked to an MRN."""
+    with state.db.session() as s:
+        return service.get_patient(s, principal, mrn, assigning_authority=assigning_authority)
+
+
+@router.put("/{mrn}")
+def put_patient(
+    mrn: str,
+    body: PatientMapping,
+    principal: Principal = Depends(api_key_principal),
+    state: AppState = Depends(get_state),
+) -> dict[str, Any]:
+    """Create or change the link (audited); then replay jobs that died of patient_not_found."""
+    with state.db.transaction() as s:
+        return service.map_patient(
+            s,
+            principal,
+            mrn,
+            abha_number=body.abha_number,
+            assigning_authority=body.assigning_authority,
+            fhir_patient_id=body.fhir_patient_id,
+            reason=body.reason,
+        )

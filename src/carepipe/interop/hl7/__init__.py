@@ -1,0 +1,77 @@
+"""HL7 v2: parsing (ADT A01/A04/A08, ORU R01), acknowledgements, and the MLLP listener."""
+
+from carepipe.interop.hl7.ack import (
+    AckInfo,
+    ack_code_for,
+    ack_for_exception,
+    build_ack,
+    new_control_id,
+    parse_ack,
+)
+from carepipe.interop.hl7.messages import (
+    Address,
+    AdtMessage,
+    CodedValue,
+    Location,
+    Observation,
+    ObservationRequest,
+    OruMessage,
+    ParsedMessage,
+    PatientIdentifier,
+    PatientInfo,
+    PersonName,
+    Provider,
+    Telecom,
+    Visit,
+)
+from carepipe.interop.hl7.mllp import (
+    AckDecision,
+    MllpClient,
+    MllpServer,
+    MllpServerThread,
+    send_messages,
+    send_messages_sync,
+    sync_handler,
+)
+from carepipe.interop.hl7.normalize import normalize
+from carepipe.interop.hl7.parse import (
+    SUPPORTED_EVENTS,
+    SUPPORTED_VERSIONS,
+    parse_header,
+    parse_message,
+)
+
+__all__ = [
+    "SUPPORTED_EVENTS",
+    "SUPPORTED_VERSIONS",
+    "AckDecision",
+    "AckInfo",
+    "Address",
+    "AdtMessage",
+    "CodedValue",
+    "Location",
+    "MllpClient",
+    "MllpServer",
+    "MllpServerThread",
+    "Observation",
+    "ObservationRequest",
+    "OruMessage",
+    "ParsedMessage",
+    "PatientIdentifier",
+    "PatientInfo",
+    "PersonName",
+    "Provider",
+    "Telecom",
+    "Visit",
+    "ack_code_for",
+    "ack_for_exception",
+    "build_ack",
+    "new_control_id",
+    "normalize",
+    "parse_ack",
+    "parse_header",
+    "parse_message",
+    "send_messages",
+    "send_messages_sync",
+    "sync_handler",
+]

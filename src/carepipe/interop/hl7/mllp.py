@@ -1,0 +1,473 @@
+"""An asyncio MLLP listener for HL7 v2, a small MLLP client, and a thread wrapper.
+
+The server owns the transport only: it cuts frames, hands each message's raw
+bytes and the peer address to ``handler``, and frames the ACK built from the
+handler's ``AckDecision``. What "accept" means (archive, queue) is the handler's
+business. Frames on one connection are handled one at a time, in order, so
+ACKs come back in the order messages were sent.
+
+Failure behaviour: a handler that raises gets an AE with a generic text (the
+connection stays open); an oversized frame gets an AR; an idle connection is
+closed after ``idle_timeout``; connections beyond ``max_connections`` are
+closed at once. Logs carry peer, sizes and counts, never message content.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any
+
+from carepipe.interop.hl7.ack import AckCode, build_ack
+from carepipe.interop.hl7.framing import MllpDecoder, Oversized, frame
+from carepipe.interop.hl7.parse import ERR_INTERNAL
+from carepipe.observability.logging import get_logger
+
+log = get_logger(__name__)
+
+DEFAULT_MAX_MESSAGE_BYTES = 1 << 20
+HANDLER_FAILED_TEXT = "internal error while accepting the message; please resend"
+TOO_LARGE_TEXT = "message exceeds the maximum size"
+
+
+@dataclass(frozen=True, slots=True)
+class AckDecision:
+    """What the handler decided: the MSA-1 code, MSA-3 text and (for AE/AR) an ERR code."""
+
+    code: AckCode = "AA"
+    text: str | None = None
+    error_code: str | None = None  # HL7 table 0357
+
+    @classmethod
+    def accept(cls, text: str | None = None) -> AckDecision:
+        return cls("AA", text)
+
+    @classmethod
+    def error(cls, text: str, error_code: str = ERR_INTERNAL) -> AckDecision:
+        return cls("AE", text, error_code)
+
+    @classmethod
+    def reject(cls, text: str, error_code: str = ERR_INTERNAL) -> AckDecision:
+        return cls("AR", text, error_code)
+
+
+Handler = Callable[[bytes, str], Awaitable[AckDecision]]
+
+
+def sync_handler(
+    fn: Callable[[bytes, str], AckDecision], executor: Executor | None = None
+) -> Handler:
+    """Adapt a blocking handler (e.g. one that writes to the database) to the async server.
+
+    Calls run in ``executor`` (default: the loop's thread pool), so a slow
+    database does not stall other connections.
+    """
+
+    async def handler(raw: bytes, peer: str) -> AckDecision:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(executor, fn, raw, peer)
+
+    return handler
+
+
+@dataclass
+class MllpStats:
+    connections_total: int = 0
+    connections_open: int = 0
+    connections_refused: int = 0
+    messages: int = 0
+    acks: dict[str, int] | None = None
+    handler_errors: int = 0
+    oversized: int = 0
+    garbage_bytes: int = 0
+    idle_closed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.acks is None:
+            self.acks = {"AA": 0, "AE": 0, "AR": 0}
+
+
+class _Connection:
+    __slots__ = ("busy", "peer", "task")
+
+    def __init__(self, peer: str, task: asyncio.Task[Any]) -> None:
+        self.peer = peer
+        self.task = task
+        self.busy = False
+
+
+class MllpServer:
+    """An MLLP listener. ``await start()``, then ``await stop()`` (graceful)."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        handler: Handler,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        *,
+        idle_timeout: float | None = 300.0,
+        max_connections: int = 512,
+        read_size: int = 65536,
+    ) -> None:
+        self.host = host
+        self.requested_port = port
+        self.handler = handler
+        self.max_message_bytes = max_message_bytes
+        self.idle_timeout = idle_timeout
+        self.max_connections = max_connections
+        self.read_size = read_size
+        self.stats = MllpStats()
+        self._server: asyncio.Server | None = None
+        self._connections: set[_Connection] = set()
+        self._stopping = False
+        self._stopped: asyncio.Event | None = None
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful with port 0)."""
+        if self._server is None or not self._server.sockets:
+            raise RuntimeError("server not started")
+        return int(self._server.sockets[0].getsockname()[1])
+
+    @property
+    def active_connections(self) -> int:
+        return len(self._connections)
+
+    async def start(self) -> None:
+        """Bind and start accepting connections."""
+        if self._server is not None:
+            raise RuntimeError("server already started")
+        self._stopped = asyncio.Event()
+        self._stopping = False
+        self._server = await asyncio.start_server(
+            self._on_connection, self.host, self.requested_port, reuse_address=True
+        )
+        log.info("mllp.listening", host=self.host, port=self.port)
+
+    async def serve_forever(self) -> None:
+        """Start if needed and run until ``stop()`` is called."""
+        if self._server is None:
+            await self.start()
+        assert self._stopped is not None
+        await self._stopped.wait()
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop accepting, let messages being handled finish and get their ACK, then close.
+
+        Connections waiting for data are closed at once (a partial frame there
+        was never acknowledged, so the sender will resend it). Handlers still
+        running after ``grace`` seconds are cancelled.
+        """
+        if self._server is None:
+            return
+        self._stopping = True
+        self._server.close()
+        for conn in list(self._connections):
+            if not conn.busy:
+                conn.task.cancel()
+        tasks = [c.task for c in self._connections]
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=grace)
+            for t in pending:
+                t.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=1.0)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._server.wait_closed(), timeout=1.0)
+        self._server = None
+        if self._stopped is not None:
+            self._stopped.set()
+        log.info("mllp.stopped", messages=self.stats.messages)
+
+    async def __aenter__(self) -> MllpServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # --- per connection -----------------------------------------------------------------------
+
+    async def _on_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        peername = writer.get_extra_info("peername")
+        peer = f"{peername[0]}:{peername[1]}" if isinstance(peername, tuple) else str(peername)
+        if self._stopping or len(self._connections) >= self.max_connections:
+            self.stats.connections_refused += 1
+            log.warning("mllp.connection_refused", peer=peer, open=len(self._connections))
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        conn = _Connection(peer, task)
+        self._connections.add(conn)
+        self.stats.connections_total += 1
+        self.stats.connections_open += 1
+        decoder = MllpDecoder(self.max_message_bytes)
+        try:
+            await self._serve(conn, reader, writer, decoder)
+        except asyncio.CancelledError:
+            pass  # stop(): closing below
+        except (ConnectionError, OSError) as exc:
+            log.info("mllp.connection_lost", peer=peer, error=type(exc).__name__)
+        finally:
+            self._connections.discard(conn)
+            self.stats.connections_open -= 1
+            self.stats.garbage_bytes += decoder.garbage_bytes
+            if decoder.garbage_bytes:
+                log.warning("mllp.bytes_outside_frames", peer=peer, bytes=decoder.garbage_bytes)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer.wait_closed(), timeout=1.0)
+
+    async def _serve(
+        self,
+        conn: _Connection,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        decoder: MllpDecoder,
+    ) -> None:
+        while not self._stopping:
+            try:
+                if self.idle_timeout is None:
+                    data = await reader.read(self.read_size)
+                else:
+                    async with asyncio.timeout(self.idle_timeout):
+                        data = await reader.read(self.read_size)
+            except TimeoutError:
+                self.stats.idle_closed += 1
+                log.info("mllp.idle_timeout", peer=conn.peer)
+                return
+            if not data:
+                return
+            events = decoder.feed(data)
+            if not events:
+                continue
+            conn.busy = True
+            try:
+                for event in events:
+                    ack = await self._answer(event, conn.peer)
+                    writer.write(frame(ack))
+                    await writer.drain()
+            finally:
+                conn.busy = False
+
+    async def _answer(self, event: bytes | Oversized, peer: str) -> str:
+        self.stats.messages += 1
+        if isinstance(event, Oversized):
+            self.stats.oversized += 1
+            log.warning("mllp.oversized", peer=peer, bytes=event.size, limit=self.max_message_bytes)
+            decision = AckDecision.reject(TOO_LARGE_TEXT)
+            raw = event.prefix
+        else:
+            raw = event
+            try:
+                decision = await self.handler(raw, peer)
+                if not isinstance(decision, AckDecision):
+                    raise TypeError("handler must return an AckDecision")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # any handler failure becomes an AE
+                self.stats.handler_errors += 1
+                log.error("mllp.handler_failed", peer=peer, error=type(exc).__name__)
+                decision = AckDecision.error(HANDLER_FAILED_TEXT)
+        try:
+            ack = build_ack(raw, decision.code, decision.text, error_code=decision.error_code)
+        except Exception as exc:  # e.g. an invalid code from the handler
+            log.error("mllp.ack_failed", peer=peer, error=type(exc).__name__)
+            decision = AckDecision.error(HANDLER_FAILED_TEXT)
+            ack = build_ack(raw, "AE", decision.text)
+        assert self.stats.acks is not None
+        self.stats.acks[decision.code] = self.stats.acks.get(decision.code, 0) + 1
+        return ack
+
+
+# --- thread wrapper ---------------------------------------------------------------------------
+
+
+class MllpServerThread:
+    """Run an ``MllpServer`` in a background thread with its own event loop.
+
+    For ``carepipe up``: ``start()`` returns once the port is bound (or raises
+    what binding raised), ``stop()`` shuts down gracefully and joins the thread.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        handler: Handler,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        **server_kwargs: Any,
+    ) -> None:
+        self.server = MllpServer(host, port, handler, max_message_bytes, **server_kwargs)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def start(self, timeout: float = 10.0) -> None:
+        if self._thread is not None:
+            raise RuntimeError("already started")
+        self._thread = threading.Thread(target=self._run, name="mllp-server", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise TimeoutError("MLLP server did not start in time")
+        if self._error is not None:
+            self._thread.join(timeout)
+            raise self._error
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self.server.start())
+        except BaseException as exc:  # handed to start()'s caller
+            self._error = exc
+            self._ready.set()
+            loop.close()
+            return
+        self._ready.set()
+        try:
+            loop.run_until_complete(self.server.serve_forever())
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    def stop(self, grace: float = 10.0) -> None:
+        if self._thread is None or self._loop is None or self._error is not None:
+            return
+        if self._loop.is_running():
+            fut = asyncio.run_coroutine_threadsafe(self.server.stop(grace), self._loop)
+            with contextlib.suppress(Exception):
+                fut.result(grace + 5.0)
+        self._thread.join(grace + 5.0)
+        self._thread = None
+
+    def __enter__(self) -> MllpServerThread:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+# --- client -----------------------------------------------------------------------------------
+
+
+class MllpClient:
+    """A small MLLP client: send messages, read one ACK per message (tests, benchmarks, tools)."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        timeout: float = 10.0,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.timeout = timeout
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._decoder = MllpDecoder(max_message_bytes)
+        self._ready: list[bytes] = []
+
+    async def connect(self) -> None:
+        async with asyncio.timeout(self.timeout):
+            self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            with contextlib.suppress(Exception):
+                await self._writer.wait_closed()
+            self._writer = self._reader = None
+
+    async def __aenter__(self) -> MllpClient:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def send_raw(self, data: bytes) -> None:
+        """Write bytes as they are (no framing): for tests of garbage and partial frames."""
+        assert self._writer is not None, "not connected"
+        self._writer.write(data)
+        await self._writer.drain()
+
+    async def write(self, message: bytes | str) -> None:
+        """Send one framed message without waiting for its ACK."""
+        await self.send_raw(frame(message))
+
+    async def read_ack(self) -> str:
+        """The next ACK (text). Raises ``TimeoutError`` or ``ConnectionError``."""
+        assert self._reader is not None, "not connected"
+        async with asyncio.timeout(self.timeout):
+            while not self._ready:
+                data = await self._reader.read(65536)
+                if not data:
+                    raise ConnectionError("connection closed before the ACK arrived")
+                for ev in self._decoder.feed(data):
+                    if isinstance(ev, bytes):
+                        self._ready.append(ev)
+        return self._ready.pop(0).decode("utf-8", errors="replace")
+
+    async def send(self, message: bytes | str) -> str:
+        """Send one message and wait for its ACK."""
+        await self.write(message)
+        return await self.read_ack()
+
+    async def send_many(self, messages: Iterable[bytes | str], *, window: int = 1) -> list[str]:
+        """Send messages with up to ``window`` unacknowledged at a time; ACKs in order."""
+        acks: list[str] = []
+        outstanding = 0
+        for msg in messages:
+            if outstanding >= window:
+                acks.append(await self.read_ack())
+                outstanding -= 1
+            await self.write(msg)
+            outstanding += 1
+        for _ in range(outstanding):
+            acks.append(await self.read_ack())
+        return acks
+
+
+async def send_messages(
+    host: str,
+    port: int,
+    messages: Sequence[bytes | str],
+    *,
+    timeout: float = 10.0,
+    window: int = 1,
+) -> list[str]:
+    """Open one connection, send ``messages``, return their ACKs in order."""
+    async with MllpClient(host, port, timeout=timeout) as client:
+        return await client.send_many(messages, window=window)
+
+
+def send_messages_sync(
+    host: str,
+    port: int,
+    messages: Sequence[bytes | str],
+    *,
+    timeout: float = 10.0,
+    window: int = 1,
+) -> list[str]:
+    """Blocking ``send_messages`` (own event loop): for scripts and sync tests."""
+    return asyncio.run(send_messages(host, port, messages, timeout=timeout, window=window))
