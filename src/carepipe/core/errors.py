@@ -176,6 +176,18 @@ class EngineOutputInvalid(PermanentError):
     code = "engine_output_invalid"
 
 
+class EngineRequestRejected(PermanentError):
+    """A model service refused the request (4xx other than 408/429: bad key, unknown model)."""
+
+    code = "engine_request_rejected"
+
+
+class EngineNotConfigured(PermanentError):
+    """The configured engine name is unknown, or it lacks a setting it needs (an URL)."""
+
+    code = "engine_not_configured"
+
+
 class TextUnparseable(PermanentError):
     code = "text_unparseable"
 

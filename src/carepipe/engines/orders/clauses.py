@@ -1,0 +1,100 @@
+"""Split an order text into clauses, each with its character range.
+
+"Start metformin 500 mg twice daily, order HbA1c and lipid panel, follow up in 3 months"
+gives three clauses. Sentences split at ``. ; ! ?`` and new lines (not at decimal points),
+then at commas (not inside numbers like 1,000) and at "and"/"then"/"also" when a new
+order verb follows ("... and start nitrofurantoin"). A plain "and" between nouns stays:
+"HbA1c and lipid panel" is one clause with two orders.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from carepipe.engines.orders.lexicon import VERBS
+
+_SENTENCE_END = re.compile(r"(?<!\d)\.(?!\d)|[;!?\n]|(?<=\d)\.(?=\s|$)")
+_COMMA = re.compile(r",(?!\d{3}\b)")
+_VERB_WORDS = sorted(
+    {
+        *VERBS,
+        "order",
+        "check",
+        "recheck",
+        "repeat",
+        "get",
+        "obtain",
+        "send",
+        "refer",
+        "follow",
+        "return",
+        "review",
+        "see",
+        "schedule",
+        "arrange",
+        "book",
+        "switch",
+    },
+    key=len,
+    reverse=True,
+)
+_JOIN_BEFORE_VERB = re.compile(
+    r"\s+(?:and|then|also|plus|&)\s+(?=(?:please\s+)?(?:"
+    + "|".join(re.escape(v) for v in _VERB_WORDS)
+    + r")\b)"
+    # "but" always turns to something else: "order a CBC but not a chest x-ray".
+    + r"|\s+but\s+",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One clause: its text and ``[start, end)`` in the text it was cut from."""
+
+    text: str
+    start: int
+    end: int
+    sentence: int  # index of the sentence it belongs to (for verb inheritance)
+
+
+def _pieces(text: str, start: int, end: int, splitter: re.Pattern[str]) -> list[tuple[int, int]]:
+    out = []
+    cursor = start
+    for m in splitter.finditer(text, start, end):
+        out.append((cursor, m.start()))
+        cursor = m.end()
+    out.append((cursor, end))
+    return out
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and (text[start].isspace() or text[start] in ",-:"):
+        start += 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] in ",-:"):
+        end -= 1
+    return start, end
+
+
+_DOTTED = re.compile(r"(?<![A-Za-z])(?:[A-Za-z]\.){2,}(?![A-Za-z])")
+
+
+def collapse_dotted_abbreviations(text: str) -> str:
+    """ "b.i.d." -> "bid   ", "p.o." -> "po  ": same length, so offsets stay valid."""
+    return _DOTTED.sub(lambda m: m.group(0).replace(".", "").ljust(len(m.group(0))), text)
+
+
+def split_clauses(text: str) -> list[Clause]:
+    """Clauses of ``text`` in order; empty pieces are dropped.
+
+    Offsets refer to ``text``; dotted abbreviations should be collapsed first.
+    """
+    clauses: list[Clause] = []
+    for sent_no, (s0, s1) in enumerate(_pieces(text, 0, len(text), _SENTENCE_END)):
+        for c0, c1 in _pieces(text, s0, s1, _COMMA):
+            for j0, j1 in _pieces(text, c0, c1, _JOIN_BEFORE_VERB):
+                a, b = _trim(text, j0, j1)
+                if a < b and re.search(r"[A-Za-z]", text[a:b]):
+                    clauses.append(Clause(text[a:b], a, b, sent_no))
+    return clauses
