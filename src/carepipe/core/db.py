@@ -65,6 +65,10 @@ class Database:
             self._write_engine = self.engine
         self._read_factory = sessionmaker(self.engine, expire_on_commit=False)
         self._write_factory = sessionmaker(self._write_engine, expire_on_commit=False)
+        # SQLite has one writer at a time. Serialising this process's writers here
+        # keeps them out of SQLite's busy handler, whose sleeps (up to 100 ms each)
+        # would otherwise dominate tail latency; other processes still use it.
+        self._write_lock = threading.RLock() if self.dialect == "sqlite" else None
         # Embedded wake-up: set when tasks become ready in this process.
         self.wakeup = threading.Condition()
         self.wakeup_generation = 0
@@ -90,13 +94,20 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One write transaction: committed on success, rolled back on any error."""
-        with self._write_factory() as s:
-            try:
-                yield s
-                s.commit()
-            except BaseException:
-                s.rollback()
-                raise
+        lock = self._write_lock
+        if lock is not None:
+            lock.acquire()
+        try:
+            with self._write_factory() as s:
+                try:
+                    yield s
+                    s.commit()
+                except BaseException:
+                    s.rollback()
+                    raise
+        finally:
+            if lock is not None:
+                lock.release()
 
     def signal(self) -> None:
         """Wake workers of this process (tasks became ready)."""

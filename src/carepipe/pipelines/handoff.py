@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from carepipe.core.blobs import BlobStore
@@ -56,28 +58,39 @@ def make_handoff(
             )
         for effect in output.effects:
             effect(session)
-        job = session.get(Job, task.job_id, with_for_update=True)
-        assert job is not None
-        if output.result:
-            job.result = {**(job.result or {}), **output.result}
-        job.updated_at = now
+        values: dict[str, Any] = {"updated_at": now}
+        nxt = None
         if output.wait:
-            job.status = JobStatus.WAITING_REVIEW
-            job.current_stage = task.stage
-            return []
-        if output.next_stage == END:
-            nxt = None
-        elif output.next_stage:
-            nxt = pipeline.stage(output.next_stage)
+            values.update(status=JobStatus.WAITING_REVIEW, current_stage=task.stage)
         else:
-            nxt = pipeline.after(task.stage)
+            if output.next_stage == END:
+                nxt = None
+            elif output.next_stage:
+                nxt = pipeline.stage(output.next_stage)
+            else:
+                nxt = pipeline.after(task.stage)
+            if nxt is None:
+                values.update(status=JobStatus.SUCCEEDED, current_stage=None, finished_at=now)
+            else:
+                values.update(status=JobStatus.RUNNING, current_stage=nxt.name)
+        if output.result:
+            # Merging the result is a read-modify-write: lock the row so that
+            # concurrent writers of the same job serialise.
+            job = session.get(Job, task.job_id, with_for_update=True)
+            assert job is not None
+            job.result = {**(job.result or {}), **output.result}
+            for name, value in values.items():
+                setattr(job, name, value)
+        else:
+            # Nothing to merge: one UPDATE (it takes the same row lock) instead of
+            # a locking read plus a flush.
+            res = session.execute(
+                update(Job).where(Job.id == task.job_id).values(**values),
+                execution_options={"synchronize_session": False},
+            )
+            assert res.rowcount == 1, "job row missing"
         if nxt is None:
-            job.status = JobStatus.SUCCEEDED
-            job.current_stage = None
-            job.finished_at = now
             return []
-        job.status = JobStatus.RUNNING
-        job.current_stage = nxt.name
         enqueue(
             session,
             job_id=task.job_id,

@@ -54,6 +54,7 @@ class Worker:
         queues: list[str] | None = None,
         concurrency: int | None = None,
         worker_id: str | None = None,
+        prefetch: int | None = None,
     ) -> None:
         self.db = db
         self.blobs = blobs
@@ -61,6 +62,11 @@ class Worker:
         self.queues = queues or None
         self.concurrency = concurrency or settings.worker_concurrency
         self.worker_id = worker_id or default_worker_id()
+        # Claim-ahead for short stages: up to ``prefetch`` tasks beyond the running
+        # ones are leased in the same claim transaction (see ``_claim_room``).
+        self.prefetch = self.concurrency if prefetch is None else max(0, prefetch)
+        self._avg_duration: float | None = None  # moving average of handler time, s
+        self._futures: dict[int, Future[None]] = {}
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._lock = threading.Lock()
@@ -112,7 +118,7 @@ class Worker:
                         reap_expired_leases(self.db)
                     except Exception as exc:
                         log.warning("worker.reap_failed", error=type(exc).__name__)
-                free = self.concurrency - len(self._inflight)
+                free = self._claim_room()
                 got: list[ClaimedTask] = []
                 if free > 0:
                     try:
@@ -130,9 +136,10 @@ class Worker:
                     for task in got:
                         with self._lock:
                             self._inflight[task.id] = task
-                        fut = self._pool.submit(self._execute, task)
+                            fut = self._pool.submit(self._execute, task)
+                            self._futures[task.id] = fut
                         fut.add_done_callback(self._done)
-                if got and len(got) == free:
+                if free <= 0 or (got and len(got) == free):
                     # Slots full: wait for one to free up (``_done`` sets the event).
                     self._wake.wait(self.settings.poll_interval_seconds)
                     self._wake.clear()
@@ -143,6 +150,27 @@ class Worker:
             self._shutdown()
             WORKER_UP.dec(self.concurrency)
             self.stopped.set()
+
+    # Handler time under which claiming ahead pays: for stages this short the claim
+    # transaction (a durable commit) costs as much as the work, so leasing a batch at
+    # once amortises it. Slow stages (ASR, OCR) never prefetch: a task leased by a
+    # busy worker would wait while another worker sits idle.
+    PREFETCH_BELOW_SECONDS = 0.05
+
+    def _claim_room(self) -> int:
+        """How many tasks to claim now (0: wait for a slot).
+
+        Without prefetch: the free handler slots. With it (short stages only):
+        nothing while tasks are still waiting in the local buffer, then enough to
+        fill the slots and the buffer in one claim.
+        """
+        inflight = len(self._inflight)
+        avg = self._avg_duration
+        if self.prefetch and avg is not None and avg < self.PREFETCH_BELOW_SECONDS:
+            if inflight > self.concurrency // 2:
+                return 0
+            return self.concurrency + self.prefetch - inflight
+        return self.concurrency - inflight
 
     def _embedded_wakeups(self) -> None:
         cond = self.db.wakeup
@@ -163,6 +191,23 @@ class Worker:
 
     def _shutdown(self) -> None:
         """Graceful stop: let running handlers finish within the grace period, release the rest."""
+        # Prefetched tasks that have not started go back to the queue at once.
+        with self._lock:
+            waiting = [
+                self._inflight[tid]
+                for tid, fut in list(self._futures.items())
+                if tid in self._inflight and fut.cancel()
+            ]
+        for task in waiting:
+            try:
+                release(self.db, task)
+            except LeaseLost:
+                pass
+            except Exception as exc:
+                log.warning("worker.release_failed", task_id=task.id, error=type(exc).__name__)
+            with self._lock:
+                self._inflight.pop(task.id, None)
+                self._futures.pop(task.id, None)
         deadline = time.monotonic() + self.settings.shutdown_grace_seconds
         while self._inflight and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -239,8 +284,12 @@ class Worker:
             outcome = "error"
             log.error("task.outcome_failed", task_id=task.id, error=type(exc).__name__)
         finally:
-            TASK_DURATION.labels(task.queue).observe(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            TASK_DURATION.labels(task.queue).observe(elapsed)
             TASKS_TOTAL.labels(task.queue, outcome).inc()
             with self._lock:
+                avg = self._avg_duration
+                self._avg_duration = elapsed if avg is None else 0.8 * avg + 0.2 * elapsed
                 self._inflight.pop(task.id, None)
+                self._futures.pop(task.id, None)
             job_id_var.reset(token)

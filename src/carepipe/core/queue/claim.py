@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import literal_column, select, text, update
 from sqlalchemy.orm import Session
 
 from carepipe.core.clock import utcnow
@@ -46,6 +46,16 @@ class ClaimedTask:
     job_replay: bool
 
 
+_IS_READY = Task.status == literal_column(f"'{TaskStatus.READY.value}'")
+
+# A claim only moves a lease; losing it in a database crash is the same as the
+# lease expiring (the task is ready again and whoever ran it cannot commit its
+# result, because every outcome re-checks the lease token in a durable
+# transaction). So on PostgreSQL the claim does not wait for its WAL flush;
+# the next durable commit (the task's own outcome) flushes it anyway.
+_ASYNC_COMMIT = text("SET LOCAL synchronous_commit = off")
+
+
 def _claim_from(
     session: Session,
     *,
@@ -60,7 +70,9 @@ def _claim_from(
         return []
     pick = (
         select(Task.id)
-        .where(Task.status == TaskStatus.READY, Task.run_after <= now, queue_filter)
+        # A literal, not a bound parameter: a partial index on ready tasks
+        # (``WHERE status = 'ready'``) can only be matched against a constant.
+        .where(_IS_READY, Task.run_after <= now, queue_filter)
         .order_by(Task.priority.desc(), Task.run_after, Task.id)
         .limit(limit)
     )
@@ -100,6 +112,8 @@ def claim(
     token = uuid.uuid4().hex
     lease_until = now + timedelta(seconds=lease_seconds)
     with db.transaction() as session:
+        if db.is_postgres:
+            session.execute(_ASYNC_COMMIT)
         controls = session.execute(
             select(QueueControl.name, QueueControl.paused, QueueControl.rate_limit_per_minute)
         ).all()

@@ -19,10 +19,29 @@ from carepipe.core.db import Database
 CHANNEL = "carepipe_tasks"
 
 
+_NOTIFIED = "carepipe_notified"
+
+
 def notify_in_transaction(session: Session, queue: str) -> None:
-    """Queue a NOTIFY for commit (PostgreSQL); no-op elsewhere."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_notify(:c, :q)"), {"c": CHANNEL, "q": queue})
+    """Queue a NOTIFY for commit (PostgreSQL); no-op elsewhere.
+
+    Sent once per queue per (sub)transaction: PostgreSQL folds identical
+    notifications of one transaction into one anyway, so a bulk enqueue of many
+    tasks would otherwise pay a round trip per task for nothing. The memo is
+    keyed on the innermost transaction, so a rolled-back savepoint (whose
+    NOTIFY is discarded with it) never suppresses a later one.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    txn = session.get_nested_transaction() or session.get_transaction()
+    memo = session.info.get(_NOTIFIED)
+    if memo is None or memo[0] is not txn:
+        memo = (txn, set())
+        session.info[_NOTIFIED] = memo
+    if queue in memo[1]:
+        return
+    session.execute(text("SELECT pg_notify(:c, :q)"), {"c": CHANNEL, "q": queue})
+    memo[1].add(queue)
 
 
 class PgListener(threading.Thread):
