@@ -98,6 +98,7 @@ def up(
     upgrade(s.resolved_database_url)
     db = _db(s)
     blobs = blob_store_from_settings(s)
+    admin_password = _bootstrap_admin(db)
     api = create_app(s, db=db, blobs=blobs)
     worker = None
     if workers != 0:
@@ -107,6 +108,12 @@ def up(
     h, p = host or s.host, port or s.port
     typer.echo(f"CarePipe is up at http://{h}:{p}  (API docs: http://{h}:{p}/docs)")
     typer.echo("Create an API key:  .venv/bin/carepipe keys create --tenant demo --name me")
+    typer.echo(f"Operations console: http://{h}:{p}/console")
+    if admin_password:
+        typer.echo(
+            f"  first sign-in: user 'admin', one-time password {admin_password}"
+            " (you will be asked to change it)"
+        )
     try:
         uvicorn.run(api, host=h, port=p, log_level="warning", access_log=False)
     finally:
@@ -115,6 +122,18 @@ def up(
         if worker is not None:
             worker.stop()
             worker.stopped.wait(s.shutdown_grace_seconds + 5)
+
+
+def _bootstrap_admin(db: Database) -> str | None:
+    """Create the first console admin on an empty install; returns its one-time password."""
+    import importlib.util
+
+    if importlib.util.find_spec("carepipe.ops.users") is None:
+        return None
+    from carepipe.ops.users import ensure_admin
+
+    with db.transaction() as session:
+        return ensure_admin(session)
 
 
 def _start_extras(s: Settings, db: Database, blobs: object, *, mllp: bool) -> list:

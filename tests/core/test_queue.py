@@ -10,7 +10,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from carepipe.core.clock import FrozenClock
 from carepipe.core.db import Database
 from carepipe.core.errors import Conflict, EmrUnavailable, ValidationFailed
 from carepipe.core.models import Job, Task, TaskAttempt
@@ -75,7 +74,7 @@ def test_concurrent_claims_never_share_a_task(db, blobs):
                     return
                 with lock:
                     seen.extend(t.id for t in got)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=grab, name=f"w{i}") for i in range(8)]

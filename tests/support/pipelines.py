@@ -42,9 +42,15 @@ def second(ctx: StageContext) -> StageOutput:
     if counter:
         with open(counter, "a") as f:
             f.write(f"second {ctx.task.id}\n")
-    return StageOutput(artifacts=[ArtifactOut(kind="second", data={"done": True})],
-                       result={"stages": 2})
+    return StageOutput(
+        artifacts=[ArtifactOut(kind="second", data={"done": True})], result={"stages": 2}
+    )
 
 
-register(Pipeline("two_step", (Stage("t_first", first), Stage("t_second", second)),
-                  description="test pipeline: two stages"))
+register(
+    Pipeline(
+        "two_step",
+        (Stage("t_first", first), Stage("t_second", second)),
+        description="test pipeline: two stages",
+    )
+)

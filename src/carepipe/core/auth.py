@@ -19,6 +19,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "dlq.replay",
             "payload.read_phi",
             "backfill.run",
+            "backfill.read",
+            "archive.read",
             "patients.read",
             "patients.map",
             "audit.read",
@@ -39,6 +41,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "dlq.replay",
             "payload.read_phi",
             "backfill.run",
+            "backfill.read",
+            "archive.read",
             "patients.read",
             "patients.map",
             "queues.manage",
@@ -48,7 +52,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "ml_engineer": frozenset({"jobs.read", "dlq.read", "models.manage"}),
     "data_scientist": frozenset({"jobs.read"}),
     "clinician": frozenset({"jobs.read", "patients.read", "review.read", "review.approve"}),
-    "compliance": frozenset({"jobs.read", "dlq.read", "audit.read"}),
+    "compliance": frozenset(
+        {"jobs.read", "dlq.read", "audit.read", "backfill.read", "archive.read"}
+    ),
     # A partner system holding an API key: submits and reads its own tenant's jobs.
     "partner": frozenset({"jobs.submit", "jobs.read", "patients.read", "patients.map"}),
 }

@@ -123,6 +123,43 @@ class RateLimited(PermanentError):
     http_status = 429
 
 
+# --- People (console sign-in) -----------------------------------------------------------
+
+
+class InvalidCredentials(PermanentError):
+    """Wrong username or password (one message for both, so names cannot be probed)."""
+
+    code = "invalid_credentials"
+    http_status = 401
+
+
+class AccountLocked(PermanentError):
+    code = "account_locked"
+    http_status = 423
+
+
+class PasswordChangeRequired(PermanentError):
+    code = "password_change_required"
+    http_status = 403
+
+
+class CsrfFailed(PermanentError):
+    code = "csrf_failed"
+    http_status = 403
+
+
+class WeakPassword(InvalidRequest):
+    """A new password that fails the password policy."""
+
+    code = "weak_password"
+
+
+class LoginRequired(AuthenticationRequired):
+    """Not signed in: console pages redirect to the sign-in page."""
+
+    code = "login_required"
+
+
 # --- Pipeline stages ----------------------------------------------------------------------
 
 

@@ -1,0 +1,108 @@
+"""Jinja2 templates of the console and ``render``, which every page uses.
+
+``render(request, name, context)`` adds what ``base.html`` needs: the signed-in
+user (``user``: an ``ActiveSession`` or None), their ``principal`` (for
+``principal.can("...")`` in templates), the ``csrf_token`` for forms and HTMX,
+and the ``nav`` (only the areas the user's roles may open).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+from carepipe.web.auth import current_session
+from carepipe.web.csrf import attach_anonymous_cookie, csrf_token
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    href: str
+    permission: str | None  # None: every signed-in user
+
+
+NAV: tuple[NavItem, ...] = (
+    NavItem("Dashboard", "/console/", None),
+    NavItem("Dead letters", "/console/dlq", "dlq.read"),
+    NavItem("Backfills", "/console/backfills", "backfill.run"),
+    NavItem("Audit", "/console/audit", "audit.read"),
+    NavItem("Patients", "/console/patients", "patients.read"),
+    NavItem("Users", "/console/users", "users.manage"),
+)
+
+# Scripts and styles only from our own origin (HTMX is vendored); no framing.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+        "style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
+
+
+def _fmt_time(value: datetime | None) -> str:
+    if value is None:
+        return "—"
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _pretty_json(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, default=str, ensure_ascii=False)
+
+
+templates.env.filters["time"] = _fmt_time
+templates.env.filters["pretty_json"] = _pretty_json
+
+
+def nav_for(request: Request) -> list[dict[str, Any]]:
+    active = current_session(request)
+    if active is None:
+        return []
+    principal = active.principal
+    path = request.url.path
+    items = []
+    for item in NAV:
+        if item.permission is not None and not principal.can(item.permission):
+            continue
+        current = path == item.href if item.href == "/console/" else path.startswith(item.href)
+        items.append({"label": item.label, "href": item.href, "current": current})
+    return items
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Render ``templates/<name>`` with the console's common context."""
+    active = current_session(request)
+    ctx: dict[str, Any] = {
+        "user": active,
+        "principal": active.principal if active is not None else None,
+        "csrf_token": csrf_token(request),
+        "nav": nav_for(request),
+    }
+    ctx.update(context or {})
+    response = templates.TemplateResponse(request, name, ctx, status_code=status, headers=headers)
+    for key, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(key, value)
+    attach_anonymous_cookie(request, response)
+    return response
