@@ -46,7 +46,7 @@ def _env(s: Settings, **extra: str) -> dict[str, str]:
         "CAREPIPE_HEARTBEAT_SECONDS": str(s.heartbeat_seconds),
         "CAREPIPE_SHUTDOWN_GRACE_SECONDS": str(s.shutdown_grace_seconds),
         "CAREPIPE_LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
         **extra,
     })
     return env
@@ -181,7 +181,8 @@ def test_process_crash_between_stages_loses_and_duplicates_nothing(db, wsettings
     jobs = [_submit(db, blobs, {"count_file": str(counter), "n": i}) for i in range(5)]
     crashing = _submit(db, blobs, {"count_file": str(counter), "crash_marker": str(marker)})
     first = _spawn_worker(s, "--concurrency", "1")
-    assert first.wait(60) == 17 and marker.exists()  # the handler hook called os._exit
+    code = first.wait(60)
+    assert code == 17 and marker.exists(), first.stderr.read().decode()[-2000:]  # os._exit hook
     second = _spawn_worker(s)
     try:
         _wait_for(lambda: all(_job_status(db, j) == "succeeded" for j in [*jobs, crashing]),

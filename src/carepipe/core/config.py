@@ -51,6 +51,13 @@ class Settings(BaseSettings):
     asr_model: str = ""
     asr_url: str | None = None
     asr_api_key: SecretStr | None = None
+    asr_beam_size: int = Field(5, description="Whisper beam size (5: better WER, ~same speed).")
+    asr_cpu_threads: int = 2
+    asr_prompt: str = Field(
+        "", description="'clinical' primes Whisper with common drug names; or any prompt text."
+    )
+    asr_timeout_seconds: float = 120.0
+    llm_timeout_seconds: float = 60.0
     note_engine: str = "rules"
     llm_url: str | None = None
     llm_model: str = "gpt-4o-mini"

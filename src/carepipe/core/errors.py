@@ -207,6 +207,22 @@ class EngineUnavailable(TransientError):
     code = "engine_unavailable"
 
 
+class AsrModelNotFound(EngineUnavailable):
+    """The configured ASR model is not on this machine.
+
+    Retryable on purpose: the fix is operational (install the model package or
+    correct ``CAREPIPE_ASR_MODEL``), after which waiting tasks go through.
+    """
+
+    code = "asr_model_not_found"
+
+
+class AsrRequestRejected(PermanentError):
+    """A remote ASR service refused the request for a reason other than the audio."""
+
+    code = "asr_request_rejected"
+
+
 class EngineOutputInvalid(PermanentError):
     """A model engine answered, but with output that does not fit the schema."""
 

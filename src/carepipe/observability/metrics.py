@@ -60,6 +60,30 @@ ASR_AUDIO_SECONDS = Counter(
     ["model_version"],
     registry=REGISTRY,
 )
+NOTE_ENTITIES = Counter(
+    "carepipe_note_entities",
+    "Entities found in drafted notes, by kind.",
+    ["model_version", "kind"],
+    registry=REGISTRY,
+)
+NOTE_LOW_CONFIDENCE = Counter(
+    "carepipe_note_low_confidence_items",
+    "Note items flagged low-confidence for review.",
+    ["model_version"],
+    registry=REGISTRY,
+)
+LLM_TOKENS = Counter(
+    "carepipe_llm_tokens",
+    "Tokens used by LLM engines.",
+    ["model_version", "kind"],
+    registry=REGISTRY,
+)
+LLM_COST = Counter(
+    "carepipe_llm_cost_usd",
+    "Cost of LLM engine calls in US dollars.",
+    ["model_version"],
+    registry=REGISTRY,
+)
 MESSAGES_INGESTED = Counter(
     "carepipe_messages_ingested_total",
     "Raw messages archived, by source and status.",

@@ -1,0 +1,100 @@
+"""Pick the ASR engine named in the settings; one instance per worker process."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from carepipe.core.errors import EngineUnavailable
+from carepipe.engines.asr.types import AsrEngine
+
+ENGINES = ("faster-whisper", "openai")
+
+_CACHE: dict[tuple[Any, ...], AsrEngine] = {}
+# Held while building, so two threads asking at once load the model once, not twice.
+_LOCK = threading.Lock()
+
+
+def load_asr_engine(settings: Any) -> AsrEngine:
+    """The engine for ``settings.asr_engine`` ("faster-whisper" | "openai"), loaded once.
+
+    Reads ``asr_engine``, ``asr_model`` (model directory or name; for "openai" the remote
+    model name, default ``whisper-1``), ``asr_url`` and ``asr_api_key`` (for "openai").
+    Optional, if the settings have them: ``asr_cpu_threads`` (default 2), ``asr_beam_size``
+    (default 2), ``asr_prompt`` ("" none, "clinical" the built-in outpatient vocabulary,
+    or any text as Whisper's initial prompt), ``asr_timeout_seconds`` (default 120).
+
+    The same settings values return the same engine object for the life of the process.
+    Raises :class:`EngineUnavailable` (or its subclass ``AsrModelNotFound``) for an unknown
+    engine, a missing model or a missing URL; failures are not cached.
+    """
+    name = str(getattr(settings, "asr_engine", "faster-whisper") or "faster-whisper")
+    name = name.strip().lower()
+    model = str(getattr(settings, "asr_model", "") or "")
+    url = getattr(settings, "asr_url", None) or ""
+    secret = getattr(settings, "asr_api_key", None)
+    api_key = secret.get_secret_value() if hasattr(secret, "get_secret_value") else secret
+    threads = int(getattr(settings, "asr_cpu_threads", 2) or 2)
+    beam = int(getattr(settings, "asr_beam_size", 2) or 2)
+    timeout = float(getattr(settings, "asr_timeout_seconds", 120.0) or 120.0)
+    prompt = str(getattr(settings, "asr_prompt", "") or "").strip()
+    key: tuple[Any, ...]
+    if name == "faster-whisper":
+        key = (name, model, threads, beam, prompt)
+    else:
+        # The key is part of the cache key so a rotated key gets a new client; it is
+        # held only in memory, as the settings object holds it anyway.
+        key = (name, model, url, api_key, timeout)
+    with _LOCK:
+        engine = _CACHE.get(key)
+        if engine is None:
+            engine = _build(
+                name,
+                model=model,
+                url=url,
+                api_key=api_key,
+                threads=threads,
+                beam=beam,
+                timeout=timeout,
+                prompt=prompt,
+            )
+            _CACHE[key] = engine
+        return engine
+
+
+def _build(
+    name: str,
+    *,
+    model: str,
+    url: str,
+    api_key: str | None,
+    threads: int,
+    beam: int,
+    timeout: float,
+    prompt: str = "",
+) -> AsrEngine:
+    if name == "faster-whisper":
+        from carepipe.engines.asr.faster_whisper_engine import (
+            CLINICAL_PROMPT,
+            FasterWhisperEngine,
+        )
+
+        return FasterWhisperEngine(
+            model,
+            cpu_threads=threads,
+            beam_size=beam,
+            initial_prompt=CLINICAL_PROMPT if prompt == "clinical" else prompt or None,
+        )
+    if name == "openai":
+        from carepipe.engines.asr.openai_engine import DEFAULT_MODEL, OpenAiCompatibleAsrEngine
+
+        return OpenAiCompatibleAsrEngine(
+            url, model=model or DEFAULT_MODEL, api_key=api_key, timeout_seconds=timeout
+        )
+    raise EngineUnavailable(f"unknown ASR engine {name!r}; expected one of {', '.join(ENGINES)}")
+
+
+def clear_engine_cache() -> None:
+    """Forget loaded engines (tests; a worker never needs this)."""
+    with _LOCK:
+        _CACHE.clear()
