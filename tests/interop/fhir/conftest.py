@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
-from tests.support.fhir_test_server import FhirTestServer, running_fhir_test_server
 
 from carepipe.interop.fhir import (
     AllergyInput,
@@ -29,6 +28,7 @@ from carepipe.interop.fhir import (
     TimingInput,
     VitalSignInput,
 )
+from tests.support.fhir_test_server import FhirTestServer, running_fhir_test_server
 
 
 @pytest.fixture(scope="module")

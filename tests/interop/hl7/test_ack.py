@@ -3,7 +3,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from tests.interop.hl7.samples import adt, sample
 
 from carepipe.core.errors import Hl7Malformed, Hl7Unsupported, PatientNotFound
 from carepipe.interop.hl7 import (
@@ -13,6 +12,7 @@ from carepipe.interop.hl7 import (
     parse_ack,
     parse_message,
 )
+from tests.interop.hl7.samples import adt, sample
 
 
 def _segments(ack: str) -> list[list[str]]:

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.interop.hl7.samples import VALID
 
 from carepipe.core.errors import Hl7Malformed, Hl7Unsupported
 from carepipe.interop.hl7 import (
@@ -18,6 +17,7 @@ from carepipe.interop.hl7 import (
     parse_message,
     send_messages_sync,
 )
+from tests.interop.hl7.samples import VALID
 
 
 async def parsing_handler(raw: bytes, peer: str) -> AckDecision:

@@ -9,7 +9,6 @@ import time
 from collections.abc import Awaitable, Callable
 
 import pytest
-from tests.interop.hl7.samples import adt
 
 from carepipe.interop.hl7 import (
     AckDecision,
@@ -23,6 +22,7 @@ from carepipe.interop.hl7 import (
 )
 from carepipe.interop.hl7.framing import frame
 from carepipe.interop.hl7.mllp import HANDLER_FAILED_TEXT, TOO_LARGE_TEXT
+from tests.interop.hl7.samples import adt
 
 
 class Recorder:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from tests.interop.hl7.samples import MALFORMED, PHI_TOKENS, UNSUPPORTED, adt, sample
 
 from carepipe.core.errors import Hl7Malformed, Hl7Unsupported
 from carepipe.interop.hl7 import parse_message
+from tests.interop.hl7.samples import MALFORMED, PHI_TOKENS, UNSUPPORTED, adt, sample
 
 
 @pytest.mark.parametrize(

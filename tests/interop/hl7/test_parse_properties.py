@@ -7,7 +7,6 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.interop.hl7.samples import VALID
 
 from carepipe.core.errors import Hl7Malformed, Hl7Unsupported
 from carepipe.interop.hl7 import (
@@ -18,6 +17,7 @@ from carepipe.interop.hl7 import (
     parse_ack,
     parse_message,
 )
+from tests.interop.hl7.samples import VALID
 
 SAMPLES = [p.read_bytes() for p in VALID]
 PHI = "PHITOKEN"

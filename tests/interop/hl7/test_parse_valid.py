@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.interop.hl7.samples import VALID, sample
 
 from carepipe.interop.hl7 import AdtMessage, OruMessage, ParsedMessage, parse_header, parse_message
+from tests.interop.hl7.samples import VALID, sample
 
 
 def test_adt_a01_v23_with_lf_line_endings() -> None:
