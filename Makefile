@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: up test bench lint format install install-test system-deps clean
+.PHONY: up test bench lint format install install-test system-deps clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,3 +47,6 @@ format: $(TSTAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
+
+screenshots: $(TSTAMP) system-deps
+	CAREPIPE_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/web -k browser

@@ -38,9 +38,9 @@ def _add_optional_commands() -> None:
     """Command groups of areas that land in their own modules (console users, backfills)."""
     import importlib.util
 
-    if importlib.util.find_spec("carepipe.cli_ops") is None:
-        return
-    importlib.import_module("carepipe.cli_ops").register(app)
+    for name in ("carepipe.cli_ops", "carepipe.cli_backfill"):
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name).register(app)
 
 
 _add_optional_commands()
@@ -138,7 +138,10 @@ def _bootstrap_admin(db: Database) -> str | None:
 
 def _start_extras(s: Settings, db: Database, blobs: object, *, mllp: bool) -> list:
     """Background services that land with later pipelines (MLLP listener, scheduler)."""
-    stops = []
+    from carepipe.ops.scheduler import Scheduler, default_jobs
+
+    scheduler = Scheduler(default_jobs(db, blobs)).start()  # type: ignore[arg-type]
+    stops = [scheduler.stop]
     if mllp:
         from carepipe.pipelines.hl7_intake import start_mllp
 

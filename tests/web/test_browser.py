@@ -19,10 +19,11 @@ from carepipe.pipelines.ingest import submit
 from carepipe.pipelines.worker import Worker
 from tests.support.console import PASSWORD, make_user
 from tests.support.console_pipelines import HL7_TYPE, adt_message
+from tests.support.screenshots import screenshot_dir
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SHOTS = screenshot_dir()
 
 
 def _free_port() -> int:

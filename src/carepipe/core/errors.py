@@ -160,6 +160,21 @@ class LoginRequired(AuthenticationRequired):
     code = "login_required"
 
 
+# --- Operations ---------------------------------------------------------------------------
+
+
+class BackfillNotFinished(Conflict):
+    """The report exists once every item of the backfill has been processed."""
+
+    code = "backfill_not_finished"
+
+
+class BackfillStateConflict(Conflict):
+    """The action does not apply to the backfill's current status (e.g. resume a running one)."""
+
+    code = "backfill_state_conflict"
+
+
 # --- Pipeline stages ----------------------------------------------------------------------
 
 

@@ -9,6 +9,13 @@ from carepipe.core.model_registry import metadata
 
 config = context.config
 
+# Alembic cannot compare expression indexes; these are created by hand in migrations.
+_HAND_WRITTEN_INDEXES = {"ix_tasks_ready"}
+
+
+def _include(obj, name, type_, reflected, compare_to) -> bool:
+    return not (type_ == "index" and name in _HAND_WRITTEN_INDEXES)
+
 
 def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
@@ -21,7 +28,11 @@ def _url() -> str:
 
 def run_offline() -> None:
     context.configure(
-        url=_url(), target_metadata=metadata, literal_binds=True, render_as_batch=True
+        url=_url(),
+        target_metadata=metadata,
+        literal_binds=True,
+        include_object=_include,
+        render_as_batch=True,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -30,13 +41,23 @@ def run_offline() -> None:
 def run_online() -> None:
     connectable = config.attributes.get("connection")
     if connectable is not None:
-        context.configure(connection=connectable, target_metadata=metadata, render_as_batch=True)
+        context.configure(
+            connection=connectable,
+            target_metadata=metadata,
+            render_as_batch=True,
+            include_object=_include,
+        )
         with context.begin_transaction():
             context.run_migrations()
         return
     engine = create_engine(_url())
     with engine.connect() as conn:
-        context.configure(connection=conn, target_metadata=metadata, render_as_batch=True)
+        context.configure(
+            connection=conn,
+            target_metadata=metadata,
+            render_as_batch=True,
+            include_object=_include,
+        )
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

@@ -24,6 +24,12 @@ def replay_task(session: Session, task_id: int, *, priority: int | None = None) 
     when two operators press Replay at once.
     """
     now = utcnow()
+    task_row = session.get(Task, task_id)
+    if task_row is not None:
+        job = session.get(Job, task_row.job_id)
+        if job is not None and job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+            # A backfill already re-runs this job: a replay on top would run it twice.
+            raise Conflict("the job is already queued or running again; wait for it to end")
     values: dict[str, object] = {
         "status": TaskStatus.READY,
         "replay": True,

@@ -1,0 +1,241 @@
+"""``/v1/backfills`` and ``/v1/archive/messages``: reprocess the archive, for staff.
+
+Thin adapter over ``carepipe.ops.backfill`` and ``carepipe.ops.archive``:
+authentication (personal token or console session + CSRF header) by
+``staff_principal``; permissions, audit and errors are the services'.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Body, Depends, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from carepipe.api.staff_auth import staff_principal
+from carepipe.api.state import AppState, get_state
+from carepipe.core.auth import Principal
+from carepipe.ops import archive
+from carepipe.ops import backfill as service
+from carepipe.ops.archive import ArchiveFilter, decode_cursor, encode_cursor
+
+router = APIRouter(tags=["backfills"])
+
+
+class FilterBody(BaseModel):
+    """Which archived messages: received in [since, until) (both required for a backfill)."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    pipeline: str | None = Field(None, max_length=64)
+    tenant: str | None = Field(None, max_length=64)
+    source: str | None = Field(None, max_length=32)
+    error_code: str | None = Field(None, max_length=64)
+    status: str | None = Field(None, max_length=16)
+    job_status: str | None = Field(None, max_length=16)
+
+    def to_filter(self) -> ArchiveFilter:
+        return ArchiveFilter(**self.model_dump())
+
+
+class BackfillRequest(BaseModel):
+    filter: FilterBody
+    pipeline: str = Field(min_length=1, max_length=64, description="Pipeline to replay into.")
+    rate_per_minute: float = Field(gt=0, le=service.MAX_RATE_PER_MINUTE)
+    reason: str | None = Field(None, max_length=500, description="Ticket or justification.")
+
+
+class ActionBody(BaseModel):
+    reason: str | None = Field(None, max_length=500)
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
+
+
+# -- archive -------------------------------------------------------------------------------
+
+
+def _archive_filter(
+    since: datetime | None = None,
+    until: datetime | None = None,
+    pipeline: str | None = None,
+    tenant: str | None = None,
+    source: str | None = None,
+    error_code: str | None = None,
+    status: str | None = None,
+    job_status: str | None = None,
+) -> ArchiveFilter:
+    return ArchiveFilter(
+        since=since,
+        until=until,
+        pipeline=pipeline or None,
+        tenant=tenant or None,
+        source=source or None,
+        error_code=error_code or None,
+        status=status or None,
+        job_status=job_status or None,
+    )
+
+
+@router.get("/v1/archive/messages")
+def archive_messages(
+    f: ArchiveFilter = Depends(_archive_filter),
+    cursor: str | None = None,
+    limit: int = Query(50, ge=1, le=archive.MAX_PAGE),
+    count: bool = True,
+    principal: Principal = Depends(staff_principal),
+    state: AppState = Depends(get_state),
+) -> dict[str, Any]:
+    """Archived messages (metadata only), newest first, with the total count of matches."""
+    with state.db.session() as s:
+        page = archive.query_messages(s, principal, f, cursor=cursor, limit=limit)
+        total = archive.count_messages(s, principal, f) if count else None
+    return {
+        "items": [_jsonable(r) for r in page.items],
+        "next_cursor": page.next_cursor,
+        "count": total,
+        "filter": f.to_dict(),
+    }
+
+
+# -- backfills -----------------------------------------------------------------------------
+
+
+@router.post("/v1/backfills", status_code=201)
+def start_backfill(
+    body: BackfillRequest,
+    principal: Principal = Depends(staff_principal),
+    state: AppState = Depends(get_state),
+) -> dict[str, Any]:
+    """Replay the matching archived messages into ``pipeline`` at ``rate_per_minute``."""
+    return service.start_backfill(
+        state.db,
+        principal,
+        archive_filter=body.filter.to_filter(),
+        pipeline=body.pipeline,
+        rate_per_minute=body.rate_per_minute,
+        reason=body.reason,
+        max_attempts=state.settings.max_attempts,
+    )
+
+
+@router.get("/v1/backfills")
+def list_backfills(
+    status: str | None = None,
+    cursor: str | None = None,
+    limit: int = Query(50, ge=1, le=200),
+    principal: Principal = Depends(staff_principal),
+    state: AppState = Depends(get_state),
+) -> dict[str, Any]:
+    """Backfills, newest first, with their progress; ``next_cursor`` pages on."""
+    before = decode_cursor(cursor) if cursor else None
+    with state.db.session() as s:
+        items = service.list_backfills(s, principal, status=status, limit=limit, before=before)
+    nxt = None
+    if len(items) == limit:
+        last = items[-1]
+        nxt = encode_cursor(datetime.fromisoformat(last["created_at"]), last["id"])
+    return {"items": items, "next_cursor": nxt}
+
+
+@router.get("/v1/backfills/{backfill_id}")
+def get_backfill(
+    backfill_id: str,
+    principal: Principal = Depends(staff_principal),
+    state: AppState = Depends(get_state),
+) -> dict[str, Any]:
+    """Progress: processed, succeeded, failed, remaining, ETA; the report's links once done."""
+    return service.get_backfill(state.db, state.blobs, principal, backfill_id)
+
+
+@router.get("/v1/backfills/{backfill_id}/items")
+def backfill_items(
+    backfill_id: str,
+    only: Literal["failed", "skipped", "cancelled"] | None = None,
+    after: int = Query(0, ge=0),
+    limit: int = Query(50, ge=1, le=500),
+    principal: Principal = Depends(staff_principal),
+    state: AppState = Depends(get_state),
+) -> dict[str, Any]:
+    """The backfill's items in selection order (``after`` = the last ``item_id`` seen)."""
+    with state.db.session() as s:
+        items = service.list_items(
+            s, principal, backfill_id, only=only, after_id=after, limit=limit
+        )
+    return {"items": items, "next_after": items[-1]["item_id"] if len(items) == limit else None}
+
+
+def _act(
+    action: str, state: AppState, principal: Principal, backfill_id: str, reason: str | None
+) -> dict[str, Any]:
+    fn = {
+        "pause": service.pause_backfill,
+        "resume": service.resume_backfill,
+        "cancel": service.cancel_backfill,
+    }[action]
+    with state.db.transaction() as s:
+        fn(s, principal, backfill_id, reason=reason)
+    if state.db.is_sqlite:
+        state.db.signal()
+    return service.get_backfill(state.db, state.blobs, principal, backfill_id)
+
+
+@router.post("/v1/backfills/{backfill_id}/pause")
+def pause_backfill(
+    backfill_id: str,
+    body: ActionBody | None = Body(None),
+    principal: Principal = Depends(staff_principal),
+    state: AppState = Depends(get_state),
+) -> dict[str, Any]:
+    """Stop handing out the backfill's tasks (running ones finish)."""
+    return _act("pause", state, principal, backfill_id, body.reason if body else None)
+
+
+@router.post("/v1/backfills/{backfill_id}/resume")
+def resume_backfill(
+    backfill_id: str,
+    body: ActionBody | None = Body(None),
+    principal: Principal = Depends(staff_principal),
+    state: AppState = Depends(get_state),
+) -> dict[str, Any]:
+    """Continue a paused backfill at its rate."""
+    return _act("resume", state, principal, backfill_id, body.reason if body else None)
+
+
+@router.post("/v1/backfills/{backfill_id}/cancel")
+def cancel_backfill(
+    backfill_id: str,
+    body: ActionBody | None = Body(None),
+    principal: Principal = Depends(staff_principal),
+    state: AppState = Depends(get_state),
+) -> dict[str, Any]:
+    """Cancel the waiting items (their jobs get their earlier state back)."""
+    return _act("cancel", state, principal, backfill_id, body.reason if body else None)
+
+
+@router.get(
+    "/v1/backfills/{backfill_id}/report",
+    responses={
+        200: {"content": {"application/json": {}, "text/csv": {}}},
+        409: {"description": "not finished yet (backfill_not_finished)"},
+    },
+)
+def backfill_report(
+    backfill_id: str,
+    format: Literal["json", "csv"] = "json",
+    principal: Principal = Depends(staff_principal),
+    state: AppState = Depends(get_state),
+) -> Response:
+    """The reconciliation report; ``X-Report-SHA256`` is the hash recorded in the audit log."""
+    report = service.get_report(state.db, state.blobs, principal, backfill_id, format)
+    return Response(
+        report.content,
+        media_type=report.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{report.filename}"',
+            "X-Report-SHA256": report.sha256,
+        },
+    )
