@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 
 from carepipe.core.blobs import BlobStore, LocalBlobStore
@@ -30,6 +31,12 @@ PG_URL = os.environ.get(
 )
 
 load_pipelines("tests.support.pipelines")
+
+# On a shared 2-core CI machine timing varies; CI also runs the same examples
+# every time (found failures are fixed and kept as explicit examples).
+hypothesis_settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("dev", deadline=None)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
 @pytest.fixture(scope="session")

@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     llm_model: str = "gpt-4o-mini"
     llm_api_key: SecretStr | None = None
     ocr_engine: str = "tesseract"
+    ocr_max_pages: int = 20
+    ocr_dpi: int | None = Field(None, description="Rasterisation DPI for PDFs (engine default).")
+    ocr_language: str = "eng"
+    ocr_threads: int | None = None
     orders_engine: str = "rules"
     review_tenants: str = Field("", description="Tenants whose scribe notes need review.")
     pipeline_modules: str = Field("", description="Extra pipeline modules to import.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from carepipe.interop.fhir import (
@@ -69,6 +69,7 @@ def test_scribe_bundle_is_valid_for_any_text(
     ),
     local=words,
 )
+@example(value="", unit=None, ref_range=None, flags=[], local="0\r\r0")  # control chars in a code
 def test_oru_bundle_is_valid_for_any_result(value, unit, ref_range, flags, local) -> None:
     report = LabReportInput(
         code=CodedValue("58410-2", "CBC", "LN"),

@@ -51,10 +51,13 @@ def code_system(tenant: str, system: str | None) -> str:
 
 def coding(tenant: str, value: CodedValue) -> Json | None:
     """One Coding, or None when the value has no code."""
-    if not value.code:
+    # FHIR codes are tokens: no leading/trailing space, single inner spaces, no
+    # control characters (a sender's code may carry CR/LF or tabs).
+    code = " ".join(value.code.split()) if value.code else ""
+    if not code:
         return None
     system = code_system(tenant, value.system)
-    out: Json = {"system": system, "code": value.code.strip()}
+    out: Json = {"system": system, "code": code}
     display = value.display
     if system == codes.LOINC and value.code in codes.LOINC_TABLE and not display:
         display = codes.LOINC_TABLE[value.code].display

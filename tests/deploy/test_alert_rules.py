@@ -1,0 +1,138 @@
+"""Alert rules, dashboards and the compose file are checked here, not only by review."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+PROMTOOL = shutil.which("promtool")
+
+
+def _promtool(*args: str) -> subprocess.CompletedProcess[str]:
+    if PROMTOOL is None:
+        pytest.fail(
+            "promtool missing: run scripts/install-system-deps.sh (Debian package prometheus)"
+        )
+    return subprocess.run(
+        [PROMTOOL, *args], cwd=DEPLOY / "prometheus", capture_output=True, text=True, timeout=120
+    )
+
+
+def test_rules_are_valid():
+    r = _promtool("check", "rules", "alerts.yml")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "SUCCESS" in r.stdout
+
+
+def test_rules_unit_tests_pass():
+    r = _promtool("test", "rules", "alerts_test.yml")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_every_alert_has_a_unit_test():
+    rules = yaml.safe_load((DEPLOY / "prometheus/alerts.yml").read_text())
+    names = {r["alert"] for g in rules["groups"] for r in g["rules"]}
+    tests = yaml.safe_load((DEPLOY / "prometheus/alerts_test.yml").read_text())
+    tested = {
+        t["alertname"]
+        for case in tests["tests"]
+        for t in case["alert_rule_test"]
+        if t.get("exp_alerts")
+    }
+    assert names == tested
+
+
+def test_broken_rule_is_caught(tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text("groups:\n- name: x\n  rules:\n  - alert: X\n    expr: sum(rate(foo[5m]) >\n")
+    r = subprocess.run(
+        [PROMTOOL or "promtool", "check", "rules", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode != 0
+
+
+def _exported_metric_names() -> set[str]:
+    names: set[str] = set()
+    for path in (ROOT / "src").rglob("*.py"):
+        names |= set(re.findall(r'"(carepipe_[a-z0-9_]+)"', path.read_text()))
+    return names
+
+
+def _used_metric_names(text: str) -> set[str]:
+    used = set()
+    for name in re.findall(r"\b(carepipe_[a-z0-9_]+)", text):
+        used.add(
+            re.sub(r"_(bucket|sum|count)$", "", name)
+            if name.endswith(("_bucket", "_sum", "_count"))
+            else name
+        )
+    return used
+
+
+def test_rules_and_dashboards_use_only_metrics_we_export():
+    exported = _exported_metric_names()
+    texts = [(DEPLOY / "prometheus/alerts.yml").read_text()]
+    texts += [p.read_text() for p in (DEPLOY / "grafana/dashboards").glob("*.json")]
+    used = set().union(*(_used_metric_names(t) for t in texts))
+    # Histograms are exported under their base name; counters may carry a _total suffix.
+    missing = {m for m in used if m not in exported and m.removesuffix("_total") not in exported}
+    assert not missing, f"rules/dashboards use metrics nothing exports: {sorted(missing)}"
+
+
+def test_grafana_dashboard_structure():
+    for path in (DEPLOY / "grafana/dashboards").glob("*.json"):
+        dash = json.loads(path.read_text())
+        assert dash["uid"] and dash["title"] and dash["panels"]
+        ids = [p["id"] for p in dash["panels"]]
+        assert len(ids) == len(set(ids))
+        for p in dash["panels"]:
+            assert p["targets"] and all(t["expr"] for t in p["targets"])
+            assert p["datasource"]["uid"] == "prometheus"
+
+
+def test_compose_file_is_consistent():
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    services = compose["services"]
+    for needed in (
+        "postgres",
+        "api",
+        "worker-asr",
+        "worker-general",
+        "prometheus",
+        "alertmanager",
+        "grafana",
+    ):
+        assert needed in services
+    for name, svc in services.items():
+        for dep in svc.get("depends_on") or {}:
+            assert dep in services, f"{name} depends on unknown {dep}"
+        for vol in svc.get("volumes", []):
+            src = vol.split(":", 1)[0]
+            if src.startswith("./"):
+                assert (DEPLOY / src).exists(), f"{name} mounts missing {src}"
+            else:
+                assert src in compose.get("volumes", {}), f"{name} uses undeclared volume {src}"
+    prom = yaml.safe_load((DEPLOY / "prometheus/prometheus.yml").read_text())
+    jobs = {j["job_name"] for j in prom["scrape_configs"]}
+    assert {"carepipe-api", "carepipe-worker"} <= jobs
+    # Worker queues named in compose exist in the pipelines we ship.
+    from carepipe.pipelines.registry import all_queues, load_pipelines
+
+    load_pipelines()
+    known = set(all_queues())
+    for name in ("worker-asr", "worker-general"):
+        cmd = services[name]["command"]
+        queues = cmd[cmd.index("--queues") + 1].split(",")
+        unknown = [q for q in queues if q not in known]
+        assert not unknown, f"{name}: compose names queues no pipeline has: {unknown}"
