@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from carepipe.core.auth import Principal, require
 from carepipe.core.errors import InvalidRequest
 from carepipe.core.models import Job, Message
 from carepipe.core.queue.states import JobStatus
+from carepipe.ops.filters import FilterFields
 
 MAX_PAGE = 500
 NO_JOB = "none"  # ``job_status`` filter value: messages that never got a job
@@ -29,7 +30,7 @@ MESSAGE_STATUSES = ("accepted", "rejected", "duplicate")
 
 
 @dataclass(frozen=True)
-class ArchiveFilter:
+class ArchiveFilter(FilterFields):
     """Which archived messages: received in [since, until), plus optional equality filters.
 
     ``error_code`` matches the message's rejection code or its job's error code
@@ -72,15 +73,6 @@ class ArchiveFilter:
                     raise InvalidRequest(f"{key} is not an ISO 8601 time") from None
             values[key] = raw
         return cls(**values)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready (ISO times), without empty fields."""
-        out: dict[str, Any] = {}
-        for key, value in asdict(self).items():
-            if value is None:
-                continue
-            out[key] = value.isoformat() if isinstance(value, datetime) else value
-        return out
 
 
 @dataclass(frozen=True)

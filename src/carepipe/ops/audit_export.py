@@ -10,7 +10,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +22,7 @@ from carepipe.core.auth import Principal, require
 from carepipe.core.db import Database
 from carepipe.core.errors import InvalidRequest
 from carepipe.core.models import AuditEvent
+from carepipe.ops.filters import FilterFields
 
 MAX_PAGE = 500
 EXPORT_BATCH = 2000
@@ -44,7 +45,7 @@ COLUMNS = (
 
 
 @dataclass(frozen=True)
-class AuditFilter:
+class AuditFilter(FilterFields):
     actor: str | None = None
     action: str | None = None  # exact, or a prefix ending in "." (e.g. "dlq.")
     target_type: str | None = None
@@ -52,13 +53,6 @@ class AuditFilter:
     tenant: str | None = None
     since: datetime | None = None
     until: datetime | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {k: v for k, v in asdict(self).items() if v is not None}
-        for k in ("since", "until"):
-            if k in out:
-                out[k] = out[k].isoformat()
-        return out
 
 
 def _apply(stmt: Any, f: AuditFilter) -> Any:

@@ -25,6 +25,7 @@ from carepipe.core.blobs import BlobNotFound, BlobStore
 from carepipe.core.errors import Conflict, InvalidRequest, NotFound, ValidationFailed
 from carepipe.core.models import Job, Message, Task, TaskAttempt
 from carepipe.core.queue import TaskStatus, replay_task
+from carepipe.ops.filters import FilterFields
 
 MAX_PAGE = 500
 MASK = "•••"
@@ -34,33 +35,13 @@ MASK = "•••"
 
 
 @dataclass(frozen=True)
-class DeadLetterFilter:
+class DeadLetterFilter(FilterFields):
     pipeline: str | None = None
     queue: str | None = None
     error_code: str | None = None
     tenant: str | None = None
     since: datetime | None = None
     until: datetime | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready (stored with a bulk replay, echoed by the API)."""
-        out = {k: v for k, v in asdict(self).items() if v is not None}
-        for k in ("since", "until"):
-            if k in out:
-                out[k] = out[k].isoformat()
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DeadLetterFilter:
-        kw: dict[str, Any] = {}
-        for k in ("pipeline", "queue", "error_code", "tenant"):
-            if data.get(k):
-                kw[k] = str(data[k])
-        for k in ("since", "until"):
-            if data.get(k):
-                value = data[k]
-                kw[k] = value if isinstance(value, datetime) else _parse_time(str(value), k)
-        return cls(**kw)
 
 
 def _parse_time(value: str, name: str) -> datetime:
