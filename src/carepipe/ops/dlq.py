@@ -43,6 +43,18 @@ class DeadLetterFilter(FilterFields):
     since: datetime | None = None
     until: datetime | None = None
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DeadLetterFilter:
+        kw: dict[str, Any] = {}
+        for k in ("pipeline", "queue", "error_code", "tenant"):
+            if data.get(k):
+                kw[k] = str(data[k])
+        for k in ("since", "until"):
+            if data.get(k):
+                value = data[k]
+                kw[k] = value if isinstance(value, datetime) else _parse_time(str(value), k)
+        return cls(**kw)
+
 
 def _parse_time(value: str, name: str) -> datetime:
     from datetime import UTC
