@@ -172,6 +172,61 @@ def _wait_http(url: str, timeout: float = 60.0) -> None:
     raise TimeoutError(f"server did not answer {url}")
 
 
+def _stop(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _measure(
+    env: dict[str, str],
+    tmp: Path,
+    key: str,
+    rates: list[float],
+    duration: float,
+    rows: list[dict[str, Any]],
+    label: str,
+    api_only: bool,
+) -> None:
+    """Serve the API (and the bare endpoint) in one process and load both endpoints."""
+    port = _free_port()
+    server_env = {**env, **({"BENCH_API_ONLY": "1"} if api_only else {})}
+    server = worker = None
+    try:
+        log = (tmp / "server.log").open("ab")
+        server = subprocess.Popen(
+            [sys.executable, str(ROOT / "benchmarks" / "ingest_server.py"), "--port", str(port)],
+            cwd=ROOT,
+            env=server_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        if api_only:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "carepipe.cli", "worker"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        base = f"http://127.0.0.1:{port}"
+        _wait_http(f"{base}/healthz")
+        # Warm-up: both endpoints, so first-request costs are not measured.
+        _loadgen(f"{base}/bare/v1/jobs", key, 50, 2)
+        _loadgen(f"{base}/v1/jobs", key, 50, 2)
+        for rate in rates:
+            for name, path in (("bare FastAPI 202", "/bare/v1/jobs"), (label, "/v1/jobs")):
+                print(f"{name} at {rate:.0f} req/s for {duration:.0f} s ...", flush=True)
+                r = _loadgen(f"{base}{path}", key, rate, duration)
+                rows.append({"endpoint": name, "rate": rate, "config": label, **r})
+    finally:
+        _stop(worker)
+        _stop(server)
+
+
 def main() -> int:
     if "--loadgen" in sys.argv:
         return loadgen_main([a for a in sys.argv[1:] if a != "--loadgen"])
@@ -182,7 +237,6 @@ def main() -> int:
     rates = [float(r) for r in args.rates.split(",") if r.strip()]
 
     tmp = Path(tempfile.mkdtemp(prefix="carepipe-bench-ingest-"))
-    port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAREPIPE_")}
     env.update(
         CAREPIPE_DATA_DIR=str(tmp / "var"),
@@ -191,66 +245,50 @@ def main() -> int:
         CAREPIPE_ENV="bench",
         PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "src")]),
     )
-    server: subprocess.Popen[bytes] | None = None
     rows: list[dict[str, Any]] = []
     error = None
     try:
         key = _create_key(env)
-        log = (tmp / "server.log").open("wb")
-        server = subprocess.Popen(
-            [sys.executable, str(ROOT / "benchmarks" / "ingest_server.py"), "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        _wait_http(f"{base}/healthz")
-        # Warm-up: both endpoints, so first-request costs are not measured.
-        _loadgen(f"{base}/bare/v1/jobs", key, 50, 2)
-        _loadgen(f"{base}/v1/jobs", key, 50, 2)
-        for rate in rates:
-            for name, path in (("bare FastAPI 202", "/bare/v1/jobs"), ("CarePipe", "/v1/jobs")):
-                print(f"{name} at {rate:.0f} req/s for {args.duration:.0f} s ...", flush=True)
-                r = _loadgen(f"{base}{path}", key, rate, args.duration)
-                rows.append({"endpoint": name, "rate": rate, **r})
+        # 1) As `carepipe up`: workers in the API process. 2) Production shape: the API
+        #    process alone, a `carepipe worker` process beside it doing the same work.
+        for label, api_only in (("CarePipe (up)", False), ("CarePipe (API + worker proc)", True)):
+            _measure(env, tmp, key, rates, args.duration, rows, label, api_only)
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
         print(f"FAILED: {error}", file=sys.stderr)
         if (tmp / "server.log").exists():
             print((tmp / "server.log").read_text(errors="replace")[-3000:], file=sys.stderr)
     finally:
-        if server and server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(30)
-            except subprocess.TimeoutExpired:
-                server.kill()
         shutil.rmtree(tmp, ignore_errors=True)
 
     ratios: dict[str, float] = {}
-    for rate in rates:
-        b = next((r for r in rows if r["rate"] == rate and r["endpoint"].startswith("bare")), None)
-        o = next((r for r in rows if r["rate"] == rate and r["endpoint"] == "CarePipe"), None)
-        if b and o and b["p99_ms"] > 0:
+    configs = sorted({r["config"] for r in rows}, key=lambda c: "API" in c)
+    for config in configs:
+        tag = "api_only" if "API" in config else "up"
+        for rate in rates:
+            same = [r for r in rows if r["rate"] == rate and r["config"] == config]
+            b = next((r for r in same if r["endpoint"].startswith("bare")), None)
+            o = next((r for r in same if not r["endpoint"].startswith("bare")), None)
+            if not (b and o and b["p99_ms"] > 0):
+                continue
             if b["achieved_rps"] < 0.95 * rate:
                 # The baseline itself (or the load generator) could not keep the rate:
                 # a ratio to a saturated baseline says nothing.
                 print(
-                    f"rate {rate:.0f}: bare endpoint reached only {b['achieved_rps']} req/s; "
-                    "no ratio (load generator or server saturated)"
+                    f"{config}, rate {rate:.0f}: bare endpoint reached only "
+                    f"{b['achieved_rps']} req/s; no ratio (load generator or server saturated)"
                 )
                 continue
-            ratios[f"p99_ratio_at_{rate:.0f}"] = round(o["p99_ms"] / b["p99_ms"], 2)
+            ratios[f"p99_ratio_{tag}_at_{rate:.0f}"] = round(o["p99_ms"] / b["p99_ms"], 2)
 
     print(f"\ningestion latency (open loop, {args.duration:.0f} s per row)\n")
     print(
-        f"{'endpoint':<18}{'req/s':>7}{'achieved':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
+        f"{'endpoint':<30}{'req/s':>7}{'achieved':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
         f"{'max ms':>9}  errors"
     )
     for r in rows:
         print(
-            f"{r['endpoint']:<18}{r['rate']:>7.0f}{r['achieved_rps']:>10.1f}{r['p50_ms']:>9.2f}"
+            f"{r['endpoint']:<30}{r['rate']:>7.0f}{r['achieved_rps']:>10.1f}{r['p50_ms']:>9.2f}"
             f"{r['p95_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['max_ms'] or 0:>9.2f}  {r['errors'] or '-'}"
         )
     print()
@@ -268,9 +306,10 @@ def main() -> int:
                 "benchmark": "ingest",
                 "title": "Ingestion latency: POST /v1/jobs vs a bare FastAPI 202",
                 "method": (
-                    "uvicorn process serving create_app (SQLite, worker in-process) and a bare "
-                    "FastAPI app on /bare; open-loop httpx generator in another process; "
-                    "latency from each request's due time."
+                    "uvicorn process serving create_app (SQLite) and a bare FastAPI app on "
+                    "/bare; 'up' runs the worker in that process as carepipe up does, 'API + "
+                    "worker proc' runs it in a carepipe worker process beside it; open-loop "
+                    "httpx generator in another process; latency from each request's due time."
                 ),
                 "duration_s": args.duration,
                 "machine": machine(),

@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse  # noqa: E402
 from starlette.types import Receive, Scope, Send  # noqa: E402
 
 from carepipe.api.app import create_app  # noqa: E402
+from carepipe.cli import UP_SWITCH_INTERVAL  # noqa: E402
 from carepipe.core.blobs import blob_store_from_settings  # noqa: E402
 from carepipe.core.config import Settings  # noqa: E402
 from carepipe.core.db import Database  # noqa: E402
@@ -60,9 +61,18 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
     args = ap.parse_args()
+    import os
+
+    if os.environ.get("BENCH_SWITCH"):
+        sys.setswitchinterval(float(os.environ["BENCH_SWITCH"]))
+    import os
+
+    # As ``carepipe up`` does: API and workers share one process.
+    sys.setswitchinterval(UP_SWITCH_INTERVAL)
     settings = Settings()
     app, worker = build(settings)
-    worker.start_background()
+    if not os.environ.get("BENCH_API_ONLY"):  # production shape: workers in other processes
+        worker.start_background()
     try:
         uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
     finally:

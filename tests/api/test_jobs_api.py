@@ -190,3 +190,30 @@ def test_readyz_reports_pending_migrations(tmp_path, blobs):
     with TestClient(create_app(s, db=Database(s.database_url), blobs=blobs)) as c:
         r = c.get("/readyz")
     assert r.status_code == 503 and r.json()["error"]["code"] == "not_ready"
+
+
+def test_revoked_key_is_refused_once_its_verification_expires(settings, db, blobs):
+    from fastapi.testclient import TestClient
+
+    from carepipe.api.app import create_app
+    from carepipe.api.auth import forget_verified_keys
+    from carepipe.core.auth import SYSTEM
+    from carepipe.ops.api_keys import revoke_key
+
+    body = {"pipeline": "echo", "payload": 1}
+    for ttl in (0.0, 30.0):
+        key = make_key(db)
+        headers = {"Authorization": f"Bearer {key}"}
+        app = create_app(settings.model_copy(update={"api_key_cache_seconds": ttl}), db=db,
+                         blobs=blobs)
+        with TestClient(app) as client:
+            assert client.post("/v1/jobs", json=body, headers=headers).status_code == 202
+            with db.transaction() as s:
+                revoke_key(s, SYSTEM, key.split("_")[2])
+            r = client.post("/v1/jobs", json=body, headers=headers)
+            if ttl:
+                # Remembered for up to ttl seconds (no database round trip per request)...
+                assert r.status_code == 202
+                forget_verified_keys()  # ...then verified again
+                r = client.post("/v1/jobs", json=body, headers=headers)
+            assert r.status_code == 401 and r.json()["error"]["code"] == "api_key_revoked"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 
 from fastapi import Depends, Request
 from sqlalchemy import update
+from starlette.concurrency import run_in_threadpool
 
 from carepipe.api.state import AppState, get_state
 from carepipe.core.auth import Principal
@@ -30,16 +32,44 @@ def _touch(state: AppState, key_id: str) -> None:
         s.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=utcnow()))
 
 
-def api_key_principal(request: Request, state: AppState = Depends(get_state)) -> Principal:
-    """The partner calling, or 401 with a stable code."""
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        raise AuthenticationRequired("missing bearer API key")
+# Verified keys are remembered briefly (by the SHA-256 of what was presented), so a
+# busy partner does not cost a database round trip per request. A revocation is
+# seen by every API process within ``api_key_cache_seconds``.
+_verified: dict[str, tuple[float, Principal]] = {}
+_VERIFIED_MAX = 10_000
+
+
+def _verify(state: AppState, presented: str) -> Principal:
     with state.db.session() as s:
-        key = verify_key(s, value.strip())
+        key = verify_key(s, presented)
         principal = Principal(
             kind="api_key", id=key.id, roles=("partner",), tenant=key.tenant, name=key.name
         )
     _touch(state, key.id)
     return principal
+
+
+async def api_key_principal(request: Request, state: AppState = Depends(get_state)) -> Principal:
+    """The partner calling, or 401 with a stable code."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise AuthenticationRequired("missing bearer API key")
+    presented = value.strip()
+    digest = hashlib.sha256(presented.encode()).hexdigest()
+    now = time.monotonic()
+    hit = _verified.get(digest)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    principal = await run_in_threadpool(_verify, state, presented)
+    ttl = state.settings.api_key_cache_seconds
+    if ttl > 0:
+        if len(_verified) >= _VERIFIED_MAX:
+            _verified.clear()
+        _verified[digest] = (now + ttl, principal)
+    return principal
+
+
+def forget_verified_keys() -> None:
+    """Drop remembered keys (after a revocation in this process, and in tests)."""
+    _verified.clear()

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     max_payload_bytes: int = 25 * 1024 * 1024
+    api_key_cache_seconds: float = Field(
+        2.0, description="How long a verified API key is remembered (revocation delay)."
+    )
     public_url: str = ""
 
     # Workers and the queue
