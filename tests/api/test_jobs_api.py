@@ -59,7 +59,9 @@ def test_idempotency_key_returns_existing_job(client, auth, db):
     # Both receipts are archived; the second is marked duplicate.
     with db.session() as s:
         statuses = sorted(s.execute(select(Message.status)).scalars())
+        dup = s.execute(select(Message).where(Message.status == "duplicate")).scalar_one()
     assert statuses == ["accepted", "duplicate"]
+    assert dup.meta["duplicate_of_job"] == first.json()["id"]
     # The header form works too, and keys are per tenant.
     other = make_key(db, tenant="other")
     r = client.post("/v1/jobs", json={"pipeline": "echo", "payload": 1},

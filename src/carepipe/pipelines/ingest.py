@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from carepipe.core.blobs import BlobStore
@@ -18,10 +18,15 @@ from carepipe.core.clock import utcnow
 from carepipe.core.crypto import sha256_hex
 from carepipe.core.db import Database
 from carepipe.core.errors import CarePipeError, UnsupportedMediaType
-from carepipe.core.models import Job, Message
-from carepipe.core.queue import JobStatus, enqueue
+from carepipe.core.models import Job, Message, new_id
+from carepipe.core.queue import JobStatus, enqueue_row
 from carepipe.observability.metrics import MESSAGES_INGESTED
 from carepipe.pipelines.registry import Pipeline, get_pipeline
+
+# Built once: executing a prebuilt INSERT with a parameter dict skips the per-call
+# statement construction and cache-key work of ``insert(...).values(...)``.
+_INSERT_MESSAGE = insert(Message.__table__)
+_INSERT_JOB = insert(Job.__table__)
 
 
 @dataclass(frozen=True)
@@ -123,60 +128,71 @@ def submit(
         raise
     key = blobs.put(payload)
     now = utcnow()
+    first = pipe.first()
+    msg_id, job_id = new_id(), new_id()
+    # Core INSERTs rather than ORM objects: this is the ingestion hot path (HTTP
+    # and MLLP), and the unit of work cost more than the statements themselves.
     with db.transaction() as s:
-        msg = Message(
-            tenant=tenant,
-            source=source,
-            kind=content_type[:128],
-            pipeline=pipeline,
-            content_sha256=sha256_hex(payload),
-            blob_key=key,
-            size_bytes=len(payload),
-            filename=filename,
-            status="accepted",
-            received_at=now,
-            meta=meta or {},
+        s.execute(
+            _INSERT_MESSAGE,
+            dict(
+                id=msg_id,
+                tenant=tenant,
+                source=source,
+                kind=content_type[:128],
+                pipeline=pipeline,
+                content_sha256=sha256_hex(payload),
+                blob_key=key,
+                size_bytes=len(payload),
+                filename=filename,
+                status="accepted",
+                received_at=now,
+                metadata=meta or {},
+            ),
         )
-        s.add(msg)
-        s.flush()
-        first = pipe.first()
         try:
             with s.begin_nested():
-                job = Job(
-                    tenant=tenant,
-                    pipeline=pipeline,
-                    status=JobStatus.QUEUED,
-                    priority=priority,
-                    idempotency_key=idempotency_key,
-                    replay=replay,
-                    current_stage=first.name,
-                    message_id=msg.id,
-                    created_at=now,
-                    updated_at=now,
+                s.execute(
+                    _INSERT_JOB,
+                    dict(
+                        id=job_id,
+                        tenant=tenant,
+                        pipeline=pipeline,
+                        status=JobStatus.QUEUED,
+                        priority=priority,
+                        idempotency_key=idempotency_key,
+                        replay=replay,
+                        current_stage=first.name,
+                        message_id=msg_id,
+                        created_at=now,
+                        updated_at=now,
+                    ),
                 )
-                s.add(job)
-                s.flush()
-                enqueue(
+                enqueue_row(
                     s,
-                    job_id=job.id,
+                    job_id=job_id,
                     queue=first.queue_name,
                     stage=first.name,
                     priority=priority,
                     max_attempts=first.max_attempts or max_attempts,
                     replay=replay,
                 )
-                s.flush()
         except IntegrityError:
             if idempotency_key is None:
                 raise
             existing = s.execute(
                 select(Job).where(Job.tenant == tenant, Job.idempotency_key == idempotency_key)
             ).scalar_one()
-            msg.status = "duplicate"
-            msg.meta = {**(msg.meta or {}), "duplicate_of_job": existing.id}
-            result = Submission(existing.id, msg.id, False, existing.status, existing.pipeline)
+            s.execute(
+                update(Message.__table__)
+                .where(Message.__table__.c.id == msg_id)
+                .values(
+                    status="duplicate", metadata={**(meta or {}), "duplicate_of_job": existing.id}
+                )
+            )
+            result = Submission(existing.id, msg_id, False, existing.status, existing.pipeline)
         else:
-            result = Submission(job.id, msg.id, True, job.status, pipeline)
+            result = Submission(job_id, msg_id, True, JobStatus.QUEUED, pipeline)
     MESSAGES_INGESTED.labels(source, "accepted" if result.created else "duplicate").inc()
     if db.is_sqlite:
         db.signal()
