@@ -13,6 +13,7 @@ from carepipe.interop.fhir.bundle import carepipe_system
 from carepipe.interop.fhir.hl7 import build_adt_bundle, build_oru_bundle
 from carepipe.interop.fhir.inputs import (
     AddressInput,
+    BundleContext,
     CodedValue,
     EncounterInput,
     LabReportInput,
@@ -232,18 +233,27 @@ def _result(obx: Observation, tz: timezone) -> LabResultInput:
 
 def fhir_stage(ctx: StageContext) -> StageOutput:
     """ADT -> Patient (+ Encounter); ORU -> DiagnosticReport + Observations per OBR."""
-    msg = _parsed(ctx)
-    match = ctx.load_json(MATCH) or {}
-    bctx = bundle_context(ctx)
-    tz = sender_timezone(ctx)
+    bundle = hl7_bundle(
+        _parsed(ctx), ctx.load_json(MATCH) or {}, bundle_context(ctx), sender_timezone(ctx)
+    )
+    return bundle_output(bundle)
+
+
+def hl7_bundle(
+    msg: ParsedMessage, match: dict[str, Any], bctx: BundleContext, tz: timezone
+) -> dict[str, Any]:
+    """The transaction Bundle of one parsed ADT or ORU message (not yet validated).
+
+    ``match`` is what the match stage found (``fhir_patient_id``, ``abha``);
+    ``tz`` is the sender's zone for local HL7 times.
+    """
     if isinstance(msg, AdtMessage):
-        bundle = build_adt_bundle(
+        return build_adt_bundle(
             bctx,
             patient_input(msg.patient, match.get("abha")),
             encounter_input(msg, tz),
             update=msg.trigger_event == "A08",
         )
-        return bundle_output(bundle)
     assert isinstance(msg, OruMessage)
     if match.get("fhir_patient_id"):
         patient = PatientRef.by_id(match["fhir_patient_id"])
@@ -251,7 +261,7 @@ def fhir_stage(ctx: StageContext) -> StageOutput:
         patient = PatientRef.by_abha(match["abha"])
     else:
         mrn = _mrn(msg.patient)
-        patient = PatientRef.by_identifier(carepipe_system(ctx.tenant, "mrn"), mrn.value)
+        patient = PatientRef.by_identifier(carepipe_system(bctx.tenant, "mrn"), mrn.value)
     entries: dict[str, dict[str, Any]] = {}
     bundle: dict[str, Any] = {}
     for obr in msg.orders:
@@ -269,7 +279,7 @@ def fhir_stage(ctx: StageContext) -> StageOutput:
         for entry in part.get("entry", []):
             entries.setdefault(entry["fullUrl"], entry)
     bundle["entry"] = list(entries.values())
-    return bundle_output(bundle)
+    return bundle
 
 
 PIPELINE = register(
