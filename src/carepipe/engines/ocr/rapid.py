@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from PIL import Image
 from carepipe.core.errors import EngineUnavailable
 from carepipe.engines.ocr import images as imaging
 from carepipe.engines.ocr.layout import deskew, group_rows, rows_text
-from carepipe.engines.ocr.types import OcrPage, OcrResult, OcrWord, build_result
+from carepipe.engines.ocr.types import OcrPage, OcrResult, OcrWord, recognize_pages
 
 #: PDF rasterisation. Measured on our test set: at 250-300 DPI the bundled PP-OCRv6
 #: models garble some long lines of digits that they read correctly at 200 DPI.
@@ -99,15 +98,13 @@ class RapidOcrEngine:
 
     def recognize(self, data: bytes, *, content_type: str | None = None) -> OcrResult:
         """OCR every page of ``data``. ``content_type`` is ignored: the bytes decide."""
-        started = time.perf_counter()
-        detected, pages = imaging.decode_document(data, max_pages=self.max_pages, dpi=self.dpi)
-        results = [self._page(number, image) for number, image in enumerate(pages, start=1)]
-        return build_result(
-            results,
+        return recognize_pages(
+            data,
+            self._page,
+            max_pages=self.max_pages,
+            dpi=self.dpi,
             engine=self.name,
             model_version=self.model_version,
-            content_type=detected,
-            seconds=time.perf_counter() - started,
         )
 
     def _page(self, number: int, image: Image.Image) -> OcrPage:

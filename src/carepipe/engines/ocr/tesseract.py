@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 from PIL import Image
@@ -24,7 +23,7 @@ from PIL import Image
 from carepipe.core.errors import EngineUnavailable, StageTimeout
 from carepipe.engines.ocr import images as imaging
 from carepipe.engines.ocr.layout import deskew, group_rows, rows_text
-from carepipe.engines.ocr.types import OcrPage, OcrResult, OcrWord, build_result
+from carepipe.engines.ocr.types import OcrPage, OcrResult, OcrWord, recognize_pages
 
 DEFAULT_LANGUAGE = "eng"
 DEFAULT_PAGE_TIMEOUT = 120.0
@@ -115,15 +114,13 @@ class TesseractEngine:
 
     def recognize(self, data: bytes, *, content_type: str | None = None) -> OcrResult:
         """OCR every page of ``data``. ``content_type`` is ignored: the bytes decide."""
-        started = time.perf_counter()
-        detected, pages = imaging.decode_document(data, max_pages=self.max_pages, dpi=self.dpi)
-        results = [self._page(number, image) for number, image in enumerate(pages, start=1)]
-        return build_result(
-            results,
+        return recognize_pages(
+            data,
+            self._page,
+            max_pages=self.max_pages,
+            dpi=self.dpi,
             engine=self.name,
             model_version=self.model_version,
-            content_type=detected,
-            seconds=time.perf_counter() - started,
         )
 
     def _page(self, number: int, image: Image.Image) -> OcrPage:

@@ -6,9 +6,14 @@ The result is a pydantic model so the ``ocr`` stage can store it as JSON and the
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
+from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
+
+from carepipe.engines.ocr import images as imaging
 
 #: Separates pages in :attr:`OcrResult.text` (a form feed, as printers do).
 PAGE_SEPARATOR = "\f"
@@ -78,22 +83,30 @@ def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
-def build_result(
-    pages: list[OcrPage],
+def recognize_pages(
+    data: bytes,
+    page: Callable[[int, Image.Image], OcrPage],
     *,
+    max_pages: int,
+    dpi: int,
     engine: str,
     model_version: str,
-    content_type: str,
-    seconds: float,
 ) -> OcrResult:
-    """Assemble an :class:`OcrResult` from pages (mean confidence over all words)."""
-    words = [w.confidence for page in pages for w in page.words]
+    """Decode ``data`` (image or PDF), OCR each page with ``page``, assemble the result.
+
+    The part every engine shares: only ``page`` (one image -> words) differs.
+    Mean confidence is over all words of all pages.
+    """
+    started = time.perf_counter()
+    detected, images = imaging.decode_document(data, max_pages=max_pages, dpi=dpi)
+    pages = [page(number, image) for number, image in enumerate(images, start=1)]
+    words = [w.confidence for p in pages for w in p.words]
     return OcrResult(
-        text=PAGE_SEPARATOR.join(page.text for page in pages),
+        text=PAGE_SEPARATOR.join(p.text for p in pages),
         pages=pages,
         mean_confidence=round(_mean(words), 4),
-        processing_seconds=round(seconds, 4),
+        processing_seconds=round(time.perf_counter() - started, 4),
         engine=engine,
         model_version=model_version,
-        content_type=content_type,
+        content_type=detected,
     )
