@@ -14,13 +14,9 @@ import pytest
 from pydantic import SecretStr
 
 from carepipe.core.config import Settings
-from carepipe.core.errors import EngineOutputInvalid, EngineUnavailable
+from carepipe.core.errors import EngineOutputInvalid, EngineRequestRejected, EngineUnavailable
 from carepipe.engines.notes import clear_engine_cache, load_note_engine
-from carepipe.engines.notes.openai_chat import (
-    SOAP_JSON_SCHEMA,
-    EngineRequestRejected,
-    OpenAiChatNoteEngine,
-)
+from carepipe.engines.notes.openai_chat import SOAP_JSON_SCHEMA, OpenAiChatNoteEngine
 
 TRANSCRIPT = (
     "I've had a cough for five days. No fever. Your blood pressure is one forty over ninety "

@@ -118,7 +118,7 @@ def test_nothing_understood_is_passed_through(fake_llm: FakeLlm) -> None:
     assert r.is_empty and r.not_understood == ["The patient feels better"]
 
 
-@pytest.mark.parametrize("status", [429, 500, 502, 503])
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503])
 def test_retryable_statuses(fake_llm: FakeLlm, status: int) -> None:
     fake_llm.replies.append(Reply(status, {"error": {"message": "busy"}}))
     with pytest.raises(EngineUnavailable) as exc:

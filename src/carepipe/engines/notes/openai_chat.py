@@ -16,19 +16,19 @@ Neither the transcript nor the API key is ever logged.
 from __future__ import annotations
 
 import copy
-import logging
 import re
-import time
 from typing import Any, Literal
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from carepipe.core.config import Settings
-from carepipe.core.errors import (
-    EngineOutputInvalid,
-    EngineRequestRejected,
-    EngineUnavailable,
+from carepipe.core.errors import EngineOutputInvalid
+from carepipe.engines.chat_completions import (
+    DEFAULT_BASE_URL,
+    DEFAULT_TIMEOUT_SECONDS,
+    ChatCompletionsClient,
+    cost_usd,
 )
 from carepipe.engines.nlp.diagnoses import lookup_condition
 from carepipe.engines.nlp.lexicon.conditions import CONDITIONS
@@ -54,38 +54,6 @@ from carepipe.engines.notes.models import (
     Usage,
     VitalItem,
 )
-
-log = logging.getLogger(__name__)
-
-DEFAULT_BASE_URL = "https://api.openai.com"
-DEFAULT_TIMEOUT_SECONDS = 60.0
-
-# USD per 1M tokens (input, output), from the providers' public price lists. Self-hosted
-# models (vLLM, Ollama) cost nothing per token here; unknown models get cost None.
-PRICES_PER_MTOK: dict[str, tuple[float, float]] = {
-    "gpt-4o-mini": (0.15, 0.60),
-    "gpt-4o": (2.50, 10.00),
-    "gpt-4.1": (2.00, 8.00),
-    "gpt-4.1-mini": (0.40, 1.60),
-    "gpt-4.1-nano": (0.10, 0.40),
-    "o4-mini": (1.10, 4.40),
-    "o3-mini": (1.10, 4.40),
-}
-FREE_MODEL_PREFIXES = (
-    "llama",
-    "qwen",
-    "mistral",
-    "mixtral",
-    "gemma",
-    "phi",
-    "meta-llama/",
-    "Qwen/",
-    "mistralai/",
-    "google/",
-    "microsoft/",
-    "deepseek",
-)
-
 
 # --- what the model must return ------------------------------------------------------
 
@@ -248,19 +216,6 @@ def _find_quote(transcript: str, quote: str, hint: int = 0) -> tuple[int, int] |
     return m.span() if m else None
 
 
-def _cost(
-    model: str, prompt: int, completion: int, prices: dict[str, tuple[float, float]]
-) -> float | None:
-    price = prices.get(model)
-    if price is None:
-        # Dated snapshots ("gpt-4o-mini-2024-07-18") price like their family.
-        family = max((k for k in prices if model.startswith(k + "-")), key=len, default=None)
-        price = prices.get(family) if family else None
-    if price is None:
-        return 0.0 if model.startswith(FREE_MODEL_PREFIXES) or ":" in model else None
-    return round(prompt * price[0] / 1e6 + completion * price[1] / 1e6, 8)
-
-
 class OpenAiChatNoteEngine:
     """Note engine over an OpenAI-compatible ``/v1/chat/completions`` endpoint."""
 
@@ -277,22 +232,12 @@ class OpenAiChatNoteEngine:
         temperature: float = 0.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        base = base_url.rstrip("/")
-        if base.endswith("/v1"):
-            base = base[: -len("/v1")]
-        self.base_url = base
         self.model = model
         self.model_version = f"openai/{model}"
-        self.prices = PRICES_PER_MTOK if prices is None else prices
+        self.prices = prices
         self.temperature = temperature
-        headers = {"Content-Type": "application/json"}
-        if api_key:
-            headers["Authorization"] = f"Bearer {api_key}"
-        self._client = httpx.Client(
-            base_url=self.base_url,
-            headers=headers,
-            timeout=httpx.Timeout(timeout),
-            transport=transport,
+        self._chat = ChatCompletionsClient(
+            base_url, model, api_key, timeout=timeout, transport=transport, purpose="note model"
         )
 
     @classmethod
@@ -303,79 +248,35 @@ class OpenAiChatNoteEngine:
 
     def close(self) -> None:
         """Close the HTTP connection pool."""
-        self._client.close()
+        self._chat.close()
 
     def __repr__(self) -> str:  # never show the key
-        return f"OpenAiChatNoteEngine(base_url={self.base_url!r}, model={self.model!r})"
-
-    # --- the call ------------------------------------------------------------------------
-
-    def request_body(self, transcript: str) -> dict[str, Any]:
-        """The Chat Completions request for ``transcript``."""
-        return {
-            "model": self.model,
-            "temperature": self.temperature,
-            "messages": [
-                {"role": "system", "content": SYSTEM_PROMPT},
-                {"role": "user", "content": f"Transcript:\n{transcript}"},
-            ],
-            "response_format": {
-                "type": "json_schema",
-                "json_schema": {"name": "soap_note", "strict": True, "schema": SOAP_JSON_SCHEMA},
-            },
-        }
+        return f"OpenAiChatNoteEngine(endpoint={self._chat.endpoint!r}, model={self.model!r})"
 
     def generate(self, transcript: str) -> SoapNote:
         """A draft SOAP note from the remote model."""
-        started = time.monotonic()
-        try:
-            resp = self._client.post("/v1/chat/completions", json=self.request_body(transcript))
-        except httpx.TimeoutException as exc:
-            raise EngineUnavailable(f"note model timed out ({type(exc).__name__})") from None
-        except httpx.TransportError as exc:
-            raise EngineUnavailable(f"note model unreachable ({type(exc).__name__})") from None
-        status = resp.status_code
-        log.info(
-            "note_model_call",
-            extra={
-                "model": self.model,
-                "status": status,
-                "seconds": round(time.monotonic() - started, 3),
-            },
+        answer = self._chat.complete(
+            [
+                {"role": "system", "content": SYSTEM_PROMPT},
+                {"role": "user", "content": f"Transcript:\n{transcript}"},
+            ],
+            schema_name="soap_note",
+            schema=SOAP_JSON_SCHEMA,
+            temperature=self.temperature,
         )
-        if status == 429 or status == 408 or status >= 500:
-            raise EngineUnavailable(f"note model answered HTTP {status}")
-        if status >= 400:
-            raise EngineRequestRejected(f"note model refused the request: HTTP {status}")
         try:
-            body = resp.json()
-            choice = body["choices"][0]
-            content = choice["message"]["content"]
-            if choice.get("finish_reason") == "length":
-                raise EngineOutputInvalid("note model output was cut off (max tokens)")
-            if not isinstance(content, str):
-                raise TypeError("content is not text")
-            draft = SoapDraft.model_validate_json(content)
-        except EngineOutputInvalid:
-            raise
+            draft = SoapDraft.model_validate_json(answer.content)
         except ValidationError as exc:
             raise EngineOutputInvalid(
                 f"note model output does not fit the schema ({exc.error_count()} errors)"
             ) from None
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
-            raise EngineOutputInvalid(
-                f"note model output is not the expected JSON ({type(exc).__name__})"
-            ) from None
-        usage_raw = body.get("usage") or {}
-        prompt_tokens = int(usage_raw.get("prompt_tokens") or 0)
-        completion_tokens = int(usage_raw.get("completion_tokens") or 0)
-        served_model = str(body.get("model") or self.model)
+        tokens = answer.usage or {}
+        prompt_tokens = tokens.get("prompt_tokens", 0)
+        completion_tokens = tokens.get("completion_tokens", 0)
         usage = Usage(
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
-            cost_usd=_cost(self.model, prompt_tokens, completion_tokens, self.prices)
-            if served_model == self.model
-            else _cost(served_model, prompt_tokens, completion_tokens, self.prices),
+            cost_usd=cost_usd(answer.model, prompt_tokens, completion_tokens, self.prices),
         )
         try:
             return self._to_note(transcript, draft, usage)

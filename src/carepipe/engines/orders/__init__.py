@@ -6,6 +6,7 @@
 ('metformin', 2)
 """
 
+from carepipe.core.errors import EngineNotConfigured, EngineRequestRejected
 from carepipe.engines.orders.base import OrdersEngine
 from carepipe.engines.orders.loader import clear_orders_engine_cache, load_orders_engine
 from carepipe.engines.orders.models import (
@@ -18,11 +19,7 @@ from carepipe.engines.orders.models import (
     Timing,
     Usage,
 )
-from carepipe.engines.orders.openai_chat import (
-    EngineNotConfigured,
-    EngineRequestRejected,
-    OpenAiChatOrdersEngine,
-)
+from carepipe.engines.orders.openai_chat import OpenAiChatOrdersEngine
 from carepipe.engines.orders.rules import RulesOrdersEngine
 from carepipe.engines.orders.summary import summarize_bundle
 

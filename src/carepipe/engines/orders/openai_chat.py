@@ -5,9 +5,10 @@ It reports names, not codes: codes are looked up in our own lexicon afterwards, 
 model can never put an invented LOINC code into a bundle. Spans are found by locating the
 quoted words in the input; an item whose quote is not in the text gets a lower confidence.
 
-Failures: transport errors, timeouts, 429 and 5xx -> ``EngineUnavailable`` (retried by
-the queue); any other 4xx -> ``EngineRequestRejected``; an answer that is not valid JSON
-for the schema -> ``EngineOutputInvalid``. Messages never quote the order text.
+Failures (the shared ``carepipe.engines.chat_completions`` client): transport errors,
+timeouts, 408, 429 and 5xx -> ``EngineUnavailable`` (retried by the queue); any other
+4xx -> ``EngineRequestRejected``; an answer that is not valid JSON for the schema ->
+``EngineOutputInvalid``. Messages never quote the order text.
 """
 
 from __future__ import annotations
@@ -19,12 +20,8 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from carepipe.core.errors import (
-    EngineNotConfigured,
-    EngineOutputInvalid,
-    EngineRequestRejected,
-    EngineUnavailable,
-)
+from carepipe.core.errors import EngineNotConfigured, EngineOutputInvalid
+from carepipe.engines.chat_completions import ChatCompletionsClient, cost_usd
 from carepipe.engines.orders import lexicon
 from carepipe.engines.orders.models import (
     Action,
@@ -42,14 +39,6 @@ from carepipe.engines.orders.models import (
 
 ENGINE_NAME = "openai-chat"
 PROMPT_VERSION = "1"
-
-# USD per million tokens (input, output). Unknown models record tokens but no cost.
-PRICES_PER_MTOK: dict[str, tuple[float, float]] = {
-    "gpt-4o-mini": (0.15, 0.60),
-    "gpt-4o": (2.50, 10.00),
-    "gpt-4.1-mini": (0.40, 1.60),
-    "gpt-4.1": (2.00, 8.00),
-}
 
 
 SYSTEM_PROMPT = """You read free-text clinical orders written by a clinician and return them \
@@ -206,106 +195,51 @@ class OpenAiChatOrdersEngine:
     ) -> None:
         if not url:
             raise EngineNotConfigured("orders engine 'openai' needs CAREPIPE_LLM_URL")
-        base = url.rstrip("/")
-        self._endpoint = base if base.endswith("/chat/completions") else base + "/chat/completions"
         self._model = model
-        self._prices = prices_per_mtok or PRICES_PER_MTOK.get(model)
-        headers = {"Content-Type": "application/json"}
-        if api_key:
-            headers["Authorization"] = f"Bearer {api_key}"
-        self._client = httpx.Client(
-            headers=headers, timeout=httpx.Timeout(timeout_seconds), transport=transport
+        self._prices = {model: prices_per_mtok} if prices_per_mtok else None
+        self._chat = ChatCompletionsClient(
+            url,
+            model,
+            api_key,
+            timeout=timeout_seconds,
+            transport=transport,
+            purpose="orders model",
         )
         self.model_version = f"{model}+prompt.{PROMPT_VERSION}"
 
     def close(self) -> None:
         """Close the HTTP connection pool."""
-        self._client.close()
+        self._chat.close()
 
     def extract(self, text: str) -> OrderSet:
         """Ask the model for the orders in ``text`` and check its answer against the schema."""
-        body = {
-            "model": self._model,
-            "temperature": 0,
-            "messages": [
+        answer = self._chat.complete(
+            [
                 {"role": "system", "content": SYSTEM_PROMPT},
                 {"role": "user", "content": text},
             ],
-            "response_format": {
-                "type": "json_schema",
-                "json_schema": {"name": "order_set", "strict": True, "schema": OUTPUT_SCHEMA},
-            },
-        }
-        data = self._post(body)
-        content, served_model = self._content(data)
+            schema_name="order_set",
+            schema=OUTPUT_SCHEMA,
+        )
         try:
-            parsed = _LlmOutput.model_validate(json.loads(content))
+            parsed = _LlmOutput.model_validate(json.loads(answer.content))
         except (json.JSONDecodeError, ValidationError, TypeError) as exc:
             raise EngineOutputInvalid(
                 "model answer does not match the orders schema",
                 details={"error": type(exc).__name__},
-            ) from exc
-        result = self._to_order_set(text, parsed, served_model)
-        result.usage = self._usage(data.get("usage"))
+            ) from None
+        result = self._to_order_set(text, parsed, answer.model)
+        if answer.usage is not None:
+            result.usage = Usage(
+                **answer.usage,
+                cost_usd=cost_usd(
+                    self._model,
+                    answer.usage["prompt_tokens"],
+                    answer.usage["completion_tokens"],
+                    self._prices,
+                ),
+            )
         return result
-
-    # --- HTTP -------------------------------------------------------------------------
-
-    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
-        try:
-            resp = self._client.post(self._endpoint, json=body)
-        except httpx.TimeoutException as exc:
-            raise EngineUnavailable("model endpoint timed out") from exc
-        except httpx.TransportError as exc:
-            raise EngineUnavailable(
-                "model endpoint unreachable", details={"error": type(exc).__name__}
-            ) from exc
-        if resp.status_code == 429 or resp.status_code >= 500:
-            raise EngineUnavailable(
-                f"model endpoint answered {resp.status_code}",
-                details={"status": resp.status_code},
-            )
-        if resp.status_code >= 400:
-            raise EngineRequestRejected(
-                f"model endpoint rejected the request ({resp.status_code})",
-                details={"status": resp.status_code},
-            )
-        try:
-            data = resp.json()
-        except ValueError as exc:
-            raise EngineOutputInvalid("model endpoint answered with non-JSON") from exc
-        if not isinstance(data, dict):
-            raise EngineOutputInvalid("model endpoint answered with unexpected JSON")
-        return data
-
-    def _content(self, data: dict[str, Any]) -> tuple[str, str]:
-        try:
-            choice = data["choices"][0]
-            message = choice["message"]
-        except (KeyError, IndexError, TypeError) as exc:
-            raise EngineOutputInvalid("model answer has no choices") from exc
-        if message.get("refusal"):
-            raise EngineOutputInvalid("model refused to answer")
-        if choice.get("finish_reason") == "length":
-            raise EngineOutputInvalid("model answer was cut off (max tokens)")
-        content = message.get("content")
-        if not isinstance(content, str) or not content.strip():
-            raise EngineOutputInvalid("model answer is empty")
-        served = data.get("model")
-        return content, served if isinstance(served, str) and served else self._model
-
-    def _usage(self, raw: Any) -> Usage | None:
-        if not isinstance(raw, dict):
-            return None
-        prompt = int(raw.get("prompt_tokens") or 0)
-        completion = int(raw.get("completion_tokens") or 0)
-        total = int(raw.get("total_tokens") or prompt + completion)
-        cost = None
-        if self._prices is not None:
-            cost = round((prompt * self._prices[0] + completion * self._prices[1]) / 1e6, 8)
-        return Usage(
-            prompt_tokens=prompt, completion_tokens=completion, total_tokens=total, cost_usd=cost
-        )
 
     # --- mapping to the orders model ----------------------------------------------------
 
