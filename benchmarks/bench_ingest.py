@@ -318,6 +318,16 @@ def main() -> int:
                 "target_p99_ratio": TARGET_P99_RATIO,
                 "targets_met": met,
                 "error": error,
+                "notes": [
+                    "CarePipe (up): one process, as `carepipe up` runs; the in-process worker "
+                    "runs each job's echo stage right after its POST, so request handling shares "
+                    "the GIL and the SQLite writer with it. That, not the endpoint, is most of "
+                    "the p99 gap.",
+                    "API + worker proc on SQLite: two processes contend for SQLite's single "
+                    "write lock, and SQLite's busy handler waits in growing sleeps (up to 100 ms "
+                    "each); beyond ~100 req/s the queue of waiting writers grows without bound. "
+                    "Separate API and worker processes are meant for PostgreSQL (README).",
+                ],
                 "table": {
                     "columns": ["endpoint", "req/s", "achieved", "p50 ms", "p95 ms", "p99 ms"],
                     "rows": [

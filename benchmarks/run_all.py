@@ -140,6 +140,10 @@ def write_doc(runs: list[dict[str, Any]], m: dict[str, Any]) -> None:
         "Written by `make bench` (`benchmarks/run_all.py`); every figure is printed beside "
         "a peer's or a baseline's measured in the same run, on the same machine.",
         "",
+        "The machine is a shared 2-core VM whose speed drifts: the same code has measured "
+        "up to ~1.5x apart within one afternoon, the pure-Python parts included. Compare the "
+        "ratios inside one run; read absolute figures as +-50%.",
+        "",
         f"Machine: {m['cores']} cores, {m['ram_gib']} GiB RAM, Python {m['python']}, "
         f"{m['platform']}; run {m['date']}.",
         "",
