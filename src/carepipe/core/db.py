@@ -8,7 +8,9 @@ that a read-then-write never fails to upgrade its lock; on PostgreSQL claims use
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 _SQLITE_BEGIN = "carepipe_sqlite_begin"
+BUSY_TIMEOUT_SECONDS = 30.0
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -31,13 +34,44 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
         cur.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         mode = conn.get_execution_options().get(_SQLITE_BEGIN, "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        if mode == "IMMEDIATE":
+            begin_immediate(conn.connection.dbapi_connection)
+        else:
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def begin_immediate(dbapi_conn: sqlite3.Connection, timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
+    """``BEGIN IMMEDIATE``, waiting for another process's write lock in short steps.
+
+    SQLite's own busy handler sleeps 1, 2, 5, 10 ... up to 100 ms between tries;
+    against another process that holds the lock for a millisecond at a time it
+    sleeps far longer than the lock is held, and the two processes' throughput
+    collapses (measured: an API process beside a worker process fell to 76 of 200
+    req/s). Here the connection does not wait inside SQLite (``busy_timeout=0``
+    for the BEGIN only) and retries after 50 us, doubling to at most 2 ms.
+    Statements inside the transaction keep the normal busy timeout.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.00005
+    dbapi_conn.execute("PRAGMA busy_timeout=0")
+    try:
+        while True:
+            try:
+                dbapi_conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.002)
+    finally:
+        dbapi_conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
 
 
 class Database:
@@ -51,7 +85,7 @@ class Database:
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+            kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False}
             kwargs["pool_size"] = pool_size
         else:
             kwargs["pool_size"] = pool_size
