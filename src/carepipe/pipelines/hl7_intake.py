@@ -100,6 +100,5 @@ def start_mllp(settings: Settings, db: Database, blobs: BlobStore) -> MllpServer
         sync_handler(handle),
         settings.mllp_max_message_bytes,
     )
-    server.start()
-    log.info("mllp.listening", host=settings.mllp_host, port=server.port)
+    server.start()  # the server logs mllp.listening with the bound port
     return server
