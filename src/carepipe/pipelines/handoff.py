@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Update, bindparam, update
 from sqlalchemy.orm import Session
 
 from carepipe.core.blobs import BlobStore
@@ -15,6 +16,17 @@ from carepipe.core.models import Artifact, Job
 from carepipe.core.queue import ClaimedTask, JobStatus, enqueue
 from carepipe.pipelines.context import END, StageOutput
 from carepipe.pipelines.registry import Pipeline
+
+
+@functools.cache
+def _job_update(columns: tuple[str, ...]) -> Update:
+    """``UPDATE jobs SET <columns> WHERE id = :p_id``, built once per column set."""
+    jobs = Job.__table__
+    return (
+        update(jobs)
+        .where(jobs.c.id == bindparam("p_id"))
+        .values({c: bindparam(f"p_{c}") for c in columns})
+    )
 
 
 def store_artifact_content(blobs: BlobStore, output: StageOutput) -> dict[int, tuple[str, str]]:
@@ -85,8 +97,8 @@ def make_handoff(
             # Nothing to merge: one UPDATE (it takes the same row lock) instead of
             # a locking read plus a flush.
             res = session.execute(
-                update(Job).where(Job.id == task.job_id).values(**values),
-                execution_options={"synchronize_session": False},
+                _job_update(tuple(sorted(values))),
+                {"p_id": task.job_id, **{f"p_{k}": v for k, v in values.items()}},
             )
             assert res.rowcount == 1, "job row missing"
         if nxt is None:
