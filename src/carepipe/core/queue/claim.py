@@ -7,12 +7,13 @@ same statement inside ``BEGIN IMMEDIATE`` (one writer at a time).
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import literal_column, select, text, update
+from sqlalchemy import Update, bindparam, insert, literal_column, select, text, update
 from sqlalchemy.orm import Session
 
 from carepipe.core.clock import utcnow
@@ -46,7 +47,7 @@ class ClaimedTask:
     job_replay: bool
 
 
-_IS_READY = Task.status == literal_column(f"'{TaskStatus.READY.value}'")
+_IS_READY = Task.__table__.c.status == literal_column(f"'{TaskStatus.READY.value}'")
 
 # A claim only moves a lease; losing it in a database crash is the same as the
 # lease expiring (the task is ready again and whoever ran it cannot commit its
@@ -56,10 +57,85 @@ _IS_READY = Task.status == literal_column(f"'{TaskStatus.READY.value}'")
 _ASYNC_COMMIT = text("SET LOCAL synchronous_commit = off")
 
 
+# Built once per shape and executed with parameters: the claim runs for every
+# batch of tasks, and building these statements per call cost more than running
+# them (see the success path in ``outcome``).
+_TASKS = Task.__table__
+_JOBS = Job.__table__
+_CONTROLS = QueueControl.__table__
+_READ_CONTROLS = select(_CONTROLS.c.name, _CONTROLS.c.paused, _CONTROLS.c.rate_limit_per_minute)
+_INSERT_ATTEMPT = insert(TaskAttempt.__table__)
+_CLAIMED_ROWS = (
+    select(
+        _TASKS.c.id,
+        _TASKS.c.job_id,
+        _TASKS.c.queue,
+        _TASKS.c.stage,
+        _TASKS.c.priority,
+        _TASKS.c.attempts,
+        _TASKS.c.max_attempts,
+        _TASKS.c.run_after,
+        _TASKS.c.replay,
+        _TASKS.c.trace_context,
+        _JOBS.c.tenant,
+        _JOBS.c.pipeline,
+        _JOBS.c.message_id,
+        _JOBS.c.idempotency_key,
+        _JOBS.c.replay.label("job_replay"),
+    )
+    .join(_JOBS, _JOBS.c.id == _TASKS.c.job_id)
+    .where(_TASKS.c.id.in_(bindparam("p_ids", expanding=True)))
+)
+_JOBS_RUNNING = (
+    update(_JOBS)
+    .where(
+        _JOBS.c.id.in_(bindparam("p_jobs", expanding=True)),
+        _JOBS.c.status == JobStatus.QUEUED.value,
+    )
+    .values(status=JobStatus.RUNNING.value, updated_at=bindparam("p_now"))
+)
+
+
+@functools.cache
+def _claim_statement(postgres: bool, exclude: bool) -> Update:
+    """Lease the best ready tasks of ``queue IN :p_queues`` (``NOT IN`` with ``exclude``)."""
+    queue = _TASKS.c.queue
+    in_queues = bindparam("p_queues", expanding=True)
+    pick = (
+        select(_TASKS.c.id)
+        # A literal, not a bound parameter: a partial index on ready tasks
+        # (``WHERE status = 'ready'``) can only be matched against a constant.
+        .where(
+            _IS_READY,
+            _TASKS.c.run_after <= bindparam("p_now"),
+            queue.not_in(in_queues) if exclude else queue.in_(in_queues),
+        )
+        .order_by(_TASKS.c.priority.desc(), _TASKS.c.run_after, _TASKS.c.id)
+        .limit(bindparam("p_limit"))
+    )
+    if postgres:
+        pick = pick.with_for_update(skip_locked=True)
+    return (
+        update(_TASKS)
+        .where(_TASKS.c.id.in_(pick.scalar_subquery()))
+        .values(
+            status=TaskStatus.LEASED.value,
+            lease_token=bindparam("p_token"),
+            lease_expires_at=bindparam("p_until"),
+            worker_id=bindparam("p_worker"),
+            attempts=_TASKS.c.attempts + 1,
+            started_at=bindparam("p_now"),
+            updated_at=bindparam("p_now"),
+        )
+        .returning(_TASKS.c.id)
+    )
+
+
 def _claim_from(
     session: Session,
     *,
-    queue_filter: Any,
+    queues: list[str],
+    exclude: bool,
     limit: int,
     worker_id: str,
     token: str,
@@ -68,31 +144,16 @@ def _claim_from(
 ) -> list[int]:
     if limit <= 0:
         return []
-    pick = (
-        select(Task.id)
-        # A literal, not a bound parameter: a partial index on ready tasks
-        # (``WHERE status = 'ready'``) can only be matched against a constant.
-        .where(_IS_READY, Task.run_after <= now, queue_filter)
-        .order_by(Task.priority.desc(), Task.run_after, Task.id)
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        pick = pick.with_for_update(skip_locked=True)
-    stmt = (
-        update(Task)
-        .where(Task.id.in_(pick.scalar_subquery()))
-        .values(
-            status=TaskStatus.LEASED,
-            lease_token=token,
-            lease_expires_at=lease_until,
-            worker_id=worker_id,
-            attempts=Task.attempts + 1,
-            started_at=now,
-            updated_at=now,
-        )
-        .returning(Task.id)
-    )
-    return list(session.execute(stmt, execution_options={"synchronize_session": False}).scalars())
+    postgres = session.get_bind().dialect.name == "postgresql"
+    params = {
+        "p_queues": queues,
+        "p_now": now,
+        "p_limit": limit,
+        "p_token": token,
+        "p_until": lease_until,
+        "p_worker": worker_id,
+    }
+    return list(session.execute(_claim_statement(postgres, exclude), params).scalars())
 
 
 def claim(
@@ -111,95 +172,73 @@ def claim(
     now = utcnow()
     token = uuid.uuid4().hex
     lease_until = now + timedelta(seconds=lease_seconds)
+    common = {"worker_id": worker_id, "token": token, "now": now, "lease_until": lease_until}
     with db.transaction() as session:
         if db.is_postgres:
             session.execute(_ASYNC_COMMIT)
-        controls = session.execute(
-            select(QueueControl.name, QueueControl.paused, QueueControl.rate_limit_per_minute)
-        ).all()
+        controls = session.execute(_READ_CONTROLS).all()
         paused = {c.name for c in controls if c.paused}
         limited = {c.name for c in controls if c.rate_limit_per_minute and not c.paused}
+        ids: list[int] = []
         if queues:
             free = [q for q in queues if q not in paused and q not in limited]
-            free_filter = Task.queue.in_(free) if free else None
+            if free:
+                ids += _claim_from(session, queues=free, exclude=False, limit=limit, **common)
             limited_wanted = [q for q in queues if q in limited]
         else:
-            excluded = paused | limited
-            free_filter = Task.queue.not_in(excluded) if excluded else Task.queue.is_not(None)
+            excluded = sorted(paused | limited)
+            ids += _claim_from(session, queues=excluded, exclude=True, limit=limit, **common)
             limited_wanted = sorted(limited)
-        ids: list[int] = []
-        if free_filter is not None:
-            ids += _claim_from(
-                session,
-                queue_filter=free_filter,
-                limit=limit,
-                worker_id=worker_id,
-                token=token,
-                now=now,
-                lease_until=lease_until,
-            )
         for q in limited_wanted:
             room = limit - len(ids)
             if room <= 0:
                 break
             granted = take_tokens(session, q, room, now)
-            got = _claim_from(
-                session,
-                queue_filter=Task.queue == q,
-                limit=granted,
-                worker_id=worker_id,
-                token=token,
-                now=now,
-                lease_until=lease_until,
-            )
+            got = _claim_from(session, queues=[q], exclude=False, limit=granted, **common)
             give_back_tokens(session, q, granted - len(got))
             ids += got
         if not ids:
             return []
-        rows = session.execute(
-            select(Task, Job.tenant, Job.pipeline, Job.message_id, Job.idempotency_key, Job.replay)
-            .join(Job, Job.id == Task.job_id)
-            .where(Task.id.in_(ids))
-        ).all()
-        claimed: list[ClaimedTask] = []
-        for task, tenant, pipeline, message_id, idem, job_replay in rows:
-            session.add(
-                TaskAttempt(
-                    task_id=task.id,
-                    attempt=task.attempts,
-                    worker_id=worker_id,
-                    started_at=now,
-                    outcome="running",
-                    replay=task.replay,
-                )
+        rows = session.execute(_CLAIMED_ROWS, {"p_ids": ids}).all()
+        claimed = [
+            ClaimedTask(
+                id=r.id,
+                job_id=r.job_id,
+                queue=r.queue,
+                stage=r.stage,
+                priority=r.priority,
+                attempts=r.attempts,
+                max_attempts=r.max_attempts,
+                lease_token=token,
+                lease_expires_at=lease_until,
+                run_after=r.run_after,
+                claimed_at=now,
+                replay=r.replay,
+                trace_context=r.trace_context,
+                tenant=r.tenant,
+                pipeline=r.pipeline,
+                message_id=r.message_id,
+                idempotency_key=r.idempotency_key,
+                job_replay=r.job_replay,
             )
-            claimed.append(
-                ClaimedTask(
-                    id=task.id,
-                    job_id=task.job_id,
-                    queue=task.queue,
-                    stage=task.stage,
-                    priority=task.priority,
-                    attempts=task.attempts,
-                    max_attempts=task.max_attempts,
-                    lease_token=token,
-                    lease_expires_at=lease_until,
-                    run_after=task.run_after,
-                    claimed_at=now,
-                    replay=task.replay,
-                    trace_context=task.trace_context,
-                    tenant=tenant,
-                    pipeline=pipeline,
-                    message_id=message_id,
-                    idempotency_key=idem,
-                    job_replay=job_replay,
-                )
-            )
+            for r in rows
+        ]
         session.execute(
-            update(Job)
-            .where(Job.id.in_({c.job_id for c in claimed}), Job.status == JobStatus.QUEUED)
-            .values(status=JobStatus.RUNNING, updated_at=now),
-            execution_options={"synchronize_session": False},
+            _INSERT_ATTEMPT,
+            [
+                {
+                    "task_id": c.id,
+                    "attempt": c.attempts,
+                    "worker_id": worker_id,
+                    "started_at": now,
+                    "outcome": "running",
+                    "replay": c.replay,
+                }
+                for c in claimed
+            ],
+        )
+        session.execute(
+            _JOBS_RUNNING, {"p_jobs": sorted({c.job_id for c in claimed}), "p_now": now}
         )
         claimed.sort(key=lambda c: (-c.priority, c.run_after, c.id))
         return claimed
