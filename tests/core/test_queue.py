@@ -17,6 +17,7 @@ from carepipe.core.queue import (
     LeaseLost,
     backoff_delay,
     claim,
+    enqueue_many,
     extend_leases,
     fail,
     pause,
@@ -244,3 +245,26 @@ def test_lease_expiry_uses_lease_seconds(db, blobs, clock):
     _job(db, blobs)
     t = claim(db, queues=["echo"], worker_id="w", limit=1, lease_seconds=42)[0]
     assert t.lease_expires_at - clock.now() == timedelta(seconds=42)
+
+
+def test_enqueue_many_adds_claimable_tasks_in_one_statement(db, blobs, clock):
+    jobs = [_job(db, blobs, n=i) for i in range(3)]
+    # Their first tasks are already queued by submit: take them out of the way.
+    first = claim(db, queues=["echo"], worker_id="w", limit=10, lease_seconds=30)
+    assert len(first) == 3
+    with db.transaction() as s:
+        added = enqueue_many(
+            s,
+            [
+                {"job_id": jobs[0], "queue": "later", "stage": "echo", "priority": 0},
+                {"job_id": jobs[1], "queue": "later", "stage": "echo", "priority": 3},
+                {"job_id": jobs[2], "queue": "later", "stage": "echo", "max_attempts": 2},
+            ],
+        )
+        assert enqueue_many(s, []) == 0
+    assert added == 3
+    clock.advance(1)
+    got = claim(db, queues=["later"], worker_id="w", limit=10, lease_seconds=30)
+    assert [t.job_id for t in got] == [jobs[1], jobs[2], jobs[0]]
+    assert [t.max_attempts for t in got] == [5, 2, 5]
+    assert all(t.attempts == 1 and t.stage == "echo" for t in got)

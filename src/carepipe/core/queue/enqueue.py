@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -105,3 +106,30 @@ def enqueue_row(
         ),
     )
     notify_in_transaction(session, queue)
+
+
+def enqueue_many(session: Session, tasks: Iterable[Mapping[str, Any]]) -> int:
+    """``enqueue`` for many tasks in one executemany (batch submissions, benchmarks).
+
+    Each item takes ``enqueue``'s keyword arguments (``job_id``, ``queue`` and
+    ``stage`` required). Returns how many tasks were added.
+    """
+    rows = [
+        _row(
+            job_id=t["job_id"],
+            queue=t["queue"],
+            stage=t["stage"],
+            priority=t.get("priority", 1),
+            run_after=t.get("run_after"),
+            max_attempts=t.get("max_attempts", 5),
+            replay=t.get("replay", False),
+            trace_context=t.get("trace_context"),
+        )
+        for t in tasks
+    ]
+    if not rows:
+        return 0
+    session.execute(_INSERT_TASK, rows)
+    for queue in sorted({r["queue"] for r in rows}):
+        notify_in_transaction(session, queue)
+    return len(rows)
