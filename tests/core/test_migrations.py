@@ -9,9 +9,9 @@ from sqlalchemy import create_engine
 from carepipe.core.migrate import head_revision, upgrade
 from carepipe.core.model_registry import metadata
 
-# Alembic cannot compare expression indexes (``priority DESC``); ix_tasks_ready is
-# checked by name below instead.
-_EXPRESSION_INDEXES = {"ix_tasks_ready"}
+# Alembic cannot compare expression indexes (``priority DESC``); these are
+# checked by name and column order below instead.
+_EXPRESSION_INDEXES = {"ix_tasks_ready", "ix_tasks_claim"}
 
 
 def _comparable(obj, name, type_, reflected, compare_to) -> bool:
