@@ -16,8 +16,9 @@ def _count(db, model) -> int:
 
 
 def test_submit_inline_json_returns_202_and_status(client, auth, db):
-    r = client.post("/v1/jobs", json={"pipeline": "echo", "payload": {"hello": "world"}},
-                    headers=auth)
+    r = client.post(
+        "/v1/jobs", json={"pipeline": "echo", "payload": {"hello": "world"}}, headers=auth
+    )
     assert r.status_code == 202, r.text
     body = r.json()
     assert body["status"] == "queued" and body["status_url"] == f"/v1/jobs/{body['id']}"
@@ -31,8 +32,12 @@ def test_submit_inline_json_returns_202_and_status(client, auth, db):
 
 
 def test_multipart_upload(client, auth):
-    r = client.post("/v1/jobs", headers=auth, data={"pipeline": "echo", "priority": "urgent"},
-                    files={"file": ("note.txt", b"some text", "text/plain")})
+    r = client.post(
+        "/v1/jobs",
+        headers=auth,
+        data={"pipeline": "echo", "priority": "urgent"},
+        files={"file": ("note.txt", b"some text", "text/plain")},
+    )
     assert r.status_code == 202, r.text
     job = client.get(r.json()["status_url"], headers=auth).json()
     assert job["priority"] == "urgent"
@@ -40,9 +45,15 @@ def test_multipart_upload(client, auth):
 
 def test_base64_payload(client, auth, db, blobs):
     raw = bytes(range(256))
-    r = client.post("/v1/jobs", headers=auth, json={
-        "pipeline": "echo", "payload_base64": base64.b64encode(raw).decode(),
-        "content_type": "application/octet-stream"})
+    r = client.post(
+        "/v1/jobs",
+        headers=auth,
+        json={
+            "pipeline": "echo",
+            "payload_base64": base64.b64encode(raw).decode(),
+            "content_type": "application/octet-stream",
+        },
+    )
     assert r.status_code == 202
     with db.session() as s:
         msg = s.get(Message, r.json()["message_id"])
@@ -64,8 +75,11 @@ def test_idempotency_key_returns_existing_job(client, auth, db):
     assert dup.meta["duplicate_of_job"] == first.json()["id"]
     # The header form works too, and keys are per tenant.
     other = make_key(db, tenant="other")
-    r = client.post("/v1/jobs", json={"pipeline": "echo", "payload": 1},
-                    headers={"Authorization": f"Bearer {other}", "Idempotency-Key": "order-1"})
+    r = client.post(
+        "/v1/jobs",
+        json={"pipeline": "echo", "payload": 1},
+        headers={"Authorization": f"Bearer {other}", "Idempotency-Key": "order-1"},
+    )
     assert r.status_code == 202 and r.json()["id"] != first.json()["id"]
 
 
@@ -92,13 +106,22 @@ def test_auth_failures_are_401_with_codes(client, db, api_key):
 def test_bad_input_gets_stable_codes_and_is_archived(client, auth, db):
     cases = [
         (dict(json={"pipeline": "nope", "payload": 1}), 422, "unknown_pipeline"),
-        (dict(content=b"{not json", headers={"content-type": "application/json"}), 400,
-         "malformed_json"),
-        (dict(content=b"x=1", headers={"content-type": "application/x-www-form-urlencoded"}),
-         415, "unsupported_media_type"),
+        (
+            dict(content=b"{not json", headers={"content-type": "application/json"}),
+            400,
+            "malformed_json",
+        ),
+        (
+            dict(content=b"x=1", headers={"content-type": "application/x-www-form-urlencoded"}),
+            415,
+            "unsupported_media_type",
+        ),
         (dict(json={"pipeline": "echo"}), 422, "validation_failed"),
-        (dict(json={"pipeline": "echo", "payload": 1, "priority": "asap"}), 422,
-         "validation_failed"),
+        (
+            dict(json={"pipeline": "echo", "payload": 1, "priority": "asap"}),
+            422,
+            "validation_failed",
+        ),
         (dict(json={"pipeline": "echo", "payload_base64": "!!!"}), 422, "validation_failed"),
     ]
     for kwargs, status, code in cases:
@@ -109,28 +132,34 @@ def test_bad_input_gets_stable_codes_and_is_archived(client, auth, db):
         assert r.json()["error"]["message"]
     assert _count(db, Job) == 0 and _count(db, Task) == 0
     with db.session() as s:
-        rejected = s.execute(select(Message.error_code).where(Message.status == "rejected")).scalars()
+        rejected = s.execute(
+            select(Message.error_code).where(Message.status == "rejected")
+        ).scalars()
         assert sorted(rejected) == sorted(c for _, _, c in cases)
 
 
 def test_payload_too_large(client, auth, db, settings):
     big = b"x" * (settings.max_payload_bytes + 1)
-    r = client.post("/v1/jobs", headers=auth, files={"file": ("a.bin", big)},
-                    data={"pipeline": "echo"})
+    r = client.post(
+        "/v1/jobs", headers=auth, files={"file": ("a.bin", big)}, data={"pipeline": "echo"}
+    )
     assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
 
     def chunks():
         for _ in range(settings.max_payload_bytes // 1024 + 2):
             yield b"y" * 1024
 
-    r = client.post("/v1/jobs", headers={**auth, "content-type": "application/json"},
-                    content=chunks())
+    r = client.post(
+        "/v1/jobs", headers={**auth, "content-type": "application/json"}, content=chunks()
+    )
     assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
     assert _count(db, Job) == 0
 
 
 def test_other_tenants_jobs_are_not_found(client, auth, db):
-    job_id = client.post("/v1/jobs", json={"pipeline": "echo", "payload": 1}, headers=auth).json()["id"]
+    job_id = client.post("/v1/jobs", json={"pipeline": "echo", "payload": 1}, headers=auth).json()[
+        "id"
+    ]
     other = make_key(db, tenant="other")
     r = client.get(f"/v1/jobs/{job_id}", headers={"Authorization": f"Bearer {other}"})
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
@@ -141,8 +170,11 @@ def test_other_tenants_jobs_are_not_found(client, auth, db):
 def test_list_jobs_cursor_pagination_and_filters(client, auth, clock):
     ids = []
     for i in range(7):
-        ids.append(client.post("/v1/jobs", json={"pipeline": "echo", "payload": i},
-                               headers=auth).json()["id"])
+        ids.append(
+            client.post("/v1/jobs", json={"pipeline": "echo", "payload": i}, headers=auth).json()[
+                "id"
+            ]
+        )
         clock.advance(1)
     seen = []
     cursor = None
@@ -154,8 +186,12 @@ def test_list_jobs_cursor_pagination_and_filters(client, auth, clock):
         if not cursor:
             break
     assert seen == list(reversed(ids))
-    assert client.get("/v1/jobs", params={"status": "succeeded"}, headers=auth).json()["items"] == []
-    assert len(client.get("/v1/jobs", params={"pipeline": "echo"}, headers=auth).json()["items"]) == 7
+    assert (
+        client.get("/v1/jobs", params={"status": "succeeded"}, headers=auth).json()["items"] == []
+    )
+    assert (
+        len(client.get("/v1/jobs", params={"pipeline": "echo"}, headers=auth).json()["items"]) == 7
+    )
     r = client.get("/v1/jobs", params={"cursor": "%%%"}, headers=auth)
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_request"
     r = client.get("/v1/jobs", params={"limit": 0}, headers=auth)
@@ -206,8 +242,9 @@ def test_revoked_key_is_refused_once_its_verification_expires(settings, db, blob
     for ttl in (0.0, 30.0):
         key = make_key(db)
         headers = {"Authorization": f"Bearer {key}"}
-        app = create_app(settings.model_copy(update={"api_key_cache_seconds": ttl}), db=db,
-                         blobs=blobs)
+        app = create_app(
+            settings.model_copy(update={"api_key_cache_seconds": ttl}), db=db, blobs=blobs
+        )
         with TestClient(app) as client:
             assert client.post("/v1/jobs", json=body, headers=headers).status_code == 202
             with db.transaction() as s:

@@ -33,8 +33,13 @@ from carepipe.pipelines.ingest import submit
 
 def _job(db: Database, blobs, *, priority: int = 1, pipeline: str = "echo", n: int = 0) -> str:
     return submit(
-        db, blobs, tenant="t1", pipeline=pipeline, payload=json.dumps({"n": n}).encode(),
-        content_type="application/json", priority=priority,
+        db,
+        blobs,
+        tenant="t1",
+        pipeline=pipeline,
+        payload=json.dumps({"n": n}).encode(),
+        content_type="application/json",
+        priority=priority,
     ).job_id
 
 
@@ -69,8 +74,13 @@ def test_concurrent_claims_never_share_a_task(db, blobs):
     def grab() -> None:
         try:
             while True:
-                got = claim(db, queues=["echo"], worker_id=threading.current_thread().name,
-                            limit=7, lease_seconds=30)
+                got = claim(
+                    db,
+                    queues=["echo"],
+                    worker_id=threading.current_thread().name,
+                    limit=7,
+                    lease_seconds=30,
+                )
                 if not got:
                     return
                 with lock:
@@ -116,9 +126,15 @@ def test_retry_uses_exponential_backoff_then_dead(db, blobs, clock):
         assert task.status == "dead"
         assert "gave up after 3 attempts" in task.last_error_message
         assert s.get(Job, job).status == "dead"
-        outcomes = s.execute(
-            select(TaskAttempt.outcome).where(TaskAttempt.task_id == t.id).order_by(TaskAttempt.attempt)
-        ).scalars().all()
+        outcomes = (
+            s.execute(
+                select(TaskAttempt.outcome)
+                .where(TaskAttempt.task_id == t.id)
+                .order_by(TaskAttempt.attempt)
+            )
+            .scalars()
+            .all()
+        )
         assert outcomes == ["retry", "retry", "dead"]
 
 
@@ -142,9 +158,15 @@ def test_permanent_error_goes_dead_at_once_and_replay_requeues(db, blobs):
     assert t2.id == t.id and t2.replay and t2.attempts == 1
     succeed(db, t2, _noop)
     with db.session() as s:
-        attempts = s.execute(
-            select(TaskAttempt.outcome).where(TaskAttempt.task_id == t.id).order_by(TaskAttempt.id)
-        ).scalars().all()
+        attempts = (
+            s.execute(
+                select(TaskAttempt.outcome)
+                .where(TaskAttempt.task_id == t.id)
+                .order_by(TaskAttempt.id)
+            )
+            .scalars()
+            .all()
+        )
         assert attempts == ["dead", "done"]  # history kept
         assert s.get(Job, job).replay is True
 
@@ -199,8 +221,15 @@ def test_expired_lease_is_reclaimed_and_old_owner_cannot_finish(db, blobs, clock
     succeed(db, second, _noop)
     with db.session() as s:
         assert s.get(Task, first.id).status == "done"
-        outcomes = s.execute(select(TaskAttempt.outcome).where(TaskAttempt.task_id == first.id)
-                             .order_by(TaskAttempt.attempt)).scalars().all()
+        outcomes = (
+            s.execute(
+                select(TaskAttempt.outcome)
+                .where(TaskAttempt.task_id == first.id)
+                .order_by(TaskAttempt.attempt)
+            )
+            .scalars()
+            .all()
+        )
         assert outcomes == ["expired", "done"]
 
 
@@ -229,9 +258,18 @@ def test_handoff_is_atomic_with_completion(db, blobs):
     t = claim(db, queues=["echo"], worker_id="w", limit=1, lease_seconds=30)[0]
 
     def broken_handoff(session):
-        session.add(Task(job_id=t.job_id, queue="x", stage="x", status="ready",
-                         priority=0, run_after=t.run_after, created_at=t.run_after,
-                         updated_at=t.run_after))
+        session.add(
+            Task(
+                job_id=t.job_id,
+                queue="x",
+                stage="x",
+                status="ready",
+                priority=0,
+                run_after=t.run_after,
+                created_at=t.run_after,
+                updated_at=t.run_after,
+            )
+        )
         raise RuntimeError("crash inside the handoff")
 
     with pytest.raises(RuntimeError):

@@ -36,32 +36,44 @@ def _secret(v: str):
 
 def _env(s: Settings, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAREPIPE_")}
-    env.update({
-        "CAREPIPE_DATABASE_URL": s.resolved_database_url,
-        "CAREPIPE_DATA_DIR": str(s.data_dir),
-        "CAREPIPE_BLOB_ENCRYPTION_KEY": KEY,
-        "CAREPIPE_PIPELINE_MODULES": "tests.support.pipelines",
-        "CAREPIPE_POLL_INTERVAL_SECONDS": "0.1",
-        "CAREPIPE_LEASE_SECONDS": str(s.lease_seconds),
-        "CAREPIPE_HEARTBEAT_SECONDS": str(s.heartbeat_seconds),
-        "CAREPIPE_SHUTDOWN_GRACE_SECONDS": str(s.shutdown_grace_seconds),
-        "CAREPIPE_LOG_LEVEL": "WARNING",
-        "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
-        **extra,
-    })
+    env.update(
+        {
+            "CAREPIPE_DATABASE_URL": s.resolved_database_url,
+            "CAREPIPE_DATA_DIR": str(s.data_dir),
+            "CAREPIPE_BLOB_ENCRYPTION_KEY": KEY,
+            "CAREPIPE_PIPELINE_MODULES": "tests.support.pipelines",
+            "CAREPIPE_POLL_INTERVAL_SECONDS": "0.1",
+            "CAREPIPE_LEASE_SECONDS": str(s.lease_seconds),
+            "CAREPIPE_HEARTBEAT_SECONDS": str(s.heartbeat_seconds),
+            "CAREPIPE_SHUTDOWN_GRACE_SECONDS": str(s.shutdown_grace_seconds),
+            "CAREPIPE_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
+            **extra,
+        }
+    )
     return env
 
 
 def _spawn_worker(s: Settings, *args: str, **extra: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "carepipe.cli", "worker", *args], cwd=ROOT, env=_env(s, **extra),
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [sys.executable, "-m", "carepipe.cli", "worker", *args],
+        cwd=ROOT,
+        env=_env(s, **extra),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
 
 def _submit(db, blobs, doc: dict, pipeline: str = "two_step", **kw) -> str:
-    return submit(db, blobs, tenant="t", pipeline=pipeline, payload=json.dumps(doc).encode(),
-                  content_type="application/json", **kw).job_id
+    return submit(
+        db,
+        blobs,
+        tenant="t",
+        pipeline=pipeline,
+        payload=json.dumps(doc).encode(),
+        content_type="application/json",
+        **kw,
+    ).job_id
 
 
 def _wait_for(pred, timeout: float = 60.0) -> None:
@@ -123,7 +135,11 @@ def test_failures_retry_then_dead_letter(db, wsettings):
 def test_two_worker_processes_share_the_work(db, wsettings, tmp_path):
     blobs = blob_store_from_settings(wsettings)
     counter = tmp_path / "count.txt"
-    jobs = [_submit(db, blobs, {"count_file": str(counter), "n": i}) for i in range(60)]
+    # Stages that take a little time, so that the work outlasts the second process's
+    # start-up: with instant stages the first process to start can drain the queue alone.
+    jobs = [
+        _submit(db, blobs, {"count_file": str(counter), "n": i, "sleep": 0.05}) for i in range(60)
+    ]
     procs = [_spawn_worker(wsettings, "--concurrency", "2") for _ in range(2)]
     try:
         _wait_for(lambda: all(_job_status(db, j) == "succeeded" for j in jobs), timeout=120)
@@ -158,7 +174,9 @@ def test_sigkilled_worker_task_completes_later_exactly_once(db, wsettings, tmp_p
     assert counter.read_text().splitlines().count(next(iter(_first_lines(counter)))) == 1
     assert [line.split()[0] for line in counter.read_text().splitlines()] == ["first", "second"]
     with db.session() as sess:
-        first = sess.execute(select(Task).where(Task.job_id == job, Task.stage == "t_first")).scalar_one()
+        first = sess.execute(
+            select(Task).where(Task.job_id == job, Task.stage == "t_first")
+        ).scalar_one()
         assert first.attempts == 2  # the killed attempt counted, then the reclaimed one
 
 
@@ -168,9 +186,10 @@ def _first_lines(path: Path) -> list[str]:
 
 def _leased(db, job_id: str) -> bool:
     with db.session() as s:
-        return s.execute(
-            select(Task.status).where(Task.job_id == job_id)
-        ).scalar_one_or_none() == "leased"
+        return (
+            s.execute(select(Task.status).where(Task.job_id == job_id)).scalar_one_or_none()
+            == "leased"
+        )
 
 
 def test_process_crash_between_stages_loses_and_duplicates_nothing(db, wsettings, tmp_path):
@@ -185,8 +204,9 @@ def test_process_crash_between_stages_loses_and_duplicates_nothing(db, wsettings
     assert code == 17 and marker.exists(), first.stderr.read().decode()[-2000:]  # os._exit hook
     second = _spawn_worker(s)
     try:
-        _wait_for(lambda: all(_job_status(db, j) == "succeeded" for j in [*jobs, crashing]),
-                  timeout=60)
+        _wait_for(
+            lambda: all(_job_status(db, j) == "succeeded" for j in [*jobs, crashing]), timeout=60
+        )
     finally:
         second.send_signal(signal.SIGTERM)
         second.wait(30)

@@ -45,4 +45,6 @@ def artifacts_of(db, job_id: str) -> dict[str, Artifact]:
 
 def dead_task(db, job_id: str) -> Task:
     with db.session() as s:
-        return s.execute(select(Task).where(Task.job_id == job_id, Task.status == "dead")).scalar_one()
+        return s.execute(
+            select(Task).where(Task.job_id == job_id, Task.status == "dead")
+        ).scalar_one()

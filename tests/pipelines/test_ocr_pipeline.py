@@ -26,8 +26,15 @@ def db_url(request, tmp_path, sqlite_template):
 
 
 def _submit(db, blobs, name: str, content_type: str) -> str:
-    return submit(db, blobs, tenant="lab", pipeline="ocr", payload=(DATA / name).read_bytes(),
-                  content_type=content_type, filename=name).job_id
+    return submit(
+        db,
+        blobs,
+        tenant="lab",
+        pipeline="ocr",
+        payload=(DATA / name).read_bytes(),
+        content_type=content_type,
+        filename=name,
+    ).job_id
 
 
 def test_lab_report_becomes_document_reference_and_observations(db, blobs, run_jobs):
@@ -39,11 +46,15 @@ def test_lab_report_becomes_document_reference_and_observations(db, blobs, run_j
     bundle = json.loads(blobs.get(artifacts_of(db, job_id)["fhir_bundle"].blob_key))
     resources = [e["resource"] for e in bundle["entry"]]
     doc = next(r for r in resources if r["resourceType"] == "DocumentReference")
-    original = next(c["attachment"] for c in doc["content"]
-                    if c["attachment"]["contentType"] == "image/png")
+    original = next(
+        c["attachment"] for c in doc["content"] if c["attachment"]["contentType"] == "image/png"
+    )
     assert base64.b64decode(original["data"]) == (DATA / "lab_cbc_clean.png").read_bytes()
-    observations = {o["code"]["coding"][0]["code"]: o for o in resources
-                    if o["resourceType"] == "Observation" and o["code"].get("coding")}
+    observations = {
+        o["code"]["coding"][0]["code"]: o
+        for o in resources
+        if o["resourceType"] == "Observation" and o["code"].get("coding")
+    }
     hb = observations["718-7"]
     assert hb["valueQuantity"]["value"] == 11.2 and hb["valueQuantity"]["code"] == "g/dL"
     # The ABHA number read off the report names the patient.

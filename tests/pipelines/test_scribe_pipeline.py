@@ -31,8 +31,16 @@ def _known_patient(emr) -> None:
 
 
 def _submit(db, blobs, name: str, *, tenant: str = "clinic", **kw) -> str:
-    return submit(db, blobs, tenant=tenant, pipeline="scribe", payload=(DATA / name).read_bytes(),
-                  content_type="audio/wav", filename=name, **kw).job_id
+    return submit(
+        db,
+        blobs,
+        tenant=tenant,
+        pipeline="scribe",
+        payload=(DATA / name).read_bytes(),
+        content_type="audio/wav",
+        filename=name,
+        **kw,
+    ).job_id
 
 
 @pytest.fixture(params=["sqlite"])
@@ -62,7 +70,7 @@ def test_clip_becomes_transcript_note_and_validated_bundle(db, blobs, run_jobs):
     reference = {(f["kind"], str(f["value"])) for f in _facts("c01")["vitals"]}
     assert ("heart_rate", "88") in reference
     for v in note["vitals"]:
-        assert transcript["text"][v["start"]:v["end"]] == v["text"]
+        assert transcript["text"][v["start"] : v["end"]] == v["text"]
     assert any(d["name"] == "hypertension" for d in note["diagnoses"])
     assert all(0 <= v["confidence"] <= 1 for v in note["vitals"])
     # PHI stays out of the artifact rows: only counts there.
@@ -71,15 +79,23 @@ def test_clip_becomes_transcript_note_and_validated_bundle(db, blobs, run_jobs):
     types = [e["resource"]["resourceType"] for e in bundle["entry"]]
     assert {"Composition", "Observation", "Condition", "DocumentReference"} <= set(types)
     assert types.count("Observation") == len(note["vitals"])
-    pulse = next(e["resource"] for e in bundle["entry"]
-                 if e["resource"]["resourceType"] == "Observation"
-                 and e["resource"]["code"]["coding"][0]["code"] == "8867-4")
-    assert pulse["valueQuantity"] == {"value": 88, "unit": "/min", "system": "http://unitsofmeasure.org",
-                                      "code": "/min"}
+    pulse = next(
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+        and e["resource"]["code"]["coding"][0]["code"] == "8867-4"
+    )
+    assert pulse["valueQuantity"] == {
+        "value": 88,
+        "unit": "/min",
+        "system": "http://unitsofmeasure.org",
+        "code": "/min",
+    }
     assert job.result["review"]["status"] == "not_required"
     assert job.result["emr"]["status"] == "kept"
-    rtf = REGISTRY.get_sample_value("carepipe_asr_rtf_count",
-                                    {"model_version": arts["transcript"].model_version})
+    rtf = REGISTRY.get_sample_value(
+        "carepipe_asr_rtf_count", {"model_version": arts["transcript"].model_version}
+    )
     assert rtf and rtf >= 1
 
 
@@ -106,8 +122,13 @@ def test_emr_push_and_a_rerun_creates_nothing_twice(db, blobs, settings, run_job
     with running_fhir_test_server() as emr:
         s = settings.model_copy(update={"emr_fhir_url": emr.base_url})
         _known_patient(emr)
-        job_id = _submit(db, blobs, "c03.wav", idempotency_key="visit-3",
-                         meta={"context": {"patient_id": "p-123"}})
+        job_id = _submit(
+            db,
+            blobs,
+            "c03.wav",
+            idempotency_key="visit-3",
+            meta={"context": {"patient_id": "p-123"}},
+        )
         (job,) = run_jobs([job_id], timeout=300, settings_override=s)
         assert job.status == "succeeded", job.error_message
         assert job.result["emr"]["status"] == "pushed" and job.result["emr"]["created"]
@@ -126,18 +147,30 @@ def test_emr_push_and_a_rerun_creates_nothing_twice(db, blobs, settings, run_job
 
 def test_emr_5xx_is_retried_and_4xx_is_a_dead_letter(db, blobs, settings, run_jobs):
     with running_fhir_test_server() as emr:
-        s = settings.model_copy(update={"emr_fhir_url": emr.base_url, "retry_base_seconds": 0.05,
-                                        "retry_max_seconds": 0.1})
+        s = settings.model_copy(
+            update={
+                "emr_fhir_url": emr.base_url,
+                "retry_base_seconds": 0.05,
+                "retry_max_seconds": 0.1,
+            }
+        )
         _known_patient(emr)
         emr.fail(503, count=1)
         ok = _submit(db, blobs, "c04.wav", meta={"context": {"patient_id": "p-123"}})
         (job,) = run_jobs([ok], timeout=300, settings_override=s)
         assert job.status == "succeeded"
         with db.session() as session:
-            emr_task = session.execute(select(Task).where(Task.job_id == ok, Task.stage == "emr")).scalar_one()
+            emr_task = session.execute(
+                select(Task).where(Task.job_id == ok, Task.stage == "emr")
+            ).scalar_one()
         assert emr_task.attempts == 2
-        emr.fail(422, body={"resourceType": "OperationOutcome", "issue": [
-            {"severity": "error", "code": "invalid", "diagnostics": "bad subject"}]})
+        emr.fail(
+            422,
+            body={
+                "resourceType": "OperationOutcome",
+                "issue": [{"severity": "error", "code": "invalid", "diagnostics": "bad subject"}],
+            },
+        )
         bad = _submit(db, blobs, "c05.wav")
         (job,) = run_jobs([bad], timeout=300, settings_override=s)
         assert job.status == "dead" and job.error_code == "emr_rejected"

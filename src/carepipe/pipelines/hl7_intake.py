@@ -16,10 +16,15 @@ from carepipe.core.db import Database
 from carepipe.core.errors import CarePipeError, Hl7Malformed, Hl7Unsupported
 from carepipe.interop.hl7 import parse_message
 from carepipe.interop.hl7.ack import ack_code_for, build_ack
-from carepipe.interop.hl7.mllp import AckDecision, MllpServerThread, sync_handler
+from carepipe.interop.hl7.mllp import (
+    AckDecision,
+    MllpServerThread,
+    sync_batch_handler,
+    sync_handler,
+)
 from carepipe.observability.logging import get_logger
 from carepipe.pipelines.hl7 import HL7_MEDIA_TYPE
-from carepipe.pipelines.ingest import submit
+from carepipe.pipelines.ingest import SubmitItem, submit_many
 
 log = get_logger("carepipe.hl7")
 
@@ -43,47 +48,67 @@ def receive_hl7(
     max_attempts: int = 5,
 ) -> Hl7Receipt:
     """Archive + queue one HL7 message and build the ACK to send back."""
-    error: CarePipeError | None = None
-    key = None
-    try:
-        msg = parse_message(raw)
-        key = ":".join(
-            ("hl7", msg.sending_facility or "", msg.sending_application or "", msg.control_id)
-        )
-    except (Hl7Malformed, Hl7Unsupported) as exc:
-        error = exc
-    sub = submit(
+    (receipt,) = receive_hl7_many(
+        db, blobs, tenant=tenant, raws=[raw], source=source, max_attempts=max_attempts
+    )
+    return receipt
+
+
+def receive_hl7_many(
+    db: Database,
+    blobs: BlobStore,
+    *,
+    tenant: str,
+    raws: list[bytes],
+    source: str,
+    max_attempts: int = 5,
+) -> list[Hl7Receipt]:
+    """``receive_hl7`` for messages that arrived together: one transaction for all of them."""
+    checked = [_check(raw) for raw in raws]
+    subs = submit_many(
         db,
         blobs,
         tenant=tenant,
         pipeline="hl7",
-        payload=raw,
+        items=[
+            SubmitItem(raw, idempotency_key=key)
+            for raw, (key, _) in zip(raws, checked, strict=True)
+        ],
         content_type=HL7_MEDIA_TYPE,
-        idempotency_key=key,
         source=source,
         max_attempts=max_attempts,
     )
+    return [
+        _receipt(raw, sub.job_id, sub.created, error)
+        for raw, sub, (_, error) in zip(raws, subs, checked, strict=True)
+    ]
+
+
+def _check(raw: bytes) -> tuple[str | None, CarePipeError | None]:
+    """The message's idempotency key (sender + control id), or why it cannot be read."""
+    try:
+        msg = parse_message(raw)
+    except (Hl7Malformed, Hl7Unsupported) as exc:
+        return None, exc
+    key = ":".join(
+        ("hl7", msg.sending_facility or "", msg.sending_application or "", msg.control_id)
+    )
+    return key, None
+
+
+def _receipt(raw: bytes, job_id: str, created: bool, error: CarePipeError | None) -> Hl7Receipt:
     if error is None:
-        ack = build_ack(raw, "AA")
-        return Hl7Receipt(sub.job_id, sub.created, "AA", ack)
+        return Hl7Receipt(job_id, created, "AA", build_ack(raw, "AA"))
     code = ack_code_for(error)
     details = error.details if isinstance(error.details, dict) else {}
     ack = build_ack(raw, code, error.message, error_code=details.get("hl7_error"))
-    return Hl7Receipt(sub.job_id, sub.created, code, ack, error)
+    return Hl7Receipt(job_id, created, code, ack, error)
 
 
 def start_mllp(settings: Settings, db: Database, blobs: BlobStore) -> MllpServerThread:
     """Start the MLLP listener (``carepipe up`` / ``carepipe mllp``); returns the running thread."""
 
-    def handle(raw: bytes, peer: str) -> AckDecision:
-        receipt = receive_hl7(
-            db,
-            blobs,
-            tenant=settings.mllp_tenant,
-            raw=raw,
-            source="mllp",
-            max_attempts=settings.max_attempts,
-        )
+    def decide(receipt: Hl7Receipt, peer: str) -> AckDecision:
         if receipt.ack_code == "AA":
             return AckDecision.accept()
         assert receipt.error is not None
@@ -94,11 +119,27 @@ def start_mllp(settings: Settings, db: Database, blobs: BlobStore) -> MllpServer
             return AckDecision.reject(receipt.error.message, hl7_error)
         return AckDecision.error(receipt.error.message, hl7_error)
 
+    def handle_many(raws: list[bytes], peer: str) -> list[AckDecision]:
+        receipts = receive_hl7_many(
+            db,
+            blobs,
+            tenant=settings.mllp_tenant,
+            raws=raws,
+            source="mllp",
+            max_attempts=settings.max_attempts,
+        )
+        return [decide(r, peer) for r in receipts]
+
+    def handle(raw: bytes, peer: str) -> AckDecision:
+        (decision,) = handle_many([raw], peer)
+        return decision
+
     server = MllpServerThread(
         settings.mllp_host,
         settings.mllp_port,
         sync_handler(handle),
         settings.mllp_max_message_bytes,
+        batch_handler=sync_batch_handler(handle_many),
     )
     server.start()  # the server logs mllp.listening with the bound port
     return server

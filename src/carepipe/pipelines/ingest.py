@@ -7,19 +7,20 @@ savepoint so that a duplicate idempotency key still leaves the message archived.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from carepipe.core.blobs import BlobStore
 from carepipe.core.clock import utcnow
-from carepipe.core.crypto import sha256_hex
 from carepipe.core.db import Database
 from carepipe.core.errors import CarePipeError, UnsupportedMediaType
 from carepipe.core.models import Job, Message, new_id
-from carepipe.core.queue import JobStatus, enqueue_row
+from carepipe.core.queue import JobStatus, enqueue_many
 from carepipe.observability.metrics import MESSAGES_INGESTED
 from carepipe.pipelines.registry import Pipeline, get_pipeline
 
@@ -126,77 +127,196 @@ def submit(
             meta=meta,
         )
         raise
-    key = blobs.put(payload)
+    item = SubmitItem(payload, idempotency_key, filename, meta)
+    (result,) = _store(
+        db,
+        blobs,
+        pipe,
+        [item],
+        tenant=tenant,
+        content_type=content_type,
+        priority=priority,
+        source=source,
+        replay=replay,
+        max_attempts=max_attempts,
+    )
+    return result
+
+
+@dataclass(frozen=True)
+class SubmitItem:
+    """One payload of a batch submission (``submit_many``)."""
+
+    payload: bytes
+    idempotency_key: str | None = None
+    filename: str | None = None
+    meta: dict[str, Any] | None = None
+
+
+def submit_many(
+    db: Database,
+    blobs: BlobStore,
+    *,
+    tenant: str,
+    pipeline: str,
+    items: Sequence[SubmitItem],
+    content_type: str,
+    priority: int = 1,
+    source: str = "api",
+    max_attempts: int = 5,
+) -> list[Submission]:
+    """``submit`` for many payloads of one pipeline: one transaction for the whole batch.
+
+    Every payload is archived first, then all messages, jobs and first tasks are
+    written together (a listener with several messages in hand pays for one commit,
+    not one per message). Results are in the order of ``items``. An unknown
+    pipeline or unaccepted media type archives every payload as rejected and raises.
+    """
+    try:
+        pipe = get_pipeline(pipeline)
+        _check_media(pipe, content_type)
+    except CarePipeError as exc:
+        for it in items:
+            archive_rejected(
+                db,
+                blobs,
+                tenant=tenant,
+                payload=it.payload,
+                content_type=content_type,
+                source=source,
+                error=exc,
+                pipeline=pipeline,
+                filename=it.filename,
+                meta=it.meta,
+            )
+        raise
+    if not items:
+        return []
+    return _store(
+        db,
+        blobs,
+        pipe,
+        items,
+        tenant=tenant,
+        content_type=content_type,
+        priority=priority,
+        source=source,
+        replay=False,
+        max_attempts=max_attempts,
+    )
+
+
+def _store(
+    db: Database,
+    blobs: BlobStore,
+    pipe: Pipeline,
+    items: Sequence[SubmitItem],
+    *,
+    tenant: str,
+    content_type: str,
+    priority: int,
+    source: str,
+    replay: bool,
+    max_attempts: int,
+) -> list[Submission]:
+    keys = [blobs.put(it.payload) for it in items]  # archived (and fsynced) before anything
     now = utcnow()
     first = pipe.first()
-    msg_id, job_id = new_id(), new_id()
+    messages = [
+        {
+            "id": new_id(),
+            "tenant": tenant,
+            "source": source,
+            "kind": content_type[:128],
+            "pipeline": pipe.name,
+            "content_sha256": key.split("/", 1)[1],
+            "blob_key": key,
+            "size_bytes": len(it.payload),
+            "filename": it.filename,
+            "status": "accepted",
+            "received_at": now,
+            "metadata": it.meta or {},
+        }
+        for it, key in zip(items, keys, strict=True)
+    ]
+    jobs = [
+        {
+            "id": new_id(),
+            "tenant": tenant,
+            "pipeline": pipe.name,
+            "status": JobStatus.QUEUED,
+            "priority": priority,
+            "idempotency_key": it.idempotency_key,
+            "replay": replay,
+            "current_stage": first.name,
+            "message_id": m["id"],
+            "created_at": now,
+            "updated_at": now,
+        }
+        for it, m in zip(items, messages, strict=True)
+    ]
+    task = {
+        "queue": first.queue_name,
+        "stage": first.name,
+        "priority": priority,
+        "max_attempts": first.max_attempts or max_attempts,
+        "replay": replay,
+    }
     # Core INSERTs rather than ORM objects: this is the ingestion hot path (HTTP
     # and MLLP), and the unit of work cost more than the statements themselves.
     with db.transaction() as s:
-        s.execute(
-            _INSERT_MESSAGE,
-            dict(
-                id=msg_id,
-                tenant=tenant,
-                source=source,
-                kind=content_type[:128],
-                pipeline=pipeline,
-                content_sha256=sha256_hex(payload),
-                blob_key=key,
-                size_bytes=len(payload),
-                filename=filename,
-                status="accepted",
-                received_at=now,
-                metadata=meta or {},
-            ),
-        )
+        s.execute(_INSERT_MESSAGE, messages)
         try:
+            # The whole batch at once; a duplicate idempotency key (rare) undoes
+            # only this savepoint, and the jobs are then created one by one.
             with s.begin_nested():
-                s.execute(
-                    _INSERT_JOB,
-                    dict(
-                        id=job_id,
-                        tenant=tenant,
-                        pipeline=pipeline,
-                        status=JobStatus.QUEUED,
-                        priority=priority,
-                        idempotency_key=idempotency_key,
-                        replay=replay,
-                        current_stage=first.name,
-                        message_id=msg_id,
-                        created_at=now,
-                        updated_at=now,
-                    ),
-                )
-                enqueue_row(
-                    s,
-                    job_id=job_id,
-                    queue=first.queue_name,
-                    stage=first.name,
-                    priority=priority,
-                    max_attempts=first.max_attempts or max_attempts,
-                    replay=replay,
-                )
+                s.execute(_INSERT_JOB, jobs)
+                enqueue_many(s, ({"job_id": j["id"], **task} for j in jobs))
+            results = [
+                Submission(j["id"], m["id"], True, JobStatus.QUEUED, pipe.name)
+                for j, m in zip(jobs, messages, strict=True)
+            ]
         except IntegrityError:
-            if idempotency_key is None:
+            if len(jobs) == 1 and jobs[0]["idempotency_key"] is None:
                 raise
-            existing = s.execute(
-                select(Job).where(Job.tenant == tenant, Job.idempotency_key == idempotency_key)
-            ).scalar_one()
-            s.execute(
-                update(Message.__table__)
-                .where(Message.__table__.c.id == msg_id)
-                .values(
-                    status="duplicate", metadata={**(meta or {}), "duplicate_of_job": existing.id}
-                )
-            )
-            result = Submission(existing.id, msg_id, False, existing.status, existing.pipeline)
-        else:
-            result = Submission(job_id, msg_id, True, JobStatus.QUEUED, pipeline)
-    MESSAGES_INGESTED.labels(source, "accepted" if result.created else "duplicate").inc()
+            results = [
+                _create_job(s, job, message, task, meta=it.meta)
+                for job, message, it in zip(jobs, messages, items, strict=True)
+            ]
+    for r in results:
+        MESSAGES_INGESTED.labels(source, "accepted" if r.created else "duplicate").inc()
     if db.is_sqlite:
         db.signal()
-    return result
+    return results
+
+
+def _create_job(
+    s: Session,
+    job: dict[str, Any],
+    message: dict[str, Any],
+    task: dict[str, Any],
+    *,
+    meta: dict[str, Any] | None,
+) -> Submission:
+    """One job and its first task in a savepoint; an existing job for the same key wins."""
+    key = job["idempotency_key"]
+    try:
+        with s.begin_nested():
+            s.execute(_INSERT_JOB, job)
+            enqueue_many(s, [{"job_id": job["id"], **task}])
+    except IntegrityError:
+        if key is None:
+            raise
+        existing = s.execute(
+            select(Job).where(Job.tenant == job["tenant"], Job.idempotency_key == key)
+        ).scalar_one()
+        s.execute(
+            update(Message.__table__)
+            .where(Message.__table__.c.id == message["id"])
+            .values(status="duplicate", metadata={**(meta or {}), "duplicate_of_job": existing.id})
+        )
+        return Submission(existing.id, message["id"], False, existing.status, existing.pipeline)
+    return Submission(job["id"], message["id"], True, JobStatus.QUEUED, job["pipeline"])
 
 
 def find_by_idempotency_key(db: Database, tenant: str, key: str) -> Job | None:

@@ -332,3 +332,71 @@ def test_thread_wrapper_reports_bind_errors() -> None:
         srv = MllpServerThread("127.0.0.1", port, Recorder())
         with pytest.raises(OSError):
             srv.start()
+
+
+class BatchRecorder:
+    """A batch handler that records each call; messages whose text holds REFUSE get AE."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.calls: list[list[bytes]] = []
+        self.fail = fail
+
+    async def __call__(self, raws: list[bytes], peer: str) -> list[AckDecision]:
+        self.calls.append(raws)
+        if self.fail:
+            raise RuntimeError("database down")
+        return [
+            AckDecision.error("refused") if b"REFUSE" in r else AckDecision.accept() for r in raws
+        ]
+
+
+def test_frames_that_arrive_together_go_to_the_batch_handler_in_order() -> None:
+    single, batch = Recorder(), BatchRecorder()
+
+    async def main() -> None:
+        async with (
+            MllpServer("127.0.0.1", 0, single, batch_handler=batch) as server,
+            MllpClient("127.0.0.1", server.port) as c,
+        ):
+            # Three frames in one write: one batch call, three ACKs in order.
+            await c.send_raw(frame(adt("B1")) + frame(adt("REFUSE2")) + frame(adt("B3")))
+            acks = [await c.read_ack() for _ in range(3)]
+            assert control_ids(acks) == ["B1", "REFUSE2", "B3"]
+            assert [parse_ack(a).code for a in acks] == ["AA", "AE", "AA"]
+            # One frame alone still takes the single-message handler.
+            await c.send_raw(frame(adt("S1")))
+            assert parse_ack(await c.read_ack()).control_id == "S1"
+            assert server.stats.messages == 4 and server.stats.acks == {"AA": 3, "AE": 1, "AR": 0}
+        assert [[parse_ack_id(r) for r in call] for call in batch.calls] == [
+            ["B1", "REFUSE2", "B3"]
+        ]
+        assert single.messages == [adt("S1").encode()]
+
+    run(main)
+
+
+def parse_ack_id(raw: bytes) -> str:
+    return raw.decode().split("\r")[0].split("|")[9]
+
+
+def test_oversized_frames_in_a_batch_get_ar_and_a_failed_batch_gets_ae() -> None:
+    batch = BatchRecorder(fail=True)
+
+    async def main() -> None:
+        async with (
+            MllpServer("127.0.0.1", 0, Recorder(), 2000, batch_handler=batch) as server,
+            MllpClient("127.0.0.1", server.port) as c,
+        ):
+            big = adt("BIG") + "NTE|1||" + "x" * 5000 + "\r"
+            await c.send_raw(frame(adt("F1")) + frame(big) + frame(adt("F3")))
+            acks = [parse_ack(await c.read_ack()) for _ in range(3)]
+            assert [(a.control_id, a.code) for a in acks] == [
+                ("F1", "AE"),
+                ("BIG", "AR"),
+                ("F3", "AE"),
+            ]
+            assert acks[0].text == HANDLER_FAILED_TEXT and acks[1].text == TOO_LARGE_TEXT
+            assert server.stats.handler_errors == 2 and server.stats.oversized == 1
+        assert len(batch.calls) == 1 and len(batch.calls[0]) == 2
+
+    run(main)

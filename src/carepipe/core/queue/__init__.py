@@ -8,7 +8,7 @@ rate limit), ``replay`` and ``wakeup`` (LISTEN/NOTIFY and in-process signals).
 from carepipe.core.queue.backoff import backoff_delay
 from carepipe.core.queue.claim import ClaimedTask, claim
 from carepipe.core.queue.control import get_control, pause, resume, set_rate_limit
-from carepipe.core.queue.enqueue import enqueue, enqueue_many, enqueue_row
+from carepipe.core.queue.enqueue import enqueue, enqueue_many
 from carepipe.core.queue.outcome import LeaseLost, extend_leases, fail, release, succeed
 from carepipe.core.queue.reaper import reap_expired_leases
 from carepipe.core.queue.replay import replay_task
@@ -23,7 +23,6 @@ __all__ = [
     "claim",
     "enqueue",
     "enqueue_many",
-    "enqueue_row",
     "extend_leases",
     "fail",
     "get_control",

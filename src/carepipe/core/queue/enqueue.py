@@ -75,39 +75,6 @@ def enqueue(
     return task
 
 
-def enqueue_row(
-    session: Session,
-    *,
-    job_id: str,
-    queue: str,
-    stage: str,
-    priority: int = 1,
-    run_after: datetime | None = None,
-    max_attempts: int = 5,
-    replay: bool = False,
-    trace_context: dict[str, Any] | None = None,
-) -> None:
-    """``enqueue`` as one INSERT statement, without an ORM object.
-
-    For the ingestion hot path (HTTP and MLLP): the same row, visible at the
-    caller's commit, at a fraction of the unit-of-work cost.
-    """
-    session.execute(
-        _INSERT_TASK,
-        _row(
-            job_id=job_id,
-            queue=queue,
-            stage=stage,
-            priority=priority,
-            run_after=run_after,
-            max_attempts=max_attempts,
-            replay=replay,
-            trace_context=trace_context,
-        ),
-    )
-    notify_in_transaction(session, queue)
-
-
 def enqueue_many(session: Session, tasks: Iterable[Mapping[str, Any]]) -> int:
     """``enqueue`` for many tasks in one executemany (batch submissions, benchmarks).
 

@@ -56,6 +56,9 @@ class AckDecision:
 
 
 Handler = Callable[[bytes, str], Awaitable[AckDecision]]
+# Several messages that arrived together (a sender with a window > 1): one
+# decision per message, in order. Lets the receiver commit them in one transaction.
+BatchHandler = Callable[[list[bytes], str], Awaitable[list[AckDecision]]]
 
 
 def sync_handler(
@@ -70,6 +73,18 @@ def sync_handler(
     async def handler(raw: bytes, peer: str) -> AckDecision:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(executor, fn, raw, peer)
+
+    return handler
+
+
+def sync_batch_handler(
+    fn: Callable[[list[bytes], str], list[AckDecision]], executor: Executor | None = None
+) -> BatchHandler:
+    """``sync_handler`` for a blocking batch handler."""
+
+    async def handler(raws: list[bytes], peer: str) -> list[AckDecision]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(executor, fn, raws, peer)
 
     return handler
 
@@ -113,10 +128,12 @@ class MllpServer:
         idle_timeout: float | None = 300.0,
         max_connections: int = 512,
         read_size: int = 65536,
+        batch_handler: BatchHandler | None = None,
     ) -> None:
         self.host = host
         self.requested_port = port
         self.handler = handler
+        self.batch_handler = batch_handler
         self.max_message_bytes = max_message_bytes
         self.idle_timeout = idle_timeout
         self.max_connections = max_connections
@@ -253,6 +270,12 @@ class MllpServer:
                 continue
             conn.busy = True
             try:
+                if self.batch_handler is not None and len(events) > 1:
+                    # Every ACK of the batch goes out after the batch is handled.
+                    for ack in await self._answer_batch(events, conn.peer):
+                        writer.write(frame(ack))
+                    await writer.drain()
+                    continue
                 for event in events:
                     ack = await self._answer(event, conn.peer)
                     writer.write(frame(ack))
@@ -263,22 +286,52 @@ class MllpServer:
     async def _answer(self, event: bytes | Oversized, peer: str) -> str:
         self.stats.messages += 1
         if isinstance(event, Oversized):
-            self.stats.oversized += 1
-            log.warning("mllp.oversized", peer=peer, bytes=event.size, limit=self.max_message_bytes)
-            decision = AckDecision.reject(TOO_LARGE_TEXT)
-            raw = event.prefix
-        else:
-            raw = event
+            return self._oversized(event, peer)
+        try:
+            decision = await self.handler(event, peer)
+            if not isinstance(decision, AckDecision):
+                raise TypeError("handler must return an AckDecision")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # any handler failure becomes an AE
+            decision = self._handler_failed(exc, peer, 1)
+        return self._ack(event, decision, peer)
+
+    async def _answer_batch(self, events: list[bytes | Oversized], peer: str) -> list[str]:
+        assert self.batch_handler is not None
+        self.stats.messages += len(events)
+        raws = [e for e in events if not isinstance(e, Oversized)]
+        decisions: list[AckDecision] = []
+        if raws:
             try:
-                decision = await self.handler(raw, peer)
-                if not isinstance(decision, AckDecision):
-                    raise TypeError("handler must return an AckDecision")
+                decisions = await self.batch_handler(raws, peer)
+                if len(decisions) != len(raws) or not all(
+                    isinstance(d, AckDecision) for d in decisions
+                ):
+                    raise TypeError("batch handler must return one AckDecision per message")
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # any handler failure becomes an AE
-                self.stats.handler_errors += 1
-                log.error("mllp.handler_failed", peer=peer, error=type(exc).__name__)
-                decision = AckDecision.error(HANDLER_FAILED_TEXT)
+            except Exception as exc:  # the batch was not stored: every message gets an AE
+                decisions = [self._handler_failed(exc, peer, len(raws))] * len(raws)
+        answers = iter(decisions)
+        return [
+            self._oversized(e, peer)
+            if isinstance(e, Oversized)
+            else self._ack(e, next(answers), peer)
+            for e in events
+        ]
+
+    def _oversized(self, event: Oversized, peer: str) -> str:
+        self.stats.oversized += 1
+        log.warning("mllp.oversized", peer=peer, bytes=event.size, limit=self.max_message_bytes)
+        return self._ack(event.prefix, AckDecision.reject(TOO_LARGE_TEXT), peer)
+
+    def _handler_failed(self, exc: Exception, peer: str, messages: int) -> AckDecision:
+        self.stats.handler_errors += messages
+        log.error("mllp.handler_failed", peer=peer, error=type(exc).__name__, messages=messages)
+        return AckDecision.error(HANDLER_FAILED_TEXT)
+
+    def _ack(self, raw: bytes, decision: AckDecision, peer: str) -> str:
         try:
             ack = build_ack(raw, decision.code, decision.text, error_code=decision.error_code)
         except Exception as exc:  # e.g. an invalid code from the handler
