@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -53,27 +54,55 @@ def archive_rejected(
     meta: dict[str, Any] | None = None,
 ) -> str:
     """Keep input we refused, so nothing we were sent is ever lost. Returns the message id."""
-    key = blobs.put(payload)
+    row = _message_row(
+        tenant=tenant,
+        source=source,
+        content_type=content_type,
+        pipeline=pipeline,
+        blob_key=blobs.put(payload),
+        size=len(payload),
+        filename=filename,
+        meta=meta,
+        received_at=utcnow(),
+        status="rejected",
+        error_code=error.code,
+    )
     with db.transaction() as s:
-        msg = Message(
-            tenant=tenant,
-            source=source,
-            kind=content_type[:128],
-            pipeline=pipeline,
-            content_sha256=key.split("/", 1)[1],
-            blob_key=key,
-            size_bytes=len(payload),
-            filename=filename,
-            status="rejected",
-            error_code=error.code,
-            received_at=utcnow(),
-            meta=meta or {},
-        )
-        s.add(msg)
-        s.flush()
-        msg_id = msg.id
+        s.execute(_INSERT_MESSAGE, row)
     MESSAGES_INGESTED.labels(source, "rejected").inc()
-    return msg_id
+    return str(row["id"])
+
+
+def _message_row(
+    *,
+    tenant: str,
+    source: str,
+    content_type: str,
+    pipeline: str | None,
+    blob_key: str,
+    size: int,
+    filename: str | None,
+    meta: dict[str, Any] | None,
+    received_at: datetime,
+    status: str,
+    error_code: str | None = None,
+) -> dict[str, Any]:
+    """A ``messages`` row (the raw archive) for a payload stored under ``blob_key``."""
+    return {
+        "id": new_id(),
+        "tenant": tenant,
+        "source": source,
+        "kind": content_type[:128],
+        "pipeline": pipeline,
+        "content_sha256": blob_key.split("/", 1)[1],
+        "blob_key": blob_key,
+        "size_bytes": size,
+        "filename": filename,
+        "status": status,
+        "error_code": error_code,
+        "received_at": received_at,
+        "metadata": meta or {},
+    }
 
 
 def _check_media(pipeline: Pipeline, content_type: str) -> None:
@@ -110,30 +139,12 @@ def submit(
     Unknown pipelines and unaccepted media types raise after the payload has
     been archived as a rejected message.
     """
-    try:
-        pipe = get_pipeline(pipeline)
-        _check_media(pipe, content_type)
-    except CarePipeError as exc:
-        archive_rejected(
-            db,
-            blobs,
-            tenant=tenant,
-            payload=payload,
-            content_type=content_type,
-            source=source,
-            error=exc,
-            pipeline=pipeline,
-            filename=filename,
-            meta=meta,
-        )
-        raise
-    item = SubmitItem(payload, idempotency_key, filename, meta)
-    (result,) = _store(
+    (result,) = submit_many(
         db,
         blobs,
-        pipe,
-        [item],
         tenant=tenant,
+        pipeline=pipeline,
+        items=[SubmitItem(payload, idempotency_key, filename, meta)],
         content_type=content_type,
         priority=priority,
         source=source,
@@ -163,6 +174,7 @@ def submit_many(
     content_type: str,
     priority: int = 1,
     source: str = "api",
+    replay: bool = False,
     max_attempts: int = 5,
 ) -> list[Submission]:
     """``submit`` for many payloads of one pipeline: one transaction for the whole batch.
@@ -192,51 +204,22 @@ def submit_many(
         raise
     if not items:
         return []
-    return _store(
-        db,
-        blobs,
-        pipe,
-        items,
-        tenant=tenant,
-        content_type=content_type,
-        priority=priority,
-        source=source,
-        replay=False,
-        max_attempts=max_attempts,
-    )
-
-
-def _store(
-    db: Database,
-    blobs: BlobStore,
-    pipe: Pipeline,
-    items: Sequence[SubmitItem],
-    *,
-    tenant: str,
-    content_type: str,
-    priority: int,
-    source: str,
-    replay: bool,
-    max_attempts: int,
-) -> list[Submission]:
     keys = [blobs.put(it.payload) for it in items]  # archived (and fsynced) before anything
     now = utcnow()
     first = pipe.first()
     messages = [
-        {
-            "id": new_id(),
-            "tenant": tenant,
-            "source": source,
-            "kind": content_type[:128],
-            "pipeline": pipe.name,
-            "content_sha256": key.split("/", 1)[1],
-            "blob_key": key,
-            "size_bytes": len(it.payload),
-            "filename": it.filename,
-            "status": "accepted",
-            "received_at": now,
-            "metadata": it.meta or {},
-        }
+        _message_row(
+            tenant=tenant,
+            source=source,
+            content_type=content_type,
+            pipeline=pipe.name,
+            blob_key=key,
+            size=len(it.payload),
+            filename=it.filename,
+            meta=it.meta,
+            received_at=now,
+            status="accepted",
+        )
         for it, key in zip(items, keys, strict=True)
     ]
     jobs = [
@@ -277,8 +260,6 @@ def _store(
                 for j, m in zip(jobs, messages, strict=True)
             ]
         except IntegrityError:
-            if len(jobs) == 1 and jobs[0]["idempotency_key"] is None:
-                raise
             results = [
                 _create_job(s, job, message, task, meta=it.meta)
                 for job, message, it in zip(jobs, messages, items, strict=True)
