@@ -31,11 +31,30 @@ log = get_logger("carepipe.hl7")
 
 @dataclass(frozen=True)
 class Hl7Receipt:
+    """What became of one received message, and the answer it gets."""
+
+    raw: bytes
     job_id: str | None
     created: bool
-    ack_code: str
-    ack: str
     error: CarePipeError | None = None
+
+    @property
+    def decision(self) -> AckDecision:
+        """``AA``, or ``AE``/``AR`` with the error's text and HL7 error code."""
+        if self.error is None:
+            return AckDecision.accept()
+        details = self.error.details if isinstance(self.error.details, dict) else {}
+        return AckDecision(ack_code_for(self.error), self.error.message, details.get("hl7_error"))
+
+    @property
+    def ack_code(self) -> str:
+        return self.decision.code
+
+    @property
+    def ack(self) -> str:
+        """The ACK message (unframed). The MLLP server builds its own from ``decision``."""
+        d = self.decision
+        return build_ack(self.raw, d.code, d.text, error_code=d.error_code)
 
 
 def receive_hl7(
@@ -79,7 +98,7 @@ def receive_hl7_many(
         max_attempts=max_attempts,
     )
     return [
-        _receipt(raw, sub.job_id, sub.created, error)
+        Hl7Receipt(raw, sub.job_id, sub.created, error)
         for raw, sub, (_, error) in zip(raws, subs, checked, strict=True)
     ]
 
@@ -96,28 +115,13 @@ def _check(raw: bytes) -> tuple[str | None, CarePipeError | None]:
     return key, None
 
 
-def _receipt(raw: bytes, job_id: str, created: bool, error: CarePipeError | None) -> Hl7Receipt:
-    if error is None:
-        return Hl7Receipt(job_id, created, "AA", build_ack(raw, "AA"))
-    code = ack_code_for(error)
-    details = error.details if isinstance(error.details, dict) else {}
-    ack = build_ack(raw, code, error.message, error_code=details.get("hl7_error"))
-    return Hl7Receipt(job_id, created, code, ack, error)
-
-
 def start_mllp(settings: Settings, db: Database, blobs: BlobStore) -> MllpServerThread:
     """Start the MLLP listener (``carepipe up`` / ``carepipe mllp``); returns the running thread."""
 
     def decide(receipt: Hl7Receipt, peer: str) -> AckDecision:
-        if receipt.ack_code == "AA":
-            return AckDecision.accept()
-        assert receipt.error is not None
-        details = receipt.error.details if isinstance(receipt.error.details, dict) else {}
-        hl7_error = details.get("hl7_error") or "207"
-        log.info("mllp.refused", peer=peer, code=receipt.error.code, job_id=receipt.job_id)
-        if receipt.ack_code == "AR":
-            return AckDecision.reject(receipt.error.message, hl7_error)
-        return AckDecision.error(receipt.error.message, hl7_error)
+        if receipt.error is not None:
+            log.info("mllp.refused", peer=peer, code=receipt.error.code, job_id=receipt.job_id)
+        return receipt.decision
 
     def handle_many(raws: list[bytes], peer: str) -> list[AckDecision]:
         receipts = receive_hl7_many(
