@@ -14,6 +14,9 @@ from carepipe.core.models import Task
 from carepipe.core.queue.states import TaskStatus
 from carepipe.core.queue.wakeup import notify_in_transaction
 
+# Built once and executed with parameters: enqueueing is on every hot path
+# (ingestion, every stage handoff), and building the statement per call costs
+# more than running it.
 _INSERT_TASK = insert(Task.__table__)
 
 
@@ -22,11 +25,11 @@ def _row(
     job_id: str,
     queue: str,
     stage: str,
-    priority: int,
-    run_after: datetime | None,
-    max_attempts: int,
-    replay: bool,
-    trace_context: dict[str, Any] | None,
+    priority: int = 1,
+    run_after: datetime | None = None,
+    max_attempts: int = 5,
+    replay: bool = False,
+    trace_context: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     now = utcnow()
     return {
@@ -56,44 +59,31 @@ def enqueue(
     max_attempts: int = 5,
     replay: bool = False,
     trace_context: dict[str, Any] | None = None,
-) -> Task:
+) -> None:
     """Add a ready task; it becomes visible to workers when the caller commits."""
-    task = Task(
-        **_row(
-            job_id=job_id,
-            queue=queue,
-            stage=stage,
-            priority=priority,
-            run_after=run_after,
-            max_attempts=max_attempts,
-            replay=replay,
-            trace_context=trace_context,
-        )
+    enqueue_many(
+        session,
+        [
+            {
+                "job_id": job_id,
+                "queue": queue,
+                "stage": stage,
+                "priority": priority,
+                "run_after": run_after,
+                "max_attempts": max_attempts,
+                "replay": replay,
+                "trace_context": trace_context,
+            }
+        ],
     )
-    session.add(task)
-    notify_in_transaction(session, queue)
-    return task
 
 
 def enqueue_many(session: Session, tasks: Iterable[Mapping[str, Any]]) -> int:
     """``enqueue`` for many tasks in one executemany (batch submissions, benchmarks).
 
-    Each item takes ``enqueue``'s keyword arguments (``job_id``, ``queue`` and
-    ``stage`` required). Returns how many tasks were added.
+    Each item takes ``enqueue``'s keywords. Returns how many tasks were added.
     """
-    rows = [
-        _row(
-            job_id=t["job_id"],
-            queue=t["queue"],
-            stage=t["stage"],
-            priority=t.get("priority", 1),
-            run_after=t.get("run_after"),
-            max_attempts=t.get("max_attempts", 5),
-            replay=t.get("replay", False),
-            trace_context=t.get("trace_context"),
-        )
-        for t in tasks
-    ]
+    rows = [_row(**t) for t in tasks]
     if not rows:
         return 0
     session.execute(_INSERT_TASK, rows)
