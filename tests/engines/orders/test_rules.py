@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from carepipe.engines.nlp.medications import lookup_medication
@@ -282,6 +282,7 @@ def test_fallback_without_shared_nlp(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=200))
+@example("EIGHTEEN")  # a spoken number alone: normalised to "18", still words as sent
 def test_any_text_gives_a_well_formed_result(text: str) -> None:
     r = RulesOrdersEngine().extract(text)
     for item in [*r.medications, *r.services, *r.follow_ups]:

@@ -86,15 +86,17 @@ def collapse_dotted_abbreviations(text: str) -> str:
 
 
 def split_clauses(text: str) -> list[Clause]:
-    """Clauses of ``text`` in order; empty pieces are dropped.
+    """Clauses of ``text`` in order; pieces without a letter or digit are dropped.
 
     Offsets refer to ``text``; dotted abbreviations should be collapsed first.
+    Digits count: after number normalisation a spoken "eighteen" is "18", and
+    whether such a clause was words is for the caller to judge on the original.
     """
     clauses: list[Clause] = []
     for sent_no, (s0, s1) in enumerate(_pieces(text, 0, len(text), _SENTENCE_END)):
         for c0, c1 in _pieces(text, s0, s1, _COMMA):
             for j0, j1 in _pieces(text, c0, c1, _JOIN_BEFORE_VERB):
                 a, b = _trim(text, j0, j1)
-                if a < b and re.search(r"[A-Za-z]", text[a:b]):
+                if a < b and re.search(r"[A-Za-z0-9]", text[a:b]):
                     clauses.append(Clause(text[a:b], a, b, sent_no))
     return clauses

@@ -39,6 +39,7 @@ ENGINE_NAME = "rules"
 _RULES_VERSION = "1.0.0"
 
 _WORD = re.compile(r"[a-z][a-z/-]*", re.I)
+_HAS_LETTER = re.compile(r"[A-Za-z]")
 _SWITCH = re.compile(r"\b(?:switch|swap|convert|change|replace)\w*\b.*?\bfrom\b", re.I)
 
 
@@ -85,6 +86,8 @@ class RulesOrdersEngine:
         inherited: dict[int, Action],
     ) -> None:
         original = _original_text(norm, clause.start, clause.end)
+        if not _HAS_LETTER.search(original):
+            return  # bare numbers or symbols as sent: nothing to read or report
         verb_action = _first_verb_action(clause.text)
         if verb_action is not None:
             inherited[clause.sentence] = verb_action
