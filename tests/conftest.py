@@ -72,11 +72,21 @@ def _create_unmigrated(url: str) -> None:
 
 
 def _truncate_pg(url: str) -> None:
+    from sqlalchemy.exc import OperationalError
+
     eng = create_engine(url)
     metadata.create_all(eng)
     names = ", ".join(t.name for t in metadata.sorted_tables)
-    with eng.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    # TRUNCATE takes every table's strongest lock; autovacuum's ANALYZE can meet it in a
+    # deadlock that PostgreSQL breaks by failing one side. Trying again is the remedy.
+    for attempt in range(5):
+        try:
+            with eng.begin() as conn:
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            break
+        except OperationalError as exc:
+            if "deadlock detected" not in str(exc) or attempt == 4:
+                raise
     eng.dispose()
 
 

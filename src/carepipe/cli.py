@@ -26,12 +26,14 @@ jobs_app = typer.Typer(help="Jobs.", no_args_is_help=True)
 dlq_app = typer.Typer(help="Dead-letter queue.", no_args_is_help=True)
 audit_app = typer.Typer(help="Audit log.", no_args_is_help=True)
 queues_app = typer.Typer(help="Queue controls.", no_args_is_help=True)
+tenants_app = typer.Typer(help="Tenant policies.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(audit_app, name="audit")
 app.add_typer(queues_app, name="queues")
+app.add_typer(tenants_app, name="tenants")
 
 
 def _add_optional_commands() -> None:
@@ -244,6 +246,48 @@ def keys_create(
     typer.echo(issued.plaintext)
 
 
+@tenants_app.command("show")
+def tenants_show(tenant: str) -> None:
+    """Print a tenant's settings (defaults filled in) as JSON."""
+    from carepipe.core.errors import CarePipeError
+    from carepipe.ops.tenants import get_tenant
+
+    s = _settings()
+    try:
+        with _db(s).session() as session:
+            typer.echo(get_tenant(session, _operator(), tenant).model_dump_json(indent=2))
+    except CarePipeError as exc:
+        typer.echo(json.dumps({"error": exc.to_dict()}), err=True)
+        raise typer.Exit(2) from None
+
+
+@tenants_app.command("set")
+def tenants_set(
+    tenant: str,
+    settings: Annotated[list[str], typer.Argument(help="KEY=VALUE pairs.")],
+    reason: Annotated[str | None, typer.Option(help="Ticket or justification.")] = None,
+) -> None:
+    """Change tenant settings, e.g. ``allow_unidentified_patients=true`` (audited)."""
+    from carepipe.core.errors import CarePipeError
+    from carepipe.ops.tenants import TenantSettings, set_tenant_settings
+
+    changes: dict[str, str] = {}
+    for pair in settings:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            known = ", ".join(TenantSettings.model_fields)
+            raise typer.BadParameter(f"{pair!r} is not KEY=VALUE (known: {known})")
+        changes[key.strip()] = value
+    s = _settings()
+    try:
+        with _db(s).transaction() as session:
+            view = set_tenant_settings(session, _operator(), tenant, changes, reason=reason)
+    except CarePipeError as exc:
+        typer.echo(json.dumps({"error": exc.to_dict()}), err=True)
+        raise typer.Exit(2) from None
+    typer.echo(view.model_dump_json(indent=2))
+
+
 @keys_app.command("list")
 def keys_list(tenant: Annotated[str | None, typer.Option()] = None) -> None:
     """List keys (never their secrets)."""
@@ -297,6 +341,10 @@ def submit(
     tenant: Annotated[str, typer.Option(help="Tenant the job belongs to.")] = "default",
     priority: Annotated[str, typer.Option(help="low|normal|high|urgent")] = "normal",
     idempotency_key: Annotated[str | None, typer.Option()] = None,
+    context: Annotated[
+        str | None,
+        typer.Option(help='The patient, as JSON: {"mrn": "123", "assigning_authority": "HOSP"}.'),
+    ] = None,
     wait: Annotated[bool, typer.Option(help="Run a worker here until the job ends.")] = False,
 ) -> None:
     """Archive FILE and start a job on PIPELINE."""
@@ -309,6 +357,10 @@ def submit(
     load_pipelines(s.pipeline_modules)
     if priority not in PRIORITIES:
         raise typer.BadParameter("priority must be low, normal, high or urgent")
+    try:
+        patient = json.loads(context) if context else None
+    except ValueError:
+        raise typer.BadParameter("--context must be a JSON object") from None
     db = _db(s)
     ctype = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
     if file.suffix.lower() in (".hl7", ".txt") and pipeline == "hl7":
@@ -327,6 +379,7 @@ def submit(
             source="cli",
             tenant=tenant,
             max_attempts=s.max_attempts,
+            context=patient,
         )
     except CarePipeError as exc:
         typer.echo(json.dumps({"error": exc.to_dict()}), err=True)
@@ -362,7 +415,7 @@ def _show_job(s: Settings, db: Database, job_id: str) -> None:
     from carepipe.ops.jobs import job_view
 
     view = job_view(db, _operator(), job_id)
-    typer.echo(json.dumps(view, indent=2, default=str))
+    typer.echo(view.model_dump_json(indent=2))
 
 
 @jobs_app.command("show")
@@ -463,18 +516,102 @@ def queues_limit(name: str, per_minute: Annotated[float, typer.Argument(help="0 
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the audit log's hash chain; exit 1 if any row was edited or deleted."""
-    from carepipe.core.audit import verify_chain
+def audit_verify(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
+) -> None:
+    """Check the audit log's keyed hash chain against its signed checkpoints.
+
+    Lists every edited, inserted or deleted row (including rows deleted from the
+    end after a checkpoint saw them) and any forged or removed checkpoint;
+    exit 1 if anything is wrong.
+    """
+    from carepipe.ops.audit_checkpoints import verify
 
     s = _settings()
     with _db(s).session() as session:
-        report = verify_chain(session)
+        report = verify(session, _operator())
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2, sort_keys=True))
+    else:
+        _print_audit_report(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_audit_report(report) -> None:  # type: ignore[no-untyped-def]
+    keys = ", ".join(f"{k} ({n})" for k, n in sorted(report.keys_used.items())) or "-"
+    head = f", head {report.head[:16]}" if report.head else ""
+    typer.echo(f"audit log: {report.checked} rows through id {report.last_id or 0}{head}")
+    typer.echo(f"  keys: {keys}")
+    cps = report.checkpoints
+    if cps is not None:
+        line = (
+            f"  checkpoints: {cps.store}: {cps.lines} line(s), {cps.applicable} for this database"
+        )
+        if cps.latest:
+            lt = cps.latest
+            line += (
+                f"; latest #{lt['seq']} at {lt['at']}: {lt['count']} rows through id "
+                f"{lt['last_id']}"
+            )
+        typer.echo(line)
+    for note in report.notes:
+        typer.echo(f"  note: {note}")
     if report.ok:
         typer.echo(f"audit log intact: {report.checked} events")
         return
-    typer.echo(f"audit log TAMPERED at event {report.first_bad_id}: {report.problem}", err=True)
-    sys.exit(1)
+    typer.echo(f"audit log TAMPERED: {report.problems_total} problem(s)", err=True)
+    for p in report.problems:
+        typer.echo(f"  - [{p.kind}] {p.message}", err=True)
+    if report.problems_total > len(report.problems):
+        typer.echo(f"  ... and {report.problems_total - len(report.problems)} more", err=True)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the checkpoint as JSON.")] = False,
+) -> None:
+    """Sign the audit log's current head and append it to the checkpoint log now.
+
+    Refused (exit 1) when the log no longer matches its previous checkpoint.
+    """
+    from carepipe.core.errors import CarePipeError
+    from carepipe.ops.audit_checkpoints import write_checkpoint
+
+    s = _settings()
+    try:
+        result = write_checkpoint(_db(s), force=True)
+    except CarePipeError as exc:
+        typer.echo(json.dumps({"error": exc.to_dict()}), err=True)
+        raise typer.Exit(1) from None
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True))
+    elif result.checkpoint is None:
+        typer.echo(f"audit log is empty: nothing to checkpoint ({result.store})")
+    else:
+        cp = result.checkpoint
+        typer.echo(
+            f"checkpoint #{cp.seq}: {cp.count} rows through id {cp.last_id}, head "
+            f"{cp.head[:16]}, signed by key {cp.key_id} -> {result.store}"
+        )
+
+
+@audit_app.command("rotate-key")
+def audit_rotate_key(
+    reason: Annotated[str | None, typer.Option(help="Ticket or justification.")] = None,
+) -> None:
+    """Replace the audit HMAC key kept in the data directory (the old one is kept to verify
+    older rows). Keys set in CAREPIPE_AUDIT_HMAC_KEY are rotated in the environment."""
+    from carepipe.core.errors import CarePipeError
+    from carepipe.ops.audit_checkpoints import rotate_key
+
+    s = _settings()
+    try:
+        r = rotate_key(_db(s), s, _operator(), reason=reason)
+    except CarePipeError as exc:
+        typer.echo(json.dumps({"error": exc.to_dict()}), err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"audit key {r.old_key_id} retired (kept for verification); new key {r.new_key_id}")
 
 
 if __name__ == "__main__":

@@ -192,7 +192,11 @@ def test_list_jobs_cursor_pagination_and_filters(client, auth, clock):
     assert (
         len(client.get("/v1/jobs", params={"pipeline": "echo"}, headers=auth).json()["items"]) == 7
     )
+    # Outside the documented cursor alphabet: refused by the declared pattern.
     r = client.get("/v1/jobs", params={"cursor": "%%%"}, headers=auth)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation_failed"
+    # In the alphabet but not a cursor we issued.
+    r = client.get("/v1/jobs", params={"cursor": "bm90LWEtY3Vyc29y"}, headers=auth)
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_request"
     r = client.get("/v1/jobs", params={"limit": 0}, headers=auth)
     assert r.status_code == 422

@@ -5,9 +5,15 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from carepipe import __version__
+from carepipe.api.admission import AdmissionMiddleware
 from carepipe.api.errors import install_error_handlers
-from carepipe.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from carepipe.api.routers import health, jobs
+from carepipe.api.middleware import (
+    BodyLimitMiddleware,
+    RequestContextMiddleware,
+    UrlGuardMiddleware,
+)
+from carepipe.api.openapi import document_errors
+from carepipe.api.routers import health, jobs, tenants
 from carepipe.api.state import AppState
 from carepipe.core.blobs import BlobStore, blob_store_from_settings
 from carepipe.core.config import Settings
@@ -33,12 +39,20 @@ def create_app(
     )
     app.state.carepipe = AppState(settings=settings, db=db, blobs=blobs)
     install_error_handlers(app)
+    document_errors(app)
     app.include_router(health.router)
     app.include_router(jobs.router)
+    app.include_router(tenants.router)
     _include_optional_routers(app)
     install_queue_collector(db)
     # Order: the limit runs inside the request context, so 413s are logged and timed too.
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_payload_bytes)
+    app.add_middleware(UrlGuardMiddleware)
+    app.add_middleware(
+        AdmissionMiddleware,
+        max_inflight=settings.api_max_inflight,
+        wait_seconds=settings.api_admission_wait_seconds,
+    )
     app.add_middleware(RequestContextMiddleware)
     return app
 

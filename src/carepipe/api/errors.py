@@ -6,10 +6,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+from starlette.routing import Match
 
-from carepipe.core.errors import CarePipeError
+from carepipe.core.errors import CarePipeError, PayloadTooLarge
 from carepipe.observability.logging import get_logger
 
 log = get_logger("carepipe.api")
@@ -36,11 +38,33 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": err}
 
 
+# nginx's code for "the client closed the request": no response reaches anyone, but
+# the access log and the latency histogram must not count it as our failure (500).
+CLIENT_CLOSED = 499
+
+
 def error_response(exc: CarePipeError) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+    headers: dict[str, str] = {}
+    if exc.http_status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc.details, dict) and "retry_after_seconds" in exc.details:
+        headers["Retry-After"] = str(exc.details["retry_after_seconds"])
+    if isinstance(exc, PayloadTooLarge):
+        # The rest of the body is never read: the connection cannot be reused.
+        headers["Connection"] = "close"
     return JSONResponse(
         error_body(exc.code, exc.message, exc.details), exc.http_status, headers=headers
     )
+
+
+def _allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    """Every method some route serves at this request's path."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        match, _ = route.matches(request.scope)  # PARTIAL: the path matches, the method not
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -57,12 +81,19 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body("validation_failed", "request is not valid", problems), 422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
-        return JSONResponse(
-            error_body(code, message), exc.status_code, headers=getattr(exc, "headers", None)
-        )
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # Starlette names only the methods of the first route that matched the path.
+            headers["Allow"] = ", ".join(_allowed_methods(app, request))
+        return JSONResponse(error_body(code, message), exc.status_code, headers=headers or None)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(_: Request, exc: ClientDisconnect) -> Response:
+        log.info("api.client_disconnected")
+        return Response(status_code=CLIENT_CLOSED)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -7,6 +7,7 @@ import re
 import time
 import uuid
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -62,8 +63,24 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
 
+class BodyTooLarge(PayloadTooLarge):
+    """The body passed the limit; ``received`` is what was read up to it (for the archive)."""
+
+    def __init__(self, limit: int, received: bytes, declared: int | None) -> None:
+        super().__init__(_too_large(limit))
+        self.limit = limit
+        self.received = received
+        self.declared = declared
+
+
 class BodyLimitMiddleware:
-    """Refuse bodies over ``limit`` bytes: by Content-Length up front, else while streaming."""
+    """Refuse bodies over ``limit`` bytes.
+
+    A request without credentials that declares a larger Content-Length is
+    answered 413 at once. Otherwise the body is read up to the limit and
+    ``BodyTooLarge`` is raised inside the app, which carries what was read, so
+    an intake route can archive the refused submission of a known caller.
+    """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -75,21 +92,50 @@ class BodyLimitMiddleware:
             return
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.limit:
+        declared = int(length) if length is not None and length.isdigit() else None
+        credentials = b"authorization" in headers or b"cookie" in headers
+        if declared is not None and declared > self.limit and not credentials:
             await _send_413(send, self.limit)
             return
         seen = 0
+        chunks: list[bytes] = []  # references to what the app reads anyway: no copy
 
         async def limited_receive() -> Message:
             nonlocal seen
             message = await receive()
             if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
+                chunk = message.get("body", b"")
+                room = self.limit - seen
+                seen += len(chunk)
                 if seen > self.limit:
-                    raise PayloadTooLarge(_too_large(self.limit))
+                    chunks.append(chunk[: max(room, 0)])
+                    raise BodyTooLarge(self.limit, b"".join(chunks), declared)
+                chunks.append(chunk)
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+class UrlGuardMiddleware:
+    """Refuse a URL whose path or query holds a NUL (422), before any route sees it.
+
+    No identifier, filter or name contains one, and PostgreSQL cannot compare a
+    text column with a value that does: left alone it would surface as a 500.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (
+            "\x00" in scope.get("path", "")
+            or b"\x00" in unquote_to_bytes(scope.get("query_string", b""))
+        ):
+            await _send_error(
+                send, 422, "validation_failed", "the URL contains a NUL character (%00)"
+            )
+            return
+        await self.app(scope, receive, send)
 
 
 def _too_large(limit: int) -> str:
@@ -97,17 +143,17 @@ def _too_large(limit: int) -> str:
 
 
 async def _send_413(send: Send, limit: int) -> None:
-    body: dict[str, Any] = {"error": {"code": PayloadTooLarge.code, "message": _too_large(limit)}}
+    await _send_error(send, 413, PayloadTooLarge.code, _too_large(limit), close=True)
+
+
+async def _send_error(
+    send: Send, status: int, code: str, message: str, *, close: bool = False
+) -> None:
+    """The error shape of ``carepipe.api.errors``, from middleware that runs before routing."""
+    body: dict[str, Any] = {"error": {"code": code, "message": message}}
     raw = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(raw)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": raw})

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from fastapi import Depends, Request
 from itsdangerous import BadSignature
+from starlette.concurrency import run_in_threadpool
 
 from carepipe.api.auth import api_key_principal
 from carepipe.api.state import AppState, get_state
@@ -31,16 +32,22 @@ from carepipe.ops.users import (
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def staff_principal(request: Request, state: AppState = Depends(get_state)) -> Principal:
+async def staff_principal(request: Request, state: AppState = Depends(get_state)) -> Principal:
     """The person (or partner) calling, or 401 ``auth_required``."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     value = value.strip()
+    if scheme.lower() == "bearer" and value and not looks_like_user_token(value):
+        # A partner key: authenticated here, refused by the roles table in the service (403).
+        return await api_key_principal(request, state)
+    return await run_in_threadpool(_person, request, state, scheme, value)
+
+
+def _person(request: Request, state: AppState, scheme: str, value: str) -> Principal:
+    """A personal token or a console session (database reads: run off the event loop)."""
     if scheme.lower() == "bearer" and value:
-        if looks_like_user_token(value):
-            with state.db.session() as s:
-                return verify_token(s, value)
-        return api_key_principal(request, state)
+        with state.db.session() as s:
+            return verify_token(s, value)
     raw = request.cookies.get(SESSION_COOKIE)
     if raw:
         try:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from carepipe.api.tenant_rate import TenantRateLimiter
 from carepipe.core.blobs import BlobStore
 from carepipe.core.config import Settings
 from carepipe.core.db import Database
@@ -16,6 +17,10 @@ class AppState:
     settings: Settings
     db: Database
     blobs: BlobStore
+    tenant_rates: TenantRateLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tenant_rates = TenantRateLimiter(self.db)
 
 
 def get_state(request: Request) -> AppState:

@@ -31,6 +31,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "review.approve",
             "models.manage",
             "flags.manage",
+            "tenants.read",
+            "tenants.manage",
         }
     ),
     "ops": frozenset(
@@ -47,13 +49,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "patients.map",
             "queues.manage",
             "keys.manage",
+            "tenants.read",
         }
     ),
     "ml_engineer": frozenset({"jobs.read", "dlq.read", "models.manage"}),
     "data_scientist": frozenset({"jobs.read"}),
     "clinician": frozenset({"jobs.read", "patients.read", "review.read", "review.approve"}),
     "compliance": frozenset(
-        {"jobs.read", "dlq.read", "audit.read", "backfill.read", "archive.read"}
+        {"jobs.read", "dlq.read", "audit.read", "backfill.read", "archive.read", "tenants.read"}
     ),
     # A partner system holding an API key: submits and reads its own tenant's jobs.
     "partner": frozenset({"jobs.submit", "jobs.read", "patients.read", "patients.map"}),

@@ -35,6 +35,14 @@ class Settings(BaseSettings):
         2.0, description="How long a verified API key is remembered (revocation delay)."
     )
     public_url: str = ""
+    api_max_inflight: int = Field(
+        16,
+        description="Requests under /v1 at work at once; more wait (below), then get 503. "
+        "0 turns admission control off.",
+    )
+    api_admission_wait_seconds: float = Field(
+        0.25, description="How long a request may wait for a free slot before 503 overloaded."
+    )
 
     # Workers and the queue
     worker_concurrency: int = 2
@@ -60,6 +68,19 @@ class Settings(BaseSettings):
         "", description="'clinical' primes Whisper with common drug names; or any prompt text."
     )
     asr_timeout_seconds: float = 120.0
+    # Scribe ASR accuracy (issue 11): biasing, per-tenant vocabulary, confidence.
+    asr_hotwords: str = Field(
+        "", description="Comma-separated words Whisper should favour in every recording."
+    )
+    asr_contextual_pass: bool = Field(
+        True, description="Decode twice, the second time biased to drugs heard the first time."
+    )
+    asr_vocabulary_dir: Path | None = Field(
+        None, description="Per-tenant vocabularies: <dir>/<tenant>.txt, one term per line."
+    )
+    scribe_confidence_threshold: float = Field(
+        0.9, description="Note items under this calibrated confidence are flagged for review."
+    )
     llm_timeout_seconds: float = 60.0
     note_engine: str = "rules"
     llm_url: str | None = None
@@ -70,7 +91,19 @@ class Settings(BaseSettings):
     ocr_dpi: int | None = Field(None, description="Rasterisation DPI for PDFs (engine default).")
     ocr_language: str = "eng"
     ocr_threads: int | None = None
+    # --- OCR documents (issue 12) ---
+    ocr_date_order: str = Field(
+        "DMY",
+        description="Day/month order of printed dates when neither the document nor the "
+        "tenant's settings ('date_order') decide: DMY or MDY.",
+    )
     orders_engine: str = "rules"
+    # --- orders (issue 12) ---
+    orders_formulary_dir: Path | None = Field(
+        None,
+        description="Tenant formularies: <tenant>.json or <tenant>.csv (name, code, system, "
+        "display) coding ordered medications instead of RxNorm. Empty: RxNorm only.",
+    )
     review_tenants: str = Field("", description="Tenants whose scribe notes need review.")
     pipeline_modules: str = Field("", description="Extra pipeline modules to import.")
 
@@ -78,9 +111,36 @@ class Settings(BaseSettings):
     mllp_host: str = "127.0.0.1"
     mllp_port: int = 2575
     mllp_tenant: str = Field("default", description="Tenant of messages arriving over MLLP.")
-    mllp_max_message_bytes: int = 1024 * 1024
+    # --- HL7 v2 / MLLP (issue 9) ---
+    mllp_max_message_bytes: int = Field(
+        25 * 1024 * 1024,
+        description="Largest MLLP frame accepted (a lab PDF fits); larger ones get AR and are "
+        "archived as rejected (their first mllp_oversized_keep_bytes, size and SHA-256).",
+    )
+    mllp_oversized_keep_bytes: int = Field(
+        1024 * 1024, description="How much of an oversized MLLP frame the archive keeps."
+    )
+    mllp_max_in_flight: int = Field(
+        64,
+        description="MLLP messages in flight per listener; beyond it connections stop "
+        "reading (TCP backpressure) until ACKs go out.",
+    )
     hl7_utc_offset: str = Field(
         "+05:30", description="UTC offset of HL7 senders' local times that carry no offset."
+    )
+
+    # Audit log: keyed hash chain and signed checkpoints (issue 10, docs/security.md)
+    audit_hmac_key: SecretStr | None = Field(
+        None, description="Base64 32-byte audit chain key. Empty: generated into data_dir."
+    )
+    audit_hmac_old_keys: SecretStr | None = Field(
+        None, description="Comma-separated base64 retired audit keys (verification only)."
+    )
+    audit_checkpoint_dir: Path | None = Field(
+        None, description="Append-only audit checkpoint log. Empty: data_dir/audit-checkpoints."
+    )
+    audit_checkpoint_interval_seconds: float = Field(
+        60.0, description="How often `carepipe up` writes an audit checkpoint."
     )
 
     # Console

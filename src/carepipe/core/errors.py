@@ -123,6 +123,12 @@ class RateLimited(PermanentError):
     http_status = 429
 
 
+class ArtifactNotReady(Conflict):
+    """The job exists but has not produced this output (yet, or ever: it may have died)."""
+
+    code = "not_ready"
+
+
 # --- People (console sign-in) -----------------------------------------------------------
 
 
@@ -175,6 +181,22 @@ class BackfillStateConflict(Conflict):
     code = "backfill_state_conflict"
 
 
+# --- Audit log (issue 10: keyed chain and checkpoints) ------------------------------------
+
+
+class AuditCheckpointRefused(Conflict):
+    """The log no longer matches its previous checkpoint (or its new rows do not verify):
+    signing its head would bless the tampering. Run ``carepipe audit verify``."""
+
+    code = "audit_checkpoint_refused"
+
+
+class AuditKeyFromEnvironment(InvalidRequest):
+    """The audit key is set in the environment; rotate it there (docs/security.md)."""
+
+    code = "audit_key_from_environment"
+
+
 # --- Pipeline stages ----------------------------------------------------------------------
 
 
@@ -196,6 +218,12 @@ class Hl7Unsupported(PermanentError):
 
 class PatientNotFound(PermanentError):
     code = "patient_not_found"
+
+
+class PatientUnidentified(PermanentError):
+    """The bundle names only a stand-in patient and the tenant does not push those to the EMR."""
+
+    code = "patient_unidentified"
 
 
 class InvalidAbha(PermanentError):
@@ -274,6 +302,16 @@ class AttemptsExhausted(PermanentError):
     code = "attempts_exhausted"
 
 
+# --- HL7 v2 intake (issue 9) ---------------------------------------------------------------
+
+
+class Hl7ControlIdReused(PermanentError):
+    """Same sender and MSH-10 as an earlier message, different content: not a duplicate."""
+
+    code = "hl7_control_id_reused"
+    http_status = 409
+
+
 def error_code(exc: BaseException) -> str:
     """The stable code for any exception (unknown ones are ``internal_error``)."""
     if isinstance(exc, CarePipeError):
@@ -297,3 +335,26 @@ def safe_message(exc: BaseException) -> str:
     if isinstance(exc, CarePipeError):
         return exc.message
     return f"unexpected {type(exc).__name__}"
+
+
+# --- Orders (issue 12) -------------------------------------------------------------------
+
+
+class FormularyInvalid(TransientError):
+    """The tenant's formulary file cannot be read. Retryable on purpose: the fix is
+    operational (correct the file in ``CAREPIPE_ORDERS_FORMULARY_DIR``), after which
+    waiting orders go through."""
+
+    code = "formulary_invalid"
+
+
+# --- Scribe ASR accuracy (issue 11) ------------------------------------------------------
+
+
+class AsrSuspect(PermanentError):
+    """The transcript failed the coverage/hallucination checks (truncated, looping, text
+    over silence) and the tenant has no clinician review to catch it: it is held as a dead
+    letter instead of reaching the EMR. The reasons are in ``details``; replay after review.
+    """
+
+    code = "asr_suspect"

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, Field
 from sqlalchemy import and_, or_, select
 
 from carepipe.core.auth import Principal, require
 from carepipe.core.blobs import BlobStore
 from carepipe.core.db import Database
-from carepipe.core.errors import InvalidRequest, NotFound
-from carepipe.core.models import Artifact, Job, Task
+from carepipe.core.errors import ArtifactNotReady, InvalidRequest, NotFound
+from carepipe.core.models import Artifact, Job, Message, Task
 from carepipe.core.queue.states import PRIORITY_NAMES
 from carepipe.pipelines.ingest import Submission, submit
+from carepipe.pipelines.patient_context import (
+    PatientContext,
+    has_context,
+    parse_context,
+    seal_context,
+)
 
 MAX_PAGE = 200
 
@@ -35,13 +41,21 @@ def submit_job(
     source: str = "api",
     tenant: str | None = None,
     max_attempts: int = 5,
-    context: dict[str, Any] | None = None,
+    context: PatientContext | dict[str, Any] | None = None,
 ) -> Submission:
-    """Archive and start a job for the principal's tenant (staff may name a tenant)."""
+    """Archive and start a job for the principal's tenant (staff may name a tenant).
+
+    ``context`` names the patient (``PatientContext``); it is stored encrypted with
+    the archived message, so every stage, replay and backfill of the job sees it.
+    """
     require(principal, "jobs.submit")
     owner = principal.tenant or tenant
     if owner is None:
         raise InvalidRequest("tenant is required")
+    meta: dict[str, Any] = {"submitted_by": principal.actor}
+    patient = parse_context(context)
+    if patient is not None:
+        meta.update(seal_context(blobs, patient))
     return submit(
         db,
         blobs,
@@ -53,7 +67,7 @@ def submit_job(
         idempotency_key=idempotency_key,
         source=source,
         filename=filename,
-        meta={"submitted_by": principal.actor},
+        meta=meta,
         max_attempts=max_attempts,
     )
 
@@ -67,60 +81,111 @@ def _visible_job(session: Any, principal: Principal, job_id: str) -> Job:
     return job
 
 
-def job_view(db: Database, principal: Principal, job_id: str) -> dict[str, Any]:
+class ErrorView(BaseModel):
+    code: str
+    message: str | None = None
+
+
+class TaskView(BaseModel):
+    id: int
+    stage: str
+    queue: str
+    status: str = Field(description="ready, leased, done, dead or cancelled")
+    attempts: int
+    max_attempts: int
+    replay: bool
+    error: ErrorView | None = None
+
+
+class ArtifactView(BaseModel):
+    id: str
+    stage: str
+    kind: str
+    content_type: str
+    engine: str | None = None
+    model_version: str | None = None
+    confidence: float | None = None
+    url: str
+
+
+class JobView(BaseModel):
+    """One job: its status, stage, tasks (attempts, errors) and artifacts."""
+
+    id: str
+    tenant: str
+    pipeline: str
+    status: str = Field(description="queued, running, waiting_review, succeeded, dead or cancelled")
+    stage: str | None = None
+    priority: str
+    replay: bool
+    idempotency_key: str | None = None
+    message_id: str
+    patient_context: bool = Field(description="The submitter named the patient (``context``).")
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None = None
+    result: dict[str, Any] | None = None
+    error: ErrorView | None = None
+    tasks: list[TaskView]
+    artifacts: list[ArtifactView]
+
+
+def job_view(db: Database, principal: Principal, job_id: str) -> JobView:
     """Status, stage, tasks (attempts, errors) and artifacts of one job."""
     with db.session() as s:
         job = _visible_job(s, principal, job_id)
+        message = s.get(Message, job.message_id)
         tasks = s.execute(select(Task).where(Task.job_id == job_id).order_by(Task.id)).scalars()
         arts = s.execute(
             select(Artifact).where(Artifact.job_id == job_id).order_by(Artifact.created_at)
         ).scalars()
-        return {
-            "id": job.id,
-            "tenant": job.tenant,
-            "pipeline": job.pipeline,
-            "status": job.status,
-            "stage": job.current_stage,
-            "priority": PRIORITY_NAMES.get(job.priority, str(job.priority)),
-            "replay": job.replay,
-            "idempotency_key": job.idempotency_key,
-            "message_id": job.message_id,
-            "created_at": job.created_at.isoformat(),
-            "updated_at": job.updated_at.isoformat(),
-            "finished_at": job.finished_at.isoformat() if job.finished_at else None,
-            "result": job.result,
-            "error": {"code": job.error_code, "message": job.error_message}
+        return JobView(
+            id=job.id,
+            tenant=job.tenant,
+            pipeline=job.pipeline,
+            status=job.status,
+            stage=job.current_stage,
+            priority=PRIORITY_NAMES.get(job.priority, str(job.priority)),
+            replay=job.replay,
+            idempotency_key=job.idempotency_key,
+            message_id=job.message_id,
+            patient_context=has_context(message.meta if message else None),
+            created_at=job.created_at,
+            updated_at=job.updated_at,
+            finished_at=job.finished_at,
+            result=job.result,
+            error=ErrorView(code=job.error_code, message=job.error_message)
             if job.error_code
             else None,
-            "tasks": [
-                {
-                    "id": t.id,
-                    "stage": t.stage,
-                    "queue": t.queue,
-                    "status": t.status,
-                    "attempts": t.attempts,
-                    "max_attempts": t.max_attempts,
-                    "replay": t.replay,
-                    "error": {"code": t.last_error_code, "message": t.last_error_message}
+            tasks=[
+                TaskView(
+                    id=t.id,
+                    stage=t.stage,
+                    queue=t.queue,
+                    status=t.status,
+                    attempts=t.attempts,
+                    max_attempts=t.max_attempts,
+                    replay=t.replay,
+                    error=ErrorView(code=t.last_error_code, message=t.last_error_message)
                     if t.last_error_code
                     else None,
-                }
+                )
                 for t in tasks
             ],
-            "artifacts": [
-                {
-                    "id": a.id,
-                    "stage": a.stage,
-                    "kind": a.kind,
-                    "content_type": a.content_type,
-                    "engine": a.engine,
-                    "model_version": a.model_version,
-                    "confidence": a.confidence,
-                    "url": f"/v1/jobs/{job.id}/artifacts/{a.id}",
-                }
+            artifacts=[
+                ArtifactView(
+                    id=a.id,
+                    stage=a.stage,
+                    kind=a.kind,
+                    content_type=a.content_type,
+                    engine=a.engine,
+                    model_version=a.model_version,
+                    confidence=a.confidence,
+                    url=f"/v1/jobs/{job.id}/artifacts/{a.id}",
+                )
                 for a in arts
             ],
-        }
+        )
 
 
 def get_artifact(db: Database, principal: Principal, job_id: str, artifact_id: str) -> Artifact:
@@ -135,7 +200,7 @@ def get_artifact(db: Database, principal: Principal, job_id: str, artifact_id: s
 
 def latest_artifact(db: Database, principal: Principal, job_id: str, kind: str) -> Artifact:
     with db.session() as s:
-        _visible_job(s, principal, job_id)
+        job = _visible_job(s, principal, job_id)
         art = s.execute(
             select(Artifact)
             .where(Artifact.job_id == job_id, Artifact.kind == kind)
@@ -143,15 +208,31 @@ def latest_artifact(db: Database, principal: Principal, job_id: str, kind: str) 
             .limit(1)
         ).scalar_one_or_none()
         if art is None:
-            raise NotFound(f"job has no {kind} yet")
+            raise ArtifactNotReady(
+                f"job has no {kind} yet (status {job.status})",
+                details={"status": job.status, "stage": job.current_stage},
+            )
         s.expunge(art)
         return art
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list[dict[str, Any]]
-    next_cursor: str | None
+class JobSummary(BaseModel):
+    id: str
+    pipeline: str
+    status: str
+    stage: str | None = None
+    priority: str
+    replay: bool
+    created_at: datetime
+    error_code: str | None = None
+    url: str
+
+
+class JobPage(BaseModel):
+    """Newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
+
+    items: list[JobSummary]
+    next_cursor: str | None = None
 
 
 def _encode_cursor(created_at: datetime, job_id: str) -> str:
@@ -178,7 +259,7 @@ def list_jobs(
     cursor: str | None = None,
     limit: int = 50,
     tenant: str | None = None,
-) -> Page:
+) -> JobPage:
     """Newest first; the cursor is (created_at, id) of the last item, so pages never shift."""
     require(principal, "jobs.read")
     if not 1 <= limit <= MAX_PAGE:
@@ -204,18 +285,18 @@ def list_jobs(
     more = len(rows) > limit
     rows = rows[:limit]
     items = [
-        {
-            "id": j.id,
-            "pipeline": j.pipeline,
-            "status": j.status,
-            "stage": j.current_stage,
-            "priority": PRIORITY_NAMES.get(j.priority, str(j.priority)),
-            "replay": j.replay,
-            "created_at": j.created_at.isoformat(),
-            "error_code": j.error_code,
-            "url": f"/v1/jobs/{j.id}",
-        }
+        JobSummary(
+            id=j.id,
+            pipeline=j.pipeline,
+            status=j.status,
+            stage=j.current_stage,
+            priority=PRIORITY_NAMES.get(j.priority, str(j.priority)),
+            replay=j.replay,
+            created_at=j.created_at,
+            error_code=j.error_code,
+            url=f"/v1/jobs/{j.id}",
+        )
         for j in rows
     ]
     nxt = _encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
-    return Page(items, nxt)
+    return JobPage(items=items, next_cursor=nxt)

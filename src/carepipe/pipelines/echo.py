@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from carepipe.core.errors import ValidationFailed
+from carepipe.core.errors import MalformedJson, ValidationFailed
+from carepipe.core.storable_json import loads_storable
 from carepipe.pipelines.context import ArtifactOut, StageContext, StageOutput
 from carepipe.pipelines.registry import Pipeline, Stage, register
 
@@ -15,8 +15,8 @@ def echo(ctx: StageContext) -> StageOutput:
     data: dict[str, Any] = {"size": len(raw), "content_type": ctx.message.kind}
     if ctx.message.kind.startswith("application/json"):
         try:
-            data["json"] = json.loads(raw)
-        except ValueError:
+            data["json"] = loads_storable(raw)
+        except MalformedJson:
             raise ValidationFailed("payload is not valid JSON") from None
     return StageOutput(
         artifacts=[ArtifactOut(kind="echo", data=data, engine="echo", model_version="echo/1")],

@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from carepipe.core.blobs import BlobStore
 from carepipe.core.config import Settings
-from carepipe.core.db import Database
+from carepipe.core.db import Database, mark_worker_thread
 from carepipe.core.errors import error_code
 from carepipe.core.queue import (
     ClaimedTask,
@@ -30,7 +30,13 @@ from carepipe.core.queue import (
 from carepipe.core.queue.wakeup import PgListener
 from carepipe.observability.context import job_id_var
 from carepipe.observability.logging import get_logger
-from carepipe.observability.metrics import TASK_DURATION, TASK_WAIT, TASKS_TOTAL, WORKER_UP
+from carepipe.observability.metrics import (
+    LEASES_LOST,
+    TASK_DURATION,
+    TASK_WAIT,
+    TASKS_TOTAL,
+    WORKER_UP,
+)
 from carepipe.pipelines.context import StageContext
 from carepipe.pipelines.handoff import make_handoff, store_artifact_content
 from carepipe.pipelines.registry import get_pipeline
@@ -71,7 +77,12 @@ class Worker:
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._inflight: dict[int, ClaimedTask] = {}
-        self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="carepipe-task")
+        # Tasks whose outcome is being written: a heartbeat that races that write
+        # finds them no longer leased, which is completion, not a lost lease.
+        self._settling: set[int] = set()
+        self._pool = ThreadPoolExecutor(
+            self.concurrency, thread_name_prefix="carepipe-task", initializer=mark_worker_thread
+        )
         self._threads: list[threading.Thread] = []
         self._listener: PgListener | None = None
         self.stopped = threading.Event()
@@ -94,6 +105,7 @@ class Worker:
 
     def run(self) -> None:
         """Blocking: the claim loop. Returns after ``stop()`` once in-flight work is settled."""
+        mark_worker_thread()
         log.info(
             "worker.start",
             worker_id=self.worker_id,
@@ -115,7 +127,9 @@ class Worker:
                 if now - last_reap > max(1.0, self.settings.lease_seconds / 4):
                     last_reap = now
                     try:
-                        reap_expired_leases(self.db)
+                        reap_expired_leases(
+                            self.db, stall_grace=2 * self.settings.heartbeat_seconds
+                        )
                     except Exception as exc:
                         log.warning("worker.reap_failed", error=type(exc).__name__)
                 free = self._claim_room()
@@ -227,6 +241,7 @@ class Worker:
         log.info("worker.stop", worker_id=self.worker_id)
 
     def _heartbeat_loop(self) -> None:
+        mark_worker_thread()
         while not self._stop.wait(self.settings.heartbeat_seconds):
             with self._lock:
                 tasks = list(self._inflight.values())
@@ -235,10 +250,18 @@ class Worker:
             except Exception as exc:
                 log.warning("worker.heartbeat_failed", error=type(exc).__name__)
                 continue
+            with self._lock:
+                lost = {t for t in lost if t in self._inflight and t not in self._settling}
+                queues = {t: self._inflight[t].queue for t in lost}
             for tid in lost:
+                LEASES_LOST.labels(queues[tid]).inc()
                 log.warning("worker.lease_lost", task_id=tid)
 
     # -- one task -----------------------------------------------------------------------
+
+    def _settle(self, task: ClaimedTask) -> None:
+        with self._lock:
+            self._settling.add(task.id)
 
     def _execute(self, task: ClaimedTask) -> None:
         token = job_id_var.set(task.job_id)
@@ -257,10 +280,12 @@ class Worker:
                 handoff = make_handoff(
                     pipeline, task, output, keys, default_max_attempts=self.settings.max_attempts
                 )
+                self._settle(task)
                 succeed(self.db, task, handoff)
             except LeaseLost:
                 raise
             except Exception as exc:
+                self._settle(task)
                 outcome = fail(
                     self.db,
                     task,
@@ -292,4 +317,5 @@ class Worker:
                 self._avg_duration = elapsed if avg is None else 0.8 * avg + 0.2 * elapsed
                 self._inflight.pop(task.id, None)
                 self._futures.pop(task.id, None)
+                self._settling.discard(task.id)
             job_id_var.reset(token)

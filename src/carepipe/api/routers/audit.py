@@ -8,6 +8,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
+from carepipe.api.params import MAX_ID, AwareTime, Text
 from carepipe.api.staff_auth import staff_principal
 from carepipe.api.state import AppState, get_state
 from carepipe.core.audit import verify_chain
@@ -18,13 +19,13 @@ router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 
 def _filter(
-    actor: str | None = None,
-    action: str | None = None,
-    target_type: str | None = None,
-    target_id: str | None = None,
-    tenant: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    actor: Text | None = None,
+    action: Text | None = None,
+    target_type: Text | None = None,
+    target_id: Text | None = None,
+    tenant: Text | None = None,
+    since: AwareTime | None = None,
+    until: AwareTime | None = None,
 ) -> audit_export.AuditFilter:
     return audit_export.AuditFilter(actor, action, target_type, target_id, tenant, since, until)
 
@@ -32,7 +33,7 @@ def _filter(
 @router.get("")
 def list_events(
     f: audit_export.AuditFilter = Depends(_filter),
-    before_id: int | None = None,
+    before_id: int | None = Query(None, ge=1, le=MAX_ID),
     limit: int = Query(100, ge=1, le=audit_export.MAX_PAGE),
     principal: Principal = Depends(staff_principal),
     state: AppState = Depends(get_state),
@@ -43,10 +44,30 @@ def list_events(
     return {"items": page.items, "next_before_id": page.next_before_id, "filter": f.to_dict()}
 
 
-@router.get("/export")
+@router.get(
+    "/export",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "The filtered log, as CSV or JSON.",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "filter": {"type": "object"},
+                            "events": {"type": "array", "items": {"type": "object"}},
+                        },
+                    }
+                },
+            },
+        }
+    },
+)
 def export(
     format: Literal["csv", "json"] = "csv",
-    reason: str | None = None,
+    reason: Text | None = None,
     f: audit_export.AuditFilter = Depends(_filter),
     principal: Principal = Depends(staff_principal),
     state: AppState = Depends(get_state),

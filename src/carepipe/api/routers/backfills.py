@@ -14,6 +14,7 @@ from fastapi import APIRouter, Body, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from carepipe.api.params import MAX_ID, AwareTime, Text
 from carepipe.api.staff_auth import staff_principal
 from carepipe.api.state import AppState, get_state
 from carepipe.core.auth import Principal
@@ -27,8 +28,8 @@ router = APIRouter(tags=["backfills"])
 class FilterBody(BaseModel):
     """Which archived messages: received in [since, until) (both required for a backfill)."""
 
-    since: datetime | None = None
-    until: datetime | None = None
+    since: AwareTime | None = None
+    until: AwareTime | None = None
     pipeline: str | None = Field(None, max_length=64)
     tenant: str | None = Field(None, max_length=64)
     source: str | None = Field(None, max_length=32)
@@ -59,14 +60,14 @@ def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _archive_filter(
-    since: datetime | None = None,
-    until: datetime | None = None,
-    pipeline: str | None = None,
-    tenant: str | None = None,
-    source: str | None = None,
-    error_code: str | None = None,
-    status: str | None = None,
-    job_status: str | None = None,
+    since: AwareTime | None = None,
+    until: AwareTime | None = None,
+    pipeline: Text | None = None,
+    tenant: Text | None = None,
+    source: Text | None = None,
+    error_code: Text | None = None,
+    status: Text | None = None,
+    job_status: Text | None = None,
 ) -> ArchiveFilter:
     return ArchiveFilter(
         since=since,
@@ -83,7 +84,7 @@ def _archive_filter(
 @router.get("/v1/archive/messages")
 def archive_messages(
     f: ArchiveFilter = Depends(_archive_filter),
-    cursor: str | None = None,
+    cursor: Text | None = None,
     limit: int = Query(50, ge=1, le=archive.MAX_PAGE),
     count: bool = True,
     principal: Principal = Depends(staff_principal),
@@ -124,8 +125,8 @@ def start_backfill(
 
 @router.get("/v1/backfills")
 def list_backfills(
-    status: str | None = None,
-    cursor: str | None = None,
+    status: Text | None = None,
+    cursor: Text | None = None,
     limit: int = Query(50, ge=1, le=200),
     principal: Principal = Depends(staff_principal),
     state: AppState = Depends(get_state),
@@ -155,7 +156,7 @@ def get_backfill(
 def backfill_items(
     backfill_id: str,
     only: Literal["failed", "skipped", "cancelled"] | None = None,
-    after: int = Query(0, ge=0),
+    after: int = Query(0, ge=0, le=MAX_ID),
     limit: int = Query(50, ge=1, le=500),
     principal: Principal = Depends(staff_principal),
     state: AppState = Depends(get_state),

@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from carepipe.api.params import MAX_ID, AwareTime, RowId, Text
 from carepipe.api.staff_auth import staff_principal
 from carepipe.api.state import AppState, get_state
 from carepipe.core.auth import Principal
@@ -18,12 +19,12 @@ router = APIRouter(prefix="/v1/dlq", tags=["dead letters"])
 
 
 def _filter(
-    pipeline: str | None = None,
-    queue: str | None = None,
-    error_code: str | None = None,
-    tenant: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    pipeline: Text | None = None,
+    queue: Text | None = None,
+    error_code: Text | None = None,
+    tenant: Text | None = None,
+    since: AwareTime | None = None,
+    until: AwareTime | None = None,
 ) -> dlq.DeadLetterFilter:
     return dlq.DeadLetterFilter.from_dict(
         {
@@ -44,7 +45,7 @@ def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
 @router.get("")
 def list_dead_letters(
     f: dlq.DeadLetterFilter = Depends(_filter),
-    cursor: str | None = None,
+    cursor: Text | None = None,
     limit: int = Query(50, ge=1, le=dlq.MAX_PAGE),
     counts: bool = True,
     principal: Principal = Depends(staff_principal),
@@ -68,13 +69,23 @@ def list_dead_letters(
 class BulkReplayRequest(BaseModel):
     """Either ``task_ids`` or ``filter`` (all dead letters matching it)."""
 
-    task_ids: list[int] | None = Field(None, max_length=bulk_replay.MAX_SELECTED_IDS)
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["task_ids"], "properties": {"task_ids": {"minItems": 1}}},
+                {"required": ["filter"], "properties": {"filter": {"type": "object"}}},
+            ],
+            "not": {"required": ["task_ids", "filter"]},
+        }
+    )
+
+    task_ids: list[RowId] | None = Field(None, max_length=bulk_replay.MAX_SELECTED_IDS)
     filter: dict[str, Any] | None = None
     reason: str | None = Field(None, max_length=2000)
     expected_total: int | None = Field(
-        None, ge=1, description="Refuse if more dead letters than this match now."
+        None, ge=1, le=MAX_ID, description="Refuse if more dead letters than this match now."
     )
-    cutoff: datetime | None = Field(None, description="Only tasks dead at this time.")
+    cutoff: AwareTime | None = Field(None, description="Only tasks dead at this time.")
 
 
 @router.post("/bulk-replay", status_code=202)
@@ -128,7 +139,7 @@ def get_bulk_replay(
 
 @router.get("/{task_id}")
 def get_dead_letter(
-    task_id: int,
+    task_id: RowId,
     principal: Principal = Depends(staff_principal),
     state: AppState = Depends(get_state),
 ) -> dict[str, Any]:
@@ -144,7 +155,7 @@ def get_dead_letter(
 
 @router.get("/{task_id}/payload")
 def get_payload(
-    task_id: int,
+    task_id: RowId,
     principal: Principal = Depends(staff_principal),
     state: AppState = Depends(get_state),
 ) -> dict[str, Any]:
@@ -159,7 +170,7 @@ class RevealRequest(BaseModel):
 
 @router.post("/{task_id}/payload/reveal")
 def reveal_payload(
-    task_id: int,
+    task_id: RowId,
     req: RevealRequest,
     principal: Principal = Depends(staff_principal),
     state: AppState = Depends(get_state),
@@ -177,7 +188,7 @@ class ReplayRequest(BaseModel):
 
 @router.post("/{task_id}/replay")
 def replay(
-    task_id: int,
+    task_id: RowId,
     req: ReplayRequest | None = None,
     principal: Principal = Depends(staff_principal),
     state: AppState = Depends(get_state),
@@ -198,7 +209,7 @@ class MapPatientRequest(BaseModel):
 
 @router.post("/{task_id}/map-patient")
 def map_patient(
-    task_id: int,
+    task_id: RowId,
     req: MapPatientRequest,
     principal: Principal = Depends(staff_principal),
     state: AppState = Depends(get_state),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
 from carepipe.api.auth import api_key_principal
+from carepipe.api.params import PRINTABLE, Text
 from carepipe.api.state import AppState, get_state
 from carepipe.core.auth import Principal
 from carepipe.ops import patients as service
@@ -16,16 +17,22 @@ router = APIRouter(prefix="/v1/patients", tags=["patients"])
 
 
 class PatientMapping(BaseModel):
-    abha_number: str = Field(description="14 digits, with or without dashes (XX-XXXX-XXXX-XXXX).")
-    assigning_authority: str | None = Field(None, max_length=128)
-    fhir_patient_id: str | None = Field(None, max_length=64)
+    abha_number: str = Field(
+        pattern=r"^\s*\d{2}-?\d{4}-?\d{4}-?\d{4}\s*$",
+        description="14 digits, with or without dashes (XX-XXXX-XXXX-XXXX).",
+    )
+    assigning_authority: str | None = Field(None, max_length=128, pattern=PRINTABLE)
+    fhir_patient_id: str | None = Field(None, pattern=r"^[A-Za-z0-9\-.]{1,64}$")
     reason: str | None = Field(None, max_length=500, description="Ticket or justification.")
+
+
+MRN = Path(min_length=1, max_length=64, pattern=PRINTABLE, description="The MRN.")
 
 
 @router.get("/{mrn}")
 def get_patient(
-    mrn: str,
-    assigning_authority: str | None = None,
+    mrn: str = MRN,
+    assigning_authority: Text | None = None,
     principal: Principal = Depends(api_key_principal),
     state: AppState = Depends(get_state),
 ) -> dict[str, Any]:
@@ -36,8 +43,8 @@ def get_patient(
 
 @router.put("/{mrn}")
 def put_patient(
-    mrn: str,
     body: PatientMapping,
+    mrn: str = MRN,
     principal: Principal = Depends(api_key_principal),
     state: AppState = Depends(get_state),
 ) -> dict[str, Any]:

@@ -12,15 +12,25 @@ from carepipe.core.queue.states import JobStatus, TaskStatus
 from carepipe.core.queue.wakeup import notify_in_transaction
 
 
-def reap_expired_leases(db: Database, *, limit: int = 500) -> tuple[int, int]:
+def reap_expired_leases(
+    db: Database, *, limit: int = 500, stall_grace: float = 0.0
+) -> tuple[int, int]:
     """Return expired leased tasks to ``ready`` (or ``dead`` when out of attempts).
 
     Returns (requeued, dead). Safe to run from every worker at once: each row
     is changed only if it is still the expired lease that was read.
+
+    A lease that ran out while writes were stalled (SQLite's lock held elsewhere:
+    nobody could renew anything) says nothing about its worker. For
+    ``stall_grace`` seconds after a stall this process saw, only leases that had
+    expired before the stall began are taken back; the others' workers get that
+    long to renew them or to finish.
     """
-    now = utcnow()
     requeued = dead = 0
     with db.transaction() as session:
+        now = utcnow()  # after the lock: a reaper that waited must not judge by its old clock
+        stalled_since = db.write_stall(stall_grace) if stall_grace > 0 else None
+        cutoff = min(now, stalled_since) if stalled_since is not None else now
         rows = session.execute(
             select(
                 Task.id,
@@ -31,7 +41,7 @@ def reap_expired_leases(db: Database, *, limit: int = 500) -> tuple[int, int]:
                 Task.queue,
                 Task.stage,
             )
-            .where(Task.status == TaskStatus.LEASED, Task.lease_expires_at < now)
+            .where(Task.status == TaskStatus.LEASED, Task.lease_expires_at < cutoff)
             .limit(limit)
         ).all()
         for r in rows:
