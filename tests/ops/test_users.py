@@ -66,11 +66,12 @@ def test_lockout_after_repeated_failures_then_expiry(db, clock):
     for i in range(users.MAX_FAILED_LOGINS):
         with pytest.raises(users.InvalidCredentials):
             users.login(db, username="dana", password=f"wrong-{i}", client="10.0.0.1")
-    # Locked now: even the right password is refused, without being checked.
-    with pytest.raises(users.AccountLocked):
+    # Locked now: even the right password is refused, with the answer a wrong password
+    # gets (F9: "locked" would tell that the account exists and the guess was right).
+    with pytest.raises(users.InvalidCredentials, match="wrong username or password"):
         users.login(db, username="dana", password=PASSWORD, client="10.0.0.1")
     clock.advance(seconds=users.LOCKOUT.total_seconds() - 1)
-    with pytest.raises(users.AccountLocked):
+    with pytest.raises(users.InvalidCredentials, match="wrong username or password"):
         users.login(db, username="dana", password=PASSWORD, client="10.0.0.1")
     clock.advance(seconds=2)
     assert users.login(db, username="dana", password=PASSWORD, client="10.0.0.1").username == "dana"
@@ -120,7 +121,7 @@ def test_sessions_expire_idle_and_on_logout_and_lock(db, clock):
         users.lock_user(s, SYSTEM, "gus", reason="left the team")
     with db.session() as s:
         assert users.resolve_session(s, second.secret) is None
-    with pytest.raises(users.AccountLocked):
+    with pytest.raises(users.InvalidCredentials):  # locked: the same answer as a wrong password
         users.login(db, username="gus", password=PASSWORD, client="c")
     with db.transaction() as s:
         users.unlock_user(s, SYSTEM, "gus")
@@ -157,3 +158,126 @@ def test_weak_or_reused_password_refused(db):
     with pytest.raises(users.WeakPassword), db.transaction() as s:
         users.change_password(s, new.user_id, current=PASSWORD, new=PASSWORD)
     _ = timedelta
+
+
+# -- F9: sign-in does not reveal whether an account exists or is locked ------------------------
+
+
+class _CountingHasher(type(users._hasher)):  # type: ignore[misc]
+    calls = 0
+
+    def verify(self, hash, password):
+        type(self).calls += 1
+        return super().verify(hash, password)
+
+
+def _locked_pair(db, clock) -> None:
+    """``lena`` locked by an administrator, ``lou`` locked out by failed sign-ins."""
+    make_user(db, "lena", "ops")
+    make_user(db, "lou", "ops")
+    make_user(db, "wes", "ops")
+    with db.transaction() as s:
+        users.lock_user(s, SYSTEM, "lena", reason="left")
+    for i in range(users.MAX_FAILED_LOGINS):
+        with pytest.raises(users.InvalidCredentials):
+            users.login(db, username="lou", password=f"wrong-{i}", client=f"10.1.0.{i}")
+
+
+def test_unknown_locked_and_wrong_password_do_the_same_work(db, clock):
+    _locked_pair(db, clock)
+    hasher = _CountingHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    previous = users.use_password_hasher(hasher)
+    try:
+        users._dummy()  # made once per process, before any timing matters
+        for name, password in (
+            ("nobody", "x" * 14),
+            ("lena", PASSWORD),  # locked by an administrator, right password
+            ("lou", PASSWORD),  # locked out, right password
+            ("wes", "wrong-wrong-wrong"),
+        ):
+            before = _CountingHasher.calls
+            with pytest.raises(users.InvalidCredentials) as exc:
+                users.login(db, username=name, password=password, client="10.9.9.9")
+            assert exc.value.to_dict() == {
+                "code": "invalid_credentials",
+                "message": "wrong username or password",
+            }
+            assert _CountingHasher.calls == before + 1, name  # one argon2 verification each
+    finally:
+        users.use_password_hasher(previous)
+
+
+def test_sign_in_timing_does_not_tell_locked_from_unknown(db, clock):
+    """With an argon2 cost that dominates the request (as in production, where it is ~50x
+    the database work), the three refusals take comparable time."""
+    import statistics
+    import time
+
+    previous = users.use_password_hasher(
+        users.PasswordHasher(time_cost=2, memory_cost=16384, parallelism=1)
+    )
+    try:
+        _locked_pair(db, clock)  # hashes made with the same parameters as the dummy
+        users._dummy()
+        times: dict[str, list[float]] = {"nobody": [], "lena": [], "wes": []}
+        for r in range(7):
+            for name in times:
+                t0 = time.perf_counter()
+                with pytest.raises(users.InvalidCredentials):
+                    users.login(
+                        db, username=name, password="wrong-wrong-wrong", client=f"10.8.{r}.1"
+                    )
+                times[name].append(time.perf_counter() - t0)
+            with db.transaction() as s:  # keep "wes" below the lockout threshold
+                users.unlock_user(s, SYSTEM, "wes")
+    finally:
+        users.use_password_hasher(previous)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    # Before the fix a locked account answered without hashing at all.
+    assert 0.5 < med["lena"] / med["wes"] < 2.0, med
+    assert 0.5 < med["nobody"] / med["wes"] < 2.0, med
+
+
+def test_console_and_api_answer_unknown_and_locked_alike(db, settings, blobs, clock):
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from carepipe.api.app import create_app
+    from tests.support.console_http import csrf_of
+
+    _locked_pair(db, clock)
+    with db.transaction() as s:
+        lena_token = users.issue_token(s, SYSTEM, "lena").plaintext
+        wes_token = users.issue_token(s, SYSTEM, "wes").plaintext
+    client = TestClient(
+        create_app(settings, db=db, blobs=blobs), base_url="http://testserver.local"
+    )
+
+    def console(username: str, password: str) -> tuple[int, str]:
+        token = csrf_of(client.get("/console/login").text)
+        r = client.post(
+            "/console/login",
+            data={"username": username, "password": password, "csrf_token": token},
+            follow_redirects=False,
+        )
+        m = re.search(r'data-testid="login-error">([^<]*)<code>([^<]*)</code>', r.text)
+        assert m, r.text[:300]
+        return r.status_code, f"{m.group(1).strip()} {m.group(2)}"
+
+    answers = {
+        "unknown": console("nobody", PASSWORD),
+        "locked": console("lena", PASSWORD),
+        "locked out": console("lou", PASSWORD),
+        "wrong password": console("wes", "wrong-wrong-wrong"),
+    }
+    assert set(answers.values()) == {(401, "wrong username or password invalid_credentials")}
+
+    def api(token: str) -> tuple[int, dict]:
+        r = client.get("/v1/audit", headers={"Authorization": f"Bearer {token}"})
+        return r.status_code, r.json()
+
+    unknown_id = "cpu_" + "z" * 12 + wes_token[16:]
+    wrong_secret = wes_token[:-4] + ("aaaa" if not wes_token.endswith("aaaa") else "bbbb")
+    assert api(lena_token) == api(unknown_id) == api(wrong_secret)
+    assert api(lena_token)[0] == 401

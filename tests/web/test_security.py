@@ -109,7 +109,9 @@ def test_lockout_through_the_form(client, db):
     r = client.post(
         "/console/login", data={"username": "olga", "password": PASSWORD, "csrf_token": token}
     )
-    assert r.status_code == 423 and "account_locked" in r.text
+    # Locked out, right password: the same answer as a wrong one (issue 10 F9)
+    assert r.status_code == 401 and "invalid_credentials" in r.text
+    assert "account_locked" not in r.text
 
 
 def test_clinician_cannot_see_dlq_payloads(client, db, blobs):

@@ -1,4 +1,5 @@
-"""Periodic operations for ``carepipe up``: finalise backfills, resume stalled bulk replays.
+"""Periodic operations for ``carepipe up``: finalise backfills, resume stalled bulk replays,
+sign audit checkpoints.
 
 Each job is idempotent and safe to run from several processes at once (they
 take leases or conditional updates), so one scheduler per API host is fine.
@@ -25,11 +26,19 @@ class Periodic:
 
 
 def default_jobs(db: Database, blobs: BlobStore) -> list[Periodic]:
-    from carepipe.ops import backfill, bulk_replay
+    from carepipe.core.audit import current_setup
+    from carepipe.ops import audit_checkpoints, backfill, bulk_replay
 
     return [
         Periodic("backfill.finalize", 10.0, lambda: backfill.finalize_due(db, blobs)),
         Periodic("bulk_replay.resume", 30.0, lambda: bulk_replay.resume_stale(db)),
+        # First run at start-up, then every interval: rows deleted from the end of the
+        # audit log go unnoticed only if they were never covered by a checkpoint.
+        Periodic(
+            "audit.checkpoint",
+            current_setup().checkpoint_interval_seconds,
+            lambda: audit_checkpoints.scheduled_checkpoint(db),
+        ),
     ]
 
 

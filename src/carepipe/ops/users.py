@@ -340,18 +340,25 @@ def _authenticate(
     ).scalar_one_or_none()
     attempt = LoginAttempt(at=now, username=username, client=client[:64], success=False)
     session.add(attempt)
+    # One answer for an unknown name, a locked account and a wrong password (same status,
+    # code and message), and the same work for each: a password hash is verified every
+    # time, so neither the answer nor its timing tells which names exist or are locked.
+    refused = InvalidCredentials("wrong username or password")
     if user is None:
         _verify(_dummy(), password)
         # Typed usernames may be mistyped passwords: the audit log does not keep them.
         _audit(session, "anonymous", "user.login_failed", None, after={"why": "unknown user"})
-        return InvalidCredentials("wrong username or password")
+        return refused
+    password_ok = _verify(user.password_hash, password)
     if user.locked:
         _audit(session, f"user:{username}", "user.login_failed", user, after={"why": "locked"})
-        return AccountLocked("account is locked; ask an administrator")
+        return refused
     if user.locked_until is not None and user.locked_until > now:
+        # Attempts during a lockout neither count nor extend it, and even the right
+        # password is refused (saying "locked" here would confirm the guess).
         _audit(session, f"user:{username}", "user.login_failed", user, after={"why": "lockout"})
-        return AccountLocked("too many failed sign-ins; try again later")
-    if not _verify(user.password_hash, password):
+        return refused
+    if not password_ok:
         if user.locked_until is not None:  # an expired lockout: start counting afresh
             user.failed_logins, user.locked_until = 0, None
         user.failed_logins += 1
@@ -362,7 +369,7 @@ def _authenticate(
             user.locked_until = now + LOCKOUT
             after["locked_until"] = user.locked_until.isoformat()
         _audit(session, f"user:{username}", "user.login_failed", user, after=after)
-        return InvalidCredentials("wrong username or password")
+        return refused
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.failed_logins = 0
@@ -570,20 +577,33 @@ def looks_like_user_token(value: str) -> bool:
     return value.startswith("cpu_")
 
 
+_NO_TOKEN_DIGEST = "0" * 64  # compared against when the token id is unknown (same work)
+
+
 def verify_token(session: Session, plaintext: str) -> Principal:
-    """The user behind a personal token, or ``AuthenticationRequired`` (one message for all)."""
+    """The user behind a personal token, or ``AuthenticationRequired`` (one message for all).
+
+    An unknown token id, a wrong secret, a revoked or expired token and a locked
+    user cost the same: one query (token joined to its user) and one comparison.
+    """
     m = _TOKEN_RE.match(plaintext.strip())
     bad = AuthenticationRequired("invalid or expired personal token")
     if not m:
         raise bad
-    tok = session.get(UserToken, m.group(1))
-    if tok is None or not constant_time_equal(sha256_hex(m.group(2).encode()), tok.secret_sha256):
+    row = session.execute(
+        select(UserToken, ConsoleUser)
+        .join(ConsoleUser, ConsoleUser.id == UserToken.user_id)
+        .where(UserToken.id == m.group(1))
+    ).first()
+    stored = row[0].secret_sha256 if row is not None else _NO_TOKEN_DIGEST
+    secret_ok = constant_time_equal(sha256_hex(m.group(2).encode()), stored)
+    if row is None or not secret_ok:
         raise bad
+    tok, user = row
     now = utcnow()
     if tok.revoked_at is not None or (tok.expires_at is not None and tok.expires_at <= now):
         raise bad
-    user = session.get(ConsoleUser, tok.user_id)
-    if user is None or user.locked:
+    if user.locked:
         raise bad
     if user.password_must_change:
         raise PasswordChangeRequired("change the one-time password in the console first")
