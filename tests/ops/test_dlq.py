@@ -194,3 +194,98 @@ def test_map_patient_then_replay(db, blobs):
     other = make_dead(db, blobs)
     with pytest.raises(Conflict), db.transaction() as s:
         dlq.map_patient(s, OPS, other, mrn="M", abha_number="12-3456-7890-1234")
+
+
+# -- issue 10 F2: declared JSON that is not JSON --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw, why",
+    [
+        (b'{"pipeline":"echo","payload":', "Expecting value"),
+        (b'{"patient": {"name": "Priya Sharma", "mrn": "MRN1"}} trailing', "Extra data"),
+        (b"[" * 5000 + b"]" * 5000, "nested too deeply"),
+    ],
+)
+def test_invalid_json_payload_falls_back_to_masked_text(db, blobs, raw, why):
+    tid = make_dead(db, blobs, payload=raw, content_type="application/json")
+    with db.session() as s:
+        v = dlq.payload_view(s, blobs, ML, tid)
+    assert v.kind == "text" and v.content_type == "application/json" and not v.revealed
+    assert v.note and why in v.note and "not valid JSON" in v.note
+    for secret in ("Priya", "MRN1", "echo"):
+        assert secret not in json.dumps(v.to_dict())
+    with db.transaction() as s:
+        r = dlq.payload_view(s, blobs, OPS, tid, reveal=True, reason="INC-11")
+    assert r.kind == "text" and r.text == raw.decode() and r.note == v.note
+
+
+def test_invalid_utf8_declared_json_is_bytes(db, blobs):
+    raw = b'{"x": "\xff\xfe"'
+    tid = make_dead(db, blobs, payload=raw, content_type="application/json; charset=utf-8")
+    with db.session() as s:
+        v = dlq.payload_view(s, blobs, ML, tid)
+    assert v.kind == "binary" and v.content is None and "shown as bytes" in (v.note or "")
+    with db.transaction() as s:
+        r = dlq.payload_view(s, blobs, OPS, tid, reveal=True, reason="INC-12")
+    assert r.content == raw and r.to_dict()["content_base64"]
+
+
+@pytest.mark.parametrize(
+    "text, masked",
+    [
+        ('{"pipeline":"echo","payload":', '{"pipeline":"•••","payload":'),
+        ('{"a": 1, "b": null, "c": [true, "x"]}', '{"a": •••, "b": null, "c": [•••, "•••"]}'),
+        ('{"name": "Priya Sh', '{"name": "•••'),
+        # Keys that do not look like field names are values in disguise: masked too.
+        ('{"Priya Sharma": 1}', '{"•••": •••}'),
+        ("garbage here", "••• •••"),
+    ],
+)
+def test_mask_json_text_keeps_structure_only(text, masked):
+    assert dlq.mask_json_text(text) == masked
+
+
+# -- the MRN alone, for whoever may map it ----------------------------------------------------
+
+
+def test_mapping_hint_shows_the_mrn_alone_and_is_audited(db, blobs):
+    tid = make_dead(
+        db,
+        blobs,
+        pipeline="mrn_match",
+        payload=adt_message(),
+        content_type=HL7_TYPE,
+        error=PatientNotFound("x"),
+    )
+    with pytest.raises(PermissionDenied), db.transaction() as s:
+        dlq.mapping_hint(s, blobs, ML, tid)
+    assert _audits(db, "payload.view_mrn") == []
+    with db.transaction() as s:
+        hint = dlq.mapping_hint(s, blobs, OPS, tid)
+    assert hint == {"mrn": "MRN12345", "assigning_authority": "CITYHOSP", "mapped": False}
+    (ev,) = _audits(db, "payload.view_mrn")
+    assert ev.actor == "user:olga" and ev.target_id == str(tid)
+    assert "MRN12345" not in json.dumps(ev.after)
+    assert _audits(db, "payload.reveal") == []  # the payload itself was not revealed
+    with db.transaction() as s:
+        dlq.map_patient(s, OPS, tid, mrn="MRN12345", abha_number="12-3456-7890-1234", replay=False)
+    with db.transaction() as s:
+        assert dlq.mapping_hint(s, blobs, OPS, tid)["mapped"] is True
+    other = make_dead(db, blobs)
+    with pytest.raises(Conflict), db.transaction() as s:
+        dlq.mapping_hint(s, blobs, OPS, other)
+
+
+def test_detail_counts_attempts_across_a_replay(db, blobs):
+    from carepipe.core.queue import claim, fail
+
+    tid = make_dead(db, blobs)
+    with db.transaction() as s:
+        dlq.replay_dead_task(s, OPS, tid, reason="INC-13")
+    (task,) = claim(db, queues=["t_first"], worker_id="w", limit=1, lease_seconds=30)
+    fail(db, task, ValidationFailed("again"), retry_base=0.1, retry_cap=0.1)
+    with db.session() as s:
+        d = dlq.dead_letter_detail(s, OPS, tid)
+    assert d["replayed"] and d["attempts"] == 1 and d["attempts_in_all"] == 2
+    assert [h["replay"] for h in d["history"]] == [False, True]

@@ -157,6 +157,13 @@ def test_review_failed_jobs_end_to_end(server, browser, db, blobs):
     page.get_by_role("link", name="#").first.click()
     page.wait_for_load_state()
     assert page.get_by_test_id("masked-banner").is_visible()
+    # Mapping needs no reveal: the MRN alone is prefilled (an audited view), the rest masked;
+    # the plain Replay, which could only fail again, is not offered.
+    assert page.get_by_label("MRN", exact=True).input_value() == "MRN12345"
+    assert "MRN12345^^^CITYHOSP^MR" not in page.content() and "Sharma" not in page.content()
+    assert page.get_by_test_id("replay-disabled-reason").is_visible()
+    assert page.get_by_role("button", name="Replay", exact=True).count() == 0
+    _shot(page, "dlq-detail-map")
     page.get_by_label("Reason for revealing (recorded)").fill("INC-42 check PID-3")
     page.get_by_role("button", name="Reveal").click()
     page.wait_for_load_state()
@@ -170,7 +177,7 @@ def test_review_failed_jobs_end_to_end(server, browser, db, blobs):
             .all()
         )
     assert [(e.actor, e.reason) for e in reveals] == [("user:olga", "INC-42 check PID-3")]
-    # The form is prefilled from the revealed PID-3; the operator adds the ABHA number.
+    # The operator adds the ABHA number to the prefilled MRN.
     assert page.get_by_label("MRN", exact=True).input_value() == "MRN12345"
     page.get_by_label("ABHA number", exact=True).fill("12-3456-7890-1234")
     page.get_by_label("Reason or ticket").first.fill("INC-42")

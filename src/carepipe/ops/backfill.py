@@ -39,7 +39,7 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prometheus_client import Counter
@@ -724,13 +724,17 @@ def progress(session: Session, bf: Backfill, now: datetime | None = None) -> Pro
                 .where(Task.queue == bf.queue, Task.status == TaskStatus.READY)
             ).scalar_one()
         )
-        since = max(bf.rate_since or bf.created_at, now - RATE_WINDOW)
-        minutes = (now - since).total_seconds() / 60.0
+        # The rate is measured over running time only: while paused, the window ends
+        # when the pause began (the queue's switch time), so the figure stays what it
+        # was instead of falling as if the throttle were failing.
+        end = min(_paused_at(session, bf), now) if bf.status == "paused" else now
+        since = max(bf.rate_since or bf.created_at, end - RATE_WINDOW)
+        minutes = (end - since).total_seconds() / 60.0
         claims = int(
             session.execute(
                 select(func.count())
                 .select_from(Task)
-                .where(Task.queue == bf.queue, Task.started_at >= since)
+                .where(Task.queue == bf.queue, Task.started_at >= since, Task.started_at <= end)
             ).scalar_one()
         )
         if minutes >= 1 / 6 and claims:  # at least 10 s of observation
@@ -757,6 +761,16 @@ def progress(session: Session, bf: Backfill, now: datetime | None = None) -> Pro
         observed_rate_per_minute=observed,
         eta_seconds=eta,
     )
+
+
+def _paused_at(session: Session, bf: Backfill) -> datetime:
+    """When the backfill's queue was paused (its control row's last switch)."""
+    at = session.execute(
+        select(QueueControl.updated_at).where(QueueControl.name == bf.queue)
+    ).scalar_one_or_none()
+    if at is None:
+        at = bf.updated_at
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def backfill_view(session: Session, bf: Backfill, prog: Progress | None = None) -> dict[str, Any]:

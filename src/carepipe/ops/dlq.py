@@ -222,14 +222,30 @@ def dead_letter_detail(session: Session, principal: Principal, task_id: int) -> 
     attempts = session.execute(
         select(TaskAttempt).where(TaskAttempt.task_id == task.id).order_by(TaskAttempt.id)
     ).scalars()
+    history = [
+        {
+            "attempt": a.attempt,
+            "worker_id": a.worker_id,
+            "started_at": a.started_at,
+            "finished_at": a.finished_at,
+            "outcome": a.outcome,
+            "error_code": a.error_code,
+            "error_message": a.error_message,
+            "replay": a.replay,
+        }
+        for a in attempts
+    ]
     stages = session.execute(select(Task).where(Task.job_id == job.id).order_by(Task.id)).scalars()
     return {
         "task_id": task.id,
         "status": task.status,
         "queue": task.queue,
         "stage": task.stage,
+        # ``attempts`` counts the current run (a replay starts again from 0, with
+        # ``max_attempts`` more); ``attempts_in_all`` every run, as in ``history``.
         "attempts": task.attempts,
         "max_attempts": task.max_attempts,
+        "attempts_in_all": len(history),
         "replayed": task.replay,
         "replay_requested_at": task.replay_requested_at,
         "error_code": task.last_error_code,
@@ -255,19 +271,7 @@ def dead_letter_detail(session: Session, principal: Principal, task_id: int) -> 
         }
         if msg is not None
         else None,
-        "history": [
-            {
-                "attempt": a.attempt,
-                "worker_id": a.worker_id,
-                "started_at": a.started_at,
-                "finished_at": a.finished_at,
-                "outcome": a.outcome,
-                "error_code": a.error_code,
-                "error_message": a.error_message,
-                "replay": a.replay,
-            }
-            for a in attempts
-        ],
+        "history": history,
         "stages": [
             {"task_id": t.id, "stage": t.stage, "status": t.status, "attempts": t.attempts}
             for t in stages
@@ -299,6 +303,8 @@ class PayloadView:
     json_text: str | None = None
     text: str | None = None
     summary: str = ""
+    # Why the view is not what the content type promised (e.g. JSON that does not parse).
+    note: str | None = None
     content: bytes | None = field(default=None, repr=False)  # revealed binary media only
 
     def to_dict(self) -> dict[str, Any]:
@@ -332,7 +338,7 @@ def _classify(content_type: str, raw: bytes) -> str:
     try:
         json.loads(raw)
         return "json"
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         pass
     try:
         raw.decode("utf-8")
@@ -383,6 +389,60 @@ def mask_json(value: Any) -> Any:
     if value is None:
         return None
     return MASK
+
+
+# Tokens of JSON-looking text: strings (closed or cut off), numbers and literals,
+# punctuation, whitespace, and anything else as one run.
+_JSON_TOKEN = re.compile(
+    r'(?P<str>"(?:[^"\\]|\\.)*(?:"|$))'
+    r"|(?P<lit>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)"
+    r"|(?P<punct>[{}\[\]:,])"
+    r"|(?P<ws>\s+)"
+    r'|(?P<other>[^"{}\[\]:,\s]+)'
+)
+_KEY_LIKE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,63}$")
+
+
+def mask_json_text(text: str) -> str:
+    """Mask text that should have been JSON but does not parse.
+
+    Like ``mask_json``: the structure stays (brackets, colons, commas, line breaks,
+    ``null``) and so do object keys that look like identifiers (``"pipeline":``);
+    every value, and anything unrecognisable, becomes ``•••``. Where the text was
+    cut off stays visible, which is usually why it failed.
+    """
+    out: list[str] = []
+    tokens = list(_JSON_TOKEN.finditer(text))
+    for i, m in enumerate(tokens):
+        kind, value = m.lastgroup, m.group()
+        if kind in ("punct", "ws") or value == "null":
+            out.append(value)
+        elif kind == "str":
+            nxt = next((t for t in tokens[i + 1 :] if t.lastgroup != "ws"), None)
+            inner = value[1:-1] if value.endswith('"') and len(value) > 1 else value[1:]
+            is_key = nxt is not None and nxt.group() == ":" and value.endswith('"')
+            if is_key and _KEY_LIKE.match(inner):
+                out.append(value)
+            else:
+                out.append('"' + MASK + ('"' if value.endswith('"') and len(value) > 1 else ""))
+        else:
+            out.append(MASK)
+    return "".join(out)
+
+
+def _json_error(raw: bytes) -> str:
+    """Why ``raw`` is not JSON, without quoting any of it."""
+    try:
+        json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
+    except UnicodeDecodeError:
+        return "not UTF-8 text"
+    except RecursionError:
+        return "nested too deeply to display"
+    except ValueError:
+        return "not valid JSON"
+    return ""
 
 
 def _human_size(n: int) -> str:
@@ -455,11 +515,14 @@ def payload_view(
         view.hl7_segments = render_hl7(text, masked=masked)
         view.summary = f"HL7 v2, {len(view.hl7_segments)} segments"
     elif kind == "json":
-        doc = json.loads(raw)
-        view.json_text = json.dumps(
-            mask_json(doc) if masked else doc, indent=2, ensure_ascii=False, sort_keys=False
-        )
-        view.summary = f"JSON, {_human_size(len(raw))}"
+        try:
+            doc = json.loads(raw)
+            view.json_text = json.dumps(
+                mask_json(doc) if masked else doc, indent=2, ensure_ascii=False, sort_keys=False
+            )
+            view.summary = f"JSON, {_human_size(len(raw))}"
+        except (ValueError, RecursionError):
+            _not_json(view, raw, masked=masked)
     elif kind == "text":
         text = raw.decode("utf-8", errors="replace")
         view.summary = f"text, {len(text.splitlines())} lines, {len(text)} characters"
@@ -469,6 +532,25 @@ def payload_view(
         if reveal:
             view.content = raw
     return view
+
+
+def _not_json(view: PayloadView, raw: bytes, *, masked: bool) -> None:
+    """Declared JSON but not JSON (the ``validation_failed`` letters people need to read):
+    shown as text (masked keeps the structure) or, if it is not even UTF-8, as bytes."""
+    reason = _json_error(raw)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        view.kind = "binary"
+        view.note = f"Declared {view.content_type} but not valid JSON ({reason}): shown as bytes."
+        view.summary = f"binary, {_human_size(len(raw))}"
+        if not masked:
+            view.content = raw
+        return
+    view.kind = "text"
+    view.note = f"Declared {view.content_type} but not valid JSON ({reason}): shown as text."
+    view.summary = f"text, {len(text.splitlines())} lines, {len(text)} characters"
+    view.text = text if not masked else mask_json_text(text)
 
 
 def payload_media(
@@ -493,17 +575,58 @@ def mrn_hint(
     _task, _job, msg, raw = _load_payload(session, blobs, principal, task_id)
     if _classify(msg.kind, raw) != "hl7":
         return None
+    found = _pid3(raw)
+    return {"mrn": found[0], "assigning_authority": found[1]} if found else None
+
+
+def mapping_hint(
+    session: Session, blobs: BlobStore, principal: Principal, task_id: int
+) -> dict[str, Any] | None:
+    """What the MRN -> ABHA mapping form needs from a ``patient_not_found`` dead letter:
+    the MRN and assigning authority from PID-3, and whether the index maps it by now.
+
+    For whoever may map patients (``patients.map``): the MRN alone is shown, not the
+    payload (no ``payload.read_phi`` reveal needed), and each view is audited as
+    ``payload.view_mrn``. ``None`` when there is nothing to prefill (the payload is
+    not HL7 or has no PID-3); no audit event then, since nothing was shown.
+    """
+    require(principal, "patients.map")
+    task, job, msg, raw = _load_payload(session, blobs, principal, task_id)
+    if task.last_error_code != "patient_not_found":
+        raise Conflict("this dead letter did not fail with patient_not_found")
+    if _classify(msg.kind, raw) != "hl7":
+        return None
+    found = _pid3(raw)
+    if found is None:
+        return None
+    mrn, authority = found
+    from carepipe.interop.identity.service import lookup
+
+    link = lookup(session, job.tenant, mrn, authority or None)
+    audit.record(
+        session,
+        actor=principal.actor,
+        actor_role=principal.role,
+        tenant=job.tenant,
+        action="payload.view_mrn",
+        target_type="task",
+        target_id=str(task.id),
+        after={"message_id": msg.id, "fields": ["PID-3.1", "PID-3.4"]},
+        reason="prefill the MRN -> ABHA mapping of a patient_not_found dead letter",
+    )
+    return {"mrn": mrn, "assigning_authority": authority, "mapped": link is not None}
+
+
+def _pid3(raw: bytes) -> tuple[str, str] | None:
+    """(MRN, assigning authority) of the first PID-3 repetition, or None."""
     for seg in render_hl7(raw.decode("utf-8", errors="replace"), masked=False):
         if seg["id"] != "PID":
             continue
         for f in seg["fields"]:
             if f["pos"] == "PID-3":
-                first = f["value"].split("~", 1)[0]
-                comps = first.split("^")
-                return {
-                    "mrn": comps[0],
-                    "assigning_authority": comps[3].split("&", 1)[0] if len(comps) > 3 else "",
-                }
+                comps = f["value"].split("~", 1)[0].split("^")
+                authority = comps[3].split("&", 1)[0] if len(comps) > 3 else ""
+                return comps[0], authority
     return None
 
 

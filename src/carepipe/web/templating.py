@@ -16,8 +16,10 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from starlette.responses import Response
 
+from carepipe.web import timefmt
 from carepipe.web.auth import current_session
 from carepipe.web.csrf import attach_anonymous_cookie, csrf_token
 
@@ -56,18 +58,37 @@ SECURITY_HEADERS = {
 templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
 
 
-def _fmt_time(value: datetime | None) -> str:
-    if value is None:
-        return "—"
-    return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+def _time_element(value: datetime | str | None) -> Markup:
+    """A time for people, with its zone, that never wraps: ``<time>2026-03-01 12:00:05 UTC``."""
+    if value is None or value == "":
+        return Markup("—")
+    return Markup('<time class="nowrap" datetime="{}">{}</time>').format(
+        timefmt.iso(value), timefmt.fmt_time(value)
+    )
 
 
 def _pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, default=str, ensure_ascii=False)
 
 
-templates.env.filters["time"] = _fmt_time
+def _hexdump(data: bytes, limit: int = 4096) -> str:
+    """Offset, 16 bytes in hex, and their printable ASCII: revealed non-text payloads."""
+    lines = []
+    for off in range(0, min(len(data), limit), 16):
+        chunk = data[off : off + 16]
+        hexes = " ".join(f"{b:02x}" for b in chunk)
+        text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
+        lines.append(f"{off:08x}  {hexes:<47}  {text}")
+    if len(data) > limit:
+        lines.append(f"… {len(data) - limit} more bytes")
+    return "\n".join(lines)
+
+
+templates.env.filters["time"] = _time_element
 templates.env.filters["pretty_json"] = _pretty_json
+templates.env.filters["hexdump"] = _hexdump
+templates.env.globals["UTC_INPUT_HINT"] = timefmt.INPUT_HINT
+templates.env.globals["UTC_INPUT_PATTERN"] = timefmt.INPUT_PATTERN
 
 
 def nav_for(request: Request) -> list[dict[str, Any]]:

@@ -158,6 +158,8 @@ def test_dashboard_and_backfill_in_the_browser(server, browser, db, blobs):
     page.wait_for_load_state()
     assert status.inner_text() == "paused"
     assert page.get_by_test_id("bf-eta").inner_text() == "paused"
+    # The rate says paused (frozen at the running rate), not a figure that keeps falling.
+    assert page.get_by_test_id("bf-rate").inner_text().startswith("paused")
     processed_at_pause = int(page.get_by_test_id("bf-processed").inner_text().split()[0])
     assert processed_at_pause < 8
     _shot(page, "backfill-paused")

@@ -46,6 +46,7 @@ CONSOLE = [
     ("GET", "/console/backfills/{b}/progress", {"backfill.read"}),
     ("POST", "/console/backfills/{b}/pause", {"backfill.run"}),
     ("POST", "/console/backfills/{p}/resume", {"backfill.run"}),
+    ("GET", "/console/backfills/{c}/cancel", {"backfill.run"}),
     ("POST", "/console/backfills/{c}/cancel", {"backfill.run"}),
     ("GET", "/console/backfills/{d}/report", {"backfill.read"}),
 ]

@@ -12,6 +12,7 @@ from carepipe.core.audit import verify_chain
 from carepipe.core.auth import Principal
 from carepipe.core.errors import InvalidRequest
 from carepipe.ops import audit_export
+from carepipe.web import timefmt
 from carepipe.web.auth import app_state, require_permission
 from carepipe.web.templating import render
 
@@ -20,27 +21,23 @@ read_audit = require_permission("audit.read")
 FIELDS = ("actor", "action", "target_type", "target_id", "tenant", "since", "until")
 
 
-def _time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        ts = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidRequest("times must look like 2026-03-01T12:00") from None
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts
-
-
 def _filter(request: Request) -> tuple[audit_export.AuditFilter, dict[str, str]]:
     q = request.query_params
     values = {k: q[k] for k in FIELDS if q.get(k)}
+    since = timefmt.parse_utc(values.get("since"), "from")
+    until = timefmt.parse_utc(values.get("until"), "until")
+    # Shown back as UTC in the inputs' one format, whatever form was typed.
+    for key, ts in (("since", since), ("until", until)):
+        if ts is not None:
+            values[key] = timefmt.input_value(ts)
     f = audit_export.AuditFilter(
         actor=values.get("actor"),
         action=values.get("action"),
         target_type=values.get("target_type"),
         target_id=values.get("target_id"),
         tenant=values.get("tenant"),
-        since=_time(values.get("since")),
-        until=_time(values.get("until")),
+        since=since,
+        until=until,
     )
     return f, values
 

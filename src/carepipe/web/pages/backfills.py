@@ -8,7 +8,7 @@ page itself). Forms work without JavaScript; HTMX only refreshes the progress.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,6 +23,7 @@ from carepipe.ops import archive
 from carepipe.ops import backfill as service
 from carepipe.ops.archive import ArchiveFilter
 from carepipe.pipelines.registry import all_pipelines
+from carepipe.web import timefmt
 from carepipe.web.auth import app_state, require_permission
 from carepipe.web.csrf import verify_csrf
 from carepipe.web.templating import render
@@ -58,14 +59,8 @@ run_backfills = require_permission("backfill.run")
 
 
 def _time(value: str | None, name: str) -> datetime | None:
-    """``datetime-local`` inputs carry no zone: the console works in UTC."""
-    if not value:
-        return None
-    try:
-        ts = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidRequest(f"{name}: times look like 2026-03-01T12:00") from None
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+    """The console's time filters are UTC text (``2026-03-01 12:00``)."""
+    return timefmt.parse_utc(value, name)
 
 
 def _filter_from(params: dict[str, Any]) -> ArchiveFilter:
@@ -82,15 +77,13 @@ def _filter_from(params: dict[str, Any]) -> ArchiveFilter:
 
 
 def _form_values(f: ArchiveFilter) -> dict[str, str]:
-    """The filter as the form's field values (UTC ``datetime-local`` for times)."""
+    """The filter as the form's field values (times as UTC text, ``2026-03-01 12:00``)."""
     out: dict[str, str] = {}
     for key in FILTER_FIELDS:
         value = getattr(f, key)
         if value is None:
             continue
-        out[key] = (
-            value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M") if key in ("since", "until") else value
-        )
+        out[key] = timefmt.input_value(value) if key in ("since", "until") else value
     return out
 
 
@@ -388,6 +381,19 @@ def resume(
     principal: Principal = Depends(run_backfills),
 ) -> Response:
     return _act(request, principal, backfill_id, "resume", reason)
+
+
+@router.get("/{backfill_id}/cancel")
+def confirm_cancel(
+    request: Request,
+    backfill_id: str,
+    reason: str = Query("", max_length=2000),
+    principal: Principal = Depends(run_backfills),
+) -> Response:
+    """Cancelling cannot be undone: say what it does to how many messages, then ask."""
+    ctx = _detail(request, principal, backfill_id)
+    ctx["reason"] = reason
+    return render(request, "backfills/cancel_confirm.html", ctx)
 
 
 @router.post("/{backfill_id}/cancel", dependencies=[Depends(verify_csrf)])

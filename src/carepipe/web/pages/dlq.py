@@ -14,6 +14,7 @@ from carepipe.core.auth import Principal
 from carepipe.core.errors import CarePipeError, InvalidRequest
 from carepipe.ops import bulk_replay, dlq
 from carepipe.ops.users import console_secret
+from carepipe.web import timefmt
 from carepipe.web.auth import app_state, require_permission
 from carepipe.web.csrf import verify_csrf
 from carepipe.web.templating import render
@@ -31,15 +32,9 @@ TERMINAL_JOB = ("succeeded", "dead", "cancelled", "waiting_review")
 read_dlq = require_permission("dlq.read")
 
 
-def _time(value: str | None) -> datetime | None:
-    """``datetime-local`` inputs carry no zone: the console works in UTC."""
-    if not value:
-        return None
-    try:
-        ts = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidRequest("times must look like 2026-03-01T12:00") from None
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts
+def _time(value: str | None, name: str = "time") -> datetime | None:
+    """The console's time filters are UTC text (``2026-03-01 12:00``)."""
+    return timefmt.parse_utc(value, name)
 
 
 def _filter_from(params: dict[str, Any]) -> dlq.DeadLetterFilter:
@@ -48,8 +43,8 @@ def _filter_from(params: dict[str, Any]) -> dlq.DeadLetterFilter:
         queue=params.get("queue") or None,
         error_code=params.get("error_code") or None,
         tenant=params.get("tenant") or None,
-        since=_time(params.get("since")),
-        until=_time(params.get("until")),
+        since=_time(params.get("since"), "died from"),
+        until=_time(params.get("until"), "until"),
     )
 
 
@@ -58,7 +53,7 @@ def _form_values(f: dlq.DeadLetterFilter) -> dict[str, str]:
     for k in ("since", "until"):
         ts = getattr(f, k)
         if ts is not None:
-            out[k] = ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+            out[k] = timefmt.input_value(ts)
     return out
 
 
@@ -244,8 +239,11 @@ def _detail_context(
 ) -> dict[str, Any]:
     state = app_state(request)
     ctx: dict[str, Any] = {}
-    with state.db.transaction() if reveal else state.db.session() as s:
+    with state.db.session() as s:
         detail = dlq.dead_letter_detail(s, principal, task_id)
+    # A reveal, and the MRN shown to whoever may map it, write audit events.
+    hint_wanted = detail["can_map_patient"]
+    with state.db.transaction() if (reveal or hint_wanted) else state.db.session() as s:
         try:
             payload = dlq.payload_view(
                 s, state.blobs, principal, task_id, reveal=reveal, reason=reason
@@ -255,8 +253,8 @@ def _detail_context(
                 raise
             payload, ctx["payload_error"] = None, exc.message
         hint = None
-        if reveal and detail["can_map_patient"]:
-            hint = dlq.mrn_hint(s, state.blobs, principal, task_id)
+        if hint_wanted and payload is not None:
+            hint = dlq.mapping_hint(s, state.blobs, principal, task_id)
     if reveal and payload is not None and payload.kind in ("audio", "image", "pdf"):
         grant = _grants(request).dumps({"u": principal.id, "t": task_id})
         ctx["media_url"] = f"/console/dlq/{task_id}/payload/raw?grant={grant}"
@@ -287,7 +285,12 @@ def status_fragment(
     """HTMX fragment: task and job status, polled after a replay until the job ends."""
     with app_state(request).db.session() as s:
         detail = dlq.dead_letter_detail(s, principal, task_id)
-    return render(request, "dlq/_status.html", {"d": detail, "terminal": TERMINAL_JOB})
+    # Once the job has ended, reload the whole page: the error, the attempts and the
+    # actions shown beside this status were those of the task before its replay.
+    headers = {"HX-Refresh": "true"} if detail["job"]["status"] in TERMINAL_JOB else None
+    return render(
+        request, "dlq/_status.html", {"d": detail, "terminal": TERMINAL_JOB}, headers=headers
+    )
 
 
 @router.post("/{task_id}/reveal", dependencies=[Depends(verify_csrf)])
