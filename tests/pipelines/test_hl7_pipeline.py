@@ -87,7 +87,7 @@ def test_unknown_patient_dead_letter_then_mapping_then_replay(db, blobs, setting
             headers={"Authorization": f"Bearer {key}"},
             json={"abha_number": "1234"},
         )
-        assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_abha"
+        assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_failed"
     with db.transaction() as s:
         replay_dead_task(s, SYSTEM, task.id, reason="mapped MRN")
     (job,) = run_jobs([r.job_id])
@@ -156,7 +156,7 @@ def test_mllp_malformed_gets_a_nak_and_is_kept(db, blobs, settings):
     server = start_mllp(s, db, blobs)
     try:
         (ack,) = send_messages_sync(
-            "127.0.0.1", server.port, [b"MSH|^~\\&|A|B|C|D|2026||SIU^S12|Q1|P|2.5.1\r"]
+            "127.0.0.1", server.port, [b"MSH|^~\\&|A|B|C|D|2026||BAR^P01|Q1|P|2.5.1\r"]
         )
     finally:
         server.stop()
@@ -170,7 +170,7 @@ def test_mllp_malformed_gets_a_nak_and_is_kept(db, blobs, settings):
 def test_messages_received_together_are_stored_together_with_their_own_answers(db, blobs):
     """A batch with a repeat and a malformed message: one job per distinct message,
     the repeat points at the first, the malformed one is kept and refused."""
-    raws = [adt("G1"), b"MSH|^~\\&|A|B|C|D|2026||SIU^S12|G2|P|2.5.1\r", adt("G3"), adt("G1")]
+    raws = [adt("G1"), b"MSH|^~\\&|A|B|C|D|2026||BAR^P01|G2|P|2.5.1\r", adt("G3"), adt("G1")]
     receipts = receive_hl7_many(db, blobs, tenant="city", raws=raws, source="mllp")
     assert [r.ack_code for r in receipts] == ["AA", "AR", "AA", "AA"]
     assert [parse_ack(r.ack).control_id for r in receipts] == ["G1", "G2", "G3", "G1"]

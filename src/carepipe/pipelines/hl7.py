@@ -1,16 +1,41 @@
-"""The ``hl7`` pipeline: HL7 v2 ADT/ORU -> patient index (MRN -> ABHA) -> FHIR -> EMR."""
+"""The ``hl7`` pipeline: HL7 v2 -> patient index (MRN, ABHA) -> FHIR -> EMR.
+
+ADT registers the MRN in the patient index (and links its ABHA number when
+PID-3 carries one; A40 records a merge); every other message (ORU, ORM/OML,
+SIU, MDM, VXU) must find its patient there, or dies with ``patient_not_found``
+(map the MRN, replay). A tenant whose settings say ``abha_required`` gets
+nothing pushed to the EMR for a patient without an ABHA number.
+"""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from carepipe.core import audit
-from carepipe.core.errors import InvalidAbha, PatientNotFound
-from carepipe.interop.fhir.bundle import carepipe_system
-from carepipe.interop.fhir.hl7 import build_adt_bundle, build_oru_bundle
+from carepipe.core.errors import Hl7ControlIdReused, InvalidAbha, PatientNotFound
+from carepipe.interop.fhir import codes
+from carepipe.interop.fhir.elements import local_system
+from carepipe.interop.fhir.hl7 import (
+    ADT_ENCOUNTER_STATUS,
+    UPDATING_EVENTS,
+    build_adt_bundle,
+    build_merge_bundle,
+    build_oru_bundle,
+)
+from carepipe.interop.fhir.hl7_inputs import (
+    AppointmentInput,
+    ClinicalDocumentInput,
+    DocumentAttachment,
+    ImmunizationInput,
+    MergeInput,
+    ServiceRequestInput,
+)
+from carepipe.interop.fhir.hl7_orders import build_appointment_bundle, build_order_bundle
+from carepipe.interop.fhir.hl7_records import build_document_bundle, build_immunization_bundle
 from carepipe.interop.fhir.inputs import (
     AddressInput,
     BundleContext,
@@ -24,29 +49,37 @@ from carepipe.interop.fhir.inputs import (
 from carepipe.interop.hl7 import parse_message
 from carepipe.interop.hl7.messages import (
     AdtMessage,
+    DocumentMessage,
     Observation,
+    OrderMessage,
     OruMessage,
     ParsedMessage,
     PatientIdentifier,
     PatientInfo,
+    PatientMessage,
+    ScheduleMessage,
+    VaccinationMessage,
 )
 from carepipe.interop.hl7.timestamps import iso_to_datetime
 from carepipe.interop.identity.abha import mask_abha, normalize_abha
-from carepipe.interop.identity.service import (
-    link_snapshot,
-    lookup,
-    masked_snapshot,
-    upsert,
-)
+from carepipe.interop.identity.registry import abha_required, find_patient, merge, register
+from carepipe.interop.identity.service import link_snapshot, masked_snapshot, upsert
 from carepipe.pipelines.common import bundle_context, bundle_output, emr_stage
 from carepipe.pipelines.context import StageContext, StageOutput, phi_artifact
-from carepipe.pipelines.registry import Pipeline, Stage, register
+from carepipe.pipelines.registry import Pipeline, Stage
+from carepipe.pipelines.registry import register as register_pipeline
 
 PARSED = "hl7_parsed"
 MATCH = "patient_match"
 HL7_MEDIA_TYPE = "x-application/hl7-v2+er7"
+# Message metadata (``messages.metadata["hl7"]``) set by the intake: the HTTP charset,
+# a reused control id, the message's place in a batch.
+META = "hl7"
 # PID-3 repetitions that carry an ABHA number: by identifier type or assigning authority.
 ABHA_MARKERS = frozenset({"ABHA", "ABDM", "NDHM", "HEALTHID"})
+# PV1-2 patient class (table 0004) -> Encounter.status when the event does not say
+# (v2-to-FHIR ConceptMap PatientClass[EncounterStatus]).
+CLASS_STATUS = {"P": "planned", "U": "unknown"}
 
 
 def abha_identifier(patient: PatientInfo) -> str | None:
@@ -63,12 +96,33 @@ def abha_identifier(patient: PatientInfo) -> str | None:
     return None
 
 
+def _meta(ctx: StageContext) -> dict[str, Any]:
+    value = (ctx.message.meta or {}).get(META) or {}
+    return value if isinstance(value, dict) else {}
+
+
 def parse_stage(ctx: StageContext) -> StageOutput:
     """Parse and validate; malformed or unsupported messages fail permanently (dead letter)."""
-    msg = parse_message(ctx.raw())
-    summary = {"event": msg.event, "version": msg.version, "kind": msg.kind}
+    meta = _meta(ctx)
+    if meta.get("control_id_reused"):
+        raise Hl7ControlIdReused(
+            "control id reused with different content: the first message with this "
+            "MSH-3/MSH-4/MSH-10 was kept; send this one with a new control id",
+            details={"hl7_error": "205", "original_job": meta.get("original_job")},
+        )
+    msg = parse_message(ctx.raw(), charset=meta.get("charset"))
+    summary: dict[str, Any] = {"event": msg.event, "version": msg.version, "kind": msg.kind}
+    if msg.charset:
+        summary["charset"] = msg.charset
+    if msg.warnings:
+        summary["warnings"] = list(msg.warnings)
     if isinstance(msg, OruMessage):
+        summary["reports"] = len(msg.orders)
         summary["observations"] = len(msg.observations)
+    elif isinstance(msg, OrderMessage):
+        summary["orders"] = len(msg.orders)
+    elif isinstance(msg, VaccinationMessage):
+        summary["immunizations"] = len(msg.immunizations)
     return StageOutput(
         artifacts=[
             phi_artifact(
@@ -83,8 +137,18 @@ def parse_stage(ctx: StageContext) -> StageOutput:
     )
 
 
-def _parsed(ctx: StageContext) -> ParsedMessage:
-    return ParsedMessage.from_dict(ctx.load_json(PARSED))
+def _parsed(ctx: StageContext) -> PatientMessage:
+    msg = ParsedMessage.from_dict(ctx.load_json(PARSED))
+    assert isinstance(
+        msg,
+        AdtMessage
+        | OruMessage
+        | OrderMessage
+        | ScheduleMessage
+        | DocumentMessage
+        | VaccinationMessage,
+    )
+    return msg
 
 
 def _mrn(patient: PatientInfo) -> PatientIdentifier:
@@ -94,62 +158,162 @@ def _mrn(patient: PatientInfo) -> PatientIdentifier:
     return mrn
 
 
-def match_stage(ctx: StageContext) -> StageOutput:
-    """ADT: create/update the MRN -> ABHA link. ORU: find it, or fail with ``patient_not_found``."""
-    msg = _parsed(ctx)
-    assert isinstance(msg, AdtMessage | OruMessage)
+def _demographics(patient: PatientInfo) -> dict[str, Any]:
+    """What the index keeps about a registered patient (encrypted in the blob store)."""
+    name = patient.name
+    return {
+        "family": name.family if name else None,
+        "given": [g for g in ((name.given, name.middle) if name else ()) if g],
+        "birth_date": patient.birth_date,
+        "gender": patient.gender,
+    }
+
+
+def _adt_match(ctx: StageContext, msg: AdtMessage) -> StageOutput:
     mrn = _mrn(msg.patient)
     authority = mrn.assigning_authority or ""
-    if isinstance(msg, AdtMessage):
-        abha = abha_identifier(msg.patient)
-        if abha is None:
-            data = {"matched": "no_abha", "assigning_authority": authority}
-            return StageOutput(artifacts=[phi_artifact(MATCH, data, summary=data)])
-        actor = f"hl7:{msg.sending_application or 'unknown'}"
+    actor = f"hl7:{msg.sending_application or 'unknown'}"
+    if msg.merge is not None:
+        return _merge_match(ctx, msg, actor)
+    abha = abha_identifier(msg.patient)
+    # PHI at rest is encrypted: the demographics go to the blob store, the row keeps the key.
+    blob = ctx.blobs.put(
+        json.dumps(_demographics(msg.patient), sort_keys=True, separators=(",", ":")).encode()
+    )
 
-        def link(session: Session) -> None:
-            row, before = upsert(
+    def write(session: Session) -> None:
+        reg, created = register(
+            session,
+            tenant=ctx.tenant,
+            mrn=mrn.value,
+            assigning_authority=authority,
+            event=msg.event,
+            demographics_blob=blob,
+        )
+        if created:
+            audit.record(
+                session,
+                actor=actor,
+                action="patient.register",
+                tenant=ctx.tenant,
+                target_type="patient_registration",
+                target_id=reg.id,
+                after={"has_abha": abha is not None, "event": msg.event},
+                reason=f"{msg.event} job {ctx.job_id}",
+            )
+        if abha is None:
+            return
+        row, before = upsert(
+            session,
+            tenant=ctx.tenant,
+            mrn=mrn.value,
+            assigning_authority=authority,
+            abha_number=abha,
+            source="adt",
+            actor=actor,
+        )
+        audit.record(
+            session,
+            actor=actor,
+            action="patient.link",
+            tenant=ctx.tenant,
+            target_type="patient_link",
+            target_id=row.id,
+            before=masked_snapshot(before),
+            after=masked_snapshot(link_snapshot(row)),
+            reason=f"{msg.event} job {ctx.job_id}",
+        )
+
+    if abha is None:
+        data: dict[str, Any] = {"matched": "registered", "assigning_authority": authority}
+        summary = dict(data)
+    else:
+        data = {"matched": "linked", "assigning_authority": authority, "abha": abha}
+        summary = {"matched": "linked", "assigning_authority": authority, "abha": mask_abha(abha)}
+    return StageOutput(artifacts=[phi_artifact(MATCH, data, summary=summary)], effects=[write])
+
+
+def _merge_match(ctx: StageContext, msg: AdtMessage, actor: str) -> StageOutput:
+    assert msg.merge is not None
+    mrn = _mrn(msg.patient)
+    prior = msg.merge.prior_mrn
+    assert prior is not None  # the parser requires MRG-1
+    abha = abha_identifier(msg.patient)
+
+    def write(session: Session) -> None:
+        survivor, old, link = merge(
+            session,
+            tenant=ctx.tenant,
+            survivor_mrn=mrn.value,
+            survivor_authority=mrn.assigning_authority,
+            prior_mrn=prior.value,
+            prior_authority=prior.assigning_authority,
+            actor=actor,
+        )
+        audit.record(
+            session,
+            actor=actor,
+            action="patient.merge",
+            tenant=ctx.tenant,
+            target_type="patient_registration",
+            target_id=old.id,
+            after={"merged_into": survivor.id, "abha_carried_over": link is not None},
+            reason=f"{msg.event} job {ctx.job_id}",
+        )
+        if abha is not None:
+            upsert(
                 session,
                 tenant=ctx.tenant,
                 mrn=mrn.value,
-                assigning_authority=authority,
+                assigning_authority=mrn.assigning_authority,
                 abha_number=abha,
                 source="adt",
                 actor=actor,
             )
-            audit.record(
-                session,
-                actor=actor,
-                action="patient.link",
-                tenant=ctx.tenant,
-                target_type="patient_link",
-                target_id=row.id,
-                before=masked_snapshot(before),
-                after=masked_snapshot(link_snapshot(row)),
-                reason=f"{msg.event} job {ctx.job_id}",
-            )
 
-        data = {"matched": "linked", "assigning_authority": authority, "abha": abha}
-        summary = {"matched": "linked", "assigning_authority": authority, "abha": mask_abha(abha)}
-        return StageOutput(artifacts=[phi_artifact(MATCH, data, summary=summary)], effects=[link])
-    found = ctx.read(lambda s: lookup(s, ctx.tenant, mrn.value, authority or None))
+    data = {
+        "matched": "merged",
+        "assigning_authority": mrn.assigning_authority or "",
+        "abha": abha,
+    }
+    summary = {"matched": "merged", "abha": mask_abha(abha) if abha else None}
+    return StageOutput(artifacts=[phi_artifact(MATCH, data, summary=summary)], effects=[write])
+
+
+def match_stage(ctx: StageContext) -> StageOutput:
+    """ADT: register the MRN (and its ABHA link). Others: find the patient, or fail with
+    ``patient_not_found``."""
+    msg = _parsed(ctx)
+    if isinstance(msg, AdtMessage):
+        return _adt_match(ctx, msg)
+    mrn = _mrn(msg.patient)
+    authority = mrn.assigning_authority or ""
+    found = ctx.read(lambda s: find_patient(s, ctx.tenant, mrn.value, authority or None))
     if found is None:
         raise PatientNotFound(
             "no patient index entry for this message's MRN; map it to an ABHA number and replay",
             details={"assigning_authority": authority or None},
         )
     data = {
-        "matched": "found",
-        "assigning_authority": authority,
+        "matched": "found" if found.abha_number else "registered",
+        "mrn": found.mrn,
+        "assigning_authority": found.assigning_authority or "",
         "abha": found.abha_number,
         "fhir_patient_id": found.fhir_patient_id,
-        "link_id": found.id,
+        "link_id": found.link_id,
+        "registration_id": found.registration_id,
+        "merged": found.merged_from,
     }
-    summary = {"matched": "found", "link_id": found.id, "abha": mask_abha(found.abha_number)}
+    summary = {
+        "matched": data["matched"],
+        **found.summary(),
+        "abha": mask_abha(found.abha_number) if found.abha_number else None,
+    }
     return StageOutput(artifacts=[phi_artifact(MATCH, data, summary=summary)])
 
 
 def patient_input(patient: PatientInfo, abha: str | None) -> PatientInput:
+    """PID -> the Patient to create or update (v2-to-FHIR ``PID[Patient]``)."""
     mrn = _mrn(patient)
     name = patient.name
     addr = patient.addresses[0] if patient.addresses else None
@@ -159,7 +323,9 @@ def patient_input(patient: PatientInfo, abha: str | None) -> PatientInput:
         abha_number=abha,
         family_name=name.family if name else None,
         given_names=tuple(x for x in ((name.given, name.middle) if name else ()) if x),
-        gender=patient.sex,
+        # Mapped here (ConceptMap AdministrativeSex; outside table 0001 -> unknown), so a
+        # code we can map never reaches the bundle raw.
+        gender=patient.gender,
         birth_date=patient.birth_date,
         phone=patient.telecoms[0].value if patient.telecoms else None,
         address=AddressInput(
@@ -174,14 +340,32 @@ def patient_input(patient: PatientInfo, abha: str | None) -> PatientInput:
     )
 
 
-def encounter_input(msg: AdtMessage | OruMessage, tz: timezone) -> EncounterInput | None:
+def encounter_status(msg: ParsedMessage, patient_class: str | None, discharged: bool) -> str:
+    """Encounter.status: PV1-45 valued -> finished (IG ``PV1[Encounter]``); else, for ADT,
+    the trigger event (A04 arrived, A03 finished, A05 planned, A11 cancelled, ...);
+    else PV1-2 via ConceptMap PatientClass[EncounterStatus]."""
+    if discharged:
+        return "finished"
+    if isinstance(msg, AdtMessage) and msg.trigger_event in ADT_ENCOUNTER_STATUS:
+        return ADT_ENCOUNTER_STATUS[msg.trigger_event]
+    if not isinstance(msg, AdtMessage):
+        return "finished"  # results arrive for a visit that took place
+    return CLASS_STATUS.get((patient_class or "").upper(), "in-progress")
+
+
+def encounter_input(msg: PatientMessage, tz: timezone) -> EncounterInput | None:
+    """PV1 -> Encounter, or None when there is no visit (or PV1-2 is N, not applicable)."""
     v = msg.visit
     if v is None or not (v.visit_number or v.admit_time or v.patient_class):
         return None
+    cls = (v.patient_class or "AMB").strip().upper()
+    mapped = codes.HL7_PATIENT_CLASS.get(cls, cls)
+    if cls == "N" or mapped not in codes.ENCOUNTER_CLASSES:
+        return None  # no v3 ActCode for it: an Encounter without a class is invalid
     return EncounterInput(
         visit_number=v.visit_number,
-        encounter_class=v.patient_class or "AMB",
-        status="in-progress" if isinstance(msg, AdtMessage) else "finished",
+        encounter_class=mapped,
+        status=encounter_status(msg, v.patient_class, bool(v.discharge_time)),
         start=_when(v.admit_time, tz),
         end=_when(v.discharge_time, tz),
     )
@@ -209,6 +393,10 @@ def _coded(c: Any) -> CodedValue:
     return CodedValue(code=c.code, display=c.text, system=c.system, alternate=alternate)
 
 
+def _coded_or_none(c: Any) -> CodedValue | None:
+    return _coded(c) if c is not None else None
+
+
 def _result(obx: Observation, tz: timezone) -> LabResultInput:
     value: str | float | None
     if obx.numeric_value is not None and not obx.comparator:
@@ -231,58 +419,228 @@ def _result(obx: Observation, tz: timezone) -> LabResultInput:
     )
 
 
-def fhir_stage(ctx: StageContext) -> StageOutput:
-    """ADT -> Patient (+ Encounter); ORU -> DiagnosticReport + Observations per OBR."""
-    bundle = hl7_bundle(
-        _parsed(ctx), ctx.load_json(MATCH) or {}, bundle_context(ctx), sender_timezone(ctx)
+def _abha_gate(ctx: StageContext, msg: PatientMessage, match: dict[str, Any]) -> dict[str, Any]:
+    """The tenant's ABHA policy, checked before anything is built for the EMR.
+
+    An ABHA mapped since the match stage ran (map + replay of this dead letter) is
+    picked up here. Returns ``match`` with the ABHA number filled in when found.
+    """
+    if match.get("abha") or match.get("fhir_patient_id"):
+        return match
+    if not ctx.read(lambda s: abha_required(s, ctx.tenant)):
+        return match
+    mrn = _mrn(msg.patient)
+    number = match.get("mrn") or mrn.value
+    authority = match.get("assigning_authority") or mrn.assigning_authority
+    found = ctx.read(lambda s: find_patient(s, ctx.tenant, number, authority or None))
+    if found is not None and found.abha_number:
+        return {**match, "abha": found.abha_number, "fhir_patient_id": found.fhir_patient_id}
+    raise PatientNotFound(
+        "this tenant requires an ABHA number before anything reaches the EMR and this "
+        "patient has none: map the MRN to an ABHA number and replay",
+        details={"reason": "abha_required", "assigning_authority": authority or None},
     )
+
+
+def fhir_stage(ctx: StageContext) -> StageOutput:
+    """The message's transaction Bundle, validated (``fhir_invalid`` if not)."""
+    msg = _parsed(ctx)
+    match = _abha_gate(ctx, msg, ctx.load_json(MATCH) or {})
+    bundle = hl7_bundle(msg, match, bundle_context(ctx), sender_timezone(ctx))
     return bundle_output(bundle)
+
+
+def _patient_ref(tenant: str, msg: PatientMessage, match: dict[str, Any]) -> PatientRef:
+    """The patient the match stage found: server id, ABHA number, or MRN (after merges)."""
+    if match.get("fhir_patient_id"):
+        return PatientRef.by_id(match["fhir_patient_id"])
+    if match.get("abha"):
+        return PatientRef.by_abha(match["abha"])
+    mrn = _mrn(msg.patient)
+    value = match.get("mrn") or mrn.value
+    authority = match.get("assigning_authority") or mrn.assigning_authority
+    # The same system the ADT's Patient carries its MRN under.
+    return PatientRef.by_identifier(local_system(tenant, "mrn", authority or None), value)
+
+
+def _minutes(duration: str | None, units: str | None) -> int | None:
+    """SCH-9 in minutes, from SCH-10's unit (s, min, h)."""
+    if not duration:
+        return None
+    try:
+        value = float(duration)
+    except ValueError:
+        return None
+    unit = (units or "min").strip().lower()
+    factor = {"s": 1 / 60, "sec": 1 / 60, "min": 1, "m": 1, "h": 60, "hr": 60}.get(unit)
+    if factor is None or value <= 0:
+        return None
+    minutes = value * factor
+    return int(minutes) if minutes >= 1 and minutes.is_integer() else None
+
+
+def _appointment(msg: ScheduleMessage, tz: timezone) -> AppointmentInput:
+    a = msg.appointment
+    start, end = _when(a.start, tz), _when(a.end, tz)
+    minutes = _minutes(a.duration, a.duration_units)
+    if isinstance(start, datetime) and end is None and minutes:
+        end = start + timedelta(minutes=minutes)  # Appointment needs both or neither
+    return AppointmentInput(
+        event=msg.trigger_event,
+        placer_id=a.placer_id,
+        filler_id=a.filler_id,
+        filler_status=a.filler_status,
+        reason=_coded_or_none(a.reason),
+        appointment_type=_coded_or_none(a.appointment_type),
+        service_types=tuple(_coded(s) for s in a.services),
+        start=start,
+        end=end,
+        minutes=minutes,
+        practitioners=tuple(p.text or p.id or "practitioner" for p in a.practitioners),
+        locations=a.locations,
+        comment="\n".join(a.notes) or None,
+    )
+
+
+def _document(msg: DocumentMessage, tz: timezone) -> ClinicalDocumentInput:
+    d = msg.document
+    texts = [c.text for c in d.contents if c.text]
+    attachments = []
+    if texts:
+        attachments.append(
+            DocumentAttachment(content_type="text/plain; charset=utf-8", text="\n".join(texts))
+        )
+    attachments.extend(
+        DocumentAttachment(
+            content_type=c.media_type or "application/octet-stream", data_base64=c.data_base64
+        )
+        for c in d.contents
+        if c.data_base64
+    )
+    date = _when(d.origination_time, tz)
+    return ClinicalDocumentInput(
+        attachments=attachments,
+        document_type=_coded_or_none(d.document_type),
+        unique_number=d.unique_number,
+        completion_status=d.completion_status,
+        availability=d.availability,
+        date=date if isinstance(date, datetime) else None,
+        authors=tuple(a.text or a.id or "author" for a in d.authors),
+    )
+
+
+def _immunizations(msg: VaccinationMessage, tz: timezone) -> list[ImmunizationInput]:
+    out = []
+    for rxa in msg.immunizations:
+        occurrence = _when(rxa.start, tz)
+        assert occurrence is not None  # the parser requires RXA-3
+        amount: float | None = None
+        try:
+            amount = float(rxa.amount) if rxa.amount else None
+        except ValueError:
+            amount = None
+        notes = rxa.administration_notes.code if rxa.administration_notes else None
+        out.append(
+            ImmunizationInput(
+                vaccine=_coded(rxa.vaccine),
+                occurrence=occurrence,
+                completion_status=rxa.completion_status,
+                action_code=rxa.action_code,
+                dose_value=amount,
+                dose_unit=(rxa.units.code if rxa.units else None),
+                # RXA-9 (NIP001): 00 "new immunization record" is first-hand; others historical.
+                primary_source=(notes == "00") if notes else None,
+                lot_number=rxa.lot_numbers[0] if rxa.lot_numbers else None,
+                expiration_date=(rxa.expiration_date or "")[:10] or None,
+                manufacturer=(rxa.manufacturer.display if rxa.manufacturer else None),
+                refusal_reason=_coded_or_none(rxa.refusal_reason),
+                route=_coded_or_none(rxa.route),
+                site=_coded_or_none(rxa.site),
+                placer_order_number=rxa.placer_order_number,
+                filler_order_number=rxa.filler_order_number,
+            )
+        )
+    return out
+
+
+def _orders(msg: OrderMessage, tz: timezone) -> list[ServiceRequestInput]:
+    out = []
+    for o in msg.orders:
+        provider = o.ordering_provider
+        out.append(
+            ServiceRequestInput(
+                code=_coded_or_none(o.service),
+                control=o.control,
+                order_status=o.status,
+                placer_order_number=o.placer_order_number,
+                filler_order_number=o.filler_order_number,
+                placer_group_number=o.placer_group_number,
+                authored_on=_when(o.authored_time, tz),
+                requester=(provider.text or provider.id) if provider else None,
+                priority=o.priority,
+                occurrence=_when(o.requested_time, tz),
+                specimen_action=o.specimen_action,
+                reason=_coded_or_none(o.reason),
+                note="\n".join(o.notes) or None,
+            )
+        )
+    return out
 
 
 def hl7_bundle(
     msg: ParsedMessage, match: dict[str, Any], bctx: BundleContext, tz: timezone
 ) -> dict[str, Any]:
-    """The transaction Bundle of one parsed ADT or ORU message (not yet validated).
+    """The transaction Bundle of one parsed message (not yet validated).
 
-    ``match`` is what the match stage found (``fhir_patient_id``, ``abha``);
-    ``tz`` is the sender's zone for local HL7 times.
+    ``match`` is what the match stage found (``fhir_patient_id``, ``abha``, the
+    surviving ``mrn``); ``tz`` is the sender's zone for local HL7 times.
     """
     if isinstance(msg, AdtMessage):
+        patient = patient_input(msg.patient, match.get("abha"))
+        if msg.merge is not None and msg.merge.prior_mrn is not None:
+            prior = msg.merge.prior_mrn
+            return build_merge_bundle(
+                bctx,
+                MergeInput(
+                    survivor=patient,
+                    prior_mrn=prior.value,
+                    prior_mrn_authority=prior.assigning_authority,
+                ),
+            )
         return build_adt_bundle(
             bctx,
-            patient_input(msg.patient, match.get("abha")),
+            patient,
             encounter_input(msg, tz),
-            update=msg.trigger_event == "A08",
+            update=msg.trigger_event in UPDATING_EVENTS,
         )
-    assert isinstance(msg, OruMessage)
-    if match.get("fhir_patient_id"):
-        patient = PatientRef.by_id(match["fhir_patient_id"])
-    elif match.get("abha"):
-        patient = PatientRef.by_abha(match["abha"])
-    else:
-        mrn = _mrn(msg.patient)
-        patient = PatientRef.by_identifier(carepipe_system(bctx.tenant, "mrn"), mrn.value)
-    entries: dict[str, dict[str, Any]] = {}
-    bundle: dict[str, Any] = {}
-    for obr in msg.orders:
-        report = LabReportInput(
-            code=_coded(obr.service),
-            results=tuple(_result(o, tz) for o in obr.observations),
-            status=obr.result_status or "F",
-            filler_order_number=obr.filler_order_number,
-            placer_order_number=obr.placer_order_number,
-            effective=_when(obr.observation_time, tz),
-            issued=_when(obr.results_time, tz),
-        )
-        part = build_oru_bundle(bctx, patient, report, encounter_input(msg, tz))
-        bundle = bundle or {k: v for k, v in part.items() if k != "entry"}
-        for entry in part.get("entry", []):
-            entries.setdefault(entry["fullUrl"], entry)
-    bundle["entry"] = list(entries.values())
-    return bundle
+    assert isinstance(
+        msg, OruMessage | OrderMessage | ScheduleMessage | DocumentMessage | VaccinationMessage
+    )
+    patient_ref = _patient_ref(bctx.tenant, msg, match)
+    if isinstance(msg, OruMessage):
+        reports = [
+            LabReportInput(
+                code=_coded(obr.service),
+                results=tuple(_result(o, tz) for o in obr.observations),
+                status=obr.result_status or "F",
+                filler_order_number=obr.filler_order_number,
+                placer_order_number=obr.placer_order_number,
+                effective=_when(obr.observation_time, tz),
+                issued=_when(obr.results_time, tz),
+            )
+            for obr in msg.orders
+        ]
+        return build_oru_bundle(bctx, patient_ref, reports, encounter_input(msg, tz))
+    if isinstance(msg, OrderMessage):
+        return build_order_bundle(bctx, patient_ref, _orders(msg, tz))
+    if isinstance(msg, ScheduleMessage):
+        return build_appointment_bundle(bctx, patient_ref, _appointment(msg, tz))
+    if isinstance(msg, DocumentMessage):
+        return build_document_bundle(bctx, patient_ref, _document(msg, tz))
+    return build_immunization_bundle(bctx, patient_ref, _immunizations(msg, tz))
 
 
-PIPELINE = register(
+PIPELINE = register_pipeline(
     Pipeline(
         name="hl7",
         stages=(
@@ -291,6 +649,9 @@ PIPELINE = register(
             Stage("fhir", fhir_stage),
             Stage("emr", emr_stage),
         ),
-        description="HL7 v2 ADT^A01/A04/A08 and ORU^R01 -> patient index -> FHIR -> EMR.",
+        description=(
+            "HL7 v2 (ADT, ORU^R01, ORM^O01, OML^O21, SIU^S12-S15, MDM^T02, VXU^V04; 2.2-2.8) "
+            "-> patient index -> FHIR -> EMR."
+        ),
     )
 )

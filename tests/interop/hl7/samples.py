@@ -9,13 +9,15 @@ DATA = Path(__file__).resolve().parents[2] / "data" / "hl7"
 VALID = sorted((DATA / "valid").glob("*.hl7"))
 MALFORMED = sorted((DATA / "malformed").glob("*.hl7"))
 UNSUPPORTED = sorted((DATA / "unsupported").glob("*.hl7"))
+BATCHES = sorted((DATA / "batch").glob("*.hl7"))
+THIRD_PARTY = DATA / "third_party"
 
 # Values planted in the malformed/unsupported samples: none may appear in an error message.
 PHI_TOKENS = ("MRN-PHI-4242", "Secretname", "Hidden", "SECRETHOSP", "SECRETAPP", "CTL-PHI")
 
 
 def sample(name: str) -> bytes:
-    for folder in ("valid", "malformed", "unsupported"):
+    for folder in ("valid", "malformed", "unsupported", "batch"):
         path = DATA / folder / name
         if path.exists():
             return path.read_bytes()

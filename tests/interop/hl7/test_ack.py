@@ -117,9 +117,9 @@ def test_copied_fields_are_stripped_of_control_characters_and_capped() -> None:
 @pytest.mark.parametrize(
     ("name", "code", "err"),
     [
-        ("siu_s12.hl7", "AR", "200"),
-        ("adt_a03.hl7", "AR", "201"),
-        ("version_27.hl7", "AR", "203"),
+        ("bar_p01.hl7", "AR", "200"),
+        ("adt_a17.hl7", "AR", "201"),
+        ("version_21.hl7", "AR", "203"),
         ("missing_msh10.hl7", "AE", "101"),
         ("bad_birth_date.hl7", "AE", "102"),
         ("no_msh.hl7", "AE", "100"),

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hashlib
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -57,7 +59,19 @@ def test_oversized_frame_is_reported_with_prefix_and_size_and_decoding_resumes()
     events = feed_all(dec, [SB, big[:2000], big[2000:], END + frame("ok")])
     assert isinstance(events[0], Oversized)
     assert events[0].size == len(big) and events[0].prefix == big[:4096]
+    assert events[0].sha256 == hashlib.sha256(big).hexdigest()
     assert events[1] == b"ok"
+
+
+def test_oversized_frame_keeps_the_requested_prefix_and_hashes_the_whole_frame() -> None:
+    dec = MllpDecoder(max_message_bytes=10, keep_bytes=6000)
+    big = (
+        b"MSH|" + bytes(b for b in range(256) if b != 0x0B) * 40 + b"\x1c"
+    )  # ends with a lone 0x1C: content
+    events = feed_all(dec, [SB, big[:3000], big[3000:], END])
+    assert isinstance(events[0], Oversized)
+    assert events[0].prefix == big[:6000] and events[0].size == len(big)
+    assert events[0].sha256 == hashlib.sha256(big).hexdigest()
 
 
 def test_exactly_max_is_accepted_even_when_the_end_block_is_split() -> None:
@@ -69,7 +83,7 @@ def test_exactly_max_is_accepted_even_when_the_end_block_is_split() -> None:
 def test_oversized_prefix_never_includes_the_end_block() -> None:
     dec = MllpDecoder(max_message_bytes=3)
     events = feed_all(dec, [SB + b"abcdef\x1c", b"\r"])
-    assert events == [Oversized(b"abcdef", 6)]
+    assert events == [Oversized(b"abcdef", 6, hashlib.sha256(b"abcdef").hexdigest())]
 
 
 def test_empty_frame() -> None:
@@ -91,5 +105,6 @@ def test_any_chunking_yields_the_same_frames(payloads: list[bytes], data: st.Dat
     for p, ev in zip(payloads, events, strict=True):
         if len(p) > 150:
             assert isinstance(ev, Oversized) and ev.size == len(p) and ev.prefix == p[:4096]
+            assert ev.sha256 == hashlib.sha256(p).hexdigest()
         else:
             assert ev == p

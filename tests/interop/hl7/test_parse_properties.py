@@ -11,8 +11,12 @@ from hypothesis import strategies as st
 from carepipe.core.errors import Hl7Malformed, Hl7Unsupported
 from carepipe.interop.hl7 import (
     AdtMessage,
+    DocumentMessage,
+    OrderMessage,
     OruMessage,
     ParsedMessage,
+    ScheduleMessage,
+    VaccinationMessage,
     build_ack,
     parse_ack,
     parse_message,
@@ -30,7 +34,15 @@ def _check(raw: bytes | str) -> ParsedMessage | None:
     except (Hl7Malformed, Hl7Unsupported) as exc:
         assert exc.message and PHI not in exc.message and PHI not in repr(exc.details)
         return None
-    assert isinstance(m, AdtMessage | OruMessage)
+    assert isinstance(
+        m,
+        AdtMessage
+        | OruMessage
+        | OrderMessage
+        | ScheduleMessage
+        | DocumentMessage
+        | VaccinationMessage,
+    )
     assert ParsedMessage.from_dict(json.loads(json.dumps(m.to_dict()))) == m
     return m
 

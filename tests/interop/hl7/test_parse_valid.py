@@ -214,7 +214,7 @@ def test_results_serialise_to_json_and_back(path) -> None:
     m = parse_message(path.read_bytes())
     data = json.loads(json.dumps(m.to_dict()))
     assert ParsedMessage.from_dict(data) == m
-    assert m.engine == "carepipe-hl7" and m.model_version.startswith("1+python-hl7-")
+    assert m.engine == "carepipe-hl7" and m.model_version.startswith("2+python-hl7-")
 
 
 @pytest.mark.parametrize("path", VALID, ids=lambda p: p.name)

@@ -55,6 +55,12 @@ V2_CODING_SYSTEMS: dict[str, str] = {
     "RXN": RXNORM,
     "RXNORM": RXNORM,
     "UCUM": UCUM,
+    # HL7 v2 (immunizations: VXU RXA-5, RXA-17, RXR-1/2)
+    "CVX": "http://hl7.org/fhir/sid/cvx",
+    "NDC": "http://hl7.org/fhir/sid/ndc",
+    "MVX": "http://terminology.hl7.org/CodeSystem/MVX",
+    "HL70162": "http://terminology.hl7.org/CodeSystem/v2-0162",
+    "HL70163": "http://terminology.hl7.org/CodeSystem/v2-0163",
 }
 
 
@@ -85,6 +91,8 @@ LOINC_TABLE: dict[str, LoincEntry] = {
     "29463-7": _L("Body weight", ("kg", "g", "[lb_av]"), "vital"),
     "8302-2": _L("Body height", ("cm", "m", "[in_i]"), "vital"),
     "39156-5": _L("Body mass index (BMI) [Ratio]", ("kg/m2",), "vital"),
+    # Scribe: the baby's heart rate heard in an antenatal visit (not a maternal vital sign).
+    "55283-6": _L("Fetal Heart rate", ("/min",)),
     # Documents and note sections.
     "11488-4": _L("Consult note", (), "document"),
     "34109-9": _L("Note", (), "document"),
@@ -329,6 +337,15 @@ _UNIT_ALIASES: dict[str, str] = {
     "puff": "{puff}", "puffs": "{puff}", "drop": "[drp]", "drops": "[drp]",
     "iu": "[IU]", "unit": "U", "units": "U",
 }  # fmt: skip
+
+# --- orders (issue 12): units of medication doses ----------------------------------------
+UCUM_UNITS = UCUM_UNITS | frozenset(
+    {"[iU]", "meq", "mmol", "mg/kg", "ug/kg", "[iU]/kg", "{sachet}", "{spray}", "{respule}"}
+)
+_UNIT_ALIASES.update(
+    {"sachet": "{sachet}", "sachets": "{sachet}", "spray": "{spray}", "sprays": "{spray}",
+     "respule": "{respule}", "respules": "{respule}", "mcg/kg": "ug/kg", "meq": "meq"}
+)  # fmt: skip
 
 
 def to_ucum(unit: str | None) -> str | None:

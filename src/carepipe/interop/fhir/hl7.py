@@ -1,4 +1,7 @@
-"""Bundles of the HL7 pipeline: ADT (Patient + Encounter) and ORU (lab results).
+"""Bundles of the HL7 pipeline: ADT (Patient + Encounter, merges) and ORU (lab results).
+
+Orders and appointments are in ``hl7_orders``, documents and immunizations in
+``hl7_records``.
 
 The stage handler maps the parsed HL7 v2 message (PID, PV1, OBR, OBX) to the
 inputs; this module knows the HL7 -> FHIR code mappings (sex, patient class,
@@ -7,10 +10,16 @@ result status, abnormal flags, coding systems).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from carepipe.interop.fhir import codes
-from carepipe.interop.fhir.bundle import TransactionBuilder, fhir_datetime, fhir_instant
+from carepipe.interop.fhir.bundle import (
+    TransactionBuilder,
+    deterministic_uuid,
+    fhir_datetime,
+    fhir_instant,
+)
 from carepipe.interop.fhir.elements import (
     add_encounter,
     add_patient,
@@ -18,11 +27,13 @@ from carepipe.interop.fhir.elements import (
     interpretation,
     local_system,
     parse_number,
+    patient_resource,
     quantity,
     reference_range,
     simple_concept,
     subject_reference,
 )
+from carepipe.interop.fhir.hl7_inputs import MergeInput
 from carepipe.interop.fhir.inputs import (
     BundleContext,
     EncounterInput,
@@ -43,7 +54,7 @@ LAB_REPORT_CATEGORY = simple_concept(codes.V2_0074, "LAB", "Laboratory")
 
 # ADT events that re-send a patient's full record: the bundle updates what the
 # EMR has (conditional PUT) instead of only creating what is missing.
-UPDATING_EVENTS = frozenset({"A08", "A31", "A03", "A02", "A06", "A07"})
+UPDATING_EVENTS = frozenset({"A08", "A31", "A03", "A02", "A06", "A07", "A11", "A13"})
 # ADT event -> Encounter.status.
 ADT_ENCOUNTER_STATUS: dict[str, str] = {
     "A01": "in-progress",  # admit
@@ -124,22 +135,46 @@ def lab_observation_resource(
 def build_oru_bundle(
     ctx: BundleContext,
     patient: PatientRef | PatientInput,
-    report: LabReportInput,
+    report: LabReportInput | Sequence[LabReportInput],
     encounter: EncounterInput | None = None,
 ) -> Json:
-    """DiagnosticReport + one Observation per OBX of an ORU^R01 order (OBR).
+    """DiagnosticReport + one Observation per OBX, for each order (OBR) of an ORU^R01.
 
-    ``patient`` is the patient the match stage found (server id or ABHA/MRN
-    identifier), or the PID demographics to create the patient if missing.
-    OBX-3 with coding system ``LN`` gives a LOINC coding; a local code keeps its
-    own system (``urn:carepipe:<tenant>:code:<name>``), with the LOINC alternate
-    (CE.4-6) added when the lab sent one.
+    ``report`` is one OBR or all of them: every OBR gets its own DiagnosticReport
+    holding its own Observations. ``patient`` is the patient the match stage
+    found (server id or ABHA/MRN identifier), or the PID demographics to create
+    the patient if missing. OBX-3 with coding system ``LN`` gives a LOINC coding;
+    a local code keeps its own system (``urn:carepipe:<tenant>:code:<name>``),
+    with the LOINC alternate (CE.4-6) added when the lab sent one.
     """
+    reports = [report] if isinstance(report, LabReportInput) else list(report)
     builder = TransactionBuilder(ctx)
     subject = subject_reference(builder, patient)
     encounter_ref = add_encounter(builder, encounter, subject) if encounter else None
+    fillers = [r.filler_order_number.strip() for r in reports if r.filler_order_number]
+    repeated = {f for f in fillers if fillers.count(f) > 1}
+    for n, one in enumerate(reports):
+        # The first report keeps the keys a single-OBR message always had, so replays of
+        # bundles built before multi-OBR support still match what the EMR holds.
+        prefix = "" if n == 0 else f"obr{n + 1}:"
+        _add_report(builder, one, subject, encounter_ref, prefix, repeated)
+    return builder.to_dict()
+
+
+def _add_report(
+    builder: TransactionBuilder,
+    report: LabReportInput,
+    subject: Json,
+    encounter_ref: Json | None,
+    prefix: str,
+    repeated_fillers: set[str],
+) -> None:
+    ctx = builder.ctx
     effective = fhir_datetime(report.effective) if report.effective else None
     order = report.filler_order_number.strip() if report.filler_order_number else None
+    if order in repeated_fillers:
+        # Two OBRs of one message share a filler number: neither can be matched on it.
+        order = None
     results = []
     seen: dict[str, int] = {}
     for i, result in enumerate(report.results):
@@ -160,7 +195,7 @@ def build_oru_bundle(
         results.append(
             builder.add(
                 resource,
-                natural_key=f"obx:{i}:{test}",
+                natural_key=f"{prefix}obx:{i}:{test}",
                 match_on=match_on,
                 upsert=match_on is not None,
             )
@@ -201,5 +236,42 @@ def build_oru_bundle(
     match_on = None
     if order:
         match_on = {"system": local_system(ctx.tenant, "fill-order", None), "value": order}
-    builder.add(diagnostic, natural_key="report", match_on=match_on, upsert=match_on is not None)
+    builder.add(
+        diagnostic,
+        natural_key="report" if not prefix else f"{prefix}report",
+        match_on=match_on,
+        upsert=match_on is not None,
+    )
+
+
+def build_merge_bundle(ctx: BundleContext, merge: MergeInput) -> Json:
+    """ADT^A40 (merge patient): the surviving Patient and the one it replaces.
+
+    FHIR's merge semantics on ``Patient.link``: the survivor ``replaces`` the
+    merged-away record, which becomes inactive with a ``replaced-by`` link back.
+    Both are conditional PUTs on their MRN, so the EMR updates the records it has.
+    """
+    builder = TransactionBuilder(ctx)
+    tenant = ctx.tenant
+    prior_input = PatientInput(mrn=merge.prior_mrn, mrn_authority=merge.prior_mrn_authority)
+    prior_url = f"urn:uuid:{deterministic_uuid(ctx, 'patient', 'patient:prior')}"
+    survivor = patient_resource(tenant, merge.survivor)
+    survivor["link"] = [{"other": {"reference": prior_url}, "type": "replaces"}]
+    first = survivor["identifier"][0]
+    survivor_ref = builder.add(
+        survivor,
+        natural_key="patient",
+        match_on={"system": first["system"], "value": first["value"]},
+        upsert=True,
+    )
+    prior = patient_resource(tenant, prior_input)
+    prior["active"] = False
+    prior["link"] = [{"other": survivor_ref, "type": "replaced-by"}]
+    ident = prior["identifier"][0]
+    builder.add(
+        prior,
+        natural_key="patient:prior",
+        match_on={"system": ident["system"], "value": ident["value"]},
+        upsert=True,
+    )
     return builder.to_dict()

@@ -4,12 +4,14 @@ Pure and synchronous (the server and the client both use it). It copes with
 frames split across reads, several frames in one read, bytes outside frames
 (discarded and counted), a new start block inside an unfinished frame (the
 unfinished part is dropped: the sender gave up on it) and frames larger than
-the limit (their bytes are discarded as they arrive; only a prefix is kept so
-the answer can still quote the original MSH).
+the limit (their bytes are discarded as they arrive; only a prefix is kept, so
+the answer can still quote the original MSH and the refusal can be archived,
+together with the full frame's size and SHA-256).
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 SB = b"\x0b"
@@ -27,10 +29,11 @@ def frame(message: bytes | str, encoding: str = "utf-8") -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class Oversized:
-    """A frame over the size limit: its first bytes and its full size."""
+    """A frame over the size limit: its first bytes, its full size and the full SHA-256."""
 
     prefix: bytes
     size: int
+    sha256: str = ""
 
 
 _SEEK, _IN, _DISCARD = 0, 1, 2
@@ -39,10 +42,16 @@ _SEEK, _IN, _DISCARD = 0, 1, 2
 class MllpDecoder:
     """Feed bytes in, get complete frames (``bytes``) or ``Oversized`` markers out."""
 
-    def __init__(self, max_message_bytes: int = 1 << 20) -> None:
+    def __init__(
+        self, max_message_bytes: int = 1 << 20, keep_bytes: int = OVERSIZED_PREFIX_BYTES
+    ) -> None:
         if max_message_bytes < 1:
             raise ValueError("max_message_bytes must be positive")
         self.max_message_bytes = max_message_bytes
+        # How much of an oversized frame is kept (for the ACK and the archive).
+        self.keep_bytes = max(keep_bytes, OVERSIZED_PREFIX_BYTES)
+        self._discard_hash = hashlib.sha256()
+        self._discard_tail = b""
         self._state = _SEEK
         self._buf = bytearray()
         self._discard_size = 0
@@ -102,28 +111,48 @@ class MllpDecoder:
     def _append(self, chunk: bytes) -> None:
         if self._state == _DISCARD:
             self._discard_size += len(chunk)
-            missing = OVERSIZED_PREFIX_BYTES - len(self._discard_prefix)
+            self._hash_held_back(chunk)
+            missing = self.keep_bytes - len(self._discard_prefix)
             if missing > 0:
                 self._discard_prefix += chunk[:missing]
             return
         # One byte of slack: a chunk may end with the 0x1C of the end block.
         if len(self._buf) + len(chunk) > self.max_message_bytes + 1:
             self._state = _DISCARD
-            self._discard_prefix = bytes((self._buf + chunk)[:OVERSIZED_PREFIX_BYTES])
+            self._discard_hash = hashlib.sha256()
+            self._discard_tail = b""
+            self._hash_held_back(bytes(self._buf))
+            self._hash_held_back(chunk)
+            self._discard_prefix = bytes((self._buf + chunk)[: self.keep_bytes])
             self._discard_size = len(self._buf) + len(chunk)
             self._buf.clear()
             return
         self._buf += chunk
 
+    def _hash_held_back(self, chunk: bytes) -> None:
+        """Hash an oversized frame's bytes, holding back the last one: it may be the 0x1C
+        of the end block, which is not part of the frame."""
+        if not chunk:
+            return
+        self._discard_hash.update(self._discard_tail)
+        self._discard_hash.update(chunk[:-1])
+        self._discard_tail = chunk[-1:]
+
     def _finish(self, *, with_trailing_eb: bool) -> bytes | Oversized:
         event: bytes | Oversized
         if self._state == _DISCARD:
             size = self._discard_size - (1 if with_trailing_eb else 0)
-            event = Oversized(self._discard_prefix[:size], size)
+            if not with_trailing_eb:
+                # The held-back byte is content (only a trailing 0x1C is the end block's).
+                self._discard_hash.update(self._discard_tail)
+            digest = self._discard_hash.hexdigest()
+            event = Oversized(self._discard_prefix[:size], size, digest)
         else:
             body = bytes(self._buf[:-1] if with_trailing_eb else self._buf)
             if len(body) > self.max_message_bytes:
-                event = Oversized(body[:OVERSIZED_PREFIX_BYTES], len(body))
+                event = Oversized(
+                    body[: self.keep_bytes], len(body), hashlib.sha256(body).hexdigest()
+                )
             else:
                 event = body
         self._reset_frame()
@@ -134,4 +163,6 @@ class MllpDecoder:
         self._buf.clear()
         self._discard_size = 0
         self._discard_prefix = b""
+        self._discard_hash = hashlib.sha256()
+        self._discard_tail = b""
         self._pending_eb = False

@@ -1,4 +1,4 @@
-"""Typed results of parsing an HL7 v2 message (ADT A01/A04/A08, ORU R01).
+"""Typed results of parsing an HL7 v2 message (ADT, ORU, ORM/OML, SIU, MDM, VXU).
 
 Plain frozen dataclasses: cheap to build, and ``to_dict`` / ``from_dict`` give
 the JSON form a stage handler stores as an artifact. Dates and times are ISO
@@ -15,8 +15,16 @@ from typing import Any, Literal
 
 ENGINE = "carepipe-hl7"
 
-# HL7 table 0001 (administrative sex) -> FHIR AdministrativeGender.
-_FHIR_GENDER = {"M": "male", "F": "female", "O": "other", "A": "other", "U": "unknown"}
+# HL7 table 0001 (administrative sex) -> FHIR AdministrativeGender: the v2-to-FHIR IG
+# ConceptMap "AdministrativeSex" (A ambiguous and N not applicable -> other).
+FHIR_GENDER = {
+    "M": "male",
+    "F": "female",
+    "O": "other",
+    "A": "other",
+    "N": "other",
+    "U": "unknown",
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -138,7 +146,7 @@ class PatientInfo:
     identifiers: tuple[PatientIdentifier, ...]
     names: tuple[PersonName, ...] = ()
     birth_date: str | None = None  # PID-7, date part only
-    sex: str | None = None  # PID-8 as sent (HL7 table 0001)
+    sex: str | None = None  # PID-8 as sent (HL7 table 0001; CWE from 2.7)
     addresses: tuple[Address, ...] = ()
     telecoms: tuple[Telecom, ...] = ()
 
@@ -167,10 +175,13 @@ class PatientInfo:
 
     @property
     def gender(self) -> str | None:
-        """PID-8 as a FHIR AdministrativeGender code."""
+        """PID-8 as a FHIR AdministrativeGender code; a code outside table 0001 is ``unknown``.
+
+        (The parser adds a warning to the message when that happens.)
+        """
         if not self.sex:
             return None
-        return _FHIR_GENDER.get(self.sex.upper(), "unknown")
+        return FHIR_GENDER.get(self.sex.strip().upper(), "unknown")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -244,6 +255,10 @@ class ParsedMessage:
     sending_facility: str | None = None  # MSH-4.1
     receiving_application: str | None = None  # MSH-5.1
     receiving_facility: str | None = None  # MSH-6.1
+    # How the bytes were read, not what they say: left out of equality comparisons.
+    charset: str | None = field(default=None, compare=False)  # the charset used to decode
+    # PHI-free notes on what was read leniently (e.g. a sex code outside table 0001).
+    warnings: tuple[str, ...] = field(default=(), compare=False)
     engine: str = ENGINE
     model_version: str = ""
 
@@ -258,25 +273,40 @@ class ParsedMessage:
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> ParsedMessage:
-        """Rebuild an ``AdtMessage`` or ``OruMessage`` from ``to_dict`` output."""
-        kind = data.get("kind")
-        cls: type[ParsedMessage]
-        if kind == "adt":
-            cls = AdtMessage
-        elif kind == "oru":
-            cls = OruMessage
-        else:
+        """Rebuild a parsed message (``AdtMessage``, ``OruMessage``, ...) from ``to_dict``."""
+        cls = _KINDS.get(str(data.get("kind")))
+        if cls is None:
             raise ValueError("unknown parsed-message kind")
         return _adapter(cls).validate_python(data)  # type: ignore[no-any-return]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class MergeInfo:
+    """MRG of an ADT^A40 (merge patient): the identifiers the surviving patient replaces."""
+
+    prior_identifiers: tuple[PatientIdentifier, ...]  # MRG-1
+    prior_visit_number: str | None = None  # MRG-5
+
+    def __repr__(self) -> str:
+        return f"MergeInfo(<{len(self.prior_identifiers)} identifiers, redacted>)"
+
+    @property
+    def prior_mrn(self) -> PatientIdentifier | None:
+        """The merged-away MRN: the first MRG-1 identifier of type MR, else the first one."""
+        for ident in self.prior_identifiers:
+            if (ident.identifier_type or "").upper() == "MR":
+                return ident
+        return self.prior_identifiers[0] if self.prior_identifiers else None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AdtMessage(ParsedMessage):
-    """ADT A01 (admit), A04 (register), A08 (update patient information)."""
+    """ADT: admit/visit/transfer/discharge events, person updates (A28/A31), merges (A40)."""
 
     kind: str = "adt"
     patient: PatientInfo
     visit: Visit | None = None
+    merge: MergeInfo | None = None  # A40 only
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -291,6 +321,149 @@ class OruMessage(ParsedMessage):
     @property
     def observations(self) -> list[Observation]:
         return [obx for obr in self.orders for obx in obr.observations]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderInfo:
+    """One order of an ORM^O01 / OML^O21: its ORC and the OBR that details it."""
+
+    segment_index: int  # the ORC (or the OBR when there is no ORC)
+    control: str | None = None  # ORC-1 (table 0119: NW, CA, DC, SC, ...)
+    status: str | None = None  # ORC-5 (table 0038)
+    placer_order_number: str | None = None  # ORC-2, else OBR-2
+    filler_order_number: str | None = None  # ORC-3, else OBR-3
+    placer_group_number: str | None = None  # ORC-4
+    authored_time: str | None = None  # ORC-9
+    ordering_provider: Provider | None = None  # ORC-12, else OBR-16
+    service: CodedValue | None = None  # OBR-4
+    priority: str | None = None  # TQ1-9 / ORC-7.6 / OBR-27.6 (S, A, R, P, C, T)
+    requested_time: str | None = None  # TQ1-7, else OBR-6
+    specimen_action: str | None = None  # OBR-11 (A add-on, G reflex)
+    reason: CodedValue | None = None  # OBR-31 (first repetition)
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderMessage(ParsedMessage):
+    """ORM^O01 (general order) and OML^O21 (laboratory order) for one patient."""
+
+    kind: str = "order"
+    patient: PatientInfo
+    visit: Visit | None = None
+    orders: tuple[OrderInfo, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AppointmentInfo:
+    """SCH (+ TQ1, AIS/AIG/AIL/AIP) of an SIU message."""
+
+    placer_id: str | None = None  # SCH-1.1
+    filler_id: str | None = None  # SCH-2.1
+    event_reason: CodedValue | None = None  # SCH-6
+    reason: CodedValue | None = None  # SCH-7
+    appointment_type: CodedValue | None = None  # SCH-8
+    duration: str | None = None  # SCH-9
+    duration_units: str | None = None  # SCH-10.1
+    start: str | None = None  # SCH-11.4 (2.2-2.4), TQ1-7 or the first AIS/AIG/AIL/AIP start
+    end: str | None = None  # SCH-11.5 or TQ1-8
+    filler_status: str | None = None  # SCH-25.1 (table 0278)
+    services: tuple[CodedValue, ...] = ()  # AIS-3
+    locations: tuple[str, ...] = ()  # AIL-3 (as text)
+    practitioners: tuple[Provider, ...] = ()  # AIP-3
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScheduleMessage(ParsedMessage):
+    """SIU^S12 (new), S13 (rescheduled), S14 (modified), S15 (cancelled) appointment."""
+
+    kind: str = "schedule"
+    patient: PatientInfo
+    visit: Visit | None = None
+    appointment: AppointmentInfo
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DocumentContent:
+    """One OBX-5 of an MDM: text (TX/FT/ST) or an encapsulated document (ED, base64)."""
+
+    value_type: str | None = None  # OBX-2
+    text: str | None = None  # TX/FT/ST/CE...: the repetitions joined by newlines
+    data_base64: str | None = None  # ED: ED-5 as sent (Base64 encoding only)
+    media_type: str | None = None  # ED-2/ED-3 as a MIME type (``application/pdf``)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DocumentInfo:
+    """TXA of an MDM^T02 and the document's content."""
+
+    document_type: CodedValue | None = None  # TXA-2
+    presentation: str | None = None  # TXA-3 (TX, FT, AP, ...)
+    activity_time: str | None = None  # TXA-4
+    origination_time: str | None = None  # TXA-6
+    authors: tuple[Provider, ...] = ()  # TXA-9
+    unique_number: str | None = None  # TXA-12.1
+    file_name: str | None = None  # TXA-16
+    completion_status: str | None = None  # TXA-17 (table 0271)
+    availability: str | None = None  # TXA-19 (table 0273)
+    contents: tuple[DocumentContent, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DocumentMessage(ParsedMessage):
+    """MDM^T02: original document notification and content."""
+
+    kind: str = "document"
+    patient: PatientInfo
+    visit: Visit | None = None
+    document: DocumentInfo
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImmunizationInfo:
+    """One RXA (+ RXR, ORC) of a VXU^V04."""
+
+    segment_index: int
+    placer_order_number: str | None = None  # ORC-2
+    filler_order_number: str | None = None  # ORC-3
+    start: str | None = None  # RXA-3
+    vaccine: CodedValue  # RXA-5
+    amount: str | None = None  # RXA-6 (999 = unknown)
+    units: CodedValue | None = None  # RXA-7
+    administration_notes: CodedValue | None = None  # RXA-9 (NIP001: 00 new, 01 historical)
+    lot_numbers: tuple[str, ...] = ()  # RXA-15
+    expiration_date: str | None = None  # RXA-16
+    manufacturer: CodedValue | None = None  # RXA-17
+    refusal_reason: CodedValue | None = None  # RXA-18
+    completion_status: str | None = None  # RXA-20 (table 0322)
+    action_code: str | None = None  # RXA-21 (A add, D delete, U update)
+    route: CodedValue | None = None  # RXR-1
+    site: CodedValue | None = None  # RXR-2
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VaccinationMessage(ParsedMessage):
+    """VXU^V04: unsolicited vaccination record update for one patient."""
+
+    kind: str = "vaccination"
+    patient: PatientInfo
+    visit: Visit | None = None
+    immunizations: tuple[ImmunizationInfo, ...] = ()
+
+
+# Every message with a patient: what the pipeline's stages accept.
+PatientMessage = (
+    AdtMessage | OruMessage | OrderMessage | ScheduleMessage | DocumentMessage | VaccinationMessage
+)
+
+_KINDS: dict[str, type[ParsedMessage]] = {
+    "adt": AdtMessage,
+    "oru": OruMessage,
+    "order": OrderMessage,
+    "schedule": ScheduleMessage,
+    "document": DocumentMessage,
+    "vaccination": VaccinationMessage,
+}
 
 
 @cache

@@ -7,9 +7,15 @@ business. Frames on one connection are handled one at a time, in order, so
 ACKs come back in the order messages were sent.
 
 Failure behaviour: a handler that raises gets an AE with a generic text (the
-connection stays open); an oversized frame gets an AR; an idle connection is
-closed after ``idle_timeout``; connections beyond ``max_connections`` are
-closed at once. Logs carry peer, sizes and counts, never message content.
+connection stays open); an oversized frame gets an AR (and goes to
+``oversized_handler``, which archives it); an idle connection is closed after
+``idle_timeout``; connections beyond ``max_connections`` are closed at once.
+
+Backpressure: at most ``max_in_flight`` messages are being handled per server.
+A connection whose frames would exceed it waits before handling them and does
+not read meanwhile, so a sender faster than the intake is slowed by TCP flow
+control instead of piling up work here (and every message read still gets its
+ACK). Logs carry peer, sizes and counts, never message content.
 """
 
 from __future__ import annotations
@@ -23,13 +29,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from carepipe.interop.hl7.ack import AckCode, build_ack
-from carepipe.interop.hl7.framing import MllpDecoder, Oversized, frame
+from carepipe.interop.hl7.framing import OVERSIZED_PREFIX_BYTES, MllpDecoder, Oversized, frame
 from carepipe.interop.hl7.parse import ERR_INTERNAL
 from carepipe.observability.logging import get_logger
+from carepipe.observability.metrics import MLLP_BACKPRESSURE, MLLP_IN_FLIGHT, MLLP_IN_FLIGHT_LIMIT
 
 log = get_logger(__name__)
 
-DEFAULT_MAX_MESSAGE_BYTES = 1 << 20
+DEFAULT_MAX_MESSAGE_BYTES = 25 * 1024 * 1024
+DEFAULT_MAX_IN_FLIGHT = 64
 HANDLER_FAILED_TEXT = "internal error while accepting the message; please resend"
 TOO_LARGE_TEXT = "message exceeds the maximum size"
 
@@ -41,6 +49,8 @@ class AckDecision:
     code: AckCode = "AA"
     text: str | None = None
     error_code: str | None = None  # HL7 table 0357
+    # A complete answer to send as is (a batch's BHS/ACK.../BTS); ``code`` is then its summary.
+    ack: str | None = None
 
     @classmethod
     def accept(cls, text: str | None = None) -> AckDecision:
@@ -59,6 +69,38 @@ Handler = Callable[[bytes, str], Awaitable[AckDecision]]
 # Several messages that arrived together (a sender with a window > 1): one
 # decision per message, in order. Lets the receiver commit them in one transaction.
 BatchHandler = Callable[[list[bytes], str], Awaitable[list[AckDecision]]]
+# Told about every oversized frame (its prefix, size and SHA-256), e.g. to archive it.
+OversizedHandler = Callable[[Oversized, str], Awaitable[None]]
+
+
+class _InFlight:
+    """Counts messages being handled; ``acquire`` waits while the bound is reached.
+
+    A group larger than the bound is let through alone (when nothing else is in
+    flight), so no group can wait forever.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(1, limit)
+        self.count = 0
+        self._cond = asyncio.Condition()
+
+    async def acquire(self, n: int) -> bool:
+        """Take ``n`` slots; returns True if it had to wait (backpressure)."""
+        waited = False
+        async with self._cond:
+            while self.count and self.count + n > self.limit:
+                waited = True
+                await self._cond.wait()
+            self.count += n
+        MLLP_IN_FLIGHT.inc(n)
+        return waited
+
+    async def release(self, n: int) -> None:
+        async with self._cond:
+            self.count -= n
+            self._cond.notify_all()
+        MLLP_IN_FLIGHT.dec(n)
 
 
 def sync_handler(
@@ -100,6 +142,7 @@ class MllpStats:
     oversized: int = 0
     garbage_bytes: int = 0
     idle_closed: int = 0
+    backpressure_waits: int = 0
 
     def __post_init__(self) -> None:
         if self.acks is None:
@@ -129,11 +172,18 @@ class MllpServer:
         max_connections: int = 512,
         read_size: int = 65536,
         batch_handler: BatchHandler | None = None,
+        oversized_handler: OversizedHandler | None = None,
+        oversized_keep_bytes: int = OVERSIZED_PREFIX_BYTES,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     ) -> None:
         self.host = host
         self.requested_port = port
         self.handler = handler
         self.batch_handler = batch_handler
+        self.oversized_handler = oversized_handler
+        self.oversized_keep_bytes = oversized_keep_bytes
+        self.max_in_flight = max(1, max_in_flight)
+        self._in_flight: _InFlight | None = None
         self.max_message_bytes = max_message_bytes
         self.idle_timeout = idle_timeout
         self.max_connections = max_connections
@@ -161,6 +211,8 @@ class MllpServer:
             raise RuntimeError("server already started")
         self._stopped = asyncio.Event()
         self._stopping = False
+        self._in_flight = _InFlight(self.max_in_flight)
+        MLLP_IN_FLIGHT_LIMIT.set(self.max_in_flight)
         self._server = await asyncio.start_server(
             self._on_connection, self.host, self.requested_port, reuse_address=True
         )
@@ -228,7 +280,7 @@ class MllpServer:
         self._connections.add(conn)
         self.stats.connections_total += 1
         self.stats.connections_open += 1
-        decoder = MllpDecoder(self.max_message_bytes)
+        decoder = MllpDecoder(self.max_message_bytes, self.oversized_keep_bytes)
         try:
             await self._serve(conn, reader, writer, decoder)
         except asyncio.CancelledError:
@@ -268,6 +320,11 @@ class MllpServer:
             events = decoder.feed(data)
             if not events:
                 continue
+            # Bounded work: wait for room before handling (and before reading more).
+            assert self._in_flight is not None
+            if await self._in_flight.acquire(len(events)):
+                self.stats.backpressure_waits += 1
+                MLLP_BACKPRESSURE.inc()
             conn.busy = True
             try:
                 if self.batch_handler is not None and len(events) > 1:
@@ -282,10 +339,12 @@ class MllpServer:
                     await writer.drain()
             finally:
                 conn.busy = False
+                await self._in_flight.release(len(events))
 
     async def _answer(self, event: bytes | Oversized, peer: str) -> str:
         self.stats.messages += 1
         if isinstance(event, Oversized):
+            await self._archive_oversized(event, peer)
             return self._oversized(event, peer)
         try:
             decision = await self.handler(event, peer)
@@ -313,6 +372,9 @@ class MllpServer:
                 raise
             except Exception as exc:  # the batch was not stored: every message gets an AE
                 decisions = [self._handler_failed(exc, peer, len(raws))] * len(raws)
+        for e in events:
+            if isinstance(e, Oversized):
+                await self._archive_oversized(e, peer)
         answers = iter(decisions)
         return [
             self._oversized(e, peer)
@@ -320,6 +382,16 @@ class MllpServer:
             else self._ack(e, next(answers), peer)
             for e in events
         ]
+
+    async def _archive_oversized(self, event: Oversized, peer: str) -> None:
+        if self.oversized_handler is None:
+            return
+        try:
+            await self.oversized_handler(event, peer)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the AR still goes out; the failure is logged
+            log.error("mllp.oversized_archive_failed", peer=peer, error=type(exc).__name__)
 
     def _oversized(self, event: Oversized, peer: str) -> str:
         self.stats.oversized += 1
@@ -333,7 +405,9 @@ class MllpServer:
 
     def _ack(self, raw: bytes, decision: AckDecision, peer: str) -> str:
         try:
-            ack = build_ack(raw, decision.code, decision.text, error_code=decision.error_code)
+            ack = decision.ack or build_ack(
+                raw, decision.code, decision.text, error_code=decision.error_code
+            )
         except Exception as exc:  # e.g. an invalid code from the handler
             log.error("mllp.ack_failed", peer=peer, error=type(exc).__name__)
             decision = AckDecision.error(HANDLER_FAILED_TEXT)

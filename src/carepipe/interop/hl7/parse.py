@@ -1,4 +1,4 @@
-"""Parse HL7 v2 ADT (A01/A04/A08) and ORU (R01) messages into typed results.
+"""Parse HL7 v2 messages (ADT, ORU^R01, ORM^O01, OML^O21, SIU^S12-S15, MDM^T02, VXU^V04).
 
 ``python-hl7`` splits the message; this module checks structure and required
 fields and extracts typed values. For any input at all, the only exceptions
@@ -9,37 +9,64 @@ their messages name segment/field positions only, never values (PHI).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 from typing import Any
 
 import hl7
 
 from carepipe.core.errors import Hl7Malformed, Hl7Unsupported
+from carepipe.interop.hl7.charset import decode_hl7
 from carepipe.interop.hl7.escape import Delimiters, unescape
 from carepipe.interop.hl7.messages import (
+    FHIR_GENDER,
     Address,
     AdtMessage,
+    AppointmentInfo,
     CodedValue,
+    DocumentContent,
+    DocumentInfo,
+    DocumentMessage,
+    ImmunizationInfo,
     Location,
+    MergeInfo,
     Observation,
     ObservationRequest,
+    OrderInfo,
+    OrderMessage,
     OruMessage,
     ParsedMessage,
     PatientIdentifier,
     PatientInfo,
+    PatientMessage,
     PersonName,
     Provider,
+    ScheduleMessage,
     Telecom,
+    VaccinationMessage,
     Visit,
 )
-from carepipe.interop.hl7.normalize import normalize
+from carepipe.interop.hl7.normalize import normalize, strip_mllp
 from carepipe.interop.hl7.timestamps import TimestampError, hl7_to_iso
 
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"
 MODEL_VERSION = f"{PARSER_VERSION}+python-hl7-{hl7.__version__}"
 
-SUPPORTED_VERSIONS = ("2.3", "2.3.1", "2.4", "2.5", "2.5.1")
-SUPPORTED_EVENTS = frozenset({("ADT", "A01"), ("ADT", "A04"), ("ADT", "A08"), ("ORU", "R01")})
+SUPPORTED_VERSIONS = (
+    "2.2", "2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.7.1", "2.8", "2.8.1", "2.8.2"
+)  # fmt: skip
+# ADT events whose PID/PV1 we map (A40 also reads MRG); the rest of chapter 3 is refused.
+ADT_EVENTS = frozenset(
+    {"A01", "A02", "A03", "A04", "A05", "A06", "A07", "A08", "A11", "A13", "A28", "A31", "A40"}
+)
+SUPPORTED_EVENTS = frozenset(
+    {("ADT", e) for e in ADT_EVENTS}
+    | {("ORU", "R01"), ("ORM", "O01"), ("OML", "O21"), ("MDM", "T02"), ("VXU", "V04")}
+    | {("SIU", e) for e in ("S12", "S13", "S14", "S15")}
+)
+WARN_SEX = "PID-8 sex code outside HL7 table 0001: sent to FHIR as unknown"
+WARN_TRAILER = "trailing BTS/FTS segments ignored"
+WARN_BAD_DATE = "{where}: not a valid date/time, left out"
 
 # HL7 table 0357 (message error condition codes), used in ERR segments of NAKs.
 ERR_SEGMENT_SEQUENCE = "100"
@@ -124,10 +151,11 @@ class _Reader:
     both shapes to lists of repetitions of components of subcomponents.
     """
 
-    __slots__ = ("d",)
+    __slots__ = ("d", "warnings")
 
     def __init__(self, d: Delimiters) -> None:
         self.d = d
+        self.warnings: list[str] = []
 
     @staticmethod
     def reps(seg: Any, n: int) -> Reps:
@@ -194,6 +222,30 @@ class _Reader:
                 hl7_error=ERR_DATA_TYPE,
             ) from None
 
+    def ts_lenient(self, seg: Any, n: int, seg_id: str, i: int = 1) -> str | None:
+        """A date/time we can do without: an invalid one is dropped with a warning."""
+        reps = self.reps(seg, n)
+        value = self.c(reps[0], i) if reps else None
+        if value is None:
+            return None
+        try:
+            return hl7_to_iso(value)
+        except TimestampError:
+            self.warn(WARN_BAD_DATE.format(where=f"{seg_id}-{n}"))
+            return None
+
+    def warn(self, text: str) -> None:
+        if text not in self.warnings:
+            self.warnings.append(text)
+
+    def coded(self, seg: Any, n: int) -> CodedValue | None:
+        """The first repetition of a CE/CWE field, or None when it has neither code nor text."""
+        reps = self.reps(seg, n)
+        if not reps:
+            return None
+        cv = self.ce(reps[0])
+        return cv if (cv.code or cv.text) else None
+
     # --- composite data types ----------------------------------------------------------------
 
     def ce(self, rep: list[list[str]]) -> CodedValue:
@@ -219,6 +271,20 @@ class _Reader:
 
 
 # --- segments ---------------------------------------------------------------------------------
+
+
+def _street(r: _Reader, rep: list[list[str]]) -> str | None:
+    """XAD-1 (SAD from 2.5) as one line: street, else street name and dwelling number.
+
+    ``1000&Hospital Lane`` (SAD-1 and SAD-2) is "1000 Hospital Lane"; a SAD-1 that
+    already holds the other parts is not repeated.
+    """
+    parts = [p for s in (1, 2, 3) if (p := r.c(rep, 1, s))]
+    if not parts:
+        return None
+    first = parts[0]
+    rest = [p for p in parts[1:] if p not in first]
+    return " ".join([first, *rest])
 
 
 def _patient(r: _Reader, pid: Any, index: int) -> PatientInfo:
@@ -259,7 +325,7 @@ def _patient(r: _Reader, pid: Any, index: int) -> PatientInfo:
     )
     addresses = tuple(
         Address(
-            street=c(rep, 1, 1),
+            street=_street(r, rep),
             other=c(rep, 2),
             city=c(rep, 3),
             state=c(rep, 4),
@@ -285,11 +351,14 @@ def _patient(r: _Reader, pid: Any, index: int) -> PatientInfo:
                 telecoms.append(
                     Telecom(value=value, use=c(rep, 2), equipment=c(rep, 3), kind=kind)  # type: ignore[arg-type]
                 )
+    sex = r.first(pid, 8)
+    if sex and sex.strip().upper() not in FHIR_GENDER:
+        r.warn(WARN_SEX)
     return PatientInfo(
         identifiers=tuple(identifiers),
         names=names,
         birth_date=r.ts(pid, 7, "PID", index, date_only=True),
-        sex=r.first(pid, 8),
+        sex=sex,
         addresses=addresses,
         telecoms=tuple(telecoms),
     )
@@ -422,18 +491,165 @@ def _request(
     )
 
 
+# --- other segments ---------------------------------------------------------------------------
+
+
+def _ei(r: _Reader, seg: Any, n: int) -> str | None:
+    """EI entity identifier: its first component (EI-1)."""
+    return r.first(seg, n)
+
+
+def _priority(r: _Reader, seg: Any, n: int, component: int) -> str | None:
+    reps = r.reps(seg, n)
+    return r.c(reps[0], component) if reps else None
+
+
+def _order(
+    r: _Reader, msg: Any, orc_i: int | None, obr_i: int | None, notes: list[str], tq1_i: int | None
+) -> OrderInfo:
+    """One ORC + OBR pair (either may be missing, not both)."""
+    orc = msg[orc_i] if orc_i is not None else None
+    obr = msg[obr_i] if obr_i is not None else None
+    tq1 = msg[tq1_i] if tq1_i is not None else None
+    index = orc_i if orc_i is not None else obr_i
+    assert index is not None
+
+    def pick(orc_field: int, obr_field: int) -> str | None:
+        value = _ei(r, orc, orc_field) if orc is not None else None
+        if value is None and obr is not None:
+            value = _ei(r, obr, obr_field)
+        return value
+
+    provider = None
+    if orc is not None and (reps := r.reps(orc, 12)):
+        provider = r.xcn(reps[0])
+    if provider is None and obr is not None and (reps := r.reps(obr, 16)):
+        provider = r.xcn(reps[0])
+    service = r.coded(obr, 4) if obr is not None else None
+    priority = None
+    if tq1 is not None:
+        priority = r.first(tq1, 9)
+    if priority is None and orc is not None:
+        priority = _priority(r, orc, 7, 6)
+    if priority is None and obr is not None:
+        priority = _priority(r, obr, 27, 6) or r.first(obr, 5)
+    requested = r.ts_lenient(tq1, 7, "TQ1") if tq1 is not None else None
+    if requested is None and obr is not None:
+        requested = r.ts_lenient(obr, 6, "OBR")
+    return OrderInfo(
+        segment_index=index,
+        control=(r.first(orc, 1) or "").upper() or None if orc is not None else None,
+        status=(r.first(orc, 5) or "").upper() or None if orc is not None else None,
+        placer_order_number=pick(2, 2),
+        filler_order_number=pick(3, 3),
+        placer_group_number=_ei(r, orc, 4) if orc is not None else None,
+        authored_time=r.ts_lenient(orc, 9, "ORC") if orc is not None else None,
+        ordering_provider=provider,
+        service=service,
+        priority=priority.upper() if priority else None,
+        requested_time=requested,
+        specimen_action=(r.first(obr, 11) or "").upper() or None if obr is not None else None,
+        reason=r.coded(obr, 31) if obr is not None else None,
+        notes=tuple(notes),
+    )
+
+
+def _merge(r: _Reader, mrg: Any, index: int) -> MergeInfo:
+    prior: list[PatientIdentifier] = []
+    for rep in r.reps(mrg, 1):
+        value = r.c(rep, 1)
+        if value is None:
+            continue
+        prior.append(
+            PatientIdentifier(
+                value=value,
+                assigning_authority=r.c(rep, 4, 1),
+                authority_universal_id=r.c(rep, 4, 2),
+                authority_universal_id_type=r.c(rep, 4, 3),
+                identifier_type=r.c(rep, 5),
+                assigning_facility=r.c(rep, 6, 1),
+            )
+        )
+    if not prior:
+        raise _malformed(
+            f"MRG-1 (segment {index}): no prior patient identifier", segment="MRG", field=1
+        )
+    return MergeInfo(prior_identifiers=tuple(prior), prior_visit_number=r.first(mrg, 5))
+
+
+def _media_type(r: _Reader, rep: list[list[str]]) -> str | None:
+    """ED-2 type of data + ED-3 subtype as a MIME type (``application/pdf``)."""
+    kind, sub = (r.c(rep, 2) or "").lower(), (r.c(rep, 3) or "").lower()
+    if "/" in sub:
+        return sub
+    if kind in ("application", "text", "image", "audio", "video", "multipart") and sub:
+        return f"{kind}/{sub}"
+    if kind == "ap" and sub:  # table 0191 "Other application data"
+        return f"application/{sub}"
+    if kind in ("tx", "text"):
+        return "text/plain"
+    return None
+
+
+_BASE64 = re.compile(r"[A-Za-z0-9+/=\s]*", re.ASCII)
+
+
+def _document_content(r: _Reader, obx: Any) -> DocumentContent | None:
+    value_type = (r.first(obx, 2) or "").upper() or None
+    reps = r.reps(obx, 5)
+    if not reps:
+        return None
+    if value_type == "ED":
+        rep = reps[0]
+        # ED-4 encoding: Base64 is the only one a FHIR attachment can carry as is.
+        data = "".join(comp[0] for comp in rep[4:5]) if len(rep) > 4 else ""
+        if (r.c(rep, 4) or "").upper() != "BASE64" or not data or not _BASE64.fullmatch(data):
+            r.warn("OBX-5: encapsulated data not Base64-encoded, left out")
+            return None
+        return DocumentContent(
+            value_type=value_type, data_base64="".join(data.split()), media_type=_media_type(r, rep)
+        )
+    lines = [t for rep in reps if (t := r.text(rep))]
+    if not lines:
+        return None
+    return DocumentContent(value_type=value_type, text="\n".join(lines), media_type="text/plain")
+
+
 # --- message ----------------------------------------------------------------------------------
 
 
-def _split(raw: bytes | str) -> tuple[str, Delimiters, list[str]]:
-    """Normalize, check delimiters and segment ids; return text, delimiters, segment ids."""
+def _drop_trailers(text: str, r_warnings: list[str]) -> str:
+    """Text without BTS/FTS segments after the message (a batch trailer sent with one message)."""
+    segs = text.split("\r")
+    end = len(segs)
+    while end > 1 and segs[end - 1][:3] in ("BTS", "FTS"):
+        end -= 1
+    if end == len(segs):
+        return text
+    r_warnings.append(WARN_TRAILER)
+    return "\r".join(segs[:end])
+
+
+def _split(
+    raw: bytes | str, charset: str | None = None
+) -> tuple[str, Delimiters, list[str], list[str], str | None]:
+    """Decode, normalize, check delimiters and segment ids.
+
+    Returns text, delimiters, segment ids, warnings and the charset used.
+    """
+    warnings: list[str] = []
+    used: str | None = None
+    if isinstance(raw, bytes | bytearray):
+        decoded = decode_hl7(strip_mllp(bytes(raw)), charset)
+        raw, used = decoded.text, decoded.charset
+        warnings.extend(decoded.warnings)
     text = normalize(raw)
     if not text:
         raise _malformed("empty message", segment="MSH", hl7_error=ERR_SEGMENT_SEQUENCE)
     head = text[:3]
     if head in ("FHS", "BHS"):
         raise _unsupported(
-            "HL7 batch or file (FHS/BHS) not supported: send one message per frame",
+            "HL7 batch or file (FHS/BHS): send it to the batch intake (MLLP or POST /v1/hl7)",
             ERR_UNSUPPORTED_MESSAGE_TYPE,
         )
     if head != "MSH":
@@ -443,6 +659,7 @@ def _split(raw: bytes | str) -> tuple[str, Delimiters, list[str]]:
             hl7_error=ERR_SEGMENT_SEQUENCE,
         )
     d = read_delimiters(text)
+    text = _drop_trailers(text, warnings)
     ids: list[str] = []
     for i, seg in enumerate(text.split("\r")):
         sid = seg[:3]
@@ -452,11 +669,12 @@ def _split(raw: bytes | str) -> tuple[str, Delimiters, list[str]]:
             )
         if sid == "MSH" and i:
             raise _unsupported(
-                "more than one MSH segment: batches are not supported",
+                "more than one MSH segment in one message: send one message per frame, "
+                "or a batch with BHS/BTS",
                 ERR_UNSUPPORTED_MESSAGE_TYPE,
             )
         ids.append(sid)
-    return text, d, ids
+    return text, d, ids, warnings, used
 
 
 def _header(r: _Reader, msh: Any, kind: str = "header") -> ParsedMessage:
@@ -471,19 +689,24 @@ def _header(r: _Reader, msh: Any, kind: str = "header") -> ParsedMessage:
     if not version:
         raise _malformed("MSH-12: version id missing", segment="MSH", field=12)
     if version not in SUPPORTED_VERSIONS:
-        shown = version if _VERSION.fullmatch(version) else "?"
-        raise _malformed(
-            f"MSH-12: unsupported version {shown} (supported: {', '.join(SUPPORTED_VERSIONS)})",
-            segment="MSH",
-            field=12,
-            hl7_error=ERR_UNSUPPORTED_VERSION,
+        supported = f"{SUPPORTED_VERSIONS[0]}-{SUPPORTED_VERSIONS[-1]}"
+        if not _VERSION.fullmatch(version):
+            raise _malformed(
+                f"MSH-12: not a version id (supported: {supported})",
+                segment="MSH",
+                field=12,
+                hl7_error=ERR_DATA_TYPE,
+            )
+        raise Hl7Unsupported(
+            f"MSH-12: unsupported version {version} (supported: {supported})",
+            details={"hl7_error": ERR_UNSUPPORTED_VERSION, "segment": "MSH", "field": 12},
         )
     mtype = mtype.upper()
     trigger = trigger.upper() if trigger else None
     if (mtype, trigger) not in SUPPORTED_EVENTS:
-        if trigger is None and mtype in ("ADT", "ORU"):
-            raise _malformed("MSH-9.2: trigger event missing", segment="MSH", field=9)
         known_type = any(t == mtype for t, _ in SUPPORTED_EVENTS)
+        if trigger is None and known_type:
+            raise _malformed("MSH-9.2: trigger event missing", segment="MSH", field=9)
         raise _unsupported(
             f"message type {_safe_code(mtype)}^{_safe_code(trigger)} not supported",
             ERR_UNSUPPORTED_EVENT if known_type else ERR_UNSUPPORTED_MESSAGE_TYPE,
@@ -522,6 +745,8 @@ def _header_kwargs(h: ParsedMessage) -> dict[str, Any]:
         "sending_facility": h.sending_facility,
         "receiving_application": h.receiving_application,
         "receiving_facility": h.receiving_facility,
+        "charset": h.charset,
+        "warnings": h.warnings,
         "model_version": h.model_version,
     }
 
@@ -531,9 +756,9 @@ def _only_pid(ids: list[str], event: str) -> int:
     if not pids:
         raise _malformed(f"PID segment missing ({event})", segment="PID")
     if len(pids) > 1:
-        if event.startswith("ORU"):
+        if not event.startswith("ADT"):
             raise _unsupported(
-                "ORU^R01 with more than one patient (PID) not supported",
+                f"{event} with more than one patient (PID) not supported",
                 ERR_UNSUPPORTED_EVENT,
                 segment="PID",
             )
@@ -546,13 +771,28 @@ def _only_pid(ids: list[str], event: str) -> int:
     return pids[0]
 
 
+def _first(ids: list[str], sid: str, after: int = 0) -> int | None:
+    return next((i for i in range(after, len(ids)) if ids[i] == sid), None)
+
+
+def _pv1(r: _Reader, msg: Any, ids: list[str]) -> Visit | None:
+    i = _first(ids, "PV1")
+    return _visit(r, msg[i], i) if i is not None else None
+
+
 def _adt(r: _Reader, msg: Any, ids: list[str], h: ParsedMessage) -> AdtMessage:
     pid_i = _only_pid(ids, h.event)
-    pv1_i = next((i for i, sid in enumerate(ids) if sid == "PV1"), None)
+    merge = None
+    if h.trigger_event == "A40":
+        mrg_i = _first(ids, "MRG", pid_i)
+        if mrg_i is None:
+            raise _malformed("MRG segment missing (ADT^A40)", segment="MRG")
+        merge = _merge(r, msg[mrg_i], mrg_i)
     return AdtMessage(
         **_header_kwargs(h),
         patient=_patient(r, msg[pid_i], pid_i),
-        visit=_visit(r, msg[pv1_i], pv1_i) if pv1_i is not None else None,
+        visit=_pv1(r, msg, ids),
+        merge=merge,
     )
 
 
@@ -596,6 +836,9 @@ def _oru(r: _Reader, msg: Any, ids: list[str], h: ParsedMessage) -> OruMessage:
                 )
             flush_obx()
             pending_obx = (i, [])
+        elif sid in ("SPM", "ORC", "TQ1", "TQ2", "CTI", "FT1", "CTD"):
+            # Another group starts: later NTEs belong to it, not to the last OBX.
+            flush_obx()
         elif sid == "NTE":
             note = _notes(r, msg[i])
             if note is None:
@@ -616,24 +859,231 @@ def _oru(r: _Reader, msg: Any, ids: list[str], h: ParsedMessage) -> OruMessage:
     )
 
 
-def _parse(raw: bytes | str, header_only: bool) -> ParsedMessage:
-    text, d, ids = _split(raw)
+def _orders(r: _Reader, msg: Any, ids: list[str], h: ParsedMessage) -> OrderMessage:
+    """ORM^O01 / OML^O21: each ORC starts an order; the OBR after it details the order."""
+    pid_i = _only_pid(ids, h.event)
+    orders: list[OrderInfo] = []
+    orc_i: int | None = None
+    obr_i: int | None = None
+    tq1_i: int | None = None
+    notes: list[str] = []
+
+    def flush() -> None:
+        nonlocal orc_i, obr_i, tq1_i, notes
+        if orc_i is not None or obr_i is not None:
+            orders.append(_order(r, msg, orc_i, obr_i, notes, tq1_i))
+        orc_i, obr_i, tq1_i, notes = None, None, None, []
+
+    for i, sid in enumerate(ids):
+        if i <= pid_i:
+            continue
+        if sid == "ORC":
+            flush()
+            orc_i = i
+        elif sid in ("OBR", "RQD", "RXO", "ODS", "ODT"):
+            if obr_i is not None:
+                flush()  # a second detail segment without its own ORC: its own order
+            if sid == "OBR":
+                obr_i = i
+            elif orc_i is None:
+                continue
+        elif sid == "TQ1" and tq1_i is None and (orc_i is not None or obr_i is not None):
+            tq1_i = i
+        elif (
+            sid == "NTE"
+            and (orc_i is not None or obr_i is not None)
+            and (note := _notes(r, msg[i])) is not None
+        ):
+            notes.append(note)
+    flush()
+    orders = [o for o in orders if o.service is not None or o.control]
+    if not orders:
+        raise _malformed(f"ORC/OBR segment missing ({h.event})", segment="ORC")
+    return OrderMessage(
+        **_header_kwargs(h),
+        patient=_patient(r, msg[pid_i], pid_i),
+        visit=_pv1(r, msg, ids),
+        orders=tuple(orders),
+    )
+
+
+def _schedule(r: _Reader, msg: Any, ids: list[str], h: ParsedMessage) -> ScheduleMessage:
+    sch_i = _first(ids, "SCH")
+    if sch_i is None:
+        raise _malformed(f"SCH segment missing ({h.event})", segment="SCH")
+    pid_i = _only_pid(ids, h.event)
+    sch = msg[sch_i]
+    start = r.ts_lenient(sch, 11, "SCH", 4)
+    end = r.ts_lenient(sch, 11, "SCH", 5)
+    tq1_i = _first(ids, "TQ1", sch_i)
+    if tq1_i is not None and start is None:
+        start = r.ts_lenient(msg[tq1_i], 7, "TQ1")
+        end = end or r.ts_lenient(msg[tq1_i], 8, "TQ1")
+    services: list[CodedValue] = []
+    locations: list[str] = []
+    practitioners: list[Provider] = []
+    notes: list[str] = []
+    for i, sid in enumerate(ids):
+        seg = msg[i]
+        if sid == "AIS" and (service := r.coded(seg, 3)) is not None:
+            services.append(service)
+        elif sid == "AIL" and (reps := r.reps(seg, 3)):
+            loc = r.text(reps[0][:4])
+            if loc:
+                locations.append(" ".join(p for p in loc.split(r.d.component) if p))
+        elif sid == "AIP" and (reps := r.reps(seg, 3)):
+            practitioners.append(r.xcn(reps[0]))
+        elif sid == "NTE" and i < pid_i and (note := _notes(r, seg)) is not None:
+            notes.append(note)
+        if sid in ("AIS", "AIG", "AIL", "AIP") and start is None:
+            # The resource's start (AIS-4, else AIG/AIL/AIP-6) when SCH-11 and TQ1 give none.
+            start = r.ts_lenient(seg, 4 if sid == "AIS" else 6, sid)
+    status = r.first(sch, 25)
+    return ScheduleMessage(
+        **_header_kwargs(h),
+        patient=_patient(r, msg[pid_i], pid_i),
+        visit=_pv1(r, msg, ids),
+        appointment=AppointmentInfo(
+            placer_id=_ei(r, sch, 1),
+            filler_id=_ei(r, sch, 2),
+            event_reason=r.coded(sch, 6),
+            reason=r.coded(sch, 7),
+            appointment_type=r.coded(sch, 8),
+            duration=r.first(sch, 9),
+            duration_units=r.first(sch, 10),
+            start=start,
+            end=end,
+            filler_status=status,
+            services=tuple(services),
+            locations=tuple(locations),
+            practitioners=tuple(practitioners),
+            notes=tuple(notes),
+        ),
+    )
+
+
+def _document(r: _Reader, msg: Any, ids: list[str], h: ParsedMessage) -> DocumentMessage:
+    pid_i = _only_pid(ids, h.event)
+    txa_i = _first(ids, "TXA")
+    if txa_i is None:
+        raise _malformed(f"TXA segment missing ({h.event})", segment="TXA")
+    txa = msg[txa_i]
+    contents = [
+        c for i, sid in enumerate(ids) if sid == "OBX" and (c := _document_content(r, msg[i]))
+    ]
+    if not contents:
+        raise _malformed(
+            "OBX missing: MDM^T02 carries the document in OBX-5 (TX, FT, ST or Base64 ED)",
+            segment="OBX",
+            field=5,
+        )
+    return DocumentMessage(
+        **_header_kwargs(h),
+        patient=_patient(r, msg[pid_i], pid_i),
+        visit=_pv1(r, msg, ids),
+        document=DocumentInfo(
+            document_type=r.coded(txa, 2),
+            presentation=r.first(txa, 3),
+            activity_time=r.ts_lenient(txa, 4, "TXA"),
+            origination_time=r.ts_lenient(txa, 6, "TXA"),
+            authors=tuple(r.xcn(rep) for rep in r.reps(txa, 9)),
+            unique_number=_ei(r, txa, 12),
+            file_name=r.first(txa, 16),
+            completion_status=(r.first(txa, 17) or "").upper() or None,
+            availability=(r.first(txa, 19) or "").upper() or None,
+            contents=tuple(contents),
+        ),
+    )
+
+
+def _vaccination(r: _Reader, msg: Any, ids: list[str], h: ParsedMessage) -> VaccinationMessage:
+    pid_i = _only_pid(ids, h.event)
+    items: list[ImmunizationInfo] = []
+    orc_i: int | None = None
+    for i, sid in enumerate(ids):
+        if sid == "ORC":
+            orc_i = i
+        elif sid == "RXA":
+            rxa = msg[i]
+            vaccine = r.coded(rxa, 5)
+            if vaccine is None:
+                raise _malformed(
+                    f"RXA-5 (segment {i}): administered code missing",
+                    segment="RXA",
+                    field=5,
+                    index=i,
+                )
+            if r.first(rxa, 3) is None:
+                raise _malformed(
+                    f"RXA-3 (segment {i}): administration date/time missing",
+                    segment="RXA",
+                    field=3,
+                    index=i,
+                )
+            rxr_i = i + 1 if i + 1 < len(ids) and ids[i + 1] == "RXR" else None
+            rxr = msg[rxr_i] if rxr_i is not None else None
+            orc = msg[orc_i] if orc_i is not None else None
+            items.append(
+                ImmunizationInfo(
+                    segment_index=i,
+                    placer_order_number=_ei(r, orc, 2) if orc is not None else None,
+                    filler_order_number=_ei(r, orc, 3) if orc is not None else None,
+                    start=r.ts(rxa, 3, "RXA", i),
+                    vaccine=vaccine,
+                    amount=r.first(rxa, 6),
+                    units=r.coded(rxa, 7),
+                    administration_notes=r.coded(rxa, 9),
+                    lot_numbers=tuple(v for rep in r.reps(rxa, 15) if (v := r.c(rep, 1))),
+                    expiration_date=r.ts_lenient(rxa, 16, "RXA"),
+                    manufacturer=r.coded(rxa, 17),
+                    refusal_reason=r.coded(rxa, 18),
+                    completion_status=(r.first(rxa, 20) or "").upper() or None,
+                    action_code=(r.first(rxa, 21) or "").upper() or None,
+                    route=r.coded(rxr, 1) if rxr is not None else None,
+                    site=r.coded(rxr, 2) if rxr is not None else None,
+                )
+            )
+            orc_i = None
+    if not items:
+        raise _malformed("RXA segment missing (VXU^V04)", segment="RXA")
+    return VaccinationMessage(
+        **_header_kwargs(h),
+        patient=_patient(r, msg[pid_i], pid_i),
+        visit=_pv1(r, msg, ids),
+        immunizations=tuple(items),
+    )
+
+
+_BUILDERS = {
+    "ADT": _adt,
+    "ORU": _oru,
+    "ORM": _orders,
+    "OML": _orders,
+    "SIU": _schedule,
+    "MDM": _document,
+    "VXU": _vaccination,
+}
+
+
+def _parse(raw: bytes | str, header_only: bool, charset: str | None) -> ParsedMessage:
+    text, d, ids, warnings, used = _split(raw, charset)
     r = _Reader(d)
+    r.warnings.extend(warnings)
     if header_only:
         # Only MSH goes through python-hl7: the cheap check a listener can afford.
-        return _header(r, hl7.parse(text.split("\r", 1)[0])[0])
+        h = _header(r, hl7.parse(text.split("\r", 1)[0])[0])
+        return dataclasses.replace(h, charset=used, warnings=tuple(r.warnings))
     msg = hl7.parse(text)
     if len(msg) != len(ids):  # python-hl7 disagrees with our segmentation: don't guess
         raise _malformed("unreadable segment structure", hl7_error=ERR_SEGMENT_SEQUENCE)
     h = _header(r, msg[0])
-    if h.message_type == "ADT":
-        return _adt(r, msg, ids, h)
-    return _oru(r, msg, ids, h)
+    parsed = _BUILDERS[h.message_type](r, msg, ids, h)
+    return dataclasses.replace(parsed, charset=used, warnings=tuple(r.warnings))
 
 
-def _guarded(raw: bytes | str, header_only: bool) -> ParsedMessage:
+def _guarded(raw: bytes | str, header_only: bool, charset: str | None) -> ParsedMessage:
     try:
-        return _parse(raw, header_only)
+        return _parse(raw, header_only, charset)
     except (Hl7Malformed, Hl7Unsupported):
         raise
     except Exception:  # the contract: nothing else leaves the parser
@@ -641,24 +1091,35 @@ def _guarded(raw: bytes | str, header_only: bool) -> ParsedMessage:
         raise _malformed("unreadable HL7 message", hl7_error=ERR_INTERNAL) from None
 
 
-def parse_message(raw: bytes | str) -> AdtMessage | OruMessage:
+def parse_message(raw: bytes | str, *, charset: str | None = None) -> PatientMessage:
     """Parse one HL7 v2 message (bytes or text, optionally MLLP-framed).
 
-    Returns an ``AdtMessage`` (ADT^A01/A04/A08) or an ``OruMessage`` (ORU^R01).
-    Raises ``Hl7Malformed`` (bad structure, missing required segment/field,
-    unsupported version, bad date) or ``Hl7Unsupported`` (other message types,
-    batches, multi-patient ORU), and nothing else, for any input. ``details``
-    on the error holds the HL7 error code (table 0357) and the position.
+    Returns an ``AdtMessage``, ``OruMessage``, ``OrderMessage`` (ORM/OML),
+    ``ScheduleMessage`` (SIU), ``DocumentMessage`` (MDM) or ``VaccinationMessage``
+    (VXU). ``charset`` is what the transport declared (HTTP); otherwise MSH-18 or
+    UTF-8 decide (see ``carepipe.interop.hl7.charset``). Raises ``Hl7Malformed``
+    (bad structure, missing required segment/field, bad date, invalid text in a
+    declared charset) or ``Hl7Unsupported`` (other message types or versions,
+    batches, several patients in one message), and nothing else, for any input.
+    ``details`` on the error holds the HL7 error code (table 0357) and the position.
     """
-    result = _guarded(raw, header_only=False)
-    assert isinstance(result, AdtMessage | OruMessage)
+    result = _guarded(raw, header_only=False, charset=charset)
+    assert isinstance(
+        result,
+        AdtMessage
+        | OruMessage
+        | OrderMessage
+        | ScheduleMessage
+        | DocumentMessage
+        | VaccinationMessage,
+    )
     return result
 
 
-def parse_header(raw: bytes | str) -> ParsedMessage:
+def parse_header(raw: bytes | str, *, charset: str | None = None) -> ParsedMessage:
     """Check and read only MSH (cheap): what a listener needs to accept or reject a message.
 
     Raises like ``parse_message`` for MSH problems and unsupported types, but
-    does not look at PID/PV1/OBR/OBX. ``kind`` is ``"header"``.
+    does not look at the other segments. ``kind`` is ``"header"``.
     """
-    return _guarded(raw, header_only=True)
+    return _guarded(raw, header_only=True, charset=charset)

@@ -41,3 +41,41 @@ class PatientLink(Base):
 
     def __repr__(self) -> str:  # MRN and ABHA are PHI: keep them out of reprs (and logs)
         return f"PatientLink(id={self.id!r}, tenant={self.tenant!r})"
+
+
+class PatientRegistration(Base):
+    """An MRN the hospital told us about (ADT), with or without an ABHA number.
+
+    The ABHA link, when known, is a ``PatientLink``; a registration lets a later
+    ORU/ORM/SIU/MDM/VXU for the MRN find its patient before the ABHA is known.
+    Demographics (name, birth date, sex) are PHI: they live encrypted in the blob
+    store (``demographics_blob``), never in this row. An ADT^A40 marks the
+    merged-away MRN ``merged`` and points it at the survivor.
+    """
+
+    __tablename__ = "patient_registrations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant: Mapped[str] = mapped_column(String(64))
+    assigning_authority: Mapped[str] = mapped_column(String(128), default=NO_AUTHORITY)
+    mrn: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active, merged
+    merged_into_id: Mapped[str | None] = mapped_column(String(32))
+    demographics_blob: Mapped[str | None] = mapped_column(String(256))
+    last_event: Mapped[str | None] = mapped_column(String(16))  # e.g. ADT^A04
+    source: Mapped[str] = mapped_column(String(16))  # adt, api, console
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint(
+            "tenant",
+            "assigning_authority",
+            "mrn",
+            name="uq_patient_registrations_tenant_authority_mrn",
+        ),
+        Index("ix_patient_registrations_tenant_mrn", "tenant", "mrn"),
+    )
+
+    def __repr__(self) -> str:  # the MRN is PHI
+        return f"PatientRegistration(id={self.id!r}, tenant={self.tenant!r})"
