@@ -58,7 +58,9 @@ def test_stop_order_is_not_sent_as_active(db, blobs, run_jobs):
         if e["resource"]["resourceType"] == "MedicationRequest"
     }
     assert statuses["glipizide"] == "stopped" and statuses["sitagliptin"] == "active"
-    assert job.result["summary"].startswith("Stop glipizide.")
+    summary = job.result["summary"]
+    assert "Stop glipizide." in summary
+    assert summary.index("Stop glipizide.") < summary.index("Start sitagliptin")
 
 
 def test_unparseable_text_says_what_was_not_understood(db, blobs, run_jobs):

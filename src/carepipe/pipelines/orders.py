@@ -6,7 +6,10 @@ import json
 
 from carepipe.core.errors import ValidationFailed
 from carepipe.engines.orders import OrderSet, load_orders_engine, summarize_bundle
+from carepipe.engines.orders.formulary import Formulary, tenant_formulary
+from carepipe.engines.orders.models import DoseStep, MedicationOrder, Quantity, Timing
 from carepipe.interop.fhir.inputs import (
+    CodedValue,
     DosageInput,
     FollowUpInput,
     LabOrderInput,
@@ -20,7 +23,13 @@ from carepipe.pipelines.context import END, StageContext, StageOutput, phi_artif
 from carepipe.pipelines.registry import Pipeline, Stage, register
 
 ORDERS = "orders"
-_STATUS = {"start": "active", "continue": "active", "change": "active", "stop": "stopped"}
+_STATUS = {
+    "start": "active",
+    "continue": "active",
+    "change": "active",
+    "stop": "stopped",
+    "hold": "on-hold",
+}
 
 
 def order_text(ctx: StageContext) -> str:
@@ -82,36 +91,73 @@ def extract_stage(ctx: StageContext) -> StageOutput:
     )
 
 
+def _timing_input(timing: Timing | None, duration: Quantity | None) -> TimingInput | None:
+    """FHIR timing of a dose. A duration alone ("hold for 3 days") is no dosing
+    frequency: it stays in the dosage text rather than becoming "once a day"."""
+    t = timing
+    if t is None or not (t.frequency or t.period or t.when or t.count):
+        return None
+    return TimingInput(
+        frequency=t.frequency or 1,
+        period=t.period or 1,
+        period_unit=t.periodUnit or "d",
+        when=tuple(t.when or ()),
+        duration=duration.value if duration else None,
+        duration_unit=duration.unit if duration else None,
+        count=t.count,
+    )
+
+
+def _dosage(m: MedicationOrder, step: DoseStep | None = None) -> DosageInput:
+    return DosageInput(
+        text=(step.text if step is not None else m.text) or None,
+        route=m.route,
+        dose_value=step.dose if step is not None else m.dose,
+        dose_unit=step.dose_unit if step is not None else m.dose_unit,
+        timing=_timing_input(
+            step.timing if step is not None else m.timing,
+            step.duration if step is not None else m.duration,
+        ),
+        as_needed=m.as_needed,
+        as_needed_reason=m.as_needed_for,
+    )
+
+
+def medication_code(m: MedicationOrder, formulary: Formulary | None) -> CodedValue | None:
+    """The tenant formulary's code (with RxNorm beside it when known), else RxNorm's."""
+    rxnorm = CodedValue(code=m.code, display=m.name, system=m.system or "RXN") if m.code else None
+    entry = formulary.lookup(m.name, m.brand) if formulary is not None else None
+    if entry is None:
+        return rxnorm
+    return CodedValue(
+        code=entry.code,
+        display=entry.display or entry.name,
+        system=entry.system or "formulary",
+        alternate=rxnorm,
+    )
+
+
+def medication_text(m: MedicationOrder) -> str:
+    """ "acetaminophen (Crocin)": the generic, with the brand as written."""
+    if m.brand and m.brand.lower() != m.name.lower():
+        return f"{m.name} ({m.brand})"
+    return m.name
+
+
 def orders_input(orders: OrderSet, ctx: StageContext) -> OrdersInput:
     """Map the engine's orders to the FHIR builder's inputs."""
-    meds = []
-    for m in orders.medications:
-        t = m.timing
-        timing = None
-        if t is not None and (t.frequency or t.period or t.when):
-            timing = TimingInput(
-                frequency=t.frequency or 1,
-                period=t.period or 1,
-                period_unit=t.periodUnit or "d",
-                when=tuple(t.when or ()),
-                duration=m.duration.value if m.duration else None,
-                duration_unit=m.duration.unit if m.duration else None,
-            )
-        meds.append(
-            MedicationInput(
-                name=m.name,
-                status=_STATUS.get(m.action, "active"),
-                dosage=DosageInput(
-                    text=m.text or None,
-                    route=m.route,
-                    dose_value=m.dose,
-                    dose_unit=m.dose_unit,
-                    timing=timing,
-                    as_needed=m.as_needed,
-                    as_needed_reason=m.as_needed_for,
-                ),
-            )
+    formulary = tenant_formulary(ctx.settings.orders_formulary_dir, ctx.tenant)
+    meds = [
+        MedicationInput(
+            name=medication_text(m),
+            code=medication_code(m, formulary),
+            status=_STATUS.get(m.action, "active"),
+            action=m.action,
+            dosage=_dosage(m),
+            dosages=tuple(_dosage(m, step) for step in m.steps) if len(m.steps) > 1 else (),
         )
+        for m in orders.medications
+    ]
     labs = [
         LabOrderInput(
             name=s.display,
@@ -124,7 +170,7 @@ def orders_input(orders: OrderSet, ctx: StageContext) -> OrdersInput:
         FollowUpInput(
             description=f.text or f"follow up in {f.value:g} {f.unit}",
             interval=round(f.value),
-            interval_unit=f.unit,
+            interval_unit=f.unit if f.unit in ("d", "wk", "mo", "a") else None,  # type: ignore[arg-type]
         )
         for f in orders.follow_ups
     ]
@@ -141,7 +187,14 @@ def fhir_stage(ctx: StageContext) -> StageOutput:
     """Build and validate the bundle, and read it back as a sentence for the clinician."""
     orders = OrderSet.model_validate(ctx.load_json(ORDERS))
     bundle = build_orders_bundle(bundle_context(ctx), orders_input(orders, ctx))
-    return bundle_output(bundle, result={"summary": summarize_bundle(bundle)})
+    summary = summarize_bundle(bundle)
+    if orders.not_understood:
+        # What was not read is said beside what was: never dropped without a word.
+        summary += " Not understood: " + "; ".join(f'"{t}"' for t in orders.not_understood) + "."
+    return bundle_output(
+        bundle,
+        result={"summary": summary, "not_understood": orders.not_understood},
+    )
 
 
 PIPELINE = register(

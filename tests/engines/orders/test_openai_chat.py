@@ -85,7 +85,7 @@ def test_success_maps_codes_spans_usage(fake_llm: FakeLlm) -> None:
     assert r.services[2].confidence < r.services[0].confidence
     assert [(f.value, f.unit) for f in r.follow_ups] == [(3, "mo")]
     assert r.engine == "openai-chat"
-    assert r.model_version == "gpt-4o-mini-2024-07-18+prompt.1"
+    assert r.model_version == "gpt-4o-mini-2024-07-18+prompt.2"
     assert r.usage is not None
     assert (r.usage.prompt_tokens, r.usage.completion_tokens, r.usage.total_tokens) == (
         1000,
@@ -102,6 +102,87 @@ def test_unknown_model_records_tokens_without_cost(fake_llm: FakeLlm) -> None:
     assert r.usage is not None
     assert (r.usage.total_tokens, r.usage.cost_usd) == (15, None)
     assert "Authorization" not in fake_llm.requests[0]["headers"]
+
+
+def _med(**kw: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "name": "x",
+        "dose": None,
+        "dose_unit": None,
+        "route": None,
+        "frequency": None,
+        "period": None,
+        "period_unit": None,
+        "as_needed": False,
+        "duration_value": None,
+        "duration_unit": None,
+        "action": "start",
+        "brand": None,
+        "count": None,
+        "steps": [],
+        "text": "",
+    }
+    return {**base, **kw}
+
+
+def test_hold_brand_and_dose_steps_map_to_the_orders_model(fake_llm: FakeLlm) -> None:
+    """The schema carries issue 12's fields; names are canonical and coded by our table."""
+    text = "hold ramipril tonight; Tab Crocin 650 SOS; aspirin 300 mg stat then 75 mg OD"
+    step = {
+        "dose": None,
+        "dose_unit": "mg",
+        "frequency": None,
+        "period": None,
+        "period_unit": None,
+        "count": None,
+        "duration_value": None,
+        "duration_unit": None,
+    }
+    fake_llm.answer_with(
+        {
+            "medications": [
+                _med(name="ramipril", action="hold", text="hold ramipril tonight"),
+                _med(
+                    name="paracetamol",
+                    brand="Crocin",
+                    dose=650,
+                    dose_unit="mg",
+                    as_needed=True,
+                    text="Tab Crocin 650 SOS",
+                ),
+                _med(
+                    name="Aspirin",
+                    dose=300,
+                    dose_unit="mg",
+                    count=1,
+                    steps=[
+                        {**step, "dose": 300, "count": 1},
+                        {**step, "dose": 75, "frequency": 1, "period": 1, "period_unit": "d"},
+                    ],
+                    text="aspirin 300 mg stat then 75 mg OD",
+                ),
+            ],
+            "services": [],
+            "follow_ups": [],
+            "negated": [],
+            "not_understood": [],
+        }
+    )
+    engine = _engine(fake_llm)
+    r = engine.extract(text)
+    schema = fake_llm.requests[0]["json"]["response_format"]["json_schema"]["schema"]
+    med_schema = schema["properties"]["medications"]["items"]
+    assert "hold" in med_schema["properties"]["action"]["enum"]
+    assert {"brand", "count", "steps"} <= set(med_schema["required"])
+    hold, crocin, aspirin = r.medications
+    assert hold.action == "hold"
+    assert (crocin.name, crocin.brand, crocin.code) == ("acetaminophen", "Crocin", "161")
+    assert aspirin.timing is not None and aspirin.timing.count == 1
+    assert [(s.dose, s.timing.count if s.timing else None) for s in aspirin.steps] == [
+        (300, 1),
+        (75, None),
+    ]
+    assert aspirin.code == "1191"
 
 
 def test_nothing_understood_is_passed_through(fake_llm: FakeLlm) -> None:

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 
 from carepipe.engines.orders.lexicon import VERBS
 
-_SENTENCE_END = re.compile(r"(?<!\d)\.(?!\d)|[;!?\n]|(?<=\d)\.(?=\s|$)")
+# A period after a prescription abbreviation ("Tab.", "Inj.", "Cont.", "Adv.") is not
+# the end of a sentence.
+_ABBREVIATIONS = ("tab", "tabs", "cap", "caps", "inj", "syp", "syr", "susp", "cont", "adv",
+                  "t", "c", "s", "dr", "no", "vs", "approx", "max", "sr", "er", "xl")  # fmt: skip
+_NOT_AFTER = "".join(
+    rf"(?<!\b{a})(?<!\b{a.capitalize()})(?<!\b{a.upper()})" for a in _ABBREVIATIONS
+)
+_SENTENCE_END = re.compile(rf"(?<!\d){_NOT_AFTER}\.(?!\d)|[;!?\n]|(?<=\d)\.(?=\s|$)")
 _COMMA = re.compile(r",(?!\d{3}\b)")
 _VERB_WORDS = sorted(
     {

@@ -50,6 +50,8 @@ _CT = r"(?:ct|cat)(?:\s+scan)?"
 _MRI = r"mri(?:\s+scan)?"
 _US = r"(?:ultrasound|ultrasonography|sonogram|usg|us)(?:\s+scan)?"
 _XR = r"(?:x-?\s?rays?|xr|radiograph|film)"
+# Views written after a plain film: "CXR PA view", "X-ray both knees AP/lat", "2 view".
+_VIEW = r"(?:\s+(?:pa|ap|lat(?:eral)?|ap\s*/\s*lat|pa\s*/\s*lat|2|two|plain)(?:\s+views?)?)?"
 
 SERVICES: tuple[ServiceEntry, ...] = (
     # --- laboratory ---------------------------------------------------------------------
@@ -68,12 +70,16 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"lipid\s+(?:panel|profile|screen)",
         r"lipids",
         r"fasting\s+lipids",
+        r"(?:fasting\s+)?lipid\s+profile",
         r"cholesterol\s+panel",
     ),
     _lab(
         "CBC",
         "58410-2",
-        r"cbc(?:\s+with\s+diff(?:erential)?)?",
+        r"cbc(?:\s+with\s+(?:diff(?:erential)?|platelets?(?:\s+count)?|esr))?",
+        r"tlc(?:\s*(?:,|/|&|and)?\s*dlc)?",
+        r"dlc",
+        r"platelets?(?:\s+count)?",
         r"complete\s+blood\s+(?:count|picture)",
         r"full\s+blood\s+count",
         r"fbc",
@@ -103,55 +109,187 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"urinalysis",
         r"urine\s+analysis",
         r"ua",
-        r"urine\s+r/?e",
-        r"urine\s+routine",
+        r"urine\s+r/?[em]",
+        r"urine\s+routine(?:\s+(?:and|&)\s+microscopy)?",
+        r"urine\s+examination",
+        r"ua\s+with\s+reflex(?:\s+culture)?",
     ),
     _lab(
         "Urine culture",
         None,
-        r"urine\s+(?:for\s+)?(?:culture|c\s?&\s?s|c/s)",
+        r"urine\s+(?:for\s+)?(?:culture|c\s?&\s?s|c/s|cs)",
         r"urine\s+culture\s+and\s+sensitivity",
     ),
     _lab("Blood culture", None, r"blood\s+cultures?"),
     _lab("Creatinine", "2160-0", r"(?:serum\s+)?creatinine", r"(?:serum\s+)?creat", r"s\.?\s?cr"),
     _lab("Potassium", "2823-3", r"(?:serum\s+)?potassium", r"(?:serum\s+)?k\+"),
     _lab("Sodium", "2951-2", r"(?:serum\s+)?sodium", r"(?:serum\s+)?na\+"),
-    _lab("Glucose", "2345-7", r"(?:serum\s+|blood\s+|plasma\s+)?glucose", r"blood\s+sugar"),
+    _lab(
+        "Fasting blood glucose",
+        "1558-6",
+        r"fbs",
+        r"fbg",
+        r"fpg",
+        r"fasting\s+(?:blood\s+|plasma\s+)?(?:sugar|glucose)",
+    ),
+    _lab(
+        "Postprandial blood glucose",
+        None,
+        r"ppbs",
+        r"ppbg",
+        r"pp\s?bs",
+        r"(?:2\s*(?:hr?|hour)\s+)?post[-\s]?prandial\s+(?:blood\s+)?(?:sugar|glucose)",
+        r"pp\s+(?:blood\s+)?sugar",
+    ),
+    _lab(
+        "Glucose",
+        "2345-7",
+        r"(?:serum\s+|blood\s+|plasma\s+)?glucose",
+        r"blood\s+sugar",
+        r"rbs",
+        r"random\s+blood\s+(?:sugar|glucose)",
+    ),
     _lab("Hemoglobin", "718-7", r"h(?:a)?emoglobin", r"hgb", r"hb"),
-    _lab("INR", "6301-6", r"inr", r"pt\s*/\s*inr"),
+    _lab("INR", "6301-6", r"inr", r"pt\s*/\s*inr", r"pt\s*[-&]\s*inr"),
+    _lab("Prothrombin time", "5902-2", r"prothrombin\s+time"),
+    _lab("aPTT", "14979-9", r"a?ptt", r"activated\s+partial\s+thromboplastin\s+time"),
     _lab("CRP", "1988-5", r"crp", r"c[-\s]reactive\s+protein"),
-    _lab("ESR", None, r"esr", r"sed(?:imentation)?\s+rate"),
+    _lab("ESR", "30341-2", r"esr", r"sed(?:imentation)?\s+rate"),
     _lab("Magnesium", "19123-9", r"(?:serum\s+)?magnesium", r"mg\s+level"),
     _lab("ALT", "1742-6", r"alt", r"sgpt", r"alanine\s+aminotransferase"),
+    _lab("AST", "1920-8", r"sgot", r"aspartate\s+aminotransferase"),
+    _lab("Creatine kinase", "2157-6", r"cpk", r"creatine\s+(?:phospho)?kinase", r"ck"),
+    _lab("CK-MB", None, r"cpk[-\s]?mb", r"ck[-\s]?mb"),
+    _lab("Uric acid", "3084-1", r"(?:serum\s+|s\.?\s?)?uric\s+acid"),
+    _lab("Serum calcium", "17861-6", r"(?:serum|s\.)\s*calcium", r"calcium\s+levels?"),
     _lab("Lipase", None, r"(?:serum\s+)?lipase"),
     _lab("Amylase", None, r"(?:serum\s+)?amylase"),
-    _lab("Ferritin", None, r"(?:serum\s+)?ferritin"),
-    _lab("Vitamin B12", None, r"(?:vitamin\s+)?b12(?:\s+level)?", r"cobalamin"),
+    _lab("Ferritin", "2276-4", r"(?:serum\s+)?ferritin"),
+    _lab("Iron studies", None, r"iron\s+(?:studies|profile|panel)", r"serum\s+iron", r"tibc"),
+    _lab("Vitamin B12", None, r"(?:vitamin\s+|vit\.?\s*)?b12(?:\s+levels?)?", r"cobalamin"),
     _lab(
         "Vitamin D level",
         None,
-        r"vitamin\s+d\s+(?:level|test)",
+        r"(?:serum\s+)?(?:vitamin|vit\.?)\s*d3?\s+(?:levels?|test)",
         r"25[-\s]?(?:oh|hydroxy)\s+vitamin\s+d",
     ),
     _lab("PSA", None, r"psa", r"prostate[-\s]specific\s+antigen"),
-    _lab("Troponin", None, r"troponins?"),
+    _lab("Troponin", None, r"(?:hs[-\s]?)?troponins?(?:\s+[it])?", r"trop\s*[it]"),
+    _lab("D-dimer", None, r"d[-\s]?dimer"),
+    _lab("BNP", None, r"(?:nt[-\s]?pro[-\s]?)?bnp"),
+    _lab("Procalcitonin", None, r"procalcitonin"),
+    _lab("Arterial blood gas", None, r"abg", r"arterial\s+blood\s+gas(?:es)?"),
+    _lab("Rheumatoid factor", None, r"ra\s+factor", r"rheumatoid\s+factor", r"rf"),
+    _lab("ANA", None, r"ana", r"antinuclear\s+antibod(?:y|ies)"),
     _lab(
-        "Urine albumin/creatinine ratio", None, r"uacr", r"(?:urine\s+)?albumin.creatinine\s+ratio"
+        "Thyroid profile",
+        None,
+        r"tfts?",
+        r"thyroid\s+(?:function\s+tests?|profile|panel)",
+        r"t3\s*,?\s*t4\s*,?\s*(?:and\s+)?tsh",
     ),
-    _lab("Renal function panel", None, r"rfts?", r"renal\s+function\s+(?:tests?|panel)", r"kfts?"),
-    _lab("Electrolytes", None, r"electrolytes", r"lytes", r"u\s?&\s?es?"),
+    _lab(
+        "Sputum AFB smear",
+        None,
+        r"sputum\s+(?:for\s+)?afb(?:\s+(?:smear|stain))?",
+        r"afb\s+(?:smear|stain)",
+        r"sputum\s+(?:for\s+)?(?:zn|ziehl[-\s]neelsen)\s+stain",
+    ),
+    _lab(
+        "Sputum CBNAAT",
+        None,
+        r"(?:sputum\s+)?cbnaat(?:\s+sputum)?",
+        r"(?:sputum\s+)?gene\s?xpert(?:\s+sputum)?",
+        r"(?:sputum\s+)?truenat",
+    ),
+    _lab("Sputum culture", None, r"sputum\s+(?:for\s+)?(?:culture|c\s?&\s?s|c/s)"),
+    _lab("Dengue NS1 antigen", None, r"(?:dengue\s+)?ns1(?:\s+antigen)?", r"dengue\s+serology"),
+    _lab(
+        "Malaria parasite test",
+        None,
+        r"mp\s+smear",
+        r"(?:smear|slide)\s+for\s+mp",
+        r"malaria(?:l)?\s+(?:parasite|antigen|smear|rdt|card|test)(?:\s+test)?",
+        r"peripheral\s+smear\s+for\s+(?:mp|malaria(?:l)?\s+parasite)",
+    ),
+    _lab("Widal test", None, r"widal(?:\s+test)?", r"typhidot"),
+    _lab(
+        "HIV test", None, r"hiv(?:\s*(?:1\s*(?:&|and)\s*2|elisa|test|serology|antibod(?:y|ies)))?"
+    ),
+    _lab("HBsAg", None, r"hbsag", r"hepatitis\s+b\s+surface\s+antigen"),
+    _lab("Anti-HCV", None, r"anti[-\s]?hcv", r"hcv(?:\s+antibod(?:y|ies))?"),
+    _lab("VDRL", None, r"vdrl", r"rpr"),
+    _lab(
+        "Blood group and Rh",
+        None,
+        r"blood\s+group(?:ing)?(?:\s*(?:&|and)\s*rh(?:\s+typing)?)?",
+        r"abo\s*(?:&|and)?\s*rh(?:\s+typing)?",
+        r"grouping\s+and\s+typing",
+    ),
+    _lab("Urine pregnancy test", None, r"upt", r"urine\s+(?:pregnancy\s+test|hcg)"),
+    _lab("Beta hCG", None, r"(?:serum\s+)?(?:beta|β|b)[-\s]?hcg"),
+    _lab(
+        "Stool routine",
+        None,
+        r"stool\s+(?:routine|r/?[em]|examination|for\s+ova\s+and\s+cysts|o\s?&\s?p)",
+        r"stool\s+routine\s+(?:and|&)\s+microscopy",
+    ),
+    _lab(
+        "Stool occult blood",
+        None,
+        r"(?:stool\s+(?:for\s+)?)?occult\s+blood(?:\s+test)?",
+        r"fobt",
+        r"fecal\s+occult\s+blood(?:\s+test)?",
+    ),
+    _lab("Peripheral smear", None, r"peripheral\s+(?:blood\s+)?smear", r"gbp"),
+    _lab("Reticulocyte count", None, r"retic(?:ulocyte)?\s+count"),
+    _lab("Pap smear", None, r"pap\s+(?:smear|test)", r"cervical\s+cytology"),
+    _lab("Semen analysis", None, r"semen\s+analysis"),
+    _lab(
+        "Urine albumin/creatinine ratio",
+        None,
+        r"uacr",
+        r"(?:urine\s+)?albumin.creatinine\s+ratio",
+        r"urine\s+(?:micro\s?albumin|acr)",
+    ),
+    _lab(
+        "Renal function panel",
+        "24362-6",
+        r"rfts?",
+        r"renal\s+function\s+(?:tests?|panel)",
+        r"kfts?",
+        r"kidney\s+function\s+tests?",
+        r"renal\s+profile",
+    ),
+    _lab("Electrolytes", None, r"(?:serum\s+)?electrolytes", r"lytes", r"u\s?&\s?es?"),
     _lab("Coagulation panel", None, r"coag(?:ulation)?\s+(?:panel|profile|screen)", r"coags"),
     _lab("Stool culture", None, r"stool\s+(?:for\s+)?culture"),
     # --- imaging -------------------------------------------------------------------------
-    _img("Chest X-ray", r"chest\s+" + _XR, r"cxr", *_modality(_XR, "chest")),
-    _img("CT head", *_modality(_CT, "(?:head|brain)")),
+    _img(
+        "Chest X-ray",
+        r"chest\s+" + _XR + _VIEW,
+        r"cxr" + _VIEW,
+        *(a + _VIEW for a in _modality(_XR, "chest")),
+    ),
+    _img("HRCT chest", r"hrct(?:\s+(?:of\s+)?(?:the\s+)?(?:chest|thorax|lungs?))?"),
+    _img("CT KUB", r"(?:nc)?ct\s+kub"),
+    _img("CT head", *_modality(r"(?:ncct|nect|plain\s+ct|" + _CT + ")", "(?:head|brain)")),
     _img("CT chest", *_modality(_CT, "chest")),
     _img("CT abdomen and pelvis", *_modality(_CT, r"abdomen\s+(?:and|&)\s+pelvis")),
-    _img("CT abdomen", *_modality(_CT, "abdomen")),
+    _img("CT abdomen", *_modality(r"(?:cect|" + _CT + ")", "abdomen")),
     _img("MRI brain", *_modality(_MRI, "(?:brain|head)")),
-    _img("MRI lumbar spine", *_modality(_MRI, r"(?:lumbar|l)(?:\s+|-)spine"), r"lumbar\s+mri"),
+    _img(
+        "MRI lumbar spine",
+        *_modality(_MRI, r"(?:lumbar|l|ls|l-s|lumbosacral)(?:\s+|-)spine"),
+        r"lumbar\s+mri",
+    ),
     _img("MRI cervical spine", *_modality(_MRI, r"(?:cervical|c)(?:\s+|-)spine")),
     _img("MRI knee", *_modality(_MRI, r"(?:left\s+|right\s+)?knee")),
+    _img(
+        "Ultrasound abdomen and pelvis",
+        *_modality(_US, r"(?:the\s+)?abdomen\s*(?:and|&)\s*pelvis"),
+        r"(?:usg|ultrasound)\s+(?:of\s+the\s+)?whole\s+abdomen",
+    ),
     _img(
         "Abdominal ultrasound",
         *_modality(_US, r"(?:the\s+)?abdomen"),
@@ -160,16 +298,54 @@ SERVICES: tuple[ServiceEntry, ...] = (
     ),
     _img("Pelvic ultrasound", *_modality(_US, "pelvis"), r"pelvic\s+" + _US),
     _img("Thyroid ultrasound", *_modality(_US, r"(?:the\s+)?thyroid")),
-    _img("Renal ultrasound", *_modality(_US, r"(?:the\s+)?kidneys?"), r"renal\s+" + _US),
+    _img(
+        "Renal ultrasound",
+        *_modality(_US, r"(?:the\s+)?kidneys?"),
+        r"renal\s+" + _US,
+        *_modality(_US, "kub"),
+    ),
     _img("Echocardiogram", r"echocardiogram", r"echocardiography", r"echo", r"2d\s+echo", r"tte"),
     _img("Mammogram", r"(?:screening\s+)?mammogram", r"mammography"),
     _img("DEXA scan", r"dexa(?:\s+scan)?", r"bone\s+density\s+(?:scan|test)"),
-    _img("Knee X-ray", *_modality(_XR, r"(?:left\s+|right\s+)?knee")),
+    _img(
+        "Knee X-ray",
+        *(a + _VIEW for a in _modality(_XR, r"(?:(?:left|right|both|bilateral)\s+)?knees?")),
+    ),
+    _img(
+        "X-ray lumbar spine",
+        *(a + _VIEW for a in _modality(_XR, r"(?:lumbar|ls|l-s|lumbosacral)\s+spine")),
+    ),
+    _img("X-ray cervical spine", *_modality(_XR, r"(?:cervical|c)(?:\s+|-)spine")),
+    _img(
+        "X-ray paranasal sinuses",
+        *(a + r"(?:\s+waters?'?\s+view)?" for a in _modality(_XR, r"(?:pns|paranasal\s+sinuses)")),
+    ),
+    _img(
+        "Lower limb venous Doppler",
+        r"venous\s+doppler(?:\s+(?:of\s+)?(?:the\s+)?(?:(?:left|right|both|bilateral)\s+)?"
+        r"(?:lower\s+limbs?|legs?|lower\s+extremit(?:y|ies)))?",
+        r"(?:lower\s+limb|leg)\s+(?:venous\s+)?doppler",
+    ),
+    _img("Carotid Doppler", r"carotid\s+doppler"),
     _img("Abdominal X-ray", *_modality(_XR, "abdomen"), r"axr"),
     # --- procedures ----------------------------------------------------------------------
     _proc("ECG", r"ecg", r"ekg", r"electrocardiogram", r"12[-\s]lead\s+ecg"),
     _proc("Colonoscopy", r"colonoscopy"),
-    _proc("Upper GI endoscopy", r"endoscopy", r"egd", r"ogd", r"upper\s+gi\s+endoscopy"),
+    _proc(
+        "Upper GI endoscopy",
+        r"endoscopy",
+        r"egd",
+        r"ogd(?:\s?scopy)?",
+        r"ugie",
+        r"upper\s+gi\s+(?:endoscopy|scopy)",
+    ),
+    _proc(
+        "Fundoscopy",
+        r"fundoscopy",
+        r"(?:dilated\s+)?fundus\s+exam(?:ination)?",
+        r"retinal\s+exam(?:ination)?",
+    ),
+    _proc("Mantoux test", r"mantoux(?:\s+test)?", r"tuberculin\s+skin\s+test"),
     _proc("Spirometry", r"spirometry", r"pfts?", r"pulmonary\s+function\s+tests?"),
     _proc("Holter monitor", r"holter(?:\s+monitor)?"),
     _proc("Stress test", r"(?:exercise\s+|treadmill\s+)?stress\s+test", r"tmt"),
@@ -180,13 +356,20 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _ref("Gastroenterology", r"gastroenterology", r"gastroenterologist", r"gi"),
     _ref("Physiotherapy", r"physiotherapy", r"physical\s+therapy", r"physio", r"pt"),
     _ref("Endocrinology", r"endocrinology", r"endocrinologist", r"endo"),
-    _ref("Nephrology", r"nephrology", r"nephrologist", r"renal\s+clinic"),
-    _ref("Neurology", r"neurology", r"neurologist"),
+    _ref("Nephrology", r"nephrology", r"nephrologist", r"renal\s+clinic", r"nephro"),
+    _ref("Neurology", r"neurology", r"neurologist", r"neuro"),
     _ref("Dermatology", r"dermatology", r"dermatologist"),
     _ref("Orthopedics", r"orthop(?:a)?edics?", r"orthop(?:a)?edic\s+surgeon", r"ortho"),
     _ref("Psychiatry", r"psychiatry", r"psychiatrist"),
     _ref("Pulmonology", r"pulmonology", r"pulmonologist", r"chest\s+clinic"),
-    _ref("Dietitian", r"dietitian", r"dietician", r"nutritionist", r"nutrition"),
+    _ref(
+        "Dietitian",
+        r"dietitian",
+        r"dietician",
+        r"nutritionist",
+        r"nutrition",
+        r"diet(?:ary)?\s+counsell?ing",
+    ),
     _ref("Diabetes education", r"diabetes\s+educat(?:ion|or)"),
     _ref("Urology", r"urology", r"urologist"),
     _ref("ENT", r"ent", r"otolaryngology"),
@@ -202,11 +385,22 @@ SERVICES: tuple[ServiceEntry, ...] = (
 # "endo" and "surgery" are far too common as plain words.
 REFERRAL_CONTEXT = re.compile(
     r"\b(?:refer(?:ral|red)?|consult(?:ation)?|send\s+to|see\s+(?:the\s+)?|review\s+by|"
-    r"appointment\s+with|opinion)\b",
+    r"appointment\s+with|opinion|eval(?:uation)?)\b",
     re.IGNORECASE,
 )
 # Short lab/imaging aliases that also spell ordinary words need an order context.
-AMBIGUOUS_ALIASES = frozenset({"ua", "hb", "echo", "alt", "pt", "ot", "ent", "gi", "endo"})
+AMBIGUOUS_ALIASES = frozenset(
+    {"ua", "hb", "echo", "alt", "pt", "ot", "ent", "gi", "endo", "ck", "rf", "ana", "gbp", "rpr"}
+)
+# Referral aliases that are an order on their own ("Physiotherapy for low back pain").
+STANDALONE_REFERRALS = frozenset(
+    {
+        r"physiotherapy",
+        r"physio",
+        r"diet(?:ary)?\s+counsell?ing",
+        r"speech\s+(?:and\s+language\s+)?therapy",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -214,6 +408,7 @@ class CompiledService:
     entry: ServiceEntry
     pattern: re.Pattern[str]
     ambiguous: re.Pattern[str] | None
+    standalone: re.Pattern[str] | None = None  # referral aliases needing no context
 
 
 @lru_cache(maxsize=1)
@@ -229,7 +424,13 @@ def compiled_services() -> tuple[CompiledService, ...]:
             if amb
             else None
         )
-        out.append(CompiledService(entry, pattern, amb_re))
+        alone = [a for a in entry.aliases if a in STANDALONE_REFERRALS]
+        alone_re = (
+            re.compile(r"(?<![\w-])(?:" + "|".join(alone) + r")(?![\w])", re.IGNORECASE)
+            if alone
+            else None
+        )
+        out.append(CompiledService(entry, pattern, amb_re, alone_re))
     return tuple(out)
 
 
@@ -263,11 +464,13 @@ def service_by_name(name: str, category: str | None = None) -> ServiceEntry | No
 
 _VERB_GROUPS: dict[str, str] = {
     "start": "start starts started starting begin commence initiate prescribe prescribed "
-    "give administer take add put resume restart trial",
-    "stop": "stop discontinue discontinued cease hold withhold suspend withdraw d/c dc",
+    "give administer take add put resume restart trial rx",
+    "stop": "stop stopped discontinue discontinued cease withdraw d/c dc",
+    # Hold pauses an order without ending it (MedicationRequest.status on-hold).
+    "hold": "hold held holding withhold withheld suspend pause paused omit",
     "change": "increase increased decrease decreased reduce reduced titrate uptitrate "
-    "up-titrate downtitrate change adjust double halve taper wean",
-    "continue": "continue continued keep maintain remain",
+    "up-titrate downtitrate change adjust double halve taper wean bump escalate",
+    "continue": "continue continued cont keep maintain remain",
 }
 # Medication verbs -> order action.
 VERBS: dict[str, str] = {w: action for action, ws in _VERB_GROUPS.items() for w in ws.split()}
@@ -293,13 +496,18 @@ REASON = re.compile(
 )
 
 FOLLOW_UP = re.compile(
-    r"\b(?:follow[-\s]?up|f/u|fu|review|see\s+(?:me|him|her|them|the\s+patient|patient)?\s*"
-    r"(?:back|again)?|return(?:\s+to\s+clinic)?|rtc|come\s+back|revisit|recall|re-?visit|"
-    r"next\s+(?:visit|appointment)|reassess|re-?evaluate)\b"
-    r"[^.;]*?\b(?:in|after|within)\s+(?:about\s+|approximately\s+|another\s+)?"
-    r"(?P<value>\d+(?:\.\d+)?|a|an)\s*(?P<unit>days?|d|weeks?|wks?|w|months?|mos?|m|years?|yrs?|y)\b",
+    r"\b(?:follow[-\s]?up|f/u|fu|review(?:\s+in\s+opd)?|"
+    r"see\s+(?:me|you|him|her|them|the\s+patient|patient)?\s*(?:back|again)?|"
+    r"return(?:\s+to\s+clinic)?|rtc|come\s+(?:back|again|after)|revisit|recall|re-?visit|"
+    r"next\s+(?:visit|appointment|review)|reassess|re-?evaluate)\b"
+    r"[^.;]*?(?:\b(?:in|after|within)\s+(?:about\s+|approximately\s+|another\s+)?)?"
+    r"(?:\b(?P<value>\d+(?:\.\d+)?|a|an|one)\s*"
+    r"(?P<unit>days?|d|weeks?|wks?|w|months?|mos?|m|years?|yrs?|y|fortnights?)\b"
+    # "2/52" (weeks), "3/12" (months), "5/7" (days): British clinic notation
+    r"|(?P<num>\d{1,2})\s*/\s*(?P<den>52|12|7)(?![\d/]))",
     re.IGNORECASE,
 )
+FRACTION_UNITS: dict[str, str] = {"52": "wk", "12": "mo", "7": "d"}
 
 TIME_UNITS: dict[str, str] = {
     "day": "d",
@@ -329,4 +537,6 @@ TIME_UNITS: dict[str, str] = {
     "minutes": "min",
     "min": "min",
     "mins": "min",
+    "fortnight": "wk",
+    "fortnights": "wk",
 }

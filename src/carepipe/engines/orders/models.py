@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 # FHIR Timing.repeat.periodUnit / UCUM units of time.
 TimeUnit = Literal["s", "min", "h", "d", "wk", "mo", "a"]
-Action = Literal["start", "stop", "continue", "change"]
+# "hold" pauses an order without ending it (FHIR MedicationRequest.status ``on-hold``).
+Action = Literal["start", "stop", "continue", "change", "hold"]
 ServiceCategory = Literal["laboratory", "imaging", "referral", "procedure"]
 
 LOINC = "http://loinc.org"
@@ -38,6 +39,9 @@ class Timing(BaseModel):
     when: list[str] | None = Field(
         None, description="FHIR event-timing codes, e.g. HS (bedtime), MORN, C (with meals)."
     )
+    count: int | None = Field(
+        None, ge=1, description="Number of doses in all (FHIR repeat.count): 1 for 'stat'."
+    )
 
 
 class Quantity(BaseModel):
@@ -47,18 +51,51 @@ class Quantity(BaseModel):
     unit: TimeUnit
 
 
-class MedicationOrder(BaseModel):
-    """One medication instruction."""
+class DoseStep(BaseModel):
+    """One step of a dose that changes over time: a loading dose, a taper, a titration.
 
-    name: str = Field(description="Lower-case generic name as found, e.g. 'metformin'.")
+    Steps run in order; each lasts ``duration`` (the last may be open-ended).
+    """
+
     dose: float | None = None
-    dose_unit: str | None = Field(None, description="mg, g, mcg, mL, U, IU, puff, tablet...")
+    dose_unit: str | None = None
+    timing: Timing | None = None
+    duration: Quantity | None = None
+    text: str = ""
+
+
+class MedicationOrder(BaseModel):
+    """One medication instruction.
+
+    ``dose`` is the amount given each time: a tablet count times the strength when both
+    are known ("25 mg half tab" is 12.5 mg), else the count of dose forms (2 puff). When
+    the dose changes over time, ``steps`` lists every step and ``dose``/``timing`` are
+    the first one's.
+    """
+
+    name: str = Field(
+        description="Lower-case generic name, e.g. 'metformin'; a combination is written "
+        "'amoxicillin / clavulanate'."
+    )
+    dose: float | None = None
+    dose_unit: str | None = Field(
+        None, description="mg, g, mcg, mL, [iU], meq, mg/kg, puff, tablet, capsule, drop..."
+    )
+    strength: float | None = Field(None, description="Strength of one tablet/capsule, if given.")
+    strength_unit: str | None = None
+    form_count: float | None = Field(
+        None, description="Dose forms per administration: 0.5 for 'half tab', 2 for '2 puffs'."
+    )
     route: str | None = Field(None, description="oral, intravenous, subcutaneous, ...")
     timing: Timing | None = None
     as_needed: bool = False
     as_needed_for: str | None = None
     duration: Quantity | None = None
     action: Action = "start"
+    steps: list[DoseStep] = Field(default_factory=list)
+    brand: str | None = Field(None, description="The brand as written ('Crocin'), if any.")
+    code: str | None = Field(None, description="RxNorm RxCUI (or a formulary code) if known.")
+    system: str | None = None
     text: str = Field("", description="The words of the original text this order came from.")
     span: Span | None = None
     confidence: float = Field(ge=0.0, le=1.0)

@@ -22,9 +22,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from carepipe.core.errors import EngineNotConfigured, EngineOutputInvalid
 from carepipe.engines.chat_completions import ChatCompletionsClient, cost_usd
+from carepipe.engines.nlp.medications import lookup_medication
 from carepipe.engines.orders import lexicon
+from carepipe.engines.orders.drugs import canonical_combination
 from carepipe.engines.orders.models import (
     Action,
+    DoseStep,
     FollowUp,
     MedicationOrder,
     OrderSet,
@@ -36,18 +39,25 @@ from carepipe.engines.orders.models import (
     Timing,
     Usage,
 )
+from carepipe.engines.orders.rxnorm import RXNORM_SYSTEM, rxnorm_for
 
 ENGINE_NAME = "openai-chat"
-PROMPT_VERSION = "1"
+PROMPT_VERSION = "2"
 
 
 SYSTEM_PROMPT = """You read free-text clinical orders written by a clinician and return them \
 as JSON. Read only what is written; never add orders. For each medication give the name \
-(lower-case generic as written), dose and unit, route (oral, intravenous, subcutaneous, \
-intramuscular, inhalation, topical, sublingual, rectal or null), FHIR timing (frequency \
-per period, period, period_unit one of s,min,h,d,wk,mo,a: "twice daily" is 2 per 1 d, \
-"every 6 hours" is 1 per 6 h), as_needed, duration, and action: start, stop (also hold, \
-discontinue), change (increase, decrease, switch dose) or continue. Services are lab \
+(lower-case generic; for a brand such as "Crocin" give the generic, "paracetamol", and the \
+brand as written in brand; a combination is "a / b"), dose and unit, route (oral, \
+intravenous, subcutaneous, intramuscular, inhalation, topical, sublingual, rectal or null), \
+FHIR timing (frequency per period, period, period_unit one of s,min,h,d,wk,mo,a: "twice \
+daily" and "1-0-1" are 2 per 1 d, "every 6 hours" is 1 per 6 h, "weekly" 1 per 1 wk), \
+count 1 for a single dose ("stat", "once"), as_needed, duration, and action: start, stop \
+(discontinue), hold (hold, withhold, pause: the order is paused, not ended; "hold if SBP < \
+100" is a condition, not a hold), change (increase, decrease) or continue. The dose is the \
+amount given each time: "25 mg half tab" is 12.5 mg; "60,000 IU" is 60000. When the dose \
+changes over time (a loading dose then maintenance, a taper, "20 mg x 5 days then 10 mg"), \
+list every step in steps, in order, and give the first step as the dose. Services are lab \
 tests (category laboratory), imaging, procedures (ECG, endoscopy) and referrals (name \
 the specialty). Follow-ups are "see the patient again in N units". A clause that \
 explicitly declines something ("no need for a chest x-ray") goes to negated; a clause \
@@ -55,6 +65,7 @@ that orders nothing goes to not_understood. "text" is the exact words of the inp
 item comes from. Do not output codes."""
 
 _UNIT_ENUM = ["s", "min", "h", "d", "wk", "mo", "a"]
+_ACTION_ENUM = ["start", "stop", "continue", "change", "hold"]
 
 
 def _nullable(kind: str, **extra: Any) -> dict[str, Any]:
@@ -88,7 +99,24 @@ OUTPUT_SCHEMA: dict[str, Any] = _obj(
                     "as_needed": {"type": "boolean"},
                     "duration_value": _nullable("number"),
                     "duration_unit": _nullable("string", enum=_UNIT_ENUM),
-                    "action": {"type": "string", "enum": ["start", "stop", "continue", "change"]},
+                    "action": {"type": "string", "enum": _ACTION_ENUM},
+                    "brand": _nullable("string"),
+                    "count": _nullable("integer"),
+                    "steps": {
+                        "type": "array",
+                        "items": _obj(
+                            {
+                                "dose": _nullable("number"),
+                                "dose_unit": _nullable("string"),
+                                "frequency": _nullable("integer"),
+                                "period": _nullable("number"),
+                                "period_unit": _nullable("string", enum=_UNIT_ENUM),
+                                "count": _nullable("integer"),
+                                "duration_value": _nullable("number"),
+                                "duration_unit": _nullable("string", enum=_UNIT_ENUM),
+                            }
+                        ),
+                    },
                     "text": {"type": "string"},
                 }
             ),
@@ -126,6 +154,17 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class _LlmStep(_Strict):
+    dose: float | None = None
+    dose_unit: str | None = None
+    frequency: int | None = None
+    period: float | None = None
+    period_unit: TimeUnit | None = None
+    count: int | None = None
+    duration_value: float | None = None
+    duration_unit: TimeUnit | None = None
+
+
 class _LlmMed(_Strict):
     name: str
     dose: float | None = None
@@ -138,6 +177,9 @@ class _LlmMed(_Strict):
     duration_value: float | None = None
     duration_unit: TimeUnit | None = None
     action: Action = "start"
+    brand: str | None = None
+    count: int | None = None
+    steps: list[_LlmStep] = []
     text: str = ""
 
 
@@ -171,6 +213,38 @@ def _locate(text: str, quote: str) -> Span | None:
     if m is None:
         return None
     return Span(start=m.start(), end=m.end())
+
+
+def _generic(name: str) -> str:
+    """The model's name in our canonical form (codes are then looked up, never taken)."""
+    parts = [p.strip().lower() for p in re.split(r"\s*[/+]\s*", name) if p.strip()]
+    canon = [canonical_combination(lookup_medication(p) or p) for p in parts]
+    return " / ".join(canon) if canon else name.strip().lower()
+
+
+def _timing(
+    frequency: int | None, period: float | None, unit: TimeUnit | None, count: int | None
+) -> Timing | None:
+    if frequency and period and unit:
+        return Timing(frequency=frequency, period=period, periodUnit=unit, count=count)
+    if count:
+        return Timing(count=count)
+    return None
+
+
+def _quantity(value: float | None, unit: TimeUnit | None) -> Quantity | None:
+    if value and value > 0 and unit:
+        return Quantity(value=value, unit=unit)
+    return None
+
+
+def _step(st: _LlmStep) -> DoseStep:
+    return DoseStep(
+        dose=st.dose,
+        dose_unit=st.dose_unit,
+        timing=_timing(st.frequency, st.period, st.period_unit, st.count),
+        duration=_quantity(st.duration_value, st.duration_unit),
+    )
 
 
 def _confidence(span: Span | None) -> float:
@@ -252,22 +326,23 @@ class OpenAiChatOrdersEngine:
         )
         for m in out.medications:
             span = _locate(text, m.text)
-            timing = None
-            if m.frequency and m.period and m.period_unit:
-                timing = Timing(frequency=m.frequency, period=m.period, periodUnit=m.period_unit)
-            duration = None
-            if m.duration_value and m.duration_value > 0 and m.duration_unit:
-                duration = Quantity(value=m.duration_value, unit=m.duration_unit)
+            name = _generic(m.name)
+            code = rxnorm_for(name)
+            steps = [_step(st) for st in m.steps]
             result.medications.append(
                 MedicationOrder(
-                    name=m.name.strip().lower(),
+                    name=name,
                     dose=m.dose,
                     dose_unit=m.dose_unit,
                     route=m.route,
-                    timing=timing,
+                    timing=_timing(m.frequency, m.period, m.period_unit, m.count),
                     as_needed=m.as_needed,
-                    duration=duration,
+                    duration=_quantity(m.duration_value, m.duration_unit),
                     action=m.action,
+                    steps=steps if len(steps) > 1 else [],
+                    brand=m.brand.strip() if m.brand and m.brand.strip() else None,
+                    code=code,
+                    system=RXNORM_SYSTEM if code else None,
                     text=m.text,
                     span=span,
                     confidence=_confidence(span),

@@ -8,10 +8,16 @@ How one text is read:
 3. A clause with a negation cue ("no need for", "avoid", "declines") is recorded in
    ``negated`` and orders nothing.
 4. Otherwise medications (with the action of the nearest verb before them: start, stop,
-   change, continue), services (lab/imaging/procedure lexicon; referrals only after
-   "refer"/"consult"), and follow-ups ("follow up/review/return ... in 3 months") are read.
-   Words after a reason cue ("due to low eGFR") are not read as orders.
-5. A clause that gave nothing goes to ``not_understood``.
+   hold, change, continue), services (lab/imaging/procedure lexicon; referrals only after
+   "refer"/"consult"), and follow-ups ("follow up/review/return ... in 3 months", "f/u
+   1 month", "review 3/12") are read. Words after a reason cue ("due to low eGFR") are
+   not read as orders. "hold X if SBP < 100" is a condition, not a hold.
+5. A clause with no drug that goes on with the previous one ("..., then 75 mg OD",
+   "..., then taper by 5 mg every week", "..., increase to 100 mg after 2 weeks") adds
+   dose steps to that medication.
+6. A clause that gave nothing goes to ``not_understood``; so do the words of a clause
+   that gave something but that no order accounts for ("CBC and sputum xyz": "sputum
+   xyz"). Nothing written is dropped silently.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import hashlib
 import re
 
 from carepipe.engines.nlp.numbers import NormalizedText, normalize_numbers
-from carepipe.engines.orders import lexicon, meds
+from carepipe.engines.orders import drugs, lexicon, meds, residue
 from carepipe.engines.orders.clauses import (
     Clause,
     collapse_dotted_abbreviations,
@@ -28,15 +34,18 @@ from carepipe.engines.orders.clauses import (
 )
 from carepipe.engines.orders.models import (
     Action,
+    DoseStep,
     FollowUp,
     MedicationOrder,
     OrderSet,
     ServiceOrder,
     Span,
 )
+from carepipe.engines.orders.rxnorm import RXNORM_SYSTEM, VERIFIED, rxnorm_for
+from carepipe.engines.orders.sig import continue_steps
 
 ENGINE_NAME = "rules"
-_RULES_VERSION = "1.0.0"
+_RULES_VERSION = "2.0.0"
 
 _WORD = re.compile(r"[a-z][a-z/-]*", re.I)
 _HAS_LETTER = re.compile(r"[A-Za-z]")
@@ -49,6 +58,8 @@ def _model_version() -> str:
     for entry in lexicon.SERVICES:
         h.update(repr(entry).encode())
     h.update(meds.source().encode())
+    h.update(drugs.digest_source().encode())
+    h.update(repr(sorted(VERIFIED.items())).encode())
     if meds.source() == "nlp":
         # The shared NLP's lexicons change what this engine reads: part of the version.
         from carepipe.engines.nlp.lexicon import lexicon_digest
@@ -70,9 +81,17 @@ class RulesOrdersEngine:
         norm = normalize_numbers(text)
         work = collapse_dotted_abbreviations(norm.text)
         result = OrderSet(engine=self.name, model_version=self.model_version)
-        inherited: dict[int, Action] = {}
-        for clause in split_clauses(work):
-            self._read_clause(clause, work, norm, result, inherited)
+        state = _State()
+        clauses = split_clauses(work)
+        bounds: dict[int, tuple[int, int]] = {}
+        for c in clauses:
+            lo, hi = bounds.get(c.sentence, (c.start, c.end))
+            bounds[c.sentence] = (min(lo, c.start), max(hi, c.end))
+        state.test_sentences = {
+            sent for sent, (lo, hi) in bounds.items() if _names_a_test(work[lo:hi])
+        }
+        for clause in clauses:
+            self._read_clause(clause, norm, result, state)
         return result
 
     # --- one clause -------------------------------------------------------------------
@@ -80,28 +99,33 @@ class RulesOrdersEngine:
     def _read_clause(
         self,
         clause: Clause,
-        work: str,
         norm: NormalizedText,
         out: OrderSet,
-        inherited: dict[int, Action],
+        state: _State,
     ) -> None:
         original = _original_text(norm, clause.start, clause.end)
         if not _HAS_LETTER.search(original):
             return  # bare numbers or symbols as sent: nothing to read or report
         verb_action = _first_verb_action(clause.text)
+        # Earlier clauses of the sentence lend their verb ("Start X, Y and Z").
+        earlier = state.inherited.get(clause.sentence)
         if verb_action is not None:
-            inherited[clause.sentence] = verb_action
+            state.inherited[clause.sentence] = verb_action
         found = OrderSet(engine=out.engine, model_version=out.model_version)
-        med_spans, declined = self._medications(
-            clause, norm, found, inherited.get(clause.sentence), verb_action is not None
-        )
-        self._services(clause, norm, found, med_spans)
-        self._follow_ups(clause, norm, found)
+        covered, declined = self._medications(clause, norm, found, earlier, verb_action is not None)
+        repeats_before = state.repeats
+        covered += self._services(clause, norm, found, covered, state)
+        covered += self._follow_ups(clause, norm, found)
+        heading = _HEADING.match(clause.text)
+        if heading is not None:
+            covered.append(heading.span("label"))
+        repeated_only = found.order_count == 0 and state.repeats > repeats_before
 
         # A negation cue before the first order negates the clause ("no need for a CXR");
         # one after it qualifies the order instead ("follow up in 3 months if no better").
+        # "hold off on the metformin" holds the drug: it is not a negation.
         neg = lexicon.NEGATION.search(clause.text)
-        if neg is not None:
+        if neg is not None and not (found.medications and _HOLD_OFF.match(neg.group(0))):
             first = min(
                 (i.span.start for i in _items(found) if i.span is not None),
                 default=None,
@@ -110,12 +134,61 @@ class RulesOrdersEngine:
             if first is None or norm.to_original(cue, cue)[0] < first:
                 out.negated.append(original)
                 return
+        state.clause_no += 1
         if found.order_count == 0:
+            if repeated_only or self._continues(clause, norm, state):
+                return  # a test named again ("TLC, DLC": one CBC), or the drug goes on
+            state.last_med = None
             (out.negated if declined else out.not_understood).append(original)
             return
         out.medications.extend(found.medications)
         out.services.extend(found.services)
         out.follow_ups.extend(found.follow_ups)
+        state.last_med = (state.clause_no, found.medications[-1]) if found.medications else None
+        for start, end in residue.leftovers(clause.text, covered):
+            out.not_understood.append(
+                _original_text(norm, clause.start + start, clause.start + end)
+            )
+
+    def _continues(self, clause: Clause, norm: NormalizedText, state: _State) -> bool:
+        """Attach a drug-less clause to the medication before it, if it goes on with it.
+
+        "..., then 75 mg OD", "..., then taper by 5 mg every week", "..., increase to
+        100 mg after 2 weeks" add dose steps; "then stop" and "max 3 per day" finish it.
+        """
+        # Only right after the clause that ordered the drug (across a "." or ";" too:
+        # "Start metformin 500 mg BD. Increase to 1 g after 2 weeks.").
+        if state.last_med is None or state.last_med[0] != state.clause_no - 1:
+            return False
+        state.last_med = (state.clause_no, state.last_med[1])
+        med = state.last_med[1]
+        if _FINISHES.fullmatch(clause.text.strip()):
+            return True
+        if not _CONTINUES.match(clause.text):
+            if _QUALIFIES.match(clause.text):
+                _extend(med, clause, norm)  # "..., hold if not eating": in its dosage text
+                return True
+            return False
+        first = (
+            med.steps[0]
+            if med.steps
+            else DoseStep(
+                dose=med.dose,
+                dose_unit=med.dose_unit,
+                timing=med.timing,
+                duration=med.duration,
+                text=med.text,
+            )
+        )
+        last = med.steps[-1] if med.steps else first
+        more = continue_steps(last, clause.text, med.dose_unit or drugs.default_unit(med.name))
+        if more:
+            med.steps = [*(med.steps or [first]), *more]
+            med.duration = med.steps[0].duration
+        # An adjustment we cannot lay out as steps ("titrate by 2 units every 3 days to
+        # FBS < 130") still belongs to the drug: it goes into its dosage text.
+        _extend(med, clause, norm)
+        return True
 
     def _medications(
         self,
@@ -125,52 +198,72 @@ class RulesOrdersEngine:
         inherited: Action | None,
         has_verb: bool,
     ) -> tuple[list[tuple[int, int]], bool]:
-        """Add the clause's medication orders; return their spans and whether any
-        mention was skipped as negated ("not on aspirin")."""
+        """Add the clause's medication orders; return the words they used (clause
+        offsets) and whether any mention was skipped as negated ("not on aspirin")."""
         found = []
         declined = False
         for m in meds.find_meds(clause.text):
+            if m.assertion == "hypothetical" and _CONDITIONAL_HOLD.search(clause.text):
+                m.assertion = "present"  # "hold if SBP < 100" is not a hypothetical drug
             if m.assertion in ("negated", "family") or (
                 m.assertion == "historical" and not has_verb
             ):
-                declined = declined or m.assertion == "negated"
-                continue
+                if _HOLD_OFF.search(clause.text[: m.name_start]):
+                    m.assertion = "present"  # "hold off on the metformin" holds it
+                else:
+                    declined = declined or m.assertion == "negated"
+                    continue
             found.append(m)
-        spans: list[tuple[int, int]] = []
+        covered: list[tuple[int, int]] = []
         switching = len(found) >= 2 and _SWITCH.search(clause.text) is not None
         for i, m in enumerate(found):
             action: Action = (
-                _verb_action_before(clause.text, m.start)
+                _verb_action_before(clause.text, m.name_start)
+                or _verb_right_after(clause.text, m.name_end)
                 or inherited
                 or _as_action(m.action_hint)
                 or "start"
             )
             if switching:
                 action = "stop" if i == 0 else "start"
+            if action == "change" and _TAPER_OFF.search(clause.text[: m.name_start]):
+                action = "stop"  # "taper off clonazepam": the course ends
             conf = m.confidence
             if m.dose is None and action in ("start", "change"):
                 conf = min(conf, 0.6)  # a start without a dose needs a human look
             elif m.dose is not None and m.timing is not None:
                 conf = max(conf, 0.9)
             s, e = norm.to_original(clause.start + m.start, clause.start + m.end)
+            code = rxnorm_for(m.name)
             out.medications.append(
                 MedicationOrder(
                     name=m.name,
                     dose=m.dose,
                     dose_unit=m.dose_unit,
+                    strength=m.strength,
+                    strength_unit=m.strength_unit,
+                    form_count=m.form_count,
                     route=m.route,
                     timing=m.timing,
                     as_needed=m.as_needed,
                     as_needed_for=m.as_needed_for,
                     duration=m.duration,
                     action=action,
+                    steps=m.steps,
+                    brand=m.brand,
+                    code=code,
+                    system=RXNORM_SYSTEM if code else None,
                     text=norm.original[s:e],
                     span=Span(start=s, end=e),
-                    confidence=round(conf, 3),
+                    confidence=round(min(max(conf, 0.0), 1.0), 3),
                 )
             )
-            spans.append((m.start, m.end))
-        return spans, declined
+            covered.append((m.start, m.end))
+            covered.append((m.name_start, m.name_end))
+            covered.extend(m.consumed)
+        if switching:
+            covered.append(_SWITCH.search(clause.text).span())  # type: ignore[union-attr]
+        return covered, declined
 
     def _services(
         self,
@@ -178,33 +271,52 @@ class RulesOrdersEngine:
         norm: NormalizedText,
         out: OrderSet,
         med_spans: list[tuple[int, int]],
-    ) -> None:
+        state: _State,
+    ) -> list[tuple[int, int]]:
         text = clause.text
         reason = lexicon.REASON.search(text)
         limit = reason.start() if reason else len(text)
+        heading = _HEADING.match(text)
+        first = heading.end("label") if heading else 0  # "Blood sugar monitoring: FBS..."
         referral_ctx = lexicon.REFERRAL_CONTEXT.search(text) is not None
-        order_ctx = referral_ctx or lexicon.ORDER_VERBS.search(text) is not None
+        order_ctx = (
+            referral_ctx
+            or lexicon.ORDER_VERBS.search(text) is not None
+            or clause.sentence in state.test_sentences  # "S. creatinine, Hb, TLC"
+        )
         hits: list[tuple[int, int, lexicon.ServiceEntry, bool]] = []
         for cs in lexicon.compiled_services():
             if cs.entry.category == "referral" and not referral_ctx:
+                if cs.standalone is not None:
+                    for m in cs.standalone.finditer(text, first, limit):
+                        hits.append((m.start(), m.end(), cs.entry, False))
                 continue
-            for m in cs.pattern.finditer(text, 0, limit):
+            for m in cs.pattern.finditer(text, first, limit):
                 hits.append((m.start(), m.end(), cs.entry, False))
             if cs.ambiguous is not None and order_ctx:
-                for m in cs.ambiguous.finditer(text, 0, limit):
+                for m in cs.ambiguous.finditer(text, first, limit):
                     hits.append((m.start(), m.end(), cs.entry, True))
-        # Longest match first; a span already taken (or inside a medication) is skipped.
+        # Longest match first; a span already taken (or inside a medication name) is
+        # skipped.
         hits.sort(key=lambda h: (-(h[1] - h[0]), h[0]))
         taken: list[tuple[int, int]] = list(med_spans)
         chosen: list[tuple[int, int, lexicon.ServiceEntry, bool]] = []
         for h in hits:
             if any(h[0] < e and s < h[1] for s, e in taken):
                 continue
+            if _TARGET_AFTER.match(text, h[1]):
+                taken.append((h[0], h[1]))  # "titrate to FBS < 130": a target, not a test
+                continue
             if any(c[2] is h[2] for c in chosen):
+                taken.append((h[0], h[1]))  # the same test named twice: one order
                 continue
             taken.append((h[0], h[1]))
             chosen.append(h)
         for start, end, entry, ambiguous in sorted(chosen, key=lambda h: h[0]):
+            if entry.display in state.ordered:
+                state.repeats += 1
+                continue  # "TLC, DLC, platelet count": one CBC
+            state.ordered.add(entry.display)
             s, e = norm.to_original(clause.start + start, clause.start + end)
             out.services.append(
                 ServiceOrder(
@@ -217,12 +329,25 @@ class RulesOrdersEngine:
                     confidence=0.75 if ambiguous else 0.9,
                 )
             )
+        return taken[len(med_spans) :]
 
-    def _follow_ups(self, clause: Clause, norm: NormalizedText, out: OrderSet) -> None:
+    def _follow_ups(
+        self, clause: Clause, norm: NormalizedText, out: OrderSet
+    ) -> list[tuple[int, int]]:
+        covered = []
         for m in lexicon.FOLLOW_UP.finditer(clause.text):
-            raw = m.group("value").lower()
-            value = 1.0 if raw in ("a", "an") else float(raw)
-            unit = lexicon.TIME_UNITS[m.group("unit").lower()]
+            if m.group("num"):
+                value = float(m.group("num"))
+                unit = lexicon.FRACTION_UNITS[m.group("den")]
+            else:
+                raw = m.group("value").lower()
+                value = 1.0 if raw in ("a", "an", "one") else float(raw)
+                unit_word = m.group("unit").lower()
+                unit = lexicon.TIME_UNITS[unit_word]
+                if unit_word.startswith("fortnight"):
+                    value *= 2
+            if value <= 0:
+                continue
             s, e = norm.to_original(clause.start + m.start(), clause.start + m.end())
             out.follow_ups.append(
                 FollowUp(
@@ -233,6 +358,70 @@ class RulesOrdersEngine:
                     confidence=0.9,
                 )
             )
+            covered.append(m.span())
+        return covered
+
+
+class _State:
+    """What one text's earlier clauses leave for the later ones."""
+
+    def __init__(self) -> None:
+        self.inherited: dict[int, Action] = {}  # sentence -> its verb's action
+        self.last_med: tuple[int, MedicationOrder] | None = None  # (clause no., order)
+        self.clause_no = 0  # clauses read so far
+        self.test_sentences: set[int] = set()  # sentences naming a lab test plainly
+        self.ordered: set[str] = set()  # services ordered so far (one order each)
+        self.repeats = 0  # services named again (not ordered twice)
+
+
+# "then stop", "and stop", "max 3 per day": the end of the previous drug's instruction.
+_FINISHES = re.compile(
+    r"(?:(?:and\s+|then\s+)*(?:stop|discontinue|off)(?:\s+(?:after\s+that|thereafter))?|"
+    r"(?:max(?:imum)?|not\s+more\s+than|up\s*to)\b.*)",
+    re.IGNORECASE,
+)
+# A drug-less clause that only sets a condition on the previous drug's order.
+_QUALIFIES = re.compile(
+    r"\s*(?:(?:hold|withhold|omit|skip)\s+(?:the\s+dose\s+)?(?:if|when)|if|unless|when)\b",
+    re.IGNORECASE,
+)
+# A drug-less clause that goes on with the previous drug's doses.
+_CONTINUES = re.compile(
+    r"\s*(?:then|followed\s+by|thereafter|after\s+that|and\s+then|"
+    r"(?:then\s+)?(?:increase|increased|decrease|decreased|reduce|reduced|taper(?:ing)?|"
+    r"titrate|uptitrate|wean|step\s+(?:up|down)|go\s+up|bump|restart|resume)\b)",
+    re.IGNORECASE,
+)
+# A label before a colon heads what follows ("Labs:", "Blood sugar monitoring:").
+_HEADING = re.compile(r"\s*(?P<label>[A-Za-z][A-Za-z /&-]{1,40}):\s*\S")
+# A test name followed by a comparison is a target or a result ("to FBS < 130").
+_TARGET_AFTER = re.compile(r"\s*(?:<|>|<=|>=|≤|≥|=|below|above|under|over)\s*\d", re.IGNORECASE)
+_HOLD_OFF = re.compile(r"\bhold\s+off\b", re.IGNORECASE)
+_TAPER_OFF = re.compile(r"\b(?:taper|wean)(?:ing)?\s+off\b", re.IGNORECASE)
+# "hold if SBP < 100", "hold for HR < 55": a condition on the order, not a hold.
+_CONDITIONAL_HOLD = re.compile(
+    r"\b(?:hold|withhold|omit)\s+(?:the\s+dose\s+)?(?:if|when|for\s+(?:sbp|bp|hr|pulse|"
+    r"heart\s+rate|blood\s+pressure|sugar|glucose|rbs|fbs)\b)",
+    re.IGNORECASE,
+)
+
+
+def _extend(med: MedicationOrder, clause: Clause, norm: NormalizedText) -> None:
+    """Stretch the order's text and span over a clause that belongs to it."""
+    if med.span is None:
+        return
+    _s, e = norm.to_original(clause.start, clause.end)
+    med.span = Span(start=med.span.start, end=max(e, med.span.end))
+    med.text = norm.original[med.span.start : med.span.end]
+
+
+def _names_a_test(text: str) -> bool:
+    """True when ``text`` names a lab test or study unambiguously: the context in which
+    "Hb" or "ALT" in a list means the test."""
+    return any(
+        cs.entry.category != "referral" and cs.pattern.search(text)
+        for cs in lexicon.compiled_services()
+    )
 
 
 def _items(orders: OrderSet) -> list[MedicationOrder | ServiceOrder | FollowUp]:
@@ -249,24 +438,44 @@ def _verb_of(word: str) -> Action | None:
 
 
 def _as_action(word: str | None) -> Action | None:
-    if word in ("start", "stop", "continue", "change"):
+    if word in ("start", "stop", "continue", "change", "hold"):
         return word  # type: ignore[return-value]
     return None
 
 
-def _first_verb_action(text: str) -> Action | None:
-    for m in _WORD.finditer(text):
+def _verbs(text: str, end: int | None = None) -> list[Action]:
+    """Actions of the verbs in ``text[:end]``, skipping conditional holds."""
+    out: list[Action] = []
+    for m in _WORD.finditer(text, 0, len(text) if end is None else end):
         action = _verb_of(m.group(0))
-        if action is not None:
-            return action
-    return None
+        if action is None:
+            continue
+        if action == "hold" and _CONDITIONAL_HOLD.match(text, m.start()):
+            continue
+        out.append(action)
+    return out
+
+
+_RIGHT_AFTER = re.compile(r"\s*(?:[-:,]\s*)?(?P<verb>[a-z][a-z/-]*)", re.IGNORECASE)
+
+
+def _verb_right_after(text: str, pos: int) -> Action | None:
+    """ "Warfarin hold x 2 days", "aspirin - stop": a verb right after the name."""
+    m = _RIGHT_AFTER.match(text, pos)
+    if m is None:
+        return None
+    action = _verb_of(m.group("verb"))
+    if action == "hold" and _CONDITIONAL_HOLD.match(text, m.start("verb")):
+        return None
+    return action
+
+
+def _first_verb_action(text: str) -> Action | None:
+    found = _verbs(text)
+    return found[0] if found else None
 
 
 def _verb_action_before(text: str, pos: int) -> Action | None:
     """The action of the last verb before ``pos`` in the clause."""
-    action: Action | None = None
-    for m in _WORD.finditer(text, 0, pos):
-        got = _verb_of(m.group(0))
-        if got is not None:
-            action = got
-    return action
+    found = _verbs(text, pos)
+    return found[-1] if found else None

@@ -207,6 +207,8 @@ def timing(value: TimingInput) -> Json:
         "period": _number(value.period),
         "periodUnit": value.period_unit,
     }
+    if value.count is not None:
+        repeat["count"] = value.count
     if value.when:
         repeat["when"] = list(value.when)
     if value.duration is not None:

@@ -182,6 +182,7 @@ class TimingInput:
     when: Sequence[str] = ()
     duration: float | None = None
     duration_unit: PeriodUnit | None = None
+    count: int | None = None  # doses in all (repeat.count): 1 for a "stat" dose
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,10 @@ class MedicationInput:
     dosage: DosageInput | None = None
     status: str = "active"
     note: str | None = None
+    # Orders: dose steps in order (loading dose, taper), used instead of ``dosage``; and
+    # the clinician's action (start, stop, hold, change, continue).
+    dosages: Sequence[DosageInput] = ()
+    action: str | None = None
 
 
 @dataclass(frozen=True)
@@ -230,6 +235,8 @@ class AllergyInput:
     allergy_type: str | None = None
     clinical_status: str = "active"
     verification_status: str = "confirmed"
+    # Scribe: why a reviewer should look (low confidence, ASR correction, contradiction).
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -246,6 +253,22 @@ class VitalSignInput:
     systolic: float | None = None
     diastolic: float | None = None
     observed_at: DateLike | None = None
+    # Scribe: why a reviewer should look (low confidence, ASR correction, implausible).
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class ObservationInput:
+    """A coded measurement that is not a vital sign (a lab said aloud, the fetal heart rate).
+
+    ``category`` is an observation-category code (``laboratory``, ``exam``).
+    """
+
+    loinc: str
+    value: float
+    unit: str | None = None
+    category: str = "laboratory"
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -272,6 +295,8 @@ class ScribeInput:
     allergies: Sequence[AllergyInput] = ()
     transcript: str | None = None
     transcript_language: str | None = None
+    # Scribe (issue 11): labs said aloud, fetal heart rate, other coded measurements.
+    observations: Sequence[ObservationInput] = ()
 
 
 @dataclass(frozen=True)
@@ -342,6 +367,11 @@ class DocumentInput:
     encounter: EncounterInput | None = None
     lab_values: Sequence[ExtractedLabValue] = ()
     engine: str | None = None
+    # OCR documents (issue 12): medications read off a prescription or a discharge
+    # list, and why a person must check the extraction (PHI-free reasons).
+    medications: Sequence[MedicationInput] = ()
+    medication_resource: Literal["MedicationRequest", "MedicationStatement"] = "MedicationStatement"
+    review_reasons: Sequence[str] = ()
 
 
 @dataclass(frozen=True)

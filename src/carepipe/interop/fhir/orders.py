@@ -50,17 +50,45 @@ def due_date(start: DateLike, interval: int, unit: str) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+# The clinician's verb (start, stop, hold, change, continue): FHIR has no field for it.
+ORDER_ACTION_URL = "https://carepipe.dev/fhir/StructureDefinition/order-action"
+# A follow-up's interval as written ("in 3 months"), beside the computed due date.
+FOLLOW_UP_INTERVAL_URL = "https://carepipe.dev/fhir/StructureDefinition/follow-up-interval"
+
+
+def _single_dose(instruction: Json) -> Json:
+    """A "stat" dose is ``repeat.count`` 1 alone, not "once a day, one dose"."""
+    repeat = (instruction.get("timing") or {}).get("repeat")
+    if (
+        repeat is not None
+        and repeat.get("count") == 1
+        and (repeat.get("frequency"), repeat.get("period"), repeat.get("periodUnit")) == (1, 1, "d")
+        and not repeat.get("when")
+        and not repeat.get("boundsDuration")
+    ):
+        instruction["timing"] = {"repeat": {"count": 1}}
+    return instruction
+
+
 def medication_request_resource(med: MedicationInput, ctx: BundleContext, common: Json) -> Json:
     resource: Json = {
         "resourceType": "MedicationRequest",
-        # A "stop metformin" order must reach the EMR as stopped, never as active.
+        # A "stop metformin" order must reach the EMR as stopped, a "hold" as on-hold,
+        # never as active.
         "status": med.status,
         "intent": "order",
         "medicationCodeableConcept": concept(ctx.tenant, med.code, med.name),
         **common,
     }
-    if med.dosage is not None:
-        resource["dosageInstruction"] = [dosage(med.dosage, sequence=1)]
+    if med.action:
+        resource["extension"] = [{"url": ORDER_ACTION_URL, "valueCode": med.action}]
+    if med.dosages:
+        # Dose steps (loading dose, taper) in order: sequence 1, 2, ...
+        resource["dosageInstruction"] = [
+            _single_dose(dosage(d, sequence=i)) for i, d in enumerate(med.dosages, start=1)
+        ]
+    elif med.dosage is not None:
+        resource["dosageInstruction"] = [_single_dose(dosage(med.dosage, sequence=1))]
     if med.note:
         resource["note"] = [{"text": med.note}]
     return resource
@@ -91,8 +119,21 @@ def follow_up_resource(
     ServiceRequest; an Appointment names the patient and clinician as participants.
     """
     due = None
+    extension: list[Json] = []
     if follow_up.interval is not None and follow_up.interval_unit is not None:
         due = due_date(orders.authored_on, follow_up.interval, follow_up.interval_unit)
+        unit = follow_up.interval_unit
+        extension = [
+            {
+                "url": FOLLOW_UP_INTERVAL_URL,
+                "valueDuration": {
+                    "value": follow_up.interval,
+                    "unit": unit,
+                    "system": codes.UCUM,
+                    "code": unit,
+                },
+            }
+        ]
     if orders.follow_up_as == "service_request":
         resource: Json = {
             "resourceType": "ServiceRequest",
@@ -102,6 +143,8 @@ def follow_up_resource(
             "patientInstruction": follow_up.description,
             **common,
         }
+        if extension:
+            resource["extension"] = extension
         if due is not None:
             resource["occurrenceDateTime"] = due.isoformat()
         if follow_up.reason:
@@ -114,6 +157,8 @@ def follow_up_resource(
         "created": fhir_datetime(orders.authored_on),
         "participant": [{"actor": subject, "status": "needs-action"}],
     }
+    if extension:
+        resource["extension"] = extension
     if orders.requester is not None:
         resource["participant"].append(
             {"actor": practitioner_reference(orders.requester), "status": "needs-action"}
