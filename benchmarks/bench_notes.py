@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from carepipe.engines.nlp.diagnoses import _matcher as condition_matcher  # noqa: E402
-from carepipe.engines.nlp.medications import _lexicon as medication_lexicon  # noqa: E402
+from carepipe.engines.nlp.drug_names import drug_lexicon as medication_lexicon  # noqa: E402
 from carepipe.engines.nlp.numbers import normalize_numbers  # noqa: E402
 from carepipe.engines.notes.evaluation import (  # noqa: E402
     FACT_TYPES,

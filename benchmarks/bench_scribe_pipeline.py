@@ -61,8 +61,8 @@ def pipeline(paths: list[Path], rounds: int, tmp: Path) -> dict[str, float]:
     from carepipe.core.db import Database
     from carepipe.core.migrate import upgrade
     from carepipe.core.models import Artifact, Job
+    from carepipe.pipelines.catalog import load_pipelines
     from carepipe.pipelines.ingest import submit
-    from carepipe.pipelines.registry import load_pipelines
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAREPIPE_")}
     env.update(

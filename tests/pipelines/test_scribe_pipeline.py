@@ -12,6 +12,7 @@ from carepipe.core.models import Job, Message, Task
 from carepipe.core.queue import enqueue
 from carepipe.observability.metrics import REGISTRY
 from carepipe.pipelines.ingest import submit
+from carepipe.pipelines.patient_context import PatientContext, seal_context
 from tests.pipelines.conftest import artifacts_of, dead_task
 from tests.support.fhir_test_server import running_fhir_test_server
 
@@ -30,7 +31,11 @@ def _known_patient(emr) -> None:
     assert r.status_code in (200, 201)
 
 
-def _submit(db, blobs, name: str, *, tenant: str = "clinic", **kw) -> str:
+def _submit(db, blobs, name: str, *, tenant: str = "clinic", context=None, **kw) -> str:
+    if (
+        context is not None
+    ):  # sealed as POST /v1/jobs seals it (tests/pipelines/test_patient_context)
+        kw["meta"] = seal_context(blobs, PatientContext.model_validate(context))
     return submit(
         db,
         blobs,
@@ -127,7 +132,7 @@ def test_emr_push_and_a_rerun_creates_nothing_twice(db, blobs, settings, run_job
             blobs,
             "c03.wav",
             idempotency_key="visit-3",
-            meta={"context": {"patient_id": "p-123"}},
+            context={"patient_id": "p-123"},
         )
         (job,) = run_jobs([job_id], timeout=300, settings_override=s)
         assert job.status == "succeeded", job.error_message
@@ -156,7 +161,7 @@ def test_emr_5xx_is_retried_and_4xx_is_a_dead_letter(db, blobs, settings, run_jo
         )
         _known_patient(emr)
         emr.fail(503, count=1)
-        ok = _submit(db, blobs, "c04.wav", meta={"context": {"patient_id": "p-123"}})
+        ok = _submit(db, blobs, "c04.wav", context={"patient_id": "p-123"})
         (job,) = run_jobs([ok], timeout=300, settings_override=s)
         assert job.status == "succeeded"
         with db.session() as session:
@@ -171,6 +176,6 @@ def test_emr_5xx_is_retried_and_4xx_is_a_dead_letter(db, blobs, settings, run_jo
                 "issue": [{"severity": "error", "code": "invalid", "diagnostics": "bad subject"}],
             },
         )
-        bad = _submit(db, blobs, "c05.wav")
+        bad = _submit(db, blobs, "c05.wav", context={"patient_id": "p-123"})
         (job,) = run_jobs([bad], timeout=300, settings_override=s)
         assert job.status == "dead" and job.error_code == "emr_rejected"

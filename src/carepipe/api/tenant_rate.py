@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from carepipe.core.db import Database
 from carepipe.core.errors import RateLimited
+from carepipe.core.tenants import tenant_settings
 from carepipe.observability.metrics import API_REFUSED
-from carepipe.ops.tenants import tenant_settings
 
 
 @dataclass

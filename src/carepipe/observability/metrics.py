@@ -1,22 +1,13 @@
-"""Prometheus metrics. Queue depth and dead letters are read from the database at scrape time."""
+"""Prometheus metrics: the registry and every metric object CarePipe updates.
+
+A leaf: it imports nothing of CarePipe, so any layer may count into it. Values
+read from the database at scrape time (queue depth, dead letters) are collected
+by ``carepipe.ops.queue_metrics``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC
-from typing import TYPE_CHECKING
-
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
-from sqlalchemy import func, select
-
-from carepipe.observability.logging import get_logger
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-    from carepipe.core.db import Database
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -154,112 +145,3 @@ AUDIT_CHECKPOINT_LAST = Gauge(
     "Unix time of the last audit checkpoint this process wrote.",
     registry=REGISTRY,
 )
-
-
-# The statuses ``carepipe_queue_depth`` reports: what waits, runs or died in a queue.
-# ``done`` and ``cancelled`` tasks are history, not depth (``carepipe_tasks_total``
-# counts them), and counting them at every scrape would scan the whole table.
-DEPTH_STATUSES = ("ready", "leased", "dead")
-
-KnownQueues = Callable[["Session"], Iterable[str]]
-
-
-def registered_queues(session: Session) -> list[str]:
-    """Every queue a sample must exist for, even before any work arrives: each stage
-    queue of every pipeline registered in this process, plus the queues of backfills
-    that have not finished (``backfill-<id>``)."""
-    # Imported here: the pipeline modules import this module's metric objects, and the
-    # registry is filled by whoever loaded the pipelines in this process.
-    from carepipe.core.model_registry import metadata
-    from carepipe.pipelines.registry import all_queues
-
-    names = set(all_queues())
-    backfills = metadata.tables.get("backfills")
-    if backfills is not None:
-        names.update(
-            session.execute(
-                select(backfills.c.queue).where(
-                    backfills.c.finished_at.is_(None), backfills.c.queue != ""
-                )
-            ).scalars()
-        )
-    return sorted(names)
-
-
-class QueueCollector(Collector):
-    """Queue depth by queue and status, and dead letters by queue, counted at scrape time.
-
-    Every known queue (``known_queues``) gets a sample for every status in
-    ``DEPTH_STATUSES``, 0 when empty: a fresh platform exports its zeros, so
-    dashboards draw a line and ``delta``/``absent`` alerts have a baseline (a series
-    that appears only with its first dead letter never shows the jump from 0).
-    """
-
-    def __init__(self, db: Database, known_queues: KnownQueues = registered_queues) -> None:
-        self.db = db
-        self.known_queues = known_queues
-
-    def describe(self) -> list[GaugeMetricFamily]:
-        return []
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        from carepipe.core.clock import utcnow
-        from carepipe.core.models import Task
-
-        depth = GaugeMetricFamily(
-            "carepipe_queue_depth",
-            "Tasks per queue and status (ready, leased, dead); 0 for every known queue.",
-            labels=["queue", "status"],
-        )
-        dead = GaugeMetricFamily("carepipe_dead_letters", "Dead tasks per queue.", labels=["queue"])
-        oldest = GaugeMetricFamily(
-            "carepipe_queue_oldest_ready_seconds",
-            "Age of the oldest ready task (0 when none waits).",
-            labels=["queue"],
-        )
-        counts: dict[tuple[str, str], int] = {}
-        ages: dict[str, float] = {}
-        try:
-            with self.db.session() as s:
-                queues = set(self.known_queues(s))
-                rows = s.execute(
-                    select(Task.queue, Task.status, func.count(), func.min(Task.run_after))
-                    .where(Task.status.in_(DEPTH_STATUSES))
-                    .group_by(Task.queue, Task.status)
-                ).all()
-        except Exception as exc:  # a scrape must not fail because the database is away
-            get_logger("carepipe.metrics").warning(
-                "metrics.queue_depth_failed", error=type(exc).__name__
-            )
-            return
-        now = utcnow()
-        for queue, status, count, min_run_after in rows:
-            queues.add(queue)
-            counts[(queue, status)] = int(count)
-            if status == "ready" and min_run_after is not None:
-                if min_run_after.tzinfo is None:
-                    min_run_after = min_run_after.replace(tzinfo=UTC)
-                ages[queue] = max(0.0, (now - min_run_after).total_seconds())
-        for queue in sorted(queues):
-            for status in DEPTH_STATUSES:
-                depth.add_metric([queue, status], counts.get((queue, status), 0))
-            dead.add_metric([queue], counts.get((queue, "dead"), 0))
-            oldest.add_metric([queue], ages.get(queue, 0.0))
-        yield depth
-        yield dead
-        yield oldest
-
-
-_collector: QueueCollector | None = None
-
-
-def install_queue_collector(db: Database, known_queues: KnownQueues | None = None) -> None:
-    """Point the (single, process-wide) scrape-time collector at ``db``; ``known_queues``
-    replaces the default list of queues that always get a sample (``registered_queues``)."""
-    global _collector
-    if _collector is None:
-        _collector = QueueCollector(db, known_queues or registered_queues)
-        REGISTRY.register(_collector)
-    else:
-        _collector.db = db
-        _collector.known_queues = known_queues or registered_queues

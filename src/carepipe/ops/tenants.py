@@ -1,18 +1,16 @@
-"""Tenant policies: the per-tenant settings pipelines obey, read and changed (audited).
+"""Tenant policies for people: read a tenant's settings, change them (checked, audited).
 
-``TenantSettings`` is the one list of settings: each has a type, a default and
-says what it changes. Pipelines read them from the ``tenants`` row of the job's
-tenant (``carepipe.pipelines.common.tenant_settings``).
+The settings themselves (``TenantSettings``: types, defaults, meaning) are in
+``carepipe.core.tenants``, where every layer reads them.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import (
     BaseModel,
     ConfigDict,
-    Field,
     StrictBool,
     ValidationError,
     create_model,
@@ -27,37 +25,7 @@ from carepipe.core.clock import utcnow
 from carepipe.core.errors import NotFound, ValidationFailed
 from carepipe.core.json_schema import omit_null
 from carepipe.core.models import Tenant
-
-
-class TenantSettings(BaseModel):
-    """Every tenant setting, with its default."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    review_required: bool = Field(
-        False, description="Scribe notes wait for a clinician's review before the FHIR stage."
-    )
-    allow_unidentified_patients: bool = Field(
-        False,
-        description="Push bundles to the EMR even when the job named no patient (a per-job "
-        "stand-in patient); otherwise such jobs end as dead letters patient_unidentified.",
-    )
-    abha_required: bool = Field(
-        False, description="Nothing reaches the EMR for a patient whose ABHA number is unknown."
-    )
-    date_locale: Literal["IN", "US"] = Field(
-        "IN", description="How dd/mm dates in documents are read: IN (day first), US (month first)."
-    )
-    ingest_rate_per_second: float | None = Field(
-        None,
-        gt=0,
-        le=100_000,
-        description="Intake requests per second this tenant may send to each API process "
-        "(none: no limit); beyond it, 429 rate_limited with Retry-After.",
-    )
-    ingest_burst: int | None = Field(
-        None, ge=1, le=100_000, description="Requests above the rate allowed in a burst."
-    )
+from carepipe.core.tenants import TenantSettings, settings_of
 
 
 def _not_null(value: Any) -> Any:
@@ -89,20 +57,8 @@ class TenantView(BaseModel):
     settings: TenantSettings
 
 
-def _settings(stored: dict[str, Any] | None) -> TenantSettings:
-    """Stored settings with defaults filled in (settings no longer known are ignored)."""
-    known = TenantSettings.model_fields
-    return TenantSettings.model_validate({k: v for k, v in (stored or {}).items() if k in known})
-
-
-def tenant_settings(session: Session, tenant: str) -> TenantSettings:
-    """A tenant's effective settings (defaults for a tenant without a row); no permission."""
-    row = session.get(Tenant, tenant)
-    return _settings(row.settings if row is not None else None)
-
-
 def view(row: Tenant) -> TenantView:
-    return TenantView(id=row.id, name=row.name, settings=_settings(row.settings))
+    return TenantView(id=row.id, name=row.name, settings=settings_of(row.settings))
 
 
 def get_tenant(session: Session, principal: Principal, tenant: str) -> TenantView:
@@ -131,7 +87,7 @@ def set_tenant_settings(
     row = session.get(Tenant, tenant)
     before = dict(row.settings or {}) if row is not None else None
     try:
-        merged = TenantSettings.model_validate({**_settings(before).model_dump(), **changes})
+        merged = TenantSettings.model_validate({**settings_of(before).model_dump(), **changes})
     except ValidationError as exc:
         raise ValidationFailed(
             "tenant settings are not valid",

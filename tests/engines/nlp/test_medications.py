@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from carepipe.engines.nlp.drug_names import lookup_medication, rxnorm_code
 from carepipe.engines.nlp.lexicon.medications import BRANDS, GENERICS
-from carepipe.engines.nlp.medications import (
-    MedicationMention,
-    find_medications,
-    lookup_medication,
-    rxnorm_code,
-)
+from carepipe.engines.nlp.medications import MedicationMention, find_medications
 
 
 def one(text: str) -> MedicationMention:

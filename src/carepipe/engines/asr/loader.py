@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 from carepipe.core.errors import EngineUnavailable
@@ -22,7 +23,11 @@ def load_asr_engine(settings: Any) -> AsrEngine:
     model name, default ``whisper-1``), ``asr_url`` and ``asr_api_key`` (for "openai").
     Optional, if the settings have them: ``asr_cpu_threads`` (default 2), ``asr_beam_size``
     (default 2), ``asr_prompt`` ("" none, "clinical" the built-in outpatient vocabulary,
-    or any text as Whisper's initial prompt), ``asr_timeout_seconds`` (default 120).
+    or any text as Whisper's initial prompt), ``asr_timeout_seconds`` (default 120),
+    ``asr_hotwords`` (comma-separated words favoured in every recording, beside the
+    built-in units), ``asr_contextual_pass`` (default True: a second, drug-biased decode,
+    see :mod:`carepipe.engines.asr.biasing`) and ``data_dir`` (packaged models are
+    assembled under ``<data_dir>/models``).
 
     The same settings values return the same engine object for the life of the process.
     Raises :class:`EngineUnavailable` (or its subclass ``AsrModelNotFound``) for an unknown
@@ -38,9 +43,15 @@ def load_asr_engine(settings: Any) -> AsrEngine:
     beam = int(getattr(settings, "asr_beam_size", 2) or 2)
     timeout = float(getattr(settings, "asr_timeout_seconds", 120.0) or 120.0)
     prompt = str(getattr(settings, "asr_prompt", "") or "").strip()
+    hotwords = tuple(
+        w.strip() for w in str(getattr(settings, "asr_hotwords", "") or "").split(",") if w.strip()
+    )
+    contextual = bool(getattr(settings, "asr_contextual_pass", True))
+    cache_dir = Path(getattr(settings, "data_dir", "var") or "var") / "models"
     key: tuple[Any, ...]
     if name == "faster-whisper":
-        key = (name, model, threads, beam, prompt)
+        # The cache directory is not part of the key: a model is identified by its sha256.
+        key = (name, model, threads, beam, prompt, hotwords, contextual)
     else:
         # The key is part of the cache key so a rotated key gets a new client; it is
         # held only in memory, as the settings object holds it anyway.
@@ -57,6 +68,9 @@ def load_asr_engine(settings: Any) -> AsrEngine:
                 beam=beam,
                 timeout=timeout,
                 prompt=prompt,
+                hotwords=hotwords,
+                contextual=contextual,
+                cache_dir=cache_dir,
             )
             _CACHE[key] = engine
         return engine
@@ -72,8 +86,12 @@ def _build(
     beam: int,
     timeout: float,
     prompt: str = "",
+    hotwords: tuple[str, ...] = (),
+    contextual: bool = True,
+    cache_dir: Path | None = None,
 ) -> AsrEngine:
     if name == "faster-whisper":
+        from carepipe.engines.asr.biasing import STATIC_VOCABULARY
         from carepipe.engines.asr.faster_whisper_engine import (
             CLINICAL_PROMPT,
             FasterWhisperEngine,
@@ -84,6 +102,9 @@ def _build(
             cpu_threads=threads,
             beam_size=beam,
             initial_prompt=CLINICAL_PROMPT if prompt == "clinical" else prompt or None,
+            hotwords=(*hotwords, *STATIC_VOCABULARY),
+            contextual_pass=contextual,
+            cache_dir=cache_dir,
         )
     if name == "openai":
         from carepipe.engines.asr.openai_engine import DEFAULT_MODEL, OpenAiCompatibleAsrEngine

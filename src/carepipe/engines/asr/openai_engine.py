@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -103,10 +104,17 @@ class OpenAiCompatibleAsrEngine:
         """Close the connection pool (engines normally live as long as the process)."""
         self._client.close()
 
-    def transcribe(self, audio: bytes, *, filename: str | None = None) -> Transcript:
+    def transcribe(
+        self,
+        audio: bytes,
+        *,
+        filename: str | None = None,
+        vocabulary: Sequence[str] = (),
+    ) -> Transcript:
         """Send ``audio`` to the server; the user's ``filename`` is reduced to its extension.
 
         (A file name can carry a patient's name; the server needs only the format.)
+        ``vocabulary`` becomes the request's ``prompt`` (the API's only biasing input).
         """
         if not audio:
             raise AudioUnreadable("audio is empty (0 bytes)")
@@ -114,6 +122,8 @@ class OpenAiCompatibleAsrEngine:
         data: dict[str, str] = {"model": self.model, "response_format": "verbose_json"}
         if self.language:
             data["language"] = self.language
+        if vocabulary:
+            data["prompt"] = ", ".join(vocabulary)
         started = time.perf_counter()
         try:
             response = self._client.post(

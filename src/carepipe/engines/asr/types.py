@@ -8,6 +8,7 @@ back unchanged.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -25,18 +26,48 @@ def confidence_from_logprob(avg_logprob: float | None) -> float:
 
 
 @dataclass(frozen=True)
+class Word:
+    """One recognised word: times in seconds, and the decoder's probability for it."""
+
+    start: float
+    end: float
+    text: str
+    probability: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Segment:
-    """A stretch of speech: times in seconds from the start of the audio."""
+    """A stretch of speech: times in seconds from the start of the audio.
+
+    ``words`` (with timestamps and probabilities), ``compression_ratio`` and
+    ``no_speech_prob`` are filled by engines that report them (faster-whisper does);
+    transcripts stored before they existed load with the defaults.
+    """
 
     start: float
     end: float
     text: str
     avg_logprob: float | None
     confidence: float
+    words: tuple[Word, ...] = ()
+    compression_ratio: float | None = None
+    no_speech_prob: float | None = None
 
     @classmethod
     def from_logprob(
-        cls, start: float, end: float, text: str, avg_logprob: float | None
+        cls,
+        start: float,
+        end: float,
+        text: str,
+        avg_logprob: float | None,
+        *,
+        words: tuple[Word, ...] = (),
+        compression_ratio: float | None = None,
+        no_speech_prob: float | None = None,
     ) -> Segment:
         """A segment whose confidence is derived from ``avg_logprob``."""
         return cls(
@@ -45,7 +76,17 @@ class Segment:
             text=text.strip(),
             avg_logprob=None if avg_logprob is None else float(avg_logprob),
             confidence=round(confidence_from_logprob(avg_logprob), 4),
+            words=words,
+            compression_ratio=None if compression_ratio is None else round(compression_ratio, 3),
+            no_speech_prob=None if no_speech_prob is None else round(no_speech_prob, 4),
         )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Segment:
+        """The inverse of ``asdict`` (words back to :class:`Word`)."""
+        body = dict(data)
+        body["words"] = tuple(Word(**w) for w in body.get("words") or ())
+        return cls(**body)
 
 
 @dataclass(frozen=True)
@@ -67,6 +108,11 @@ class Transcript:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def words(self) -> list[Word]:
+        """Every word of every segment, in order (empty when the engine gives none)."""
+        return [w for s in self.segments for w in s.words]
+
+    @property
     def confidence(self) -> float:
         """Duration-weighted mean of the segment confidences (0.0 with no segments)."""
         weighted = [(max(s.end - s.start, 0.01), s.confidence) for s in self.segments]
@@ -84,7 +130,7 @@ class Transcript:
         """The inverse of :meth:`to_dict` (ignores the derived ``confidence``)."""
         return cls(
             text=data["text"],
-            segments=[Segment(**s) for s in data.get("segments", [])],
+            segments=[Segment.from_dict(s) for s in data.get("segments", [])],
             language=data.get("language", ""),
             audio_seconds=float(data["audio_seconds"]),
             processing_seconds=float(data["processing_seconds"]),
@@ -115,4 +161,12 @@ class AsrEngine(Protocol):
     name: str
     model_version: str
 
-    def transcribe(self, audio: bytes, *, filename: str | None = None) -> Transcript: ...
+    def transcribe(
+        self,
+        audio: bytes,
+        *,
+        filename: str | None = None,
+        vocabulary: Sequence[str] = (),
+    ) -> Transcript:
+        """Transcribe ``audio``; ``vocabulary`` lists words to favour (drug names...)."""
+        ...

@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from carepipe.engines.nlp.drug_names import lookup_medication, rxnorm_code
 from carepipe.engines.nlp.lexicon.conditions import ALLERGENS
 from carepipe.engines.nlp.matcher import PhraseMatcher, tokenize
-from carepipe.engines.nlp.medications import lookup_medication, rxnorm_code
 
 
 @dataclass
@@ -60,10 +60,16 @@ _NKA_RE = re.compile(
     r"\b(?:no known (?:drug |medication |medicine )?allerg(?:y|ies)|nkda|nka"
     r"|no drug allerg(?:y|ies)"
     r"|no allerg(?:y|ies)(?: to (?:any|anything))?|not allergic to (?:any|anything)\w*"
-    r"|denies (?:any )?(?:drug )?allerg(?:y|ies)|no history of (?:drug )?allerg(?:y|ies))\b"
-    # The answer to an allergy question: "Any allergies? Not that we know of."
-    r"|(?<=\?)\s*(?:no|none|nope|nothing|not that (?:i|we) know(?: of)?|none that (?:i|we) know"
-    r"(?: of)?|not to my knowledge|no known)\b",
+    r"|denies (?:any )?(?:drug )?allerg(?:y|ies)|no history of (?:drug )?allerg(?:y|ies)"
+    r"|(?:i|we|he|she) (?:don't|do not|doesn't|does not) have any allerg(?:y|ies))\b",
+    re.IGNORECASE,
+)
+# Only as the answer to an allergy question: "Any allergies? Not that we know of." (a bare
+# "No" answers whatever was asked last, so it counts only after an allergy question).
+_NKA_ANSWER_RE = re.compile(
+    r"\s*(?:(?:patient|pt|mother|father|p)\s*:\s*)?(?:no|none|nope|nothing|not that (?:i|we) know"
+    r"(?: of)?|none that (?:i|we) know(?: of)?|not to my knowledge|no known|not that we know)\b"
+    r"(?!\s+(?:\w+\s+){0,2}(?:but|except|only|just)\b)",
     re.IGNORECASE,
 )
 _REACTIONS = [
@@ -153,14 +159,15 @@ def _classify(item: str) -> tuple[str, str, str | None, float] | None:
                 break
     if med is not None:
         return med, "medication", rxnorm_code(med), 0.9
-    if len(words) > 2 or any(w in ("of", "to", "in", "on", "when", "if", "is") for w in words):
-        return None
-    return phrase, "other", None, 0.55
+    # Validated against the drug, food and environmental lexicons: anything else ("ceiling",
+    # "just") is not recorded as an allergen.
+    return None
 
 
 _ALLERGY_QUESTION_RE = re.compile(
-    r"\b(?:any|are you|is (?:he|she)|do you have|does (?:he|she) have|have you got)\s+"
-    r"(?:known\s+|drug\s+|medicine\s+|medication\s+)*allerg\w*[^?.]{0,40}\?\s*",
+    r"(?:\b(?:any|are you|is (?:he|she)|do you have|does (?:he|she) have|have you got)\s+"
+    r"(?:known\s+|drug\s+|other\s+|medicine\s+|medication\s+)*|(?:^|(?<=[.?!]))\s*)"
+    r"allerg\w*[^?.]{0,40}\?\s*",
     re.IGNORECASE,
 )
 _NEGATIVE_ANSWER_RE = re.compile(
@@ -219,9 +226,19 @@ def _answered_allergies(text: str, taken: list[tuple[int, int]]) -> list[Allergy
 
 
 def no_known_allergies(text: str) -> tuple[int, int] | None:
-    """Span of "no known drug allergies" / "NKDA" in ``text``, or None."""
+    """Span of "no known drug allergies" / "NKDA" in ``text``, or None.
+
+    A bare negative ("No.", "None that I know of") counts only as the answer to a question
+    about allergies.
+    """
     m = _NKA_RE.search(text)
-    return m.span() if m else None
+    if m:
+        return m.span()
+    for q in _ALLERGY_QUESTION_RE.finditer(text):
+        a = _NKA_ANSWER_RE.match(text, q.end())
+        if a:
+            return a.start() + (len(a.group(0)) - len(a.group(0).lstrip())), a.end()
+    return None
 
 
 def find_allergies(text: str) -> list[AllergyMention]:

@@ -38,6 +38,9 @@ _PRE_NEG = [
     r"resolution of",
     r"no longer",
     r"stopped having",
+    # "avoid ibuprofen": advice against, not a prescription.
+    r"avoid(?:ing)?",
+    r"(?:do not|don't|never) (?:take|use|give)",
 ]
 _POST_NEG = [
     r"(?:was|is|has been|been) ruled out",
@@ -109,6 +112,9 @@ _HISTORICAL = [
 # A scope ends here (NegEx termination terms, plus spoken clause starts).
 _TERMINATE = [
     r"but",
+    r"just",
+    r"only",
+    r"instead",
     r"however",
     r"although",
     r"though",

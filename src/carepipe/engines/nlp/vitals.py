@@ -31,6 +31,8 @@ LOINC: dict[str, tuple[str, str]] = {
     "height": ("8302-2", "Body height"),
     "respiratory_rate": ("9279-1", "Respiratory rate"),
     "blood_glucose": ("2339-0", "Glucose [Mass/volume] in Blood"),
+    "bmi": ("39156-5", "Body mass index (BMI) [Ratio]"),
+    "fetal_heart_rate": ("55283-6", "Fetal Heart rate"),
 }
 # FHIR's vital-signs profile wants 2708-6 beside 59408-5 for pulse oximetry.
 EXTRA_CODES: dict[str, tuple[str, ...]] = {"spo2": ("2708-6",)}
@@ -47,6 +49,8 @@ PLAUSIBLE: dict[tuple[str, str], tuple[float, float]] = {
     ("weight", "[lb_av]"): (1, 770),
     ("height", "cm"): (30, 250),
     ("height", "m"): (0.3, 2.5),
+    ("bmi", "kg/m2"): (10, 80),
+    ("fetal_heart_rate", "/min"): (60, 220),
     ("respiratory_rate", "/min"): (4, 70),
     ("blood_glucose", "mg/dL"): (20, 1000),
     ("blood_glucose", "mmol/L"): (1, 55),
@@ -57,7 +61,7 @@ PLAUSIBLE: dict[tuple[str, str], tuple[float, float]] = {
 class VitalSign:
     """One measurement. Blood pressure carries ``systolic``/``diastolic`` components."""
 
-    kind: str  # blood_pressure | heart_rate | temperature | spo2 | weight | respiratory_rate...
+    kind: str  # blood_pressure | heart_rate | temperature | spo2 | weight | height | bmi...
     value: float | None  # None for blood pressure (see components)
     value_text: str  # "140/90", "38.2"
     unit: str  # UCUM: mm[Hg], /min, Cel, [degF], %, kg, [lb_av]
@@ -82,7 +86,7 @@ _NUM = r"(?P<v>\d{1,3}(?:\.\d+)?)"
 # but never another vital's trigger word.
 _OTHER_TRIGGERS = (
     r"bp|blood|pressure|pulse|heart|hr|sat|sats|saturation|spo2|oxygen|temp|temperature|weight|"
-    r"weighs|resp|respiratory|rr|breathing|sugar|glucose|height|over"
+    r"weighs|weigh|resp|respiratory|rr|breathing|sugar|glucose|height|over|bmi|tall"
 )
 # Only connecting words may sit between a trigger and its value: in run-on speech a free
 # filler would bridge clauses ("weight gain we'll start levothyroxine 50 micrograms").
@@ -144,11 +148,26 @@ _SPO2_RE = re.compile(
     re.IGNORECASE,
 )
 _WEIGHT_RE = re.compile(
-    r"\b(?P<trig>weight|weighs|weighing|weighed|wt|body weight)\b"
+    r"\b(?P<trig>weight|weighs|weigh|weighing|weighed|wt|body weight)\b"
     r"(?!\s+(?:gain|loss|lost|reduction|bearing|gained|change))"
     + _FILL
     + r"(?P<v>\d{1,3}(?:\.\d+)?)"
     r"(?P<unit>\s*(?:kgs?|kilos?|kilograms?|kilogrammes?|lbs?|pounds?)\b)?",
+    re.IGNORECASE,
+)
+_HEIGHT_RE = re.compile(
+    r"\b(?P<trig>height|tall|stands?)\b" + _FILL + r"(?P<v>\d{1,3}(?:\.\d+)?)"
+    r"(?P<unit>\s*(?:centimet(?:er|re)s?|cms?|met(?:er|re)s?|m)\b)?",
+    re.IGNORECASE,
+)
+_BMI_RE = re.compile(
+    r"\b(?P<trig>bmi|body mass index)\b" + _FILL + r"(?P<v>\d{1,2}(?:\.\d+)?)"
+    r"(?P<unit>\s*(?:kg/m2|kilograms? per (?:square )?met(?:er|re) squared|kg per m2))?",
+    re.IGNORECASE,
+)
+# The fetus is the subject when the heart rate is the baby's ("the baby's heart rate").
+_FETAL_RE = re.compile(
+    r"\b(?:baby'?s?|fetal|foetal|fetus|foetus|fetal heart|foetal heart)\W+(?:\w+\W+){0,1}$",
     re.IGNORECASE,
 )
 _WEIGHT_BARE_RE = re.compile(
@@ -197,6 +216,14 @@ def _unit_of(kind: str, said: str | None, value: float) -> tuple[str, bool]:
         if re.search(r"c\b|celsius|centigrade", s):
             return "Cel", False
         return ("Cel" if value < 50 else "[degF]"), True
+    if kind == "height":
+        if re.search(r"cent|cm", s):
+            return "cm", False
+        if s:
+            return "m", False
+        return ("m" if value < 3 else "cm"), True
+    if kind == "bmi":
+        return "kg/m2", False
     if kind == "weight":
         if re.search(r"lb|pound", s):
             return "[lb_av]", False
@@ -210,7 +237,12 @@ def _unit_of(kind: str, said: str | None, value: float) -> tuple[str, bool]:
             return "mg/dL", False
         return ("mmol/L" if value < 30 else "mg/dL"), True
     # Pulse, respiratory rate and saturation have one unit: saying it adds nothing.
-    fixed = {"heart_rate": "/min", "spo2": "%", "respiratory_rate": "/min"}
+    fixed = {
+        "heart_rate": "/min",
+        "spo2": "%",
+        "respiratory_rate": "/min",
+        "fetal_heart_rate": "/min",
+    }
     return fixed[kind], False
 
 
@@ -292,6 +324,8 @@ def find_vitals(text: str) -> list[VitalSign]:
         ("respiratory_rate", _RR_BARE_RE, False),
         ("weight", _WEIGHT_RE, True),
         ("weight", _WEIGHT_BARE_RE, False),
+        ("height", _HEIGHT_RE, True),
+        ("bmi", _BMI_RE, True),
         ("blood_glucose", _GLUCOSE_RE, True),
     ]
     for kind, rx, triggered in single:
@@ -319,6 +353,10 @@ def find_vitals(text: str) -> list[VitalSign]:
                 continue
             if kind == "weight" and value < 1 and not said:
                 continue
+            if kind == "height" and trig in ("tall", "stand", "stands") and not said:
+                continue  # "stands for", "tall" without a number-and-unit is not a height
+            if kind == "heart_rate" and _FETAL_RE.search(norm[max(0, m.start() - 30) : m.start()]):
+                kind = "fetal_heart_rate"  # the baby's, not the mother's
             unit, inferred = _unit_of(kind, said, value)
             ok = _plausible(kind, unit, value)
             v = VitalSign(
@@ -335,6 +373,7 @@ def find_vitals(text: str) -> list[VitalSign]:
                 extra_codes=EXTRA_CODES.get(kind, ()),
             )
             add(kind, m, m.span("v"), v)
+            kind = {"fetal_heart_rate": "heart_rate"}.get(kind, kind)
     found.sort(key=lambda v: v.start)
     return found
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from carepipe.engines.nlp.diagnoses import lookup_condition
-from carepipe.engines.nlp.medications import lookup_medication
+from carepipe.engines.nlp.drug_names import lookup_medication
 from carepipe.engines.notes.models import SoapNote
 
 FACT_TYPES = ("vitals", "medications", "diagnoses")

@@ -31,9 +31,9 @@ from carepipe.engines.chat_completions import (
     cost_usd,
 )
 from carepipe.engines.nlp.diagnoses import lookup_condition
+from carepipe.engines.nlp.drug_names import lookup_medication, rxnorm_code
 from carepipe.engines.nlp.lexicon.conditions import CONDITIONS
 from carepipe.engines.nlp.lexicon.symptoms import SYMPTOMS
-from carepipe.engines.nlp.medications import lookup_medication, rxnorm_code
 from carepipe.engines.nlp.vitals import LOINC
 from carepipe.engines.notes.models import (
     LOW_CONFIDENCE_THRESHOLD,

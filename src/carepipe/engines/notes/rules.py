@@ -19,6 +19,7 @@ from carepipe.engines.nlp.diagnoses import (
     find_diagnoses,
 )
 from carepipe.engines.nlp.followup import find_follow_up
+from carepipe.engines.nlp.labs import find_labs
 from carepipe.engines.nlp.lexicon import lexicon_digest
 from carepipe.engines.nlp.medications import MedicationMention, find_medications
 from carepipe.engines.nlp.numbers import normalize_numbers
@@ -29,6 +30,7 @@ from carepipe.engines.notes.models import (
     AllergyItem,
     DiagnosisItem,
     FollowUpItem,
+    LabItem,
     MedicationItem,
     NegativeFinding,
     Quantity,
@@ -44,7 +46,7 @@ from carepipe.engines.notes.models import (
 from carepipe.engines.notes.sections import SentenceFeatures, place
 from carepipe.engines.notes.segment import Segment, segment
 
-RULES_VERSION = "1.0.0"
+RULES_VERSION = "1.1.0"
 
 _QUESTION_START_RE = re.compile(
     r"^(?:(?:and|so|okay|ok|now)\s+)?(?:do|does|did|are|is|was|were|have|has|had|any|how|what"
@@ -102,6 +104,7 @@ class RulesNoteEngine:
         allergies = find_allergies(text)
         follow_ups = find_follow_up(text)
         nka = no_known_allergies(text)
+        labs = find_labs(text)
 
         vital_spans = [(v.start, v.end) for v in vitals]
         # Substances and reactions: "penicillin gives me a rash" is neither a complaint of
@@ -192,8 +195,24 @@ class RulesNoteEngine:
                 components=v.components,
                 plausible=v.plausible,
                 unit_inferred=v.unit_inferred,
+                subject="fetus" if v.kind == "fetal_heart_rate" else "patient",
             )
             for v in vitals
+        ]
+        lab_items = [
+            LabItem(
+                text=lab.surface,
+                start=lab.start,
+                end=lab.end,
+                confidence=lab.confidence,
+                kind=lab.kind,
+                value=lab.value,
+                unit=lab.unit,
+                loinc=lab.loinc,
+                display=lab.display,
+                plausible=lab.plausible,
+            )
+            for lab in labs
         ]
         allergy_items = [
             AllergyItem(
@@ -235,6 +254,7 @@ class RulesNoteEngine:
             no_known_allergies=nka is not None and not allergy_items,
             follow_up=follow_items,
             pertinent_negatives=negatives,
+            labs=lab_items,
             engine=self.name,
             model_version=self.model_version,
         )

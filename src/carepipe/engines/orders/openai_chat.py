@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from carepipe.core.errors import EngineNotConfigured, EngineOutputInvalid
 from carepipe.engines.chat_completions import ChatCompletionsClient, cost_usd
-from carepipe.engines.nlp.medications import lookup_medication
+from carepipe.engines.nlp.drug_names import lookup_medication
 from carepipe.engines.orders import lexicon
 from carepipe.engines.orders.drugs import canonical_combination
 from carepipe.engines.orders.models import (

@@ -35,6 +35,7 @@ from carepipe.interop.fhir.inputs import (
     DiagnosisInput,
     EncounterInput,
     MedicationInput,
+    ObservationInput,
     ScribeInput,
     VitalSignInput,
 )
@@ -80,6 +81,37 @@ def vital_sign_resource(
         if vital.value is None:
             raise FhirInvalid("vital sign has no value", details=[vital.kind])
         resource["valueQuantity"] = quantity(vital.value, unit)
+    if vital.note:
+        resource["note"] = [{"text": vital.note}]
+    return resource
+
+
+def observation_resource(
+    obs: ObservationInput, subject: Json, encounter: Json, effective: str, status: str
+) -> Json:
+    """A coded measurement that is not a vital sign: a lab result, the fetal heart rate."""
+    resource: Json = {
+        "resourceType": "Observation",
+        "status": status,
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": codes.OBSERVATION_CATEGORY,
+                        "code": obs.category,
+                        "display": obs.category.capitalize(),
+                    }
+                ]
+            }
+        ],
+        "code": loinc_concept(obs.loinc),
+        "subject": subject,
+        "encounter": encounter,
+        "effectiveDateTime": effective,
+        "valueQuantity": quantity(obs.value, obs.unit),
+    }
+    if obs.note:
+        resource["note"] = [{"text": obs.note}]
     return resource
 
 
@@ -147,6 +179,8 @@ def allergy_resource(
         resource["criticality"] = allergy.criticality
     if allergy.reaction:
         resource["reaction"] = [{"manifestation": [{"text": allergy.reaction}]}]
+    if allergy.note:
+        resource["note"] = [{"text": allergy.note}]
     return resource
 
 
@@ -182,6 +216,13 @@ def build_scribe_bundle(ctx: BundleContext, note: ScribeInput) -> Json:
             natural_key=f"vital:{i}:{vital.kind}",
         )
         for i, vital in enumerate(note.vitals)
+    ]
+    vitals += [
+        builder.add(
+            observation_resource(obs, subject, encounter, recorded, obs_status),
+            natural_key=f"obs:{i}:{obs.loinc}",
+        )
+        for i, obs in enumerate(note.observations)
     ]
     conditions = [
         builder.add(

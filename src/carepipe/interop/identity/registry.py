@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from carepipe.core.clock import utcnow
 from carepipe.core.errors import ValidationFailed
-from carepipe.core.models import Tenant
+from carepipe.core.tenants import tenant_settings
 from carepipe.interop.identity.models import NO_AUTHORITY, PatientLink, PatientRegistration
 from carepipe.interop.identity.service import lookup, upsert
 
@@ -214,10 +214,5 @@ def merge(
 
 
 def abha_required(session: Session, tenant: str) -> bool:
-    """The tenant's policy: must a patient have an ABHA number before anything reaches the EMR?
-
-    ``Tenant.settings["abha_required"]`` (default false; no tenant row: false).
-    """
-    row = session.get(Tenant, tenant)
-    settings = row.settings if row is not None and isinstance(row.settings, dict) else {}
-    return bool(settings.get("abha_required", False))
+    """The tenant's policy: must a patient have an ABHA number before anything reaches the EMR?"""
+    return tenant_settings(session, tenant).abha_required

@@ -473,10 +473,28 @@ AMBIGUOUS_CONDITION_SURFACES = frozenset(
 # lexicon too (so "allergic to Augmentin" codes as amoxicillin clavulanate).
 ALLERGENS: dict[str, list[str]] = {
     "penicillin": ["penicillins", "pencillin", "penicilin"],
-    "sulfonamide": ["sulfa", "sulpha", "sulfa drugs", "sulphonamides", "sulfonamides"],
+    "sulfonamide": [
+        "sulfa",
+        "sulpha",
+        "sulfa drugs",
+        "sulpha drugs",
+        "sulphonamides",
+        "sulfonamides",
+        "sulphur drugs",
+        "sulfur drugs",
+        "sulphur",
+        "sulfur",
+    ],
     "nsaid": ["nsaids", "anti inflammatories", "painkillers"],
     "cephalosporin": ["cephalosporins"],
-    "iodinated contrast": ["iodine", "contrast", "contrast dye", "dye"],
+    "iodinated contrast": [
+        "iodine",
+        "contrast",
+        "contrast dye",
+        "dye",
+        "iodine contrast",
+        "x-ray dye",
+    ],
     "peanut": ["peanuts", "groundnut", "groundnuts"],
     "tree nut": ["tree nuts", "nuts", "cashew", "cashews", "almonds", "walnuts"],
     "shellfish": ["prawns", "shrimp", "crab", "lobster", "seafood"],
@@ -490,5 +508,5 @@ ALLERGENS: dict[str, list[str]] = {
     "dust mite": ["dust", "dust mites", "house dust"],
     "pollen": ["pollens", "grass pollen"],
     "animal dander": ["cats", "cat hair", "dogs", "pet hair", "dander"],
-    "adhesive tape": ["plaster", "tape"],
+    "adhesive tape": ["plaster", "plasters", "sticking plaster", "sticking plasters", "tape"],
 }
