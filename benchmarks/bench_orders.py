@@ -44,8 +44,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from carepipe.engines.nlp.drug_names import lookup_medication  # noqa: E402
 from carepipe.engines.nlp.lexicon.medications import BRANDS, GENERICS  # noqa: E402
-from carepipe.engines.nlp.medications import lookup_medication  # noqa: E402
 from carepipe.engines.nlp.numbers import normalize_numbers  # noqa: E402
 from carepipe.engines.orders import (  # noqa: E402
     FollowUp,
@@ -452,8 +452,8 @@ def run_pipeline(cases: list[dict[str, Any]]) -> tuple[dict[str, Pred], dict[str
     from carepipe.core.db import Database
     from carepipe.core.migrate import upgrade
     from carepipe.core.models import Artifact, Job
+    from carepipe.pipelines.catalog import load_pipelines
     from carepipe.pipelines.ingest import submit
-    from carepipe.pipelines.registry import load_pipelines
     from carepipe.pipelines.worker import Worker
 
     with tempfile.TemporaryDirectory(prefix="bench-orders-") as tmp:

@@ -4,7 +4,9 @@
 set -euo pipefail
 
 RUNTIME=(tesseract-ocr tesseract-ocr-eng)
-TEST=(espeak-ng sox chromium prometheus fonts-dejavu-core)
+# Fonts: the OCR corpus is rendered by Chromium in these (make bench; scripts/make_ocr_corpus.py).
+TEST=(espeak-ng sox chromium prometheus fonts-dejavu-core fonts-liberation fonts-freefont-ttf
+      fonts-crosextra-carlito fonts-crosextra-caladea fonts-noto-mono)
 
 want=("${RUNTIME[@]}")
 if [[ "${1:-}" != "--runtime" ]]; then

@@ -57,8 +57,17 @@ def test_lab_report_becomes_document_reference_and_observations(db, blobs, run_j
     }
     hb = observations["718-7"]
     assert hb["valueQuantity"]["value"] == 11.2 and hb["valueQuantity"]["code"] == "g/dL"
-    # The ABHA number read off the report names the patient.
-    assert "91482177305512" in hb["subject"]["reference"].replace("-", "")
+    # The identity read off the report makes the bundle's Patient (issue 12), matched on
+    # the ABHA number printed on it, with the MRN and the demographics beside it.
+    (patient,) = [r for r in resources if r["resourceType"] == "Patient"]
+    assert hb["subject"]["reference"] == next(
+        e["fullUrl"] for e in bundle["entry"] if e["resource"] is patient
+    )
+    assert patient["identifier"][0]["value"].replace("-", "") == "91482177305512"
+    assert "CP-100234" in [i["value"] for i in patient["identifier"]]
+    entry = next(e for e in bundle["entry"] if e["resource"] is patient)
+    assert "91482177305512" in entry["request"]["ifNoneExist"].replace("-", "")
+    assert patient["birthDate"] == "1985-03-12" and patient["gender"] == "female"
     ocr = artifacts_of(db, job_id)["ocr_text"]
     assert ocr.engine and ocr.model_version and 0 < ocr.confidence <= 1
 

@@ -1,8 +1,10 @@
 """Structured data from scanned clinical documents (the ``extract`` stage of ``ocr``).
 
-``extract_document(ocr_result)`` classifies the document and pulls out patient
-identifiers, lab values (LOINC + UCUM) and medication lines, each with a span into
-the OCR text and a confidence derived from the OCR word confidences.
+``extract_document(ocr_result)`` rebuilds the page's rows and columns from the word
+boxes, classifies the document and pulls out patient identity, lab values (LOINC +
+UCUM, checked for plausibility; implausible ones held) and medication lines, each
+with a span into the OCR text and a confidence derived from the OCR word
+confidences. Rows that look like results but cannot be read are listed, never dropped.
 """
 
 from carepipe.engines.documents.catalog import CATALOG, LabTest, match_test
@@ -20,6 +22,7 @@ from carepipe.engines.documents.types import (
     MedicationLine,
     PatientIdentifiers,
     Span,
+    UnparsedRow,
 )
 
 __all__ = [
@@ -34,6 +37,7 @@ __all__ = [
     "MedicationLine",
     "PatientIdentifiers",
     "Span",
+    "UnparsedRow",
     "classify",
     "extract_document",
     "match_test",

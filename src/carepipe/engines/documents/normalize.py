@@ -26,6 +26,31 @@ class ParsedNumber:
     comparator: str | None = None
 
 
+_ATTACHED_FLAG = re.compile(
+    r"^(?P<num>[<>]?=?[0-9OoIl|.,]*[0-9][0-9OoIl.,]*)[*\s]*"
+    r"(?P<flag>HH|LL|H|L|\*H|\*L|\u2191|\u2193)\*?$"
+)
+
+
+def parse_value_token(token: str) -> tuple[ParsedNumber, str | None] | None:
+    """A value token with the flag that may be written against it: ``10.8L``, ``36.1H``.
+
+    Returns the number and ``H``/``L`` (``None`` when no flag is attached).
+    """
+    parsed = parse_number(token)
+    if parsed is not None:
+        return parsed, None
+    match = _ATTACHED_FLAG.match(token.strip(_EDGE_JUNK.replace("*", "")))
+    if match is None:
+        return None
+    number = parse_number(match.group("num"))
+    if number is None:
+        return None
+    flag = match.group("flag").replace("*", "")
+    flag = {"\u2191": "H", "\u2193": "L", "HH": "H", "LL": "L"}.get(flag, flag)
+    return number, flag
+
+
 def parse_number(token: str) -> ParsedNumber | None:
     """A number from one OCR token (``11.2``, ``7,800``, ``l3.5``, ``<0.5``), or ``None``."""
     text = token.strip(_EDGE_JUNK + ".")
@@ -59,28 +84,38 @@ def parse_number(token: str) -> ParsedNumber | None:
 # --- units --------------------------------------------------------------------------------
 
 _L = r"[lL1I]"  # the letter l as OCR reads it
+# The micro sign as OCR reads it: u, µ (two code points), and "p" or "y" (its tail).
+_MU = r"[uµμpy]"
+_CU_MM = r"(?:cumm|cu\.?\s*mm|mm3|mm³|" + _MU + _L + r")"
 # (pattern, UCUM unit, factor to the test's canonical unit group, fuzzy?)
 _UNIT_RULES: list[tuple[str, str, float, bool]] = [
-    (r"(?:x\s*)?10\s*[\^*]?\s*(?:3|³)\s*/\s*[uµμ]\s*" + _L, "10*3/uL", 1.0, False),
-    (r"10\S?3\s*/\s*[uµμ]" + _L, "10*3/uL", 1.0, True),  # 10^3 with the caret misread
-    (r"(?:thou|K)\s*/\s*[uµμ]" + _L, "10*3/uL", 1.0, False),
+    (r"(?:x\s*)?10\s*[\^*]?\s*(?:3|³)\s*/\s*" + _MU + r"\s*" + _L, "10*3/uL", 1.0, False),
+    (r"(?:x\s*)?10\s*E\s*3\s*/\s*" + _MU + r"\s*" + _L, "10*3/uL", 1.0, False),
+    (r"10\S?3\s*/\s*" + _MU + _L, "10*3/uL", 1.0, True),  # 10^3 with the caret misread
+    (r"(?:thou|K)\s*/\s*" + _MU + _L, "10*3/uL", 1.0, False),
     (r"(?:x\s*)?10\s*[\^*]?\s*(?:9|⁹)\s*/\s*" + _L, "10*3/uL", 1.0, False),
-    (r"(?:x\s*)?10\s*[\^*]?\s*(?:6|⁶)\s*/\s*[uµμ]\s*" + _L, "10*6/uL", 1.0, False),
-    (r"10\S?6\s*/\s*[uµμ]" + _L, "10*6/uL", 1.0, True),
+    (r"(?:x\s*)?10\s*[\^*]?\s*(?:6|⁶)\s*/\s*" + _MU + r"\s*" + _L, "10*6/uL", 1.0, False),
+    (r"(?:x\s*)?10\s*E\s*6\s*/\s*" + _MU + r"\s*" + _L, "10*6/uL", 1.0, False),
+    (r"10\S?6\s*/\s*" + _MU + _L, "10*6/uL", 1.0, True),
+    (r"M\s*/\s*" + _MU + _L, "10*6/uL", 1.0, False),
     (r"(?:x\s*)?10\s*[\^*]?\s*12\s*/\s*" + _L, "10*6/uL", 1.0, False),
-    (r"mill(?:ion)?s?\s*/\s*(?:cumm|cu\.?\s*mm|mm3|[uµμ]" + _L + r")", "10*6/uL", 1.0, False),
-    (r"lakhs?\s*/\s*(?:cumm|cu\.?\s*mm|mm3|[uµμ]" + _L + r")", "10*3/uL", 100.0, False),
-    (r"(?:cells\s*)?/\s*(?:cumm|cu\.?\s*mm|mm3|[uµμ]" + _L + r")", "10*3/uL", 0.001, False),
+    (r"mill(?:ion)?s?\s*/\s*" + _CU_MM, "10*6/uL", 1.0, False),
+    (r"lakhs?\s*/\s*" + _CU_MM, "10*3/uL", 100.0, False),
+    (r"(?:cells\s*)?/\s*" + _CU_MM, "10*3/uL", 0.001, False),
     (r"g(?:m|ms)?\s*/\s*d" + _L + r"|gm?\s*%", "g/dL", 1.0, False),
     (r"mg\s*/\s*d" + _L + r"|mg\s*%", "mg/dL", 1.0, False),
     (r"mmo" + _L + r"\s*/\s*" + _L, "mmol/L", 1.0, False),
     (r"m\s*eq\s*/\s*" + _L, "meq/L", 1.0, False),
     (r"m[I1l]U\s*/\s*" + _L + r"|m\s*[I1l]\s*U\s*/\s*" + _L, "m[IU]/L", 1.0, False),
-    (r"(?:[uµμ]|micro)\s*[I1l]\s*U\s*/\s*m" + _L, "m[IU]/L", 1.0, False),
+    (r"(?:" + _MU + r"|micro)\s*[I1l]\s*U\s*/\s*m" + _L, "m[IU]/L", 1.0, False),
     (r"[I1l]?U\s*/\s*" + _L, "U/L", 1.0, False),
     (r"ng\s*/\s*m" + _L, "ng/mL", 1.0, False),
+    (r"ng\s*/\s*d" + _L, "ng/dL", 1.0, False),
     (r"pg\s*/\s*m" + _L, "pg/mL", 1.0, False),
-    (r"[uµμ]g\s*/\s*d" + _L, "ug/dL", 1.0, False),
+    (r"(?:[uµμ]|mc)g\s*/\s*d" + _L, "ug/dL", 1.0, False),
+    # "µg/dL" with the µ read as p or y: no test is reported in pg/dL or yg/dL.
+    (r"[py]g\s*/\s*d" + _L, "ug/dL", 1.0, True),
+    (r"m" + _L + r"\s*/\s*min\s*/\s*1[.,]?73\s*m\s*(?:2|²|\^2)?", "mL/min/{1.73_m2}", 1.0, False),
     (r"mm\s*/\s*(?:1\s*st\s*)?h(?:r|our)?", "mm/h", 1.0, False),
     (r"f" + _L, "fL", 1.0, False),
     (r"pg", "pg", 1.0, False),
@@ -178,22 +213,75 @@ DATE_PATTERN = re.compile(
 )
 
 
-def parse_date(text: str) -> tuple[date, int, int] | None:
-    """The first date in ``text`` (day first, as printed in India) and its span."""
+DateOrder = str  # "DMY" | "MDY"
+
+
+@dataclass(frozen=True)
+class ParsedDate:
+    value: date
+    start: int
+    end: int
+    ambiguous: bool  # day and month could be swapped (both <= 12 and different)
+    numeric: bool
+
+
+def _date_fields(match: re.Match[str]) -> dict[str, str | None]:
+    return {k: v.translate(DIGIT_LOOKALIKES) if v else v for k, v in match.groupdict().items()}
+
+
+def find_dates(text: str, order: DateOrder = "DMY") -> list[ParsedDate]:
+    """Every date in ``text``; numeric day/month dates are read in ``order``."""
+    found = []
     for match in DATE_PATTERN.finditer(text):
-        groups = {k: v.translate(DIGIT_LOOKALIKES) if v else v
-                  for k, v in match.groupdict().items()}  # fmt: skip
+        groups = _date_fields(match)
+        ambiguous, numeric = False, False
         try:
             if groups["iso"]:
-                value = date(int(groups["iso"]), int(groups["isom"]), int(groups["isod"]))
+                value = date(int(groups["iso"]), int(groups["isom"]), int(groups["isod"]))  # type: ignore[arg-type]
             elif groups["y"]:
-                value = date(int(groups["y"]), int(groups["m"]), int(groups["d"]))
+                first, second = int(groups["d"]), int(groups["m"])  # type: ignore[arg-type]
+                day, month = (second, first) if order == "MDY" else (first, second)
+                value = date(int(groups["y"]), month, day)  # type: ignore[arg-type]
+                ambiguous = first <= 12 and second <= 12 and first != second
+                numeric = True
             else:
                 month = _MONTHS.get((match.group("mon") or "")[:3].lower())
                 if month is None:
                     continue
-                value = date(int(groups["y2"]), month, int(groups["d2"]))
+                value = date(int(groups["y2"]), month, int(groups["d2"]))  # type: ignore[arg-type]
         except ValueError:
             continue
-        return value, match.start(), match.end()
+        found.append(ParsedDate(value, match.start(), match.end(), ambiguous, numeric))
+    return found
+
+
+def date_order_evidence(text: str) -> DateOrder | None:
+    """The day/month order the document's own numeric dates prove, if they agree.
+
+    A date whose first field is above 12 can only be day first (``23/11/2026``);
+    one whose second field is above 12 only month first (``11/23/2026``).
+    """
+    votes = {"DMY": 0, "MDY": 0}
+    for match in DATE_PATTERN.finditer(text):
+        groups = _date_fields(match)
+        if not groups["y"]:
+            continue
+        try:
+            first, second = int(groups["d"]), int(groups["m"])  # type: ignore[arg-type]
+        except ValueError:
+            continue
+        if 12 < first <= 31 and second <= 12:
+            votes["DMY"] += 1
+        elif 12 < second <= 31 and first <= 12:
+            votes["MDY"] += 1
+    if votes["DMY"] and not votes["MDY"]:
+        return "DMY"
+    if votes["MDY"] and not votes["DMY"]:
+        return "MDY"
     return None
+
+
+def parse_date(text: str, order: DateOrder = "DMY") -> tuple[date, int, int] | None:
+    """The first date in ``text`` (day first unless ``order="MDY"``) and its span."""
+    dates = find_dates(text, order)
+    return (dates[0].value, dates[0].start, dates[0].end) if dates else None

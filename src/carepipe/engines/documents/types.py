@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from carepipe.engines.orders.models import MedicationOrder
+
 DocumentType = Literal["lab_report", "prescription", "discharge_summary", "other"]
 Flag = Literal["H", "L", "N"]
 
@@ -37,9 +39,13 @@ class PatientIdentifiers(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    mrn: ExtractedField | None = Field(None, description="MRN / UHID / patient id (see label)")
+    mrn: ExtractedField | None = Field(
+        None, description="MRN / UHID / Patient ID / OPD or IP number (see label)"
+    )
     abha_number: ExtractedField | None = Field(None, description="XX-XXXX-XXXX-XXXX")
     name: ExtractedField | None = None
+    family_name: str | None = Field(None, description="From the name: LAST of 'LAST, FIRST M'")
+    given_names: list[str] = Field(default_factory=list)
     birth_date: ExtractedField | None = Field(None, description="ISO date YYYY-MM-DD")
     sex: ExtractedField | None = Field(None, description="male | female | other")
     age_years: ExtractedField | None = None
@@ -67,10 +73,30 @@ class LabResult(BaseModel):
     confidence: float = Field(ge=0.0, le=1.0)
     low_confidence: bool
     notes: list[str] = Field(default_factory=list, description="Why confidence was lowered")
+    held: bool = Field(
+        False, description="Implausible (digit loss, misread range...): kept out of the bundle"
+    )
+    hold_reasons: list[str] = Field(default_factory=list)
+    page: int = 1
+
+
+class UnparsedRow(BaseModel):
+    """A row that looks like a result but could not be read: it sends the document to review."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    span: Span
+    reason: str
+    test: str | None = Field(None, description="The test named on the row, if recognised")
 
 
 class MedicationLine(BaseModel):
-    """A medication line as printed (not parsed into drug/dose/frequency)."""
+    """A medication line as printed, and the orders engine's reading of it.
+
+    ``orders`` is filled by the pipeline's extract stage (the orders engine is loaded
+    from the settings there); the rules here only find and join the lines.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -78,6 +104,8 @@ class MedicationLine(BaseModel):
     span: Span
     confidence: float = Field(ge=0.0, le=1.0)
     low_confidence: bool
+    orders: list[MedicationOrder] = Field(default_factory=list)
+    understood: bool | None = Field(None, description="None until the orders engine has run")
 
 
 class ExtractedDocument(BaseModel):
@@ -90,6 +118,9 @@ class ExtractedDocument(BaseModel):
     patient: PatientIdentifiers
     lab_results: list[LabResult]
     medications: list[MedicationLine]
+    unparsed_rows: list[UnparsedRow] = Field(default_factory=list)
+    date_order: Literal["DMY", "MDY"] = "DMY"
+    date_order_source: Literal["document", "tenant", "cues", "default"] = "default"
     low_confidence_threshold: float
     engine: str = "rules"
     model_version: str
@@ -98,7 +129,31 @@ class ExtractedDocument(BaseModel):
     ocr_mean_confidence: float
 
     @property
+    def held_results(self) -> list[LabResult]:
+        """Values kept out of the bundle until a person has checked them."""
+        return [r for r in self.lab_results if r.held]
+
+    @property
+    def review_reasons(self) -> list[str]:
+        """Why the document needs a person (PHI-free: counts and kinds only)."""
+        reasons = []
+        if held := self.held_results:
+            reasons.append(f"{len(held)} value(s) held as implausible")
+        if self.unparsed_rows:
+            reasons.append(f"{len(self.unparsed_rows)} result row(s) could not be read")
+        low_labs = [r for r in self.lab_results if r.low_confidence and not r.held]
+        if low_labs:
+            reasons.append(f"{len(low_labs)} value(s) below the confidence threshold")
+        fields = [k for k, f in self.patient.__dict__.items()
+                  if isinstance(f, ExtractedField) and f.low_confidence]  # fmt: skip
+        if fields:
+            reasons.append("patient field(s) unsure: " + ", ".join(sorted(fields)))
+        low_meds = [m for m in self.medications if m.low_confidence or m.understood is False]
+        if low_meds:
+            reasons.append(f"{len(low_meds)} medication line(s) unsure or not understood")
+        return reasons
+
+    @property
     def needs_review(self) -> bool:
-        """True if any extracted item is below the confidence threshold."""
-        fields = [f for f in self.patient.__dict__.values() if f is not None]
-        return any(item.low_confidence for item in [*fields, *self.lab_results, *self.medications])
+        """True if anything was held, unreadable, or below the confidence threshold."""
+        return bool(self.review_reasons)

@@ -23,13 +23,13 @@ from PIL import Image
 from carepipe.core.errors import EngineUnavailable, StageTimeout
 from carepipe.engines.ocr import images as imaging
 from carepipe.engines.ocr.layout import deskew, group_rows, rows_text
+from carepipe.engines.ocr.preprocess import Preprocessing, estimated_dpi, prepare
 from carepipe.engines.ocr.types import OcrPage, OcrResult, OcrWord, recognize_pages
 
 DEFAULT_LANGUAGE = "eng"
 DEFAULT_PAGE_TIMEOUT = 120.0
 #: Page segmentation mode 3: fully automatic layout (tables, headers, free text).
 DEFAULT_PSM = 3
-_FALLBACK_DPI = 300
 
 
 class TesseractEngine:
@@ -51,6 +51,7 @@ class TesseractEngine:
         psm: int = DEFAULT_PSM,
         page_timeout: float = DEFAULT_PAGE_TIMEOUT,
         deskew_pages: bool = True,
+        preprocessing: Preprocessing | None = None,
     ) -> None:
         path = shutil.which(binary)
         if path is None:
@@ -65,6 +66,7 @@ class TesseractEngine:
         self.psm = psm
         self.page_timeout = page_timeout
         self.deskew_pages = deskew_pages
+        self.preprocessing = preprocessing if preprocessing is not None else Preprocessing()
         self._env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
         self.model_version = self._model_version()
 
@@ -124,10 +126,11 @@ class TesseractEngine:
         )
 
     def _page(self, number: int, image: Image.Image) -> OcrPage:
-        dpi = _image_dpi(image)
+        dpi = estimated_dpi(image, _declared_dpi(image))
         angle = 0.0
         if self.deskew_pages:
             image, angle = deskew(image)
+        image, dpi, _ = prepare(image, dpi, self.preprocessing)
         words: list[OcrWord] = []
         if image.width >= 8 and image.height >= 8:
             buffer = io.BytesIO()
@@ -150,7 +153,7 @@ class TesseractEngine:
         )
 
 
-def _image_dpi(image: Image.Image) -> int:
+def _declared_dpi(image: Image.Image) -> int | None:
     dpi = image.info.get("dpi")
     try:
         value = round(float(dpi[0])) if dpi else 0
@@ -158,7 +161,7 @@ def _image_dpi(image: Image.Image) -> int:
         value = 0
     # Many files declare 72 or 96 DPI whatever their real resolution; those and
     # absurd values are treated as unknown.
-    return value if 100 <= value <= 1200 else _FALLBACK_DPI
+    return value if 100 <= value <= 1200 else None
 
 
 def parse_tsv(tsv: str) -> list[OcrWord]:

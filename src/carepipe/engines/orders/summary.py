@@ -20,253 +20,18 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-Resource = dict[str, Any]
-
-# --- small readers of FHIR datatypes ------------------------------------------------------
-
-
-def _num(value: Any) -> str:
-    """500.0 -> "500", 0.25 -> "0.25"."""
-    if isinstance(value, bool) or value is None:
-        return ""
-    if isinstance(value, int | float):
-        f = float(value)
-        return str(int(f)) if f.is_integer() else f"{f:g}"
-    return str(value)
-
-
-def _concept(cc: Any) -> str:
-    """Text of a CodeableConcept: text, else the first display, else the first code."""
-    if not isinstance(cc, dict):
-        return ""
-    if cc.get("text"):
-        return str(cc["text"])
-    for coding in cc.get("coding") or []:
-        if isinstance(coding, dict) and coding.get("display"):
-            return str(coding["display"])
-    for coding in cc.get("coding") or []:
-        if isinstance(coding, dict) and coding.get("code"):
-            return str(coding["code"])
-    return ""
-
-
-def _codes(cc: Any) -> set[str]:
-    if not isinstance(cc, dict):
-        return set()
-    return {str(c.get("code")) for c in cc.get("coding") or [] if isinstance(c, dict)}
-
-
-def _soft(text: str) -> str:
-    """Lower-case a capitalised common word ("Lipid panel" -> "lipid panel"), keep acronyms."""
-    first = text.split(" ", 1)[0]
-    if len(first) > 1 and first[0].isupper() and first[1:].isalpha() and first[1:].islower():
-        return text[0].lower() + text[1:]
-    return text
-
-
-def _join(items: list[str]) -> str:
-    items = [i for i in items if i]
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _sentence(text: str) -> str:
-    text = " ".join(text.split())
-    if not text:
-        return ""
-    text = text[0].upper() + text[1:]
-    return text if text[-1] in ".!?" else text + "."
-
-
-_UNIT_WORDS = {
-    "[iU]": ("unit", "units"),
-    "[IU]": ("unit", "units"),
-    "U": ("unit", "units"),
-    "{puff}": ("puff", "puffs"),
-    "puff": ("puff", "puffs"),
-    "{tbl}": ("tablet", "tablets"),
-    "tablet": ("tablet", "tablets"),
-    "capsule": ("capsule", "capsules"),
-    "drop": ("drop", "drops"),
-    "{drop}": ("drop", "drops"),
-}
-_TIME_WORDS = {
-    "s": ("second", "seconds"),
-    "min": ("minute", "minutes"),
-    "h": ("hour", "hours"),
-    "d": ("day", "days"),
-    "wk": ("week", "weeks"),
-    "mo": ("month", "months"),
-    "a": ("year", "years"),
-}
-
-
-def _quantity(q: Any) -> str:
-    """A Quantity as words: "500 mg", "10 units", "2 puffs"."""
-    if not isinstance(q, dict) or q.get("value") is None:
-        return ""
-    value = q["value"]
-    unit = q.get("unit") or q.get("code") or ""
-    words = _UNIT_WORDS.get(unit) or _UNIT_WORDS.get(q.get("code") or "")
-    if words:
-        unit = words[0] if float(value) == 1 else words[1]
-    return f"{_num(value)} {unit}".strip()
-
-
-def _duration(q: Any) -> str:
-    """A Duration/Quantity of time: "3 months", "1 week"."""
-    if not isinstance(q, dict) or q.get("value") is None:
-        return ""
-    code = q.get("code") or q.get("unit") or ""
-    words = _TIME_WORDS.get(code)
-    if words is None:
-        # Free-text unit ("days"): use as given.
-        return f"{_num(q['value'])} {q.get('unit') or code}".strip()
-    return f"{_num(q['value'])} {words[0] if float(q['value']) == 1 else words[1]}"
-
-
-_ROUTE_CODES = {
-    "26643006": "by mouth",
-    "47625008": "intravenously",
-    "34206005": "subcutaneously",
-    "78421000": "intramuscularly",
-}
-_ROUTE_WORDS = (
-    ("oral", "by mouth"),
-    ("mouth", "by mouth"),
-    ("intravenous", "intravenously"),
-    ("subcutaneous", "subcutaneously"),
-    ("intramuscular", "intramuscularly"),
-    ("inhal", "by inhalation"),
-    ("sublingual", "under the tongue"),
-    ("topical", "on the skin"),
-    ("cutaneous", "on the skin"),
-    ("transdermal", "through the skin"),
-    ("rectal", "rectally"),
-    ("nasal", "in the nose"),
-    ("ophthalmic", "in the eye"),
-    ("otic", "in the ear"),
-    ("vaginal", "vaginally"),
+from carepipe.engines.orders.summary_words import (
+    codes_of,
+    concept,
+    dosage_of,
+    join,
+    num,
+    quantity,
+    sentence_of,
+    soft,
 )
 
-
-def _route(cc: Any) -> str:
-    for code in _codes(cc):
-        if code in _ROUTE_CODES:
-            return _ROUTE_CODES[code]
-    text = _concept(cc).lower()
-    if not text:
-        return ""
-    for key, words in _ROUTE_WORDS:
-        if key in text:
-            return words
-    return f"by {text} route"
-
-
-_WHEN = {
-    "HS": "at bedtime",
-    "WAKE": "on waking",
-    "MORN": "in the morning",
-    "AFT": "in the afternoon",
-    "EVE": "in the evening",
-    "NIGHT": "at night",
-    "C": "with meals",
-    "CM": "with breakfast",
-    "CD": "with lunch",
-    "CV": "with dinner",
-    "AC": "before meals",
-    "ACM": "before breakfast",
-    "ACD": "before lunch",
-    "ACV": "before dinner",
-    "PC": "after meals",
-    "PCM": "after breakfast",
-    "PCD": "after lunch",
-    "PCV": "after dinner",
-}
-_TIMES = {1: "once", 2: "twice", 3: "three times", 4: "four times"}
-
-
-def _timing(timing: Any) -> str:
-    """A Timing as words: "twice a day", "every 4 to 6 hours", "once a day at bedtime"."""
-    if not isinstance(timing, dict):
-        return ""
-    rep = timing.get("repeat") or {}
-    parts: list[str] = []
-    freq = rep.get("frequency")
-    period = rep.get("period")
-    unit = rep.get("periodUnit")
-    pmax = rep.get("periodMax")
-    if period is not None and unit in _TIME_WORDS:
-        one, many = _TIME_WORDS[unit]
-        f = int(freq or 1)
-        if float(period) == 1 and pmax is None:
-            article = "an" if unit == "h" else "a"
-            parts.append(f"{_TIMES.get(f, f'{f} times')} {article} {one}")
-        else:
-            span = _num(period) + (f" to {_num(pmax)}" if pmax is not None else "")
-            every = "every other day" if unit == "d" and float(period) == 2 and pmax is None else ""
-            every = every or f"every {span} {many}"
-            parts.append(every if f == 1 else f"{_TIMES.get(f, f'{f} times')} {every}")
-    elif freq:
-        parts.append(f"{_TIMES.get(int(freq), f'{freq} times')}")
-    when = [_WHEN.get(w, w.lower()) for w in rep.get("when") or []]
-    if when:
-        parts.append(_join(when))
-    if rep.get("timeOfDay"):
-        parts.append("at " + _join([str(t)[:5] for t in rep["timeOfDay"]]))
-    if rep.get("dayOfWeek"):
-        parts.append("on " + _join([str(d).capitalize() for d in rep["dayOfWeek"]]))
-    bounds = _duration(rep.get("boundsDuration"))
-    if bounds:
-        parts.append(f"for {bounds}")
-    if rep.get("count") and not bounds:
-        n = rep["count"]
-        parts.append("once only" if n == 1 and not parts else f"for {_num(n)} doses")
-    if not parts:
-        return _soft(_concept(timing.get("code")))
-    return " ".join(parts)
-
-
-def _dosage(d: Any, name: str = "") -> str:
-    """One Dosage as words: "500 mg by mouth twice a day for 7 days as needed for pain".
-
-    Only when nothing is structured is the free text used (without a leading repeat of
-    the medication ``name``, which the sentence already says).
-    """
-    if not isinstance(d, dict):
-        return ""
-    parts: list[str] = []
-    for dr in d.get("doseAndRate") or []:
-        if not isinstance(dr, dict):
-            continue
-        if dr.get("doseQuantity"):
-            parts.append(_quantity(dr["doseQuantity"]))
-            break
-        rng = dr.get("doseRange")
-        if isinstance(rng, dict) and rng.get("low") and rng.get("high"):
-            low, high = _quantity(rng["low"]), _quantity(rng["high"])
-            low_value = low.split(" ")[0]
-            parts.append(f"{low_value} to {high}")
-            break
-    route = _route(d.get("route"))
-    if route:
-        parts.append(route)
-    timing = _timing(d.get("timing"))
-    if timing:
-        parts.append(timing)
-    if d.get("asNeededCodeableConcept"):
-        parts.append(f"as needed for {_soft(_concept(d['asNeededCodeableConcept']))}")
-    elif d.get("asNeededBoolean"):
-        parts.append("as needed")
-    structured = " ".join(p for p in parts if p)
-    if structured:
-        return structured
-    text = str(d.get("text") or d.get("patientInstruction") or "").strip()
-    if name and text.lower().startswith(name.lower()):
-        text = text[len(name) :].strip(" ,;:-")
-    return text
-
+Resource = dict[str, Any]
 
 # --- resources ---------------------------------------------------------------------------
 
@@ -317,13 +82,13 @@ def _parse_date(value: str) -> date | None:
 
 def _medication_name(res: Resource, bundle: _Bundle) -> str:
     if res.get("medicationCodeableConcept"):
-        return _soft(_concept(res["medicationCodeableConcept"]))
+        return soft(concept(res["medicationCodeableConcept"]))
     ref = res.get("medicationReference")
     target = bundle.resolve(ref, res)
     if target is not None and target.get("code"):
-        return _soft(_concept(target["code"]))
+        return soft(concept(target["code"]))
     if isinstance(ref, dict) and ref.get("display"):
-        return _soft(str(ref["display"]))
+        return soft(str(ref["display"]))
     return "a medication"
 
 
@@ -350,7 +115,7 @@ def _med_action(res: Resource) -> str:
 def _medication_request(res: Resource, bundle: _Bundle) -> str:
     action = _med_action(res)
     name = _medication_name(res, bundle)
-    dosages = [_dosage(d, name) for d in res.get("dosageInstruction") or []]
+    dosages = [dosage_of(d, name) for d in res.get("dosageInstruction") or []]
     dosages = [d for d in dosages if d]
     text = f"{action} {name}"
     if dosages:
@@ -358,12 +123,12 @@ def _medication_request(res: Resource, bundle: _Bundle) -> str:
         text += joiner + "; then ".join(dosages)
     if res.get("status") == "entered-in-error":
         text += " (entered in error)"
-    return _sentence(text)
+    return sentence_of(text)
 
 
 def _medication_statement(res: Resource, bundle: _Bundle) -> str:
     name = _medication_name(res, bundle)
-    dosages = [d for d in (_dosage(x, name) for x in res.get("dosage") or []) if d]
+    dosages = [d for d in (dosage_of(x, name) for x in res.get("dosage") or []) if d]
     status = res.get("status")
     lead = {
         "stopped": "Has stopped",
@@ -372,7 +137,7 @@ def _medication_statement(res: Resource, bundle: _Bundle) -> str:
         "intended": "Intends to take",
         "on-hold": "Has paused",
     }.get(status or "", "Is taking")
-    return _sentence(f"{lead} {name}" + (" " + "; then ".join(dosages) if dosages else ""))
+    return sentence_of(f"{lead} {name}" + (" " + "; then ".join(dosages) if dosages else ""))
 
 
 _CATEGORY_CODES = {
@@ -387,14 +152,14 @@ _CATEGORY_CODES = {
 
 def _service_category(res: Resource) -> str:
     for cat in res.get("category") or []:
-        for code in _codes(cat):
+        for code in codes_of(cat):
             if code in _CATEGORY_CODES:
                 return _CATEGORY_CODES[code]
-        text = _concept(cat).lower()
+        text = concept(cat).lower()
         for key in ("laboratory", "imaging", "referral", "procedure"):
             if key[:5] in text:
                 return key
-    name = _concept(res.get("code")).lower()
+    name = concept(res.get("code")).lower()
     if name.startswith(("refer", "referral")):
         return "referral"
     systems = {
@@ -408,14 +173,14 @@ def _service_category(res: Resource) -> str:
 
 
 def _service_name(res: Resource, category: str) -> str:
-    name = _concept(res.get("code"))
+    name = concept(res.get("code"))
     if category == "referral":
         for prefix in ("referral to ", "refer to ", "referral - ", "referral: "):
             if name.lower().startswith(prefix):
                 name = name[len(prefix) :]
         if not name or name.lower() in ("referral", "patient referral"):
-            name = _concept(res.get("performerType") or {}) or "a specialist"
-    name = _soft(name) if name else "an unnamed service"
+            name = concept(res.get("performerType") or {}) or "a specialist"
+    name = soft(name) if name else "an unnamed service"
     extras = []
     if res.get("priority") in ("urgent", "stat", "asap"):
         extras.append(str(res["priority"]))
@@ -426,7 +191,7 @@ def _service_name(res: Resource, category: str) -> str:
 
 
 def _is_follow_up(res: Resource) -> bool:
-    return "follow" in _concept(res.get("code")).lower()
+    return "follow" in concept(res.get("code")).lower()
 
 
 def _services(resources: list[Resource]) -> list[str]:
@@ -448,13 +213,13 @@ def _services(resources: list[Resource]) -> list[str]:
             order.append(name)
     out = []
     if order:
-        out.append(_sentence("Order " + _join(order)))
+        out.append(sentence_of("Order " + join(order)))
     if refer:
-        out.append(_sentence("Refer to " + _join(refer)))
+        out.append(sentence_of("Refer to " + join(refer)))
     if declined:
-        out.append(_sentence("Do not order " + _join(declined)))
+        out.append(sentence_of("Do not order " + join(declined)))
     if cancelled:
-        out.append(_sentence("Cancel " + _join(cancelled)))
+        out.append(sentence_of("Cancel " + join(cancelled)))
     return out
 
 
@@ -509,56 +274,56 @@ def _follow_up(res: Resource, bundle: _Bundle) -> str:
         text = f"Follow up by {str(first['end'])[:10]}"
     else:
         text = "Follow up (no date given)"
-    kind = _soft(_concept(res.get("appointmentType")))
+    kind = soft(concept(res.get("appointmentType")))
     if kind and kind.lower() not in text.lower() and "follow" not in kind.lower():
         text += f" ({kind})"
-    return _sentence(prefix + text)
+    return sentence_of(prefix + text)
 
 
 def _observation(res: Resource) -> str:
-    name = _soft(_concept(res.get("code"))) or "observation"
+    name = soft(concept(res.get("code"))) or "observation"
     comps = [c for c in res.get("component") or [] if isinstance(c, dict)]
-    codes = [_codes(c.get("code")) for c in comps]
+    codes = [codes_of(c.get("code")) for c in comps]
     if len(comps) == 2 and "8480-6" in codes[0] and "8462-4" in codes[1]:
         sys_q, dia_q = comps[0].get("valueQuantity") or {}, comps[1].get("valueQuantity") or {}
         unit = sys_q.get("unit") or "mmHg"
-        return f"{name} {_num(sys_q.get('value'))}/{_num(dia_q.get('value'))} {unit}"
+        return f"{name} {num(sys_q.get('value'))}/{num(dia_q.get('value'))} {unit}"
     value = _observation_value(res)
     if not value and comps:
         value = ", ".join(
-            f"{_soft(_concept(c.get('code')))} {_observation_value(c)}".strip() for c in comps
+            f"{soft(concept(c.get('code')))} {_observation_value(c)}".strip() for c in comps
         )
     return f"{name} {value}".strip()
 
 
 def _observation_value(res: Resource) -> str:
     if res.get("valueQuantity"):
-        return _quantity(res["valueQuantity"])
+        return quantity(res["valueQuantity"])
     if res.get("valueCodeableConcept"):
-        return _soft(_concept(res["valueCodeableConcept"]))
+        return soft(concept(res["valueCodeableConcept"]))
     if "valueString" in res:
         return str(res["valueString"])
     if "valueBoolean" in res:
         return "yes" if res["valueBoolean"] else "no"
     if "valueInteger" in res:
-        return _num(res["valueInteger"])
+        return num(res["valueInteger"])
     return ""
 
 
 def _condition(res: Resource) -> str:
-    name = _soft(_concept(res.get("code"))) or "unnamed condition"
+    name = soft(concept(res.get("code"))) or "unnamed condition"
     flags = []
-    clinical = _concept(res.get("clinicalStatus")).lower()
+    clinical = concept(res.get("clinicalStatus")).lower()
     if clinical and clinical != "active":
         flags.append(clinical)
-    verification = _concept(res.get("verificationStatus")).lower()
+    verification = concept(res.get("verificationStatus")).lower()
     if verification in ("refuted", "provisional", "differential", "entered-in-error"):
         flags.append(verification)
     return name + (f" ({', '.join(flags)})" if flags else "")
 
 
 def _report(res: Resource) -> str:
-    name = _soft(_concept(res.get("code"))) or "report"
+    name = soft(concept(res.get("code"))) or "report"
     text = f"{name} report"
     if res.get("status"):
         text += f" ({res['status']})"
@@ -578,7 +343,7 @@ def _patient(res: Resource) -> str:
         for d in (res.get("gender"), f"born {res['birthDate']}" if res.get("birthDate") else "")
         if d
     ]
-    return _sentence("Patient: " + ", ".join([shown or "unnamed", *details]))
+    return sentence_of("Patient: " + ", ".join([shown or "unnamed", *details]))
 
 
 def _encounter(res: Resource) -> str:
@@ -590,13 +355,13 @@ def _encounter(res: Resource) -> str:
         "VR": "virtual",
         "HH": "home health",
     }.get(cls.get("code", ""), "")
-    types = [_soft(_concept(t)) for t in res.get("type") or []]
+    types = [soft(concept(t)) for t in res.get("type") or []]
     started = (res.get("period") or {}).get("start")
-    bits = [b for b in (kind.lower() if kind else "", _join([t for t in types if t])) if b]
+    bits = [b for b in (kind.lower() if kind else "", join([t for t in types if t])) if b]
     text = "Encounter: " + (" ".join(bits) or "visit")
     if started:
         text += f" on {str(started)[:10]}"
-    return _sentence(text)
+    return sentence_of(text)
 
 
 _HANDLED = {
@@ -634,14 +399,14 @@ def summarize_bundle(bundle: dict[str, Any]) -> str:
     conditions = [_condition(r) for r in _of_type(res, "Condition")]
     if conditions:
         out.append(
-            _sentence(
+            sentence_of(
                 ("Condition: " if len(conditions) == 1 else "Conditions: ") + "; ".join(conditions)
             )
         )
     observations = [_observation(r) for r in _of_type(res, "Observation")]
     if observations:
-        out.append(_sentence("Observed: " + "; ".join(observations)))
-    out += [_sentence(_report(r)) for r in _of_type(res, "DiagnosticReport")]
+        out.append(sentence_of("Observed: " + "; ".join(observations)))
+    out += [sentence_of(_report(r)) for r in _of_type(res, "DiagnosticReport")]
     out += [_medication_statement(r, index) for r in _of_type(res, "MedicationStatement")]
     out += [_medication_request(r, index) for r in _of_type(res, "MedicationRequest")]
     requests = _of_type(res, "ServiceRequest")
@@ -652,7 +417,7 @@ def summarize_bundle(bundle: dict[str, Any]) -> str:
     if others:
         n = sum(1 for r in res if r.get("resourceType") in others)
         out.append(
-            _sentence(
+            sentence_of(
                 f"Also contains {n} other resource{'s' if n != 1 else ''} ({', '.join(others)})"
             )
         )

@@ -306,6 +306,7 @@ UCUM_UNITS: frozenset[str] = frozenset(
         "u[IU]/mL", "[IU]", "U", "10*3/uL", "10*6/uL", "10*9/L", "10*12/L", "/uL", "fL",
         "pg", "%", "/min", "mm[Hg]", "Cel", "[degF]", "[lb_av]", "[in_i]", "cm", "m",
         "kg/m2", "mm/h", "mL/min", "{INR}", "1", "{ratio}",
+        "mL/min/{1.73_m2}",  # eGFR (OCR documents, issue 12)
         "{tablet}", "{capsule}", "{puff}", "[drp]",
     }
 )  # fmt: skip

@@ -1,16 +1,31 @@
-"""The OCR pipeline's bundle: the scanned document and the lab values read off it."""
+"""The OCR pipeline's bundle: the scanned document and what was read off it.
+
+A DocumentReference (the original and its OCR text), an Observation per lab value,
+and the medications of a prescription (MedicationRequest, ``reportedBoolean``: read
+off a document, not ordered here) or of a discharge list (MedicationStatement).
+When the extraction needs a person, the DocumentReference is tagged ``needs-review``
+and a Task asks for the review, with the reasons (counts and kinds, never values).
+"""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 from carepipe.core.errors import FhirInvalid
 from carepipe.interop.fhir import codes
-from carepipe.interop.fhir.bundle import TransactionBuilder, fhir_datetime, fhir_instant
+from carepipe.interop.fhir.bundle import (
+    TransactionBuilder,
+    carepipe_system,
+    fhir_datetime,
+    fhir_instant,
+)
 from carepipe.interop.fhir.elements import (
     add_encounter,
+    concept,
+    dosage,
     interpretation,
     loinc_concept,
     parse_number,
@@ -23,11 +38,16 @@ from carepipe.interop.fhir.inputs import (
     BundleContext,
     DocumentInput,
     ExtractedLabValue,
+    MedicationInput,
     PatientInput,
     PatientRef,
 )
+from carepipe.interop.fhir.orders import medication_request_resource
 
 Json = dict[str, Any]
+
+#: Tag code of a document whose extraction waits for a person.
+REVIEW_CODE = "needs-review"
 
 ALLOWED_CONTENT_TYPES = frozenset({"image/png", "image/jpeg", "image/tiff", "application/pdf"})
 
@@ -87,11 +107,14 @@ def extracted_observation(
 def build_document_bundle(
     ctx: BundleContext, patient: PatientRef | PatientInput, document: DocumentInput
 ) -> Json:
-    """DocumentReference (original + OCR text) and an Observation per extracted lab value.
+    """DocumentReference (original + OCR text), Observations, medications, review Task.
 
     The DocumentReference carries two attachments: the original file (base64,
     with size and SHA-1 hash) and the OCR text as ``text/plain``; its type is
-    the LOINC document code of ``document.kind``.
+    the LOINC document code of ``document.kind``. ``document.medications`` become
+    MedicationRequests (``reportedBoolean``) or MedicationStatements, as
+    ``document.medication_resource`` says; with ``document.review_reasons`` the
+    DocumentReference is tagged ``needs-review`` and a Task asks for the review.
     """
     if document.content_type not in ALLOWED_CONTENT_TYPES:
         raise FhirInvalid("unsupported document content type", details=[document.content_type])
@@ -118,6 +141,8 @@ def build_document_bundle(
         "description": title,
         "content": content,
     }
+    if document.review_reasons:
+        doc["meta"] = {"tag": [review_tag(ctx.tenant)]}
     context: Json = {}
     if encounter is not None:
         context["encounter"] = [encounter]
@@ -135,4 +160,67 @@ def build_document_bundle(
         if encounter is not None:
             resource["encounter"] = encounter
         builder.add(resource, natural_key=f"value:{i}")
+
+    asserted = fhir_datetime(document.created or document.received_at)
+    for i, med in enumerate(document.medications):
+        if document.medication_resource == "MedicationRequest":
+            common: Json = {"subject": subject, "authoredOn": asserted, "reportedBoolean": True}
+            resource = medication_request_resource(med, builder.ctx, common)
+            resource["supportingInformation"] = [doc_ref]
+        else:
+            resource = medication_statement(med, builder.ctx.tenant, subject, doc_ref, asserted)
+        if encounter is not None:
+            resource["encounter" if "authoredOn" in resource else "context"] = encounter
+        builder.add(resource, natural_key=f"med:{i}")
+
+    if document.review_reasons:
+        builder.add(
+            review_task(
+                document.review_reasons, subject, doc_ref, fhir_instant(document.received_at)
+            ),
+            natural_key="review",
+        )
     return builder.to_dict()
+
+
+def review_tag(tenant: str) -> Json:
+    """The tag on a DocumentReference whose extraction a person must check."""
+    return {
+        "system": carepipe_system(tenant, "review"),
+        "code": REVIEW_CODE,
+        "display": "Extraction needs clinician review",
+    }
+
+
+def review_task(reasons: Sequence[str], subject: Json, document: Json, authored: str) -> Json:
+    """A Task asking a person to check what was read off ``document`` (reasons PHI-free)."""
+    return {
+        "resourceType": "Task",
+        "status": "requested",
+        "intent": "order",
+        "priority": "routine",
+        "code": {"text": "Review document extraction"},
+        "description": "; ".join(reasons),
+        "focus": document,
+        "for": subject,
+        "authoredOn": authored,
+    }
+
+
+def medication_statement(
+    med: MedicationInput, tenant: str, subject: Json, document: Json, asserted: str
+) -> Json:
+    """A medication listed on a document (a discharge list): what the patient is to take."""
+    resource: Json = {
+        "resourceType": "MedicationStatement",
+        "status": med.status,
+        "medicationCodeableConcept": concept(tenant, med.code, med.name),
+        "subject": subject,
+        "dateAsserted": asserted,
+        "derivedFrom": [document],
+    }
+    if med.dosage is not None:
+        resource["dosage"] = [dosage(med.dosage)]
+    if med.note:
+        resource["note"] = [{"text": med.note}]
+    return resource

@@ -1,0 +1,295 @@
+"""The vocabulary of a medication sig: numbers, units and forms, frequencies, durations, routes.
+
+Patterns and tables only; ``carepipe.engines.orders.sig`` reads a sig with them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from carepipe.engines.orders.models import DoseStep, Quantity, Timing
+
+# --- numbers -------------------------------------------------------------------------------
+
+_FRACTIONS = {"½": 0.5, "¼": 0.25, "¾": 0.75}
+NUM = r"(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+(?:\.\d+)?(?:\s*[½¼¾])?|[½¼¾]|\.\d+)"
+
+
+def to_number(raw: str) -> float:
+    """ "60,000" -> 60000, "½" -> 0.5, "1½" -> 1.5, "0.5" -> 0.5."""
+    raw = raw.replace(",", "").replace(" ", "")
+    frac = 0.0
+    if raw and raw[-1] in _FRACTIONS:
+        frac = _FRACTIONS[raw[-1]]
+        raw = raw[:-1]
+    return (float(raw) if raw else 0.0) + frac
+
+
+# --- units and forms -----------------------------------------------------------------------
+
+STRENGTH_UNITS: dict[str, str] = {
+    "mg": "mg",
+    "mgs": "mg",
+    "milligram": "mg",
+    "milligrams": "mg",
+    "g": "g",
+    "gm": "g",
+    "gms": "g",
+    "gram": "g",
+    "grams": "g",
+    "mcg": "mcg",
+    "µg": "mcg",
+    "ug": "mcg",
+    "microgram": "mcg",
+    "micrograms": "mcg",
+    "iu": "[iU]",
+    "i.u.": "[iU]",
+    "u": "[iU]",
+    "unit": "[iU]",
+    "units": "[iU]",
+    "international units": "[iU]",
+    "meq": "meq",
+    "mmol": "mmol",
+    "ml": "mL",
+    "mls": "mL",
+    "cc": "mL",
+    "millilitre": "mL",
+    "milliliter": "mL",
+    "millilitres": "mL",
+    "milliliters": "mL",
+    "%": "%",
+}
+FORMS: dict[str, str] = {
+    "tab": "tablet",
+    "tabs": "tablet",
+    "tablet": "tablet",
+    "tablets": "tablet",
+    "pill": "tablet",
+    "pills": "tablet",
+    "cap": "capsule",
+    "caps": "capsule",
+    "capsule": "capsule",
+    "capsules": "capsule",
+    "puff": "puff",
+    "puffs": "puff",
+    "drop": "drop",
+    "drops": "drop",
+    "spray": "spray",
+    "sprays": "spray",
+    "sachet": "sachet",
+    "sachets": "sachet",
+    "respule": "respule",
+    "respules": "respule",
+    "rotacap": "rotacap",
+    "rotacaps": "rotacap",
+    "ampoule": "ampoule",
+    "vial": "vial",
+    "teaspoon": "teaspoon",
+    "teaspoons": "teaspoon",
+    "tsp": "teaspoon",
+}
+# Forms whose count is the dose itself, whatever the product's strength.
+COUNTED_FORMS = frozenset({"puff", "drop", "spray", "respule"})
+# (An inhaled rotacap's count is its dose too; it is reported as capsules.)
+SOLID = frozenset({"tablet", "capsule", "sachet"})
+
+
+def alt(words: dict[str, str]) -> str:
+    return "|".join(sorted((re.escape(w) for w in words), key=len, reverse=True))
+
+
+STRENGTH = re.compile(
+    rf"(?<![\w.])(?P<v>{NUM})\s*(?P<u>{alt(STRENGTH_UNITS)})(?P<perkg>\s*/\s*kg\b)?(?![\w])",
+    re.IGNORECASE,
+)
+CONCENTRATION = re.compile(
+    rf"(?<![\w.]){NUM}\s*(?:mg|mcg|g|gm|iu|units?)\s*/\s*(?:{NUM}\s*)?(?:ml|cc|l)\b",
+    re.IGNORECASE,
+)
+COMBO_STRENGTH = re.compile(
+    rf"(?<![\w./-]){NUM}\s*/\s*{NUM}(?:\s*/\s*{NUM})?(?:\s*(?:mg|mcg|g)\b)?(?![\w/])"
+    r"(?!\s*(?:a\s+)?(?:tab|cap|pill))",
+    re.IGNORECASE,
+)
+COUNT = re.compile(
+    rf"(?<![\w.])(?P<v>{NUM}|\d+\s*/\s*[24]|half|quarter)\s*(?:a\s+|an\s+)?"
+    rf"(?P<f>{alt(FORMS)})\b\.?",
+    re.IGNORECASE,
+)
+_SCHEDULE_PART = r"(?:[012](?:\.5)?|[½¼¾]|1½)"
+SCHEDULE = re.compile(
+    rf"(?<![\w./-])(?P<a>{_SCHEDULE_PART})\s*-\s*(?P<b>{_SCHEDULE_PART})\s*-\s*"
+    rf"(?P<c>{_SCHEDULE_PART})(?:\s*-\s*(?P<d>{_SCHEDULE_PART}))?(?![\w./-])"
+)
+# A strength written without a unit right after the name: "Glycomet 500", "amox 500".
+BARE = re.compile(
+    rf"^[\s-]*(?:(?:sr|er|xl|cr|mr|od|retard|forte|ds|plus)\b[\s-]*)?(?P<v>{NUM})(?P<k>k\b)?"
+    r"(?![\d.])(?!\s*(?:%|/|-\s*\d|times\b|x\b|days?\b|d\b|weeks?\b|wks?\b|months?\b|"
+    r"hours?\b|hrs?\b|h\b|min(?:ute)?s?\b|doses?\b))",
+    re.IGNORECASE,
+)
+IMPLICIT_ONE = re.compile(r"^\s*(?P<f>sachets?|respules?)\b", re.IGNORECASE)
+# Inhaler and nebuliser counts written after the device: "rotacap 1 BD", "respules 2".
+COUNT_AFTER = re.compile(
+    r"(?<![\w])(?P<f>rotacaps?|respules?|puffs?)\s+(?P<v>[1-4](?:\.5)?)(?![\d.]|\s*(?:mg|mcg|%))",
+    re.IGNORECASE,
+)
+# The dose form named before the drug: "Tab", "T.", "Cap", "Inj".
+PREFIX_FORM = re.compile(r"(?<![\w])(?P<f>tabs?|tablets?|t|caps?|capsules?)\.?\s*$", re.I)
+_INHALED_FORMS = frozenset({"puff", "respule", "rotacap"})
+
+# --- frequency -----------------------------------------------------------------------------
+
+# (pattern, frequency, period, periodUnit, when codes)
+_FREQ: tuple[tuple[str, int, float, str, tuple[str, ...]], ...] = (
+    (r"q\.?i\.?d|qds|four\s+times\s+(?:a\s+day|daily|per\s+day)", 4, 1, "d", ()),
+    (
+        r"t\.?i\.?d|tds|three\s+times\s+(?:a\s+day|daily|per\s+day)|thrice(?:\s+(?:a\s+)?daily)?",
+        3,
+        1,
+        "d",
+        (),
+    ),
+    (r"twice\s+(?:a|per)\s+week|twice\s+weekly|biw", 2, 1, "wk", ()),
+    (
+        r"b\.?i\.?d|bd|twice(?:\s+(?:a\s+day|daily|per\s+day))?|two\s+times\s+(?:a\s+day|daily)",
+        2,
+        1,
+        "d",
+        (),
+    ),
+    (r"every\s+other\s+day|alternate\s+days?|on\s+alternate\s+days|q\.?o\.?d|eod", 1, 2, "d", ()),
+    (
+        r"(?:once\s+)?weekly|once\s+(?:a|per|every)\s+week|every\s+week|(?:a|per)\s+week|/\s*wk",
+        1,
+        1,
+        "wk",
+        (),
+    ),
+    (r"(?:once\s+)?monthly|once\s+(?:a|per)\s+month|every\s+month", 1, 1, "mo", ()),
+    (
+        r"q\.?d|o\.?d|once\s+(?:a\s+day|daily)|daily|every\s+day|(?:a|per)\s+day|/\s*day",
+        1,
+        1,
+        "d",
+        (),
+    ),
+    (r"q\.?h\.?s|h\.?s|at\s+bed\s*time|bedtime|before\s+(?:bed|sleep)|nocte", 1, 1, "d", ("HS",)),
+    (r"at\s+night|nightly|every\s+night|each\s+night|in\s+the\s+night", 1, 1, "d", ("NIGHT",)),
+    (r"every\s+morning|each\s+morning|in\s+the\s+morning|q\.?am|mane", 1, 1, "d", ("MORN",)),
+    (r"every\s+evening|in\s+the\s+evening|q\.?pm", 1, 1, "d", ("EVE",)),
+    (r"bbf|before\s+breakfast", 1, 1, "d", ("ACM",)),
+    (r"after\s+breakfast", 1, 1, "d", ("PCM",)),
+    (r"after\s+lunch", 1, 1, "d", ("PCD",)),
+    (r"with\s+(?:dinner|supper)", 1, 1, "d", ("CV",)),
+    (r"after\s+dinner", 1, 1, "d", ("PCV",)),
+    (r"before\s+dinner", 1, 1, "d", ("ACV",)),
+    (r"at\s+\d{1,2}(?::\d\d)?\s*(?:am|pm)", 1, 1, "d", ()),
+    (r"before\s+(?:each\s+|every\s+)?meals?|a\.?c\.?(?=\s|$)", 3, 1, "d", ("AC",)),
+    (r"with\s+(?:each\s+|every\s+)?meals?", 3, 1, "d", ("C",)),
+)
+FREQ_RES = [
+    (re.compile(rf"(?<![\w/])(?:{p})(?![\w])", re.IGNORECASE), f, per, u, w)
+    for p, f, per, u, w in _FREQ
+]
+# Words that only say WHEN a daily dose is taken: they do not override a stated count.
+WHEN_ONLY = frozenset({"HS", "NIGHT", "MORN", "EVE", "ACM", "PCM", "PCD", "CV", "PCV", "ACV"})
+EVERY = re.compile(
+    r"(?<![\w])(?:every|q)\s*(?P<p>\d+(?:\.\d+)?)(?:\s*(?:to|-|\u2013)\s*(?P<pmax>\d+(?:\.\d+)?))?"
+    r"\s*(?P<unit>hours?|hrs?|h|hourly|minutes?|mins?|min|days?|d|weeks?|wks?|w)(?![\w])",
+    re.IGNORECASE,
+)
+TIMES_PER = re.compile(
+    r"(?P<n>\d+)\s*(?:times|x)\s*(?:a|per|/|every)\s*(?P<unit>day|week|month)", re.IGNORECASE
+)
+ONCE_ONLY = re.compile(
+    r"(?<![\w])(?:stat|now|x\s*1(?!\d|\s*(?:/|days?|d\b|weeks?|wks?|months?))|once(?!\s+(?:a|per|"
+    r"daily|weekly|monthly|every|in))|single\s+dose|one\s+dose|1\s+dose|loading(?:\s+dose)?|"
+    r"(?:on\s+)?day\s+1)(?![\w])",
+    re.IGNORECASE,
+)
+MAX = re.compile(r"\b(?:max(?:imum)?|not\s+more\s+than|upto|up\s+to)\b[^,;]*", re.IGNORECASE)
+
+# --- as needed, duration, route ------------------------------------------------------------
+
+PRN_PATTERN = re.compile(
+    r"(?<![\w])(?:p\.?r\.?n\.?|s\.?o\.?s\.?|as\s+needed|as\s+required|if\s+needed|if\s+required|"
+    r"when\s+required|when\s+needed|as\s+and\s+when(?:\s+required)?)(?![\w])"
+    r"(?:\s+(?:for\s+)?(?P<reason>(?!for\b|max\b|every\b|q\d)[a-z][a-z/ ]*?))?"
+    r"(?=$|[,.;(]|\s+(?:and|then|for|every|max|up\s+to|q\d)\b)",
+    re.IGNORECASE,
+)
+PRN_IF = re.compile(
+    r"\bif\s+(?P<reason>(?:temp(?:erature)?|fever|febrile|pain|painful|vomit\w*|nausea|"
+    r"wheez\w*|breathless\w*|sob|headache|itch\w*|loose\s+stools?|cough|sleepless\w*|"
+    r"anxious|agitat\w*|constipat\w*)[^,;]*)",
+    re.IGNORECASE,
+)
+DURATION = re.compile(
+    r"(?<![\w])(?:for|x|times|till|over|course\s+of)\s*(?:a\s+total\s+of\s+|another\s+|"
+    r"(?:the\s+)?next\s+)?(?P<value>\d+(?:\.\d+)?|a|an|one)\s*"
+    r"(?P<unit>days?|d|weeks?|wks?|w|months?|mos?|mo)(?![\w])"
+    r"|(?<![\w])(?:x\s*)?(?P<num>\d{1,2})\s*/\s*(?P<den>7|52|12)(?![\w/])",
+    re.IGNORECASE,
+)
+DOSE_COUNT = re.compile(r"(?<![\w])x\s*(?P<n>\d+)\s*doses?\b", re.IGNORECASE)
+NOTATION = {"7": "d", "52": "wk", "12": "mo"}
+
+ROUTES: tuple[tuple[str, str], ...] = (
+    (r"p\.?o\.?|orally|oral|by\s+mouth|per\s+os", "oral"),
+    (r"i\.?v\.?|intravenous(?:ly)?|iv\s+push|ivpb|infusion|drip", "intravenous"),
+    (r"s\.?c\.?|s/c|sub-?cut(?:aneous(?:ly)?)?|subq|sq|sub-?q", "subcutaneous"),
+    (r"i\.?m\.?|intramuscular(?:ly)?", "intramuscular"),
+    (r"s\.?l\.?|sublingual(?:ly)?|under\s+the\s+tongue", "sublingual"),
+    (
+        r"inhaled|inhaler|inhalation|nebuli[sz]ed|nebuli[sz]ation|nebs?|puffs?|mdi|rotacaps?|"
+        r"respules?",
+        "inhaled",
+    ),
+    (r"eye\s+drops?|ophthalmic|(?:both|each|left|right)\s+eyes?", "ophthalmic"),
+    (r"ear\s+drops?|otic|(?:both|each|left|right)\s+ears?", "otic"),
+    (r"nasal(?:ly)?|nasal\s+spray|intranasal|(?:each|both)\s+nostrils?", "nasal"),
+    (r"topical(?:ly)?|cream|ointment|gel|lotion|apply", "topical"),
+    (r"p\.?r\.?(?=\s|$)|rectal(?:ly)?|suppository", "rectal"),
+    (r"transdermal|patch", "transdermal"),
+)
+ROUTE_RES = [(re.compile(rf"(?<![\w/])(?:{p})(?![\w/])", re.IGNORECASE), r) for p, r in ROUTES]
+ORAL_PREFIX = re.compile(r"(?<![\w])(?:tabs?|tablets?|t|caps?|capsules?|syp|syr|syrup|susp)\.?\s*$")
+
+STEP_SPLIT = re.compile(
+    r"[,;]?\s*\b(?:and\s+then|then|followed\s+by|thereafter|after\s+that)\b", re.IGNORECASE
+)
+TAPER = re.compile(
+    rf"\b(?:taper(?:ing)?|reduce|reducing|decrease|decreasing|wean(?:ing)?)\s+(?:by\s+)?"
+    rf"(?P<step>{NUM})\s*(?P<unit>mg|mcg|g|units?|iu)?\s*(?:every|each|per|q|/)\s*"
+    rf"(?P<n>\d+\s*)?(?P<per>days?|d|weeks?|wks?|w)\b"
+    rf"(?:[^,;]*?\b(?:to|till|until|down\s+to)\s+(?P<floor>{NUM})\s*(?:mg|mcg|g|units?|iu)?)?",
+    re.IGNORECASE,
+)
+AFTER = re.compile(
+    r"\b(?:after|in)\s+(?P<value>\d+(?:\.\d+)?|a|an|one)\s*(?P<unit>days?|weeks?|wks?|months?)\b",
+    re.IGNORECASE,
+)
+MAX_TAPER_STEPS = 20
+
+
+@dataclass
+class Sig:
+    """Everything read from one signature."""
+
+    dose: float | None = None
+    dose_unit: str | None = None
+    strength: float | None = None
+    strength_unit: str | None = None
+    form_count: float | None = None
+    form: str | None = None
+    combination_strength: bool = False
+    timing: Timing | None = None
+    as_needed: bool = False
+    as_needed_for: str | None = None
+    duration: Quantity | None = None
+    route: str | None = None
+    steps: list[DoseStep] = field(default_factory=list)
+    consumed: list[tuple[int, int]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    before_start: int | None = None  # where a count written before the name starts
