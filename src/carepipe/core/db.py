@@ -25,6 +25,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from carepipe.core.clock import utcnow
 
 _SQLITE_BEGIN = "carepipe_sqlite_begin"
+# ``Session.info`` key holding the ``Database`` a session came from: the queue's
+# in-process wake-up (``carepipe.core.queue.wakeup``) signals it when the session commits.
+SESSION_DATABASE = "carepipe_database"
 BUSY_TIMEOUT_SECONDS = 30.0
 # A write that waited this long for the lock means writes stalled (they take milliseconds).
 STALL_SECONDS = 1.0
@@ -166,8 +169,9 @@ class Database:
             self._write_engine = self.engine.execution_options(**{_SQLITE_BEGIN: "IMMEDIATE"})
         else:
             self._write_engine = self.engine
-        self._read_factory = sessionmaker(self.engine, expire_on_commit=False)
-        self._write_factory = sessionmaker(self._write_engine, expire_on_commit=False)
+        info = {SESSION_DATABASE: self}
+        self._read_factory = sessionmaker(self.engine, expire_on_commit=False, info=info)
+        self._write_factory = sessionmaker(self._write_engine, expire_on_commit=False, info=info)
         # SQLite has one writer at a time. Serialising this process's writers here
         # keeps them out of SQLite's busy handler, whose sleeps (up to 100 ms each)
         # would otherwise dominate tail latency; other processes still use it.

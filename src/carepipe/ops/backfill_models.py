@@ -1,7 +1,6 @@
-"""Tables of archive backfills: one row per backfill, one row per archived message it selected.
+"""Tables of archive backfills: one row per backfill, one per archived message it selected.
 
-No migration yet: ``tests/conftest.py`` creates these with ``metadata.create_all``
-until the lead writes it (see ``carepipe.core.model_registry``).
+Created by migration 0005.
 """
 
 from __future__ import annotations

@@ -11,6 +11,10 @@ A task is never queued twice: ``replay_task`` only moves a task that is still
 ``dead`` (a conditional UPDATE), so two bulk replays over the same dead letters,
 or a bulk replay racing an operator's single replay, replay each task once; the
 loser counts it as ``skipped``.
+
+This module writes only its own table (``bulk_replays``): every task and job
+change is ``carepipe.core.queue.replay_task`` (through ``ops.dlq``), which also
+wakes the workers when each batch commits.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import Field
 from sqlalchemy import or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
@@ -33,6 +38,7 @@ from carepipe.core.models import Task
 from carepipe.observability.logging import get_logger
 from carepipe.ops.dlq import DeadLetterFilter, _filtered, count_dead, replay_dead_task
 from carepipe.ops.user_models import BulkReplay
+from carepipe.ops.views import View
 
 log = get_logger("carepipe.bulk_replay")
 
@@ -54,26 +60,46 @@ class BulkSelection:
         return {"filter": (self.filter or DeadLetterFilter()).to_dict()}
 
 
-def view(row: BulkReplay) -> dict[str, Any]:
-    remaining = max(row.total - row.processed, 0)
-    return {
-        "id": row.id,
-        "status": row.status,
-        "selection": row.selection,
-        "cutoff": row.cutoff.isoformat(),
-        "total": row.total,
-        "processed": row.processed,
-        "replayed": row.replayed,
-        "skipped": row.skipped,
-        "remaining": remaining,
-        "percent": round(100.0 * row.processed / row.total, 1) if row.total else 100.0,
-        "reason": row.reason,
-        "error": row.error,
-        "requested_by": row.requested_by,
-        "created_at": row.created_at.isoformat(),
-        "started_at": row.started_at.isoformat() if row.started_at else None,
-        "finished_at": row.finished_at.isoformat() if row.finished_at else None,
-    }
+class BulkReplayView(View):
+    """One bulk replay: what it selected and how far it got."""
+
+    id: str
+    status: str = Field(description="queued, running, completed or failed")
+    selection: dict[str, Any] = Field(description="task_ids, or the dead-letter filter")
+    cutoff: datetime = Field(description="Only tasks dead at this time are replayed.")
+    total: int
+    processed: int
+    replayed: int
+    skipped: int
+    remaining: int
+    percent: float
+    reason: str | None
+    error: str | None
+    requested_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+def view(row: BulkReplay) -> BulkReplayView:
+    return BulkReplayView(
+        id=row.id,
+        status=row.status,
+        selection=row.selection,
+        cutoff=row.cutoff,
+        total=row.total,
+        processed=row.processed,
+        replayed=row.replayed,
+        skipped=row.skipped,
+        remaining=max(row.total - row.processed, 0),
+        percent=round(100.0 * row.processed / row.total, 1) if row.total else 100.0,
+        reason=row.reason,
+        error=row.error,
+        requested_by=row.requested_by,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+    )
 
 
 def request_bulk_replay(
@@ -144,7 +170,7 @@ def request_bulk_replay(
     return row
 
 
-def get_bulk_replay(session: Session, principal: Principal, bulk_id: str) -> dict[str, Any]:
+def get_bulk_replay(session: Session, principal: Principal, bulk_id: str) -> BulkReplayView:
     require(principal, "dlq.read")
     row = session.get(BulkReplay, bulk_id)
     if row is None:
@@ -154,7 +180,7 @@ def get_bulk_replay(session: Session, principal: Principal, bulk_id: str) -> dic
 
 def list_bulk_replays(
     session: Session, principal: Principal, *, limit: int = 20
-) -> list[dict[str, Any]]:
+) -> list[BulkReplayView]:
     require(principal, "dlq.read")
     rows = session.execute(
         select(BulkReplay).order_by(BulkReplay.created_at.desc()).limit(limit)
@@ -189,8 +215,9 @@ def claim(db: Database, owner: str, bulk_id: str | None = None) -> str | None:
         )
         if bulk_id is not None:
             stmt = stmt.where(BulkReplay.id == bulk_id)
-        if db.is_postgres:
-            stmt = stmt.with_for_update(skip_locked=True)
+        # PostgreSQL: two runners skip each other's row instead of queuing on its lock.
+        # SQLite renders no row lock (one writer at a time; the UPDATE below re-checks).
+        stmt = stmt.with_for_update(skip_locked=True)
         found = s.execute(stmt).scalar_one_or_none()
         if found is None:
             return None
@@ -229,7 +256,7 @@ def _next_batch(s: Session, row: BulkReplay, principal: Principal, batch: int) -
     return list(s.execute(stmt).all())
 
 
-def run_one(db: Database, bulk_id: str, owner: str, *, batch: int = BATCH) -> dict[str, Any]:
+def run_one(db: Database, bulk_id: str, owner: str, *, batch: int = BATCH) -> BulkReplayView:
     """Work a claimed bulk replay to the end (batch by batch); returns its final view."""
     while True:
         with db.transaction() as s:
@@ -277,10 +304,8 @@ def run_one(db: Database, bulk_id: str, owner: str, *, batch: int = BATCH) -> di
                 result = view(row)
             else:
                 result = None
-        if db.is_sqlite:
-            db.signal()
         if result is not None:
-            log.info("bulk_replay.done", bulk_id=bulk_id, replayed=result["replayed"])
+            log.info("bulk_replay.done", bulk_id=bulk_id, replayed=result.replayed)
             return result
 
 

@@ -21,14 +21,13 @@ from carepipe.core.clock import utcnow
 from carepipe.core.db import Database
 from carepipe.core.errors import CarePipeError, UnsupportedMediaType
 from carepipe.core.models import Job, Message, new_id
-from carepipe.core.queue import JobStatus, enqueue_many
+from carepipe.core.queue import JobStatus, create_jobs, enqueue_many, job_row
 from carepipe.observability.metrics import MESSAGES_INGESTED
 from carepipe.pipelines.registry import Pipeline, get_pipeline
 
 # Built once: executing a prebuilt INSERT with a parameter dict skips the per-call
 # statement construction and cache-key work of ``insert(...).values(...)``.
 _INSERT_MESSAGE = insert(Message.__table__)
-_INSERT_JOB = insert(Job.__table__)
 
 
 @dataclass(frozen=True)
@@ -106,12 +105,9 @@ def _message_row(
 
 
 def _check_media(pipeline: Pipeline, content_type: str) -> None:
-    if not pipeline.accepts:
+    if pipeline.accepts_media(content_type):
         return
     base = content_type.split(";", 1)[0].strip().lower()
-    for pattern in pipeline.accepts:
-        if pattern == base or (pattern.endswith("/*") and base.startswith(pattern[:-1])):
-            return
     raise UnsupportedMediaType(
         f"pipeline {pipeline.name!r} does not accept {base!r}",
         details={"accepts": list(pipeline.accepts)},
@@ -223,19 +219,16 @@ def submit_many(
         for it, key in zip(items, keys, strict=True)
     ]
     jobs = [
-        {
-            "id": new_id(),
-            "tenant": tenant,
-            "pipeline": pipe.name,
-            "status": JobStatus.QUEUED,
-            "priority": priority,
-            "idempotency_key": it.idempotency_key,
-            "replay": replay,
-            "current_stage": first.name,
-            "message_id": m["id"],
-            "created_at": now,
-            "updated_at": now,
-        }
+        job_row(
+            tenant=tenant,
+            pipeline=pipe.name,
+            first_stage=first.name,
+            message_id=m["id"],
+            idempotency_key=it.idempotency_key,
+            priority=priority,
+            replay=replay,
+            now=now,
+        )
         for it, m in zip(items, messages, strict=True)
     ]
     task = {
@@ -253,7 +246,7 @@ def submit_many(
             # The whole batch at once; a duplicate idempotency key (rare) undoes
             # only this savepoint, and the jobs are then created one by one.
             with s.begin_nested():
-                s.execute(_INSERT_JOB, jobs)
+                create_jobs(s, jobs)
                 enqueue_many(s, ({"job_id": j["id"], **task} for j in jobs))
             results = [
                 Submission(j["id"], m["id"], True, JobStatus.QUEUED, pipe.name)
@@ -266,9 +259,7 @@ def submit_many(
             ]
     for r in results:
         MESSAGES_INGESTED.labels(source, "accepted" if r.created else "duplicate").inc()
-    if db.is_sqlite:
-        db.signal()
-    return results
+    return results  # the first tasks' workers were woken at commit (``enqueue_many``)
 
 
 def _create_job(
@@ -283,7 +274,7 @@ def _create_job(
     key = job["idempotency_key"]
     try:
         with s.begin_nested():
-            s.execute(_INSERT_JOB, job)
+            create_jobs(s, [job])
             enqueue_many(s, [{"job_id": job["id"], **task}])
     except IntegrityError:
         if key is None:

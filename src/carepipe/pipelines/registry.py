@@ -1,12 +1,11 @@
 """Pipelines as data: a pipeline is a named list of stages; a stage is a queue + a handler.
 
-Pipelines register themselves when their module is imported. ``load_pipelines``
-imports the built-in ones plus any listed in ``CAREPIPE_PIPELINE_MODULES``.
+Pipelines register themselves when their module is imported;
+``carepipe.pipelines.catalog`` lists the built-in ones and loads third-party modules.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -17,14 +16,6 @@ if TYPE_CHECKING:
     from carepipe.pipelines.context import StageContext, StageOutput
 
 Handler = Callable[["StageContext"], "StageOutput"]
-
-BUILTIN_MODULES = (
-    "carepipe.pipelines.echo",
-    "carepipe.pipelines.scribe",
-    "carepipe.pipelines.hl7",
-    "carepipe.pipelines.ocr",
-    "carepipe.pipelines.orders",
-)
 
 
 @dataclass(frozen=True)
@@ -45,6 +36,19 @@ class Pipeline:
     stages: tuple[Stage, ...]
     description: str = ""
     accepts: tuple[str, ...] = field(default=())  # media types; empty = anything
+
+    def accepts_media(self, content_type: str) -> bool:
+        """Whether the pipeline takes input of ``content_type`` (ingestion and backfills).
+
+        Parameters (``; charset=...``) and case are ignored; ``image/*`` in
+        ``accepts`` takes every image type; an empty ``accepts`` takes anything.
+        """
+        if not self.accepts:
+            return True
+        base = content_type.split(";", 1)[0].strip().lower()
+        return any(
+            p == base or (p.endswith("/*") and base.startswith(p[:-1])) for p in self.accepts
+        )
 
     def first(self) -> Stage:
         return self.stages[0]
@@ -84,15 +88,3 @@ def all_pipelines() -> list[Pipeline]:
 
 def all_queues() -> list[str]:
     return sorted({s.queue_name for p in _PIPELINES.values() for s in p.stages})
-
-
-def load_pipelines(extra_modules: str = "") -> None:
-    """Import built-in pipeline modules (those present) and extra ones by dotted name."""
-    for mod in BUILTIN_MODULES:
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if not (exc.name and mod.startswith(exc.name)):
-                raise
-    for mod in filter(None, (m.strip() for m in extra_modules.split(","))):
-        importlib.import_module(mod)

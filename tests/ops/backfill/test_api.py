@@ -10,7 +10,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from carepipe.api.app import create_app
+from carepipe.app import create_app
 from carepipe.core.crypto import sha256_hex
 from tests.ops.backfill.helpers import (
     LiveServer,
@@ -126,7 +126,10 @@ def test_validation_errors(api, seeded):
     assert r.status_code == 422 and r.json()["error"]["code"] == "validation_failed"
     r = ops.post("/v1/backfills", json={"filter": seeded, "pipeline": "nope", "rate_per_minute": 5})
     assert r.status_code == 422 and r.json()["error"]["code"] == "unknown_pipeline"
+    # Not an id at all (the documented pattern): 422; a well-formed unknown id: 404.
     r = ops.get("/v1/backfills/does-not-exist")
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation_failed"
+    r = ops.get("/v1/backfills/" + "0" * 32)
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
     r = ops.get("/v1/backfills/x/report", params={"format": "xml"})
     assert r.status_code == 422

@@ -17,10 +17,11 @@ from carepipe.core.crypto import sha256_hex
 from carepipe.core.errors import InvalidRequest, PermissionDenied, UnknownPipeline
 from carepipe.core.models import AuditEvent, Job, Message, Task
 from carepipe.core.queue import claim
-from carepipe.observability.metrics import REGISTRY, install_queue_collector
+from carepipe.observability.metrics import REGISTRY
 from carepipe.ops import backfill as bfs
 from carepipe.ops.archive import ArchiveFilter
 from carepipe.ops.backfill_models import BackfillItem
+from carepipe.ops.queue_metrics import install_queue_collector
 from carepipe.pipelines.worker import Worker
 from tests.ops.backfill.helpers import (
     CLINICIAN,
@@ -186,21 +187,19 @@ def drain_once(db, blobs, settings):
 def test_pause_resume_cancel(db, blobs, settings, clock, history):
     view = _start(db, clock, rate=60)
     bid, queue = view["id"], view["queue"]
-    with db.transaction() as s:
-        bfs.pause_backfill(s, OPS, bid, reason="EMR maintenance")
+    assert bfs.pause_backfill(db, OPS, bid, reason="EMR maintenance")["status"] == "paused"
     clock.advance(30)
     assert claim(db, queues=None, worker_id="w", limit=10, lease_seconds=30) == []
     paused = bfs.get_backfill(db, blobs, OPS, bid)
     assert paused["status"] == "paused" and paused["eta_seconds"] is None
-    with pytest.raises(bfs.BackfillStateConflict), db.transaction() as s:
-        bfs.pause_backfill(s, OPS, bid)
-    with db.transaction() as s:
-        bfs.resume_backfill(s, OPS, bid)
+    with pytest.raises(bfs.BackfillStateConflict):
+        bfs.pause_backfill(db, OPS, bid)
+    assert bfs.resume_backfill(db, OPS, bid)["status"] == "running"
     got = claim(db, queues=None, worker_id="w", limit=10, lease_seconds=30)
     assert len(got) == 1 and got[0].queue == queue  # at the rate again
-    with db.transaction() as s:
-        bf = bfs.cancel_backfill(s, OPS, bid, reason="wrong window")
-        assert bf.status == "cancelled"
+    cancelled = bfs.cancel_backfill(db, OPS, bid, reason="wrong window")
+    assert cancelled["status"] == "cancelled"
+    assert (cancelled["cancelled"], cancelled["remaining"]) == (3, 1)  # the leased one runs on
     with db.session() as s:
         tasks = s.execute(select(Task).where(Task.queue == queue)).scalars().all()
         assert sorted(t.status for t in tasks) == ["cancelled"] * 3 + ["leased"]
@@ -231,8 +230,8 @@ def test_pause_resume_cancel(db, blobs, settings, clock, history):
     final = bfs.get_backfill(db, blobs, OPS, bid)
     assert final["status"] == "cancelled" and final["finished_at"]
     assert final["cancelled"] == 3 and final["processed"] == 1
-    with pytest.raises(bfs.BackfillStateConflict), db.transaction() as s:
-        bfs.resume_backfill(s, OPS, bid)
+    with pytest.raises(bfs.BackfillStateConflict):
+        bfs.resume_backfill(db, OPS, bid)
     actions = _audit_actions(db, bid)
     assert actions == [
         "backfill.start",
@@ -344,8 +343,8 @@ def test_permissions_and_validation(db, blobs, clock, history):
     with pytest.raises(InvalidRequest):
         _start(db, clock, f=ArchiveFilter(pipeline="two_step"))  # no date range
     view = _start(db, clock)
-    with pytest.raises(PermissionDenied), db.transaction() as s:
-        bfs.pause_backfill(s, COMPLIANCE, view["id"])
+    with pytest.raises(PermissionDenied):
+        bfs.pause_backfill(db, COMPLIANCE, view["id"])
     with pytest.raises(PermissionDenied):
         bfs.get_backfill(db, blobs, CLINICIAN, view["id"])
     assert bfs.get_backfill(db, blobs, COMPLIANCE, view["id"])["id"] == view["id"]
@@ -411,3 +410,40 @@ def test_concurrent_overlapping_backfills_queue_each_job_once(db, blobs, setting
             .all()
         )
     assert len(queued) == len(set(queued)) == 12
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "rate", "dated", "error"),
+    [
+        ("", 60.0, True, "choose the pipeline to replay into"),
+        ("nope", 60.0, True, "unknown pipeline 'nope'"),
+        ("two_step", 0.0, True, "rate per minute must be between 1 and 60000"),
+        ("two_step", 60_001.0, True, "rate per minute must be between 1 and 60000"),
+        ("two_step", 60.0, False, "a backfill needs a date range (since and until)"),
+    ],
+)
+def test_preview_and_start_apply_the_same_rules(db, clock, history, pipeline, rate, dated, error):
+    f = _window(clock) if dated else ArchiveFilter(pipeline="two_step")
+    with pytest.raises((InvalidRequest, UnknownPipeline)) as on_start:
+        _start(db, clock, f=f, pipeline=pipeline, rate=rate)
+    with db.session() as s, pytest.raises((InvalidRequest, UnknownPipeline)) as on_preview:
+        bfs.preview_backfill(s, OPS, archive_filter=f, pipeline=pipeline, rate_per_minute=rate)
+    assert on_start.value.message == on_preview.value.message == error
+    assert count_rows(db, BackfillItem) == 0
+
+
+def test_preview_counts_what_start_selects(db, clock, history):
+    with db.session() as s:
+        preview = bfs.preview_backfill(
+            s, OPS, archive_filter=_window(clock), pipeline="two_step", rate_per_minute=30
+        )
+        with pytest.raises(PermissionDenied):
+            bfs.preview_backfill(
+                s,
+                COMPLIANCE,
+                archive_filter=_window(clock),
+                pipeline="two_step",
+                rate_per_minute=30,
+            )
+    assert (preview.total, len(preview.sample), preview.minutes) == (5, 5, 5 / 30)
+    assert _start(db, clock)["matched"] == preview.total

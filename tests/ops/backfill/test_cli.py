@@ -1,4 +1,4 @@
-"""``carepipe backfill ...`` (the command group the lead wires into cli.py)."""
+"""``carepipe backfill ...`` (the command group ``carepipe.cli.backfill``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import typer
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from carepipe import cli_backfill
+from carepipe.cli import backfill as cli_backfill
 from carepipe.core.crypto import sha256_hex
 from carepipe.core.models import AuditEvent
 from tests.ops.backfill.helpers import accepted, drain, rejected
@@ -18,10 +18,10 @@ from tests.ops.backfill.helpers import accepted, drain, rejected
 
 @pytest.fixture
 def run(monkeypatch, settings, db, blobs):
-    monkeypatch.setattr(cli_backfill, "_settings", lambda: settings)
-    monkeypatch.setattr(cli_backfill, "_open", lambda s: (db, blobs))
+    monkeypatch.setattr(cli_backfill, "load_settings", lambda: settings)
+    monkeypatch.setattr(cli_backfill, "open_stores", lambda s: (db, blobs))
     app = typer.Typer()
-    cli_backfill.register(app)
+    app.add_typer(cli_backfill.group, name="backfill")
     app.command("noop")(lambda: None)  # a second command keeps "backfill" a sub-command
     runner = CliRunner()
 

@@ -95,8 +95,7 @@ def _backfill(db, tenant: str, *, pause: bool = False) -> str:
         rate_per_minute=1,  # slow enough that nothing runs during the test
     )
     if pause:
-        with db.transaction() as s:
-            service.pause_backfill(s, OPS, view["id"])
+        service.pause_backfill(db, OPS, view["id"])
     return view["id"]
 
 

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Update, bindparam, insert, literal_column, select, text, update
+from sqlalchemy import Update, bindparam, insert, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from carepipe.core.clock import utcnow
 from carepipe.core.db import Database
 from carepipe.core.models import Job, QueueControl, Task, TaskAttempt
 from carepipe.core.queue.control import give_back_tokens, take_tokens
+from carepipe.core.queue.dialect import dialect_of
 from carepipe.core.queue.states import JobStatus, TaskStatus
 
 
@@ -48,13 +49,6 @@ class ClaimedTask:
 
 
 _IS_READY = Task.__table__.c.status == literal_column(f"'{TaskStatus.READY.value}'")
-
-# A claim only moves a lease; losing it in a database crash is the same as the
-# lease expiring (the task is ready again and whoever ran it cannot commit its
-# result, because every outcome re-checks the lease token in a durable
-# transaction). So on PostgreSQL the claim does not wait for its WAL flush;
-# the next durable commit (the task's own outcome) flushes it anyway.
-_ASYNC_COMMIT = text("SET LOCAL synchronous_commit = off")
 
 
 # Built once per shape and executed with parameters: the claim runs for every
@@ -97,7 +91,7 @@ _JOBS_RUNNING = (
 
 
 @functools.cache
-def _claim_statement(postgres: bool, exclude: bool) -> Update:
+def _claim_statement(exclude: bool) -> Update:
     """Lease the best ready tasks of ``queue IN :p_queues`` (``NOT IN`` with ``exclude``)."""
     queue = _TASKS.c.queue
     in_queues = bindparam("p_queues", expanding=True)
@@ -112,9 +106,10 @@ def _claim_statement(postgres: bool, exclude: bool) -> Update:
         )
         .order_by(_TASKS.c.priority.desc(), _TASKS.c.run_after, _TASKS.c.id)
         .limit(bindparam("p_limit"))
+        # PostgreSQL: concurrent claimers skip each other's rows instead of waiting.
+        # SQLite renders no row lock (``BEGIN IMMEDIATE`` already lets one writer in).
+        .with_for_update(skip_locked=True)
     )
-    if postgres:
-        pick = pick.with_for_update(skip_locked=True)
     return (
         update(_TASKS)
         .where(_TASKS.c.id.in_(pick.scalar_subquery()))
@@ -144,7 +139,6 @@ def _claim_from(
 ) -> list[int]:
     if limit <= 0:
         return []
-    postgres = session.get_bind().dialect.name == "postgresql"
     params = {
         "p_queues": queues,
         "p_now": now,
@@ -153,7 +147,7 @@ def _claim_from(
         "p_until": lease_until,
         "p_worker": worker_id,
     }
-    return list(session.execute(_claim_statement(postgres, exclude), params).scalars())
+    return list(session.execute(_claim_statement(exclude), params).scalars())
 
 
 def claim(
@@ -174,8 +168,12 @@ def claim(
     lease_until = now + timedelta(seconds=lease_seconds)
     common = {"worker_id": worker_id, "token": token, "now": now, "lease_until": lease_until}
     with db.transaction() as session:
-        if db.is_postgres:
-            session.execute(_ASYNC_COMMIT)
+        # A claim only moves a lease; losing it in a database crash is the same as the
+        # lease expiring (the task is ready again and whoever ran it cannot commit its
+        # result, because every outcome re-checks the lease token in a durable
+        # transaction). So the claim does not wait for its log flush where the
+        # database lets us choose; the next durable commit (the outcome) flushes it.
+        dialect_of(session).relax_durability(session)
         controls = session.execute(_READ_CONTROLS).all()
         paused = {c.name for c in controls if c.paused}
         limited = {c.name for c in controls if c.rate_limit_per_minute and not c.paused}

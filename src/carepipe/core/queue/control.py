@@ -11,11 +11,12 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from carepipe.core.clock import utcnow
 from carepipe.core.models import QueueControl
+from carepipe.core.queue.wakeup import notify_in_transaction
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,12 @@ class QueueState:
     name: str
     paused: bool
     rate_limit_per_minute: float | None
+    # When a switch last changed (pause, resume, limit); None for a queue never switched.
+    updated_at: datetime | None = None
+
+
+def _state(row: QueueControl) -> QueueState:
+    return QueueState(row.name, row.paused, row.rate_limit_per_minute, row.updated_at)
 
 
 def _get_or_create(session: Session, name: str, *, lock: bool = False) -> QueueControl:
@@ -41,26 +48,28 @@ def get_control(session: Session, name: str) -> QueueState:
     row = session.get(QueueControl, name)
     if row is None:
         return QueueState(name, False, None)
-    return QueueState(row.name, row.paused, row.rate_limit_per_minute)
+    return _state(row)
 
 
 def list_controls(session: Session) -> list[QueueState]:
     rows = session.execute(select(QueueControl).order_by(QueueControl.name)).scalars()
-    return [QueueState(r.name, r.paused, r.rate_limit_per_minute) for r in rows]
+    return [_state(r) for r in rows]
 
 
 def pause(session: Session, name: str) -> QueueState:
     row = _get_or_create(session, name, lock=True)
     row.paused = True
     row.updated_at = utcnow()
-    return QueueState(row.name, row.paused, row.rate_limit_per_minute)
+    return _state(row)
 
 
 def resume(session: Session, name: str) -> QueueState:
+    """Hand out the queue's tasks again; its workers wake when the caller commits."""
     row = _get_or_create(session, name, lock=True)
     row.paused = False
     row.updated_at = utcnow()
-    return QueueState(row.name, row.paused, row.rate_limit_per_minute)
+    notify_in_transaction(session, name)
+    return _state(row)
 
 
 def set_rate_limit(session: Session, name: str, per_minute: float | None) -> QueueState:
@@ -72,7 +81,19 @@ def set_rate_limit(session: Session, name: str, per_minute: float | None) -> Que
     row.tokens = 1.0 if per_minute else 0.0
     row.tokens_at = utcnow()
     row.updated_at = utcnow()
-    return QueueState(row.name, row.paused, row.rate_limit_per_minute)
+    if not row.paused:
+        # A new bucket starts with a token: waiting tasks can go now.
+        notify_in_transaction(session, name)
+    return _state(row)
+
+
+def remove_control(session: Session, name: str) -> None:
+    """Forget a queue's switches (a backfill's own queue, once the backfill is over).
+
+    Every claim reads every control row, so rows of queues that will never see a
+    task again are removed rather than left paused or limited.
+    """
+    session.execute(delete(QueueControl).where(QueueControl.name == name))
 
 
 def bucket_capacity(per_minute: float) -> float:

@@ -1,4 +1,8 @@
-"""Putting a task on a queue (inside the caller's transaction)."""
+"""Putting a task on a queue (inside the caller's transaction).
+
+Every task row is built by ``_row`` here: a task starts ``ready`` with no
+attempts, and nothing else in the code base writes one.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,11 @@ from carepipe.core.queue.wakeup import notify_in_transaction
 # (ingestion, every stage handoff), and building the statement per call costs
 # more than running it.
 _INSERT_TASK = insert(Task.__table__)
+# The same with the new ids, in the order the rows were given (SQLAlchemy's
+# "insertmanyvalues" batches the rows and sorts RETURNING back into input order).
+_INSERT_TASK_IDS = insert(Task.__table__).returning(
+    Task.__table__.c.id, sort_by_parameter_order=True
+)
 
 
 def _row(
@@ -87,6 +96,25 @@ def enqueue_many(session: Session, tasks: Iterable[Mapping[str, Any]]) -> int:
     if not rows:
         return 0
     session.execute(_INSERT_TASK, rows)
+    _wake(session, rows)
+    return len(rows)
+
+
+def enqueue_returning_ids(session: Session, tasks: Iterable[Mapping[str, Any]]) -> list[int]:
+    """``enqueue_many`` that returns the new tasks' ids, in the order of ``tasks``.
+
+    For callers that keep a reference to the task they queued (a backfill's items
+    point at their first-stage task); the hot paths use ``enqueue_many``, which
+    skips the RETURNING.
+    """
+    rows = [_row(**t) for t in tasks]
+    if not rows:
+        return []
+    ids = list(session.execute(_INSERT_TASK_IDS, rows).scalars())
+    _wake(session, rows)
+    return ids
+
+
+def _wake(session: Session, rows: list[dict[str, Any]]) -> None:
     for queue in sorted({r["queue"] for r in rows}):
         notify_in_transaction(session, queue)
-    return len(rows)

@@ -108,7 +108,10 @@ def succeed(
     """Mark the task done and run ``handoff`` in the same transaction.
 
     ``handoff`` writes the stage's artifacts, the next task and the job status,
-    and returns the queues it enqueued to (to wake their workers).
+    and returns the queues it enqueued to. It is the one writer of job state
+    outside this package, and only ever runs here, inside the completing
+    transaction (``tests/core/test_state_writers.py`` holds it to that). Its
+    ``enqueue`` wakes the next stage's workers at commit.
     """
     with db.transaction() as session:
         res = session.execute(
@@ -117,9 +120,7 @@ def succeed(
         if res.rowcount != 1:
             raise LeaseLost(task.id)
         _close_attempt(session, task, "done")
-        woken = list(handoff(session))
-    if woken and db.is_sqlite:
-        db.signal()
+        list(handoff(session))  # drained: a generator handoff does its work as it is iterated
 
 
 def fail(
@@ -195,8 +196,6 @@ def release(db: Database, task: ClaimedTask) -> None:
         )
         _close_attempt(session, task, "released")
         notify_in_transaction(session, task.queue)
-    if db.is_sqlite:
-        db.signal()
 
 
 def extend_leases(db: Database, tasks: list[ClaimedTask], lease_seconds: float) -> set[int]:

@@ -101,6 +101,4 @@ def reap_expired_leases(
             else:
                 requeued += 1
                 notify_in_transaction(session, r.queue)
-    if requeued and db.is_sqlite:
-        db.signal()
     return requeued, dead

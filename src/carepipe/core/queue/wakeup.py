@@ -2,8 +2,11 @@
 
 PostgreSQL: ``NOTIFY carepipe_tasks, '<queue>'`` inside the enqueuing
 transaction (delivered at commit) and a ``LISTEN`` connection per worker
-process. Embedded: a condition variable on the ``Database`` object. Workers
-also poll, so a lost notification only delays, never loses, work.
+process. Embedded: a condition variable on the ``Database`` object, signalled
+when the enqueuing transaction commits. Either way the wake-up is part of the
+queue operation that made the task ready, so services never send it themselves
+(``carepipe.core.queue.dialect``). Workers also poll, so a lost notification
+only delays, never loses, work.
 """
 
 from __future__ import annotations
@@ -11,37 +14,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from carepipe.core.db import Database
+from carepipe.core.queue.dialect import CHANNEL, dialect_of
 
-CHANNEL = "carepipe_tasks"
-
-
-_NOTIFIED = "carepipe_notified"
+__all__ = ["CHANNEL", "PgListener", "notify_in_transaction"]
 
 
 def notify_in_transaction(session: Session, queue: str) -> None:
-    """Queue a NOTIFY for commit (PostgreSQL); no-op elsewhere.
-
-    Sent once per queue per (sub)transaction: PostgreSQL folds identical
-    notifications of one transaction into one anyway, so a bulk enqueue of many
-    tasks would otherwise pay a round trip per task for nothing. The memo is
-    keyed on the innermost transaction, so a rolled-back savepoint (whose
-    NOTIFY is discarded with it) never suppresses a later one.
-    """
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    txn = session.get_nested_transaction() or session.get_transaction()
-    memo = session.info.get(_NOTIFIED)
-    if memo is None or memo[0] is not txn:
-        memo = (txn, set())
-        session.info[_NOTIFIED] = memo
-    if queue in memo[1]:
-        return
-    session.execute(text("SELECT pg_notify(:c, :q)"), {"c": CHANNEL, "q": queue})
-    memo[1].add(queue)
+    """Wake the workers of ``queue`` when the caller's transaction commits (not before)."""
+    dialect_of(session).wake_at_commit(session, queue)
 
 
 class PgListener(threading.Thread):

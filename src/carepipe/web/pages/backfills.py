@@ -1,9 +1,10 @@
 """Archive search and backfills: search, start (preview + confirmation), live progress,
 pause / resume / cancel, report downloads.
 
-Every page is an adapter over ``carepipe.ops.archive`` and ``carepipe.ops.backfill``;
-permissions are checked by the services (and by the route dependency, for the
-page itself). Forms work without JavaScript; HTMX only refreshes the progress.
+Every page is an adapter over ``carepipe.ops.archive`` and ``carepipe.ops.backfill``:
+rules, queries and permissions are the services' (the route dependency only
+guards the page itself). Forms work without JavaScript; HTMX only refreshes
+the progress.
 """
 
 from __future__ import annotations
@@ -14,15 +15,12 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 
 from carepipe.core.auth import Principal
-from carepipe.core.errors import CarePipeError, InvalidRequest
-from carepipe.core.models import ApiKey, Tenant
+from carepipe.core.errors import CarePipeError
 from carepipe.ops import archive
 from carepipe.ops import backfill as service
 from carepipe.ops.archive import ArchiveFilter
-from carepipe.pipelines.registry import all_pipelines
 from carepipe.web import timefmt
 from carepipe.web.auth import app_state, require_permission
 from carepipe.web.csrf import verify_csrf
@@ -42,7 +40,6 @@ FILTER_FIELDS = (
     "job_status",
 )
 DEFAULT_RATE = 100
-SOURCES = ("api", "mllp", "console", "cli", "backfill")
 FLASHES = {
     "started": ("ok", "Backfill started."),
     "paused": ("ok", "Backfill paused: no new messages are handed out."),
@@ -87,19 +84,9 @@ def _form_values(f: ArchiveFilter) -> dict[str, str]:
     return out
 
 
-def _options(request: Request) -> dict[str, list[str]]:
-    """Choices for the filter's drop-downs, from small tables only (never a scan of the
-    archive): pipelines known here, tenants with settings or API keys, the ingest sources."""
+def _options(request: Request, principal: Principal) -> service.FilterOptions:
     with app_state(request).db.session() as s:
-        tenants = set(s.execute(select(Tenant.id)).scalars())
-        tenants |= set(s.execute(select(ApiKey.tenant).distinct()).scalars())
-    return {
-        "pipeline": [p.name for p in all_pipelines()],
-        "tenant": sorted(tenants),
-        "source": list(SOURCES),
-        "status": list(archive.MESSAGE_STATUSES),
-        "job_status": list(archive.JOB_STATUSES),
-    }
+        return service.filter_options(s, principal)
 
 
 def _filter_or_error(request: Request) -> tuple[ArchiveFilter | None, str | None]:
@@ -120,7 +107,11 @@ def archive_search(
 ) -> Response:
     """Search the raw-message archive: count, then pages of metadata (newest first)."""
     f, error = _filter_or_error(request)
-    ctx: dict[str, Any] = {"options": _options(request), "error": error, "searched": False}
+    ctx: dict[str, Any] = {
+        "options": _options(request, principal),
+        "error": error,
+        "searched": False,
+    }
     if f is not None:
         values = _form_values(f)
         ctx["filter"] = values
@@ -180,7 +171,7 @@ def new_backfill(request: Request, principal: Principal = Depends(run_backfills)
             "target": params.get("target") or values.get("pipeline") or "",
             "rate": params.get("rate") or DEFAULT_RATE,
             "reason": params.get("reason") or "",
-            "options": _options(request),
+            "options": _options(request, principal),
             "error": error,
         },
     )
@@ -192,20 +183,12 @@ def confirm_backfill(request: Request, principal: Principal = Depends(run_backfi
     params = dict(request.query_params)
     try:
         f = _filter_from(params)
-        if f.since is None or f.until is None:
-            raise InvalidRequest("a backfill needs a date range: fill in both From and Until")
         target = params.get("target") or ""
-        if not target:
-            raise InvalidRequest("choose the pipeline to replay into")
         rate = float(params.get("rate") or 0)
-        if not 0 < rate <= service.MAX_RATE_PER_MINUTE:
-            raise InvalidRequest(
-                f"rate per minute must be between 1 and {service.MAX_RATE_PER_MINUTE:g}"
-            )
         with app_state(request).db.session() as s:
-            total = archive.count_messages(s, principal, f)
-            by_status = archive.count_by(s, principal, f, "job_status")
-            sample = archive.query_messages(s, principal, f, limit=10).items
+            preview = service.preview_backfill(
+                s, principal, archive_filter=f, pipeline=target, rate_per_minute=rate
+            )
     except (CarePipeError, ValueError) as exc:
         message = exc.message if isinstance(exc, CarePipeError) else "rate must be a number"
         return render(
@@ -216,13 +199,12 @@ def confirm_backfill(request: Request, principal: Principal = Depends(run_backfi
                 "target": params.get("target") or "",
                 "rate": params.get("rate") or DEFAULT_RATE,
                 "reason": params.get("reason") or "",
-                "options": _options(request),
+                "options": _options(request, principal),
                 "error": message,
             },
             status=400,
         )
     values = _form_values(f)
-    minutes = total / rate if rate else 0
     return render(
         request,
         "backfills/confirm.html",
@@ -236,13 +218,13 @@ def confirm_backfill(request: Request, principal: Principal = Depends(run_backfi
                     "reason": params.get("reason") or "",
                 }
             ),
-            "target": target,
-            "rate": rate,
+            "target": preview.pipeline,
+            "rate": preview.rate_per_minute,
             "reason": params.get("reason") or "",
-            "total": total,
-            "by_status": by_status,
-            "sample": sample,
-            "minutes": minutes,
+            "total": preview.total,
+            "by_status": preview.by_status,
+            "sample": preview.sample,
+            "minutes": preview.minutes,
         },
     )
 
@@ -288,9 +270,9 @@ def start(
         max_attempts=state.settings.max_attempts,
     )
     qs = {"done": "started"}
-    if expected_total and view["matched"] != expected_total:
+    if expected_total and view.matched != expected_total:
         qs["expected"] = str(expected_total)
-    return RedirectResponse(f"/console/backfills/{view['id']}?{urlencode(qs)}", status_code=303)
+    return RedirectResponse(f"/console/backfills/{view.id}?{urlencode(qs)}", status_code=303)
 
 
 # -- one backfill --------------------------------------------------------------------------
@@ -305,7 +287,7 @@ def _detail(request: Request, principal: Principal, backfill_id: str) -> dict[st
         "bf": view,
         "failures": failures,
         "can_run": principal.can("backfill.run"),
-        "live": view["finished_at"] is None,
+        "live": view.finished_at is None,
         "poll_seconds": POLL_SECONDS,
     }
 
@@ -354,11 +336,7 @@ def _act(
         "resume": service.resume_backfill,
         "cancel": service.cancel_backfill,
     }[action]
-    state = app_state(request)
-    with state.db.transaction() as s:
-        fn(s, principal, backfill_id, reason=reason or None)
-    if state.db.is_sqlite:
-        state.db.signal()
+    fn(app_state(request).db, principal, backfill_id, reason=reason or None)
     done = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}[action]
     return RedirectResponse(f"/console/backfills/{backfill_id}?done={done}", status_code=303)
 
