@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from carepipe.api.app import create_app
+from carepipe.app import create_app
 from carepipe.core.auth import SYSTEM
 from carepipe.ops.api_keys import create_key
 

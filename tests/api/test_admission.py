@@ -13,7 +13,7 @@ import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from carepipe.api.app import create_app
+from carepipe.app import create_app
 from carepipe.core.auth import SYSTEM
 from carepipe.core.models import Message
 from carepipe.ops.tenants import set_tenant_settings

@@ -224,7 +224,7 @@ def test_unknown_route_uses_error_shape(client):
 def test_readyz_reports_pending_migrations(tmp_path, blobs):
     from fastapi.testclient import TestClient
 
-    from carepipe.api.app import create_app
+    from carepipe.app import create_app
     from carepipe.core.config import Settings
     from carepipe.core.db import Database
 
@@ -237,8 +237,8 @@ def test_readyz_reports_pending_migrations(tmp_path, blobs):
 def test_revoked_key_is_refused_once_its_verification_expires(settings, db, blobs):
     from fastapi.testclient import TestClient
 
-    from carepipe.api.app import create_app
     from carepipe.api.auth import forget_verified_keys
+    from carepipe.app import create_app
     from carepipe.core.auth import SYSTEM
     from carepipe.ops.api_keys import revoke_key
 

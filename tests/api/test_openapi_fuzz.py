@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from carepipe.api.app import create_app
+from carepipe.app import create_app
 from carepipe.core.auth import SYSTEM
 from carepipe.ops import users
 from carepipe.ops.api_keys import create_key

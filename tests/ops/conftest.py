@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from carepipe.ops import users
-from carepipe.pipelines.registry import load_pipelines
+from carepipe.pipelines.catalog import load_pipelines
 from tests.support.console import FAST_HASHER
 
 load_pipelines("tests.support.console_pipelines")

@@ -303,7 +303,7 @@ def test_key_from_environment_is_rotated_there(cli, db, monkeypatch):
 def test_verify_over_the_api_reports_truncation(cli, db, settings, blobs):
     from fastapi.testclient import TestClient
 
-    from carepipe.api.app import create_app
+    from carepipe.app import create_app
     from carepipe.core.auth import Principal
     from carepipe.ops import users
 

@@ -38,11 +38,11 @@ def test_list_filter_and_paging(db):
     _seed(db, 7)
     with db.session() as s:
         page = audit_export.list_events(s, COMPLIANCE, limit=3)
-        assert [e["id"] for e in page.items] == [7, 6, 5] and page.next_before_id == 5
+        assert [e.id for e in page.items] == [7, 6, 5] and page.next_before_id == 5
         older = audit_export.list_events(s, COMPLIANCE, before_id=page.next_before_id, limit=10)
-        assert [e["id"] for e in older.items] == [4, 3, 2, 1]
+        assert [e.id for e in older.items] == [4, 3, 2, 1]
         only = audit_export.list_events(s, COMPLIANCE, audit_export.AuditFilter(action="dlq."))
-        assert {e["action"] for e in only.items} == {"dlq.replay"} and len(only.items) == 3
+        assert {e.action for e in only.items} == {"dlq.replay"} and len(only.items) == 3
         with pytest.raises(PermissionDenied):
             audit_export.list_events(s, OPS)
 

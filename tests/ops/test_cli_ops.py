@@ -19,7 +19,7 @@ def db_url(request, tmp_path):
 
     from sqlalchemy import create_engine
 
-    from carepipe.core.model_registry import metadata
+    from carepipe.schema import metadata
 
     target = tmp_path / "carepipe.db"
     shutil.copy(request.getfixturevalue("sqlite_template"), target)

@@ -11,7 +11,7 @@ from carepipe.core.auth import Principal
 from carepipe.core.errors import Conflict, PatientNotFound, PermissionDenied, ValidationFailed
 from carepipe.core.models import AuditEvent, Task, TaskAttempt
 from carepipe.interop.identity.service import lookup
-from carepipe.ops import dlq
+from carepipe.ops import dlq, payloads
 from tests.support.console import make_dead
 from tests.support.console_pipelines import HL7_TYPE, adt_message
 
@@ -43,15 +43,15 @@ def test_list_filters_counts_and_keyset_paging(db, blobs, clock):
         counts = dlq.count_by_error(s, OPS)
         assert counts == {"validation_failed": 7, "patient_not_found": 1}
         first = dlq.page_dead(s, OPS, limit=3)
-        assert [r["task_id"] for r in first.items] == [hl7, ids[6], ids[5]]
+        assert [r.task_id for r in first.items] == [hl7, ids[6], ids[5]]
         second = dlq.page_dead(s, OPS, cursor=first.next_cursor, limit=3)
         third = dlq.page_dead(s, OPS, cursor=second.next_cursor, limit=3)
-        seen = [r["task_id"] for r in first.items + second.items + third.items]
+        seen = [r.task_id for r in first.items + second.items + third.items]
         assert seen == [hl7, *reversed(ids)] and third.next_cursor is None
         zen = dlq.list_dead(s, OPS, dlq.DeadLetterFilter(tenant="zen"))
-        assert {r["tenant"] for r in zen} == {"zen"} and len(zen) == 4
+        assert {r.tenant for r in zen} == {"zen"} and len(zen) == 4
         by_pipe = dlq.list_dead(s, OPS, dlq.DeadLetterFilter(pipeline="mrn_match", queue="t_match"))
-        assert [r["task_id"] for r in by_pipe] == [hl7]
+        assert [r.task_id for r in by_pipe] == [hl7]
         assert dlq.count_dead(s, OPS, dlq.DeadLetterFilter(error_code="patient_not_found")) == 1
         with pytest.raises(PermissionDenied):
             dlq.list_dead(s, CLIN)
@@ -62,24 +62,20 @@ def test_time_range_filter(db, blobs, clock):
     t_mid = clock.advance(seconds=60)
     b = make_dead(db, blobs)
     with db.session() as s:
-        assert [r["task_id"] for r in dlq.list_dead(s, OPS, dlq.DeadLetterFilter(since=t_mid))] == [
-            b
-        ]
-        assert [r["task_id"] for r in dlq.list_dead(s, OPS, dlq.DeadLetterFilter(until=t_mid))] == [
-            a
-        ]
+        assert [r.task_id for r in dlq.list_dead(s, OPS, dlq.DeadLetterFilter(since=t_mid))] == [b]
+        assert [r.task_id for r in dlq.list_dead(s, OPS, dlq.DeadLetterFilter(until=t_mid))] == [a]
 
 
 def test_detail_has_attempt_history(db, blobs):
     tid = make_dead(db, blobs)
     with db.session() as s:
         d = dlq.dead_letter_detail(s, OPS, tid)
-    assert d["error_code"] == "validation_failed" and d["status"] == "dead"
-    assert [h["outcome"] for h in d["history"]] == ["dead"]
-    assert d["can_replay"] and d["can_reveal"] and not d["can_map_patient"]
+    assert d.error_code == "validation_failed" and d.status == "dead"
+    assert [h.outcome for h in d.history] == ["dead"]
+    assert d.can_replay and d.can_reveal and not d.can_map_patient
     with db.session() as s:
         d2 = dlq.dead_letter_detail(s, ML, tid)
-    assert not d2["can_replay"] and not d2["can_reveal"]
+    assert not d2.can_replay and not d2.can_reveal
 
 
 def test_hl7_payload_masked_then_revealed_with_audit(db, blobs):
@@ -93,8 +89,8 @@ def test_hl7_payload_masked_then_revealed_with_audit(db, blobs):
     )
     with db.session() as s:
         masked = dlq.payload_view(s, blobs, ML, tid)
-    text = json.dumps(masked.to_dict())
-    assert masked.kind == "hl7" and [seg["id"] for seg in masked.hl7_segments] == [
+    text = masked.model_dump_json()
+    assert masked.kind == "hl7" and [seg.id for seg in masked.hl7_segments] == [
         "MSH",
         "EVN",
         "PID",
@@ -102,9 +98,9 @@ def test_hl7_payload_masked_then_revealed_with_audit(db, blobs):
     ]
     for secret in ("MRN12345", "Sharma", "Priya", "19800101", "MG Road"):
         assert secret not in text
-    pid = {f["pos"]: f["value"] for f in masked.hl7_segments[2]["fields"]}
+    pid = {f.pos: f.value for f in masked.hl7_segments[2].fields}
     assert pid["PID-3"] == "•••^^^•••^•••" and pid["PID-5"] == "•••^•••"
-    msh = {f["pos"]: f["value"] for f in masked.hl7_segments[0]["fields"]}
+    msh = {f.pos: f.value for f in masked.hl7_segments[0].fields}
     assert msh["MSH-9"] == "ADT^A01" and msh["MSH-12"] == "2.5"
     with pytest.raises(PermissionDenied), db.transaction() as s:
         dlq.payload_view(s, blobs, ML, tid, reveal=True, reason="curious")
@@ -113,7 +109,7 @@ def test_hl7_payload_masked_then_revealed_with_audit(db, blobs):
     assert _audits(db, "payload.reveal") == []
     with db.transaction() as s:
         shown = dlq.payload_view(s, blobs, OPS, tid, reveal=True, reason="INC-7 check PID")
-    pid = {f["pos"]: f["value"] for f in shown.hl7_segments[2]["fields"]}
+    pid = {f.pos: f.value for f in shown.hl7_segments[2].fields}
     assert pid["PID-3"] == "MRN12345^^^CITYHOSP^MR"
     (ev,) = _audits(db, "payload.reveal")
     assert ev.actor == "user:olga" and ev.target_id == str(tid) and ev.reason == "INC-7 check PID"
@@ -168,7 +164,7 @@ def test_map_patient_then_replay(db, blobs):
         error=PatientNotFound("x"),
     )
     with db.session() as s:
-        assert dlq.mrn_hint(s, blobs, OPS, tid) == {
+        assert dlq.mrn_hint(s, blobs, OPS, tid).model_dump() == {
             "mrn": "MRN12345",
             "assigning_authority": "CITYHOSP",
         }
@@ -185,7 +181,7 @@ def test_map_patient_then_replay(db, blobs):
             abha_number="12-3456-7890-1234",
             reason="INC-10",
         )
-    assert out["replayed"] and out["abha_masked"] == "XX-XXXX-XXXX-1234"
+    assert out.replayed and out.abha_masked == "XX-XXXX-XXXX-1234"
     with db.session() as s:
         assert lookup(s, "acme", "MRN12345", "CITYHOSP").abha_number == "12345678901234"
         assert s.get(Task, tid).status == "ready"
@@ -214,7 +210,7 @@ def test_invalid_json_payload_falls_back_to_masked_text(db, blobs, raw, why):
     assert v.kind == "text" and v.content_type == "application/json" and not v.revealed
     assert v.note and why in v.note and "not valid JSON" in v.note
     for secret in ("Priya", "MRN1", "echo"):
-        assert secret not in json.dumps(v.to_dict())
+        assert secret not in v.model_dump_json()
     with db.transaction() as s:
         r = dlq.payload_view(s, blobs, OPS, tid, reveal=True, reason="INC-11")
     assert r.kind == "text" and r.text == raw.decode() and r.note == v.note
@@ -228,7 +224,7 @@ def test_invalid_utf8_declared_json_is_bytes(db, blobs):
     assert v.kind == "binary" and v.content is None and "shown as bytes" in (v.note or "")
     with db.transaction() as s:
         r = dlq.payload_view(s, blobs, OPS, tid, reveal=True, reason="INC-12")
-    assert r.content == raw and r.to_dict()["content_base64"]
+    assert r.content == raw and r.model_dump()["content_base64"]
 
 
 @pytest.mark.parametrize(
@@ -243,7 +239,7 @@ def test_invalid_utf8_declared_json_is_bytes(db, blobs):
     ],
 )
 def test_mask_json_text_keeps_structure_only(text, masked):
-    assert dlq.mask_json_text(text) == masked
+    assert payloads.mask_json_text(text) == masked
 
 
 # -- the MRN alone, for whoever may map it ----------------------------------------------------
@@ -263,7 +259,11 @@ def test_mapping_hint_shows_the_mrn_alone_and_is_audited(db, blobs):
     assert _audits(db, "payload.view_mrn") == []
     with db.transaction() as s:
         hint = dlq.mapping_hint(s, blobs, OPS, tid)
-    assert hint == {"mrn": "MRN12345", "assigning_authority": "CITYHOSP", "mapped": False}
+    assert hint.model_dump() == {
+        "mrn": "MRN12345",
+        "assigning_authority": "CITYHOSP",
+        "mapped": False,
+    }
     (ev,) = _audits(db, "payload.view_mrn")
     assert ev.actor == "user:olga" and ev.target_id == str(tid)
     assert "MRN12345" not in json.dumps(ev.after)
@@ -271,7 +271,7 @@ def test_mapping_hint_shows_the_mrn_alone_and_is_audited(db, blobs):
     with db.transaction() as s:
         dlq.map_patient(s, OPS, tid, mrn="MRN12345", abha_number="12-3456-7890-1234", replay=False)
     with db.transaction() as s:
-        assert dlq.mapping_hint(s, blobs, OPS, tid)["mapped"] is True
+        assert dlq.mapping_hint(s, blobs, OPS, tid).mapped is True
     other = make_dead(db, blobs)
     with pytest.raises(Conflict), db.transaction() as s:
         dlq.mapping_hint(s, blobs, OPS, other)
@@ -287,5 +287,5 @@ def test_detail_counts_attempts_across_a_replay(db, blobs):
     fail(db, task, ValidationFailed("again"), retry_base=0.1, retry_cap=0.1)
     with db.session() as s:
         d = dlq.dead_letter_detail(s, OPS, tid)
-    assert d["replayed"] and d["attempts"] == 1 and d["attempts_in_all"] == 2
-    assert [h["replay"] for h in d["history"]] == [False, True]
+    assert d.replayed and d.attempts == 1 and d.attempts_in_all == 2
+    assert [h.replay for h in d.history] == [False, True]

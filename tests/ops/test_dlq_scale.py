@@ -33,7 +33,7 @@ def test_page_query_fast_and_indexed_at_100k(db):
         assert len(first.items) == 50 and first.next_cursor
         # A page deep in the list: keyset, so no OFFSET scan of the rows before it.
         cursor = dlq.encode_cursor(
-            first.items[0]["died_at"].replace(year=2026, month=1, day=1, hour=12), 10**9
+            first.items[0].died_at.replace(year=2026, month=1, day=1, hour=12), 10**9
         )
         deep, ms_deep = _timed(lambda: dlq.page_dead(s, OPS, cursor=cursor, limit=50))
         assert len(deep.items) == 50
@@ -42,7 +42,7 @@ def test_page_query_fast_and_indexed_at_100k(db):
                 s, OPS, dlq.DeadLetterFilter(error_code="patient_not_found"), limit=50
             )
         )
-        assert {r["error_code"] for r in filtered.items} == {"patient_not_found"}
+        assert {r.error_code for r in filtered.items} == {"patient_not_found"}
         stmt = (
             dlq._filtered(OPS, dlq.DeadLetterFilter())
             .order_by(dlq.Task.updated_at.desc(), dlq.Task.id.desc())

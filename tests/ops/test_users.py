@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from carepipe.core.audit import verify_chain
@@ -163,7 +164,7 @@ def test_weak_or_reused_password_refused(db):
 # -- F9: sign-in does not reveal whether an account exists or is locked ------------------------
 
 
-class _CountingHasher(type(users._hasher)):  # type: ignore[misc]
+class _CountingHasher(PasswordHasher):
     calls = 0
 
     def verify(self, hash, password):
@@ -188,7 +189,7 @@ def test_unknown_locked_and_wrong_password_do_the_same_work(db, clock):
     hasher = _CountingHasher(time_cost=1, memory_cost=1024, parallelism=1)
     previous = users.use_password_hasher(hasher)
     try:
-        users._dummy()  # made once per process, before any timing matters
+        users.dummy_hash()  # made once per process, before any timing matters
         for name, password in (
             ("nobody", "x" * 14),
             ("lena", PASSWORD),  # locked by an administrator, right password
@@ -214,11 +215,11 @@ def test_sign_in_timing_does_not_tell_locked_from_unknown(db, clock):
     import time
 
     previous = users.use_password_hasher(
-        users.PasswordHasher(time_cost=2, memory_cost=16384, parallelism=1)
+        PasswordHasher(time_cost=2, memory_cost=16384, parallelism=1)
     )
     try:
         _locked_pair(db, clock)  # hashes made with the same parameters as the dummy
-        users._dummy()
+        users.dummy_hash()
         times: dict[str, list[float]] = {"nobody": [], "lena": [], "wes": []}
         for r in range(7):
             for name in times:
@@ -243,7 +244,7 @@ def test_console_and_api_answer_unknown_and_locked_alike(db, settings, blobs, cl
 
     from fastapi.testclient import TestClient
 
-    from carepipe.api.app import create_app
+    from carepipe.app import create_app
     from tests.support.console_http import csrf_of
 
     _locked_pair(db, clock)

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from carepipe.api.app import create_app
+from carepipe.app import create_app
 from carepipe.core.auth import SYSTEM
 from carepipe.core.models import Message
 from carepipe.ops.dlq import DeadLetterFilter, list_dead

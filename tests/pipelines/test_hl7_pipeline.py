@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from carepipe.api.app import create_app
+from carepipe.app import create_app
 from carepipe.core.audit import verify_chain
 from carepipe.core.auth import SYSTEM
 from carepipe.core.models import AuditEvent, Job, Message

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from carepipe.ops import users
-from carepipe.pipelines.registry import load_pipelines
+from carepipe.pipelines.catalog import load_pipelines
 from tests.support.console import FAST_HASHER
 
 load_pipelines("tests.support.console_pipelines")
@@ -21,20 +21,13 @@ def db_url(request, tmp_path):
     """Console tests run over HTTP on SQLite; the services under them run on both (tests/ops)."""
     import shutil
 
-    from sqlalchemy import create_engine
-
-    from carepipe.core.model_registry import metadata
-
     target = tmp_path / "carepipe.db"
     shutil.copy(request.getfixturevalue("sqlite_template"), target)
-    engine = create_engine(f"sqlite:///{target}")
-    metadata.create_all(engine)  # tables whose migration is not written yet
-    engine.dispose()
     return f"sqlite:///{target}"
 
 
 @pytest.fixture
 def app(settings, db, blobs):
-    from carepipe.api.app import create_app
+    from carepipe.app import create_app
 
     return create_app(settings, db=db, blobs=blobs)

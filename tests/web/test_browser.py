@@ -13,7 +13,7 @@ import pytest
 import uvicorn
 from sqlalchemy import select
 
-from carepipe.api.app import create_app
+from carepipe.app import create_app
 from carepipe.core.models import AuditEvent, Job
 from carepipe.pipelines.ingest import submit
 from carepipe.pipelines.worker import Worker

@@ -134,8 +134,8 @@ def test_role_matrix(role, app, db, blobs, settings):
 
     from carepipe.ops import bulk_replay
 
+    seed = make_dead(db, blobs)  # its own transactions: not inside the one below
     with db.transaction() as s:
-        seed = make_dead(db, blobs)
         bid = bulk_replay.request_bulk_replay(
             s, SYSTEM, bulk_replay.BulkSelection(task_ids=(seed,))
         ).id

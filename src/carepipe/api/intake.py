@@ -18,6 +18,7 @@ from carepipe.api.middleware import BodyTooLarge
 from carepipe.api.state import AppState
 from carepipe.core.auth import Principal
 from carepipe.core.errors import CarePipeError
+from carepipe.ops.tenancy import resolve_tenant
 from carepipe.pipelines.ingest import archive_rejected
 
 
@@ -36,7 +37,7 @@ async def archive_refusal(
         archive_rejected,
         state.db,
         state.blobs,
-        tenant=principal.tenant or "-",
+        tenant=resolve_tenant(principal),
         payload=raw,
         content_type=content_type or "application/octet-stream",
         source=source,

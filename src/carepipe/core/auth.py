@@ -26,6 +26,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "audit.read",
             "keys.manage",
             "users.manage",
+            "queues.read",
             "queues.manage",
             "review.read",
             "review.approve",
@@ -47,16 +48,25 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "archive.read",
             "patients.read",
             "patients.map",
+            "queues.read",
             "queues.manage",
             "keys.manage",
             "tenants.read",
         }
     ),
-    "ml_engineer": frozenset({"jobs.read", "dlq.read", "models.manage"}),
+    "ml_engineer": frozenset({"jobs.read", "dlq.read", "queues.read", "models.manage"}),
     "data_scientist": frozenset({"jobs.read"}),
     "clinician": frozenset({"jobs.read", "patients.read", "review.read", "review.approve"}),
     "compliance": frozenset(
-        {"jobs.read", "dlq.read", "audit.read", "backfill.read", "archive.read", "tenants.read"}
+        {
+            "jobs.read",
+            "dlq.read",
+            "audit.read",
+            "backfill.read",
+            "archive.read",
+            "tenants.read",
+            "queues.read",
+        }
     ),
     # A partner system holding an API key: submits and reads its own tenant's jobs.
     "partner": frozenset({"jobs.submit", "jobs.read", "patients.read", "patients.map"}),

@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from pydantic import Field
 from sqlalchemy import String, bindparam, func, select
 from sqlalchemy.orm import Session
 
@@ -20,21 +21,56 @@ from carepipe.core.clock import utcnow
 from carepipe.core.crypto import constant_time_equal, sha256_hex
 from carepipe.core.errors import InvalidApiKey, InvalidRequest, NotFound, RevokedApiKey
 from carepipe.core.models import ApiKey
+from carepipe.ops.tenancy import tenant_conditions
+from carepipe.ops.views import View
 
 _ENV_RE = re.compile(r"^[a-z0-9]{1,16}$")
 _KEY_RE = re.compile(r"^cp_([a-z0-9]{1,16})_([a-z0-9]{12})_([A-Za-z0-9_\-]{32,128})$")
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
-@dataclass(frozen=True)
-class IssuedKey:
+class IssuedKey(View):
     """A newly created key. ``plaintext`` is shown once and never stored."""
 
     id: str
     tenant: str
     name: str
     status: str
-    plaintext: str
+    plaintext: str = Field(
+        description="The key (cp_<env>_<key id>_<secret>), shown once.", repr=False
+    )
+
+
+class ApiKeyView(View):
+    """A key as operators see it: its state and times, never its secret or digest."""
+
+    id: str
+    tenant: str
+    name: str
+    env: str
+    status: str = Field(description="staged, active, grace or revoked")
+    created_at: datetime
+    activated_at: datetime | None
+    grace_until: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    rotated_from: str | None
+
+
+def key_view(row: ApiKey) -> ApiKeyView:
+    return ApiKeyView(
+        id=row.id,
+        tenant=row.tenant,
+        name=row.name,
+        env=row.env,
+        status=row.status,
+        created_at=row.created_at,
+        activated_at=row.activated_at,
+        grace_until=row.grace_until,
+        revoked_at=row.revoked_at,
+        last_used_at=row.last_used_at,
+        rotated_from=row.rotated_from,
+    )
 
 
 def _new_key_id() -> str:
@@ -83,15 +119,21 @@ def create_key(
         after={"status": row.status, "name": name},
         reason=reason,
     )
-    return IssuedKey(key_id, tenant, name, row.status, f"cp_{env}_{key_id}_{secret}")
+    return IssuedKey(
+        id=key_id,
+        tenant=tenant,
+        name=name,
+        status=row.status,
+        plaintext=f"cp_{env}_{key_id}_{secret}",
+    )
 
 
-def list_keys(session: Session, actor: Principal, *, tenant: str | None = None) -> list[ApiKey]:
+def list_keys(session: Session, actor: Principal, *, tenant: str | None = None) -> list[ApiKeyView]:
+    """Keys, oldest first (all tenants, or ``tenant``'s), without their secrets."""
     require(actor, "keys.manage")
     stmt = select(ApiKey).order_by(ApiKey.created_at)
-    if tenant:
-        stmt = stmt.where(ApiKey.tenant == tenant)
-    return list(session.execute(stmt).scalars())
+    stmt = stmt.where(*tenant_conditions(actor, tenant, ApiKey.tenant))
+    return [key_view(k) for k in session.execute(stmt).scalars()]
 
 
 def _get(session: Session, key_id: str) -> ApiKey:
@@ -103,7 +145,7 @@ def _get(session: Session, key_id: str) -> ApiKey:
 
 def activate_key(
     session: Session, actor: Principal, key_id: str, *, reason: str | None = None
-) -> ApiKey:
+) -> ApiKeyView:
     require(actor, "keys.manage")
     row = _get(session, key_id)
     if row.status != "staged":
@@ -121,12 +163,12 @@ def activate_key(
         after={"status": "active"},
         reason=reason,
     )
-    return row
+    return key_view(row)
 
 
 def revoke_key(
     session: Session, actor: Principal, key_id: str, *, reason: str | None = None
-) -> ApiKey:
+) -> ApiKeyView:
     require(actor, "keys.manage")
     row = _get(session, key_id)
     before = row.status
@@ -143,7 +185,7 @@ def revoke_key(
         after={"status": "revoked"},
         reason=reason,
     )
-    return row
+    return key_view(row)
 
 
 def rotate_key(

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, false, func, or_, select
+from pydantic import Field
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from carepipe.core.auth import Principal, require
@@ -22,6 +23,8 @@ from carepipe.core.errors import InvalidRequest
 from carepipe.core.models import Job, Message
 from carepipe.core.queue.states import JobStatus
 from carepipe.ops.filters import FilterFields
+from carepipe.ops.tenancy import tenant_conditions
+from carepipe.ops.views import View
 
 MAX_PAGE = 500
 NO_JOB = "none"  # ``job_status`` filter value: messages that never got a job
@@ -75,21 +78,34 @@ class ArchiveFilter(FilterFields):
         return cls(**values)
 
 
+class ArchivedMessage(View):
+    """An archived message's metadata (never its payload or file name) and its job."""
+
+    id: str
+    tenant: str
+    source: str = Field(description="api, mllp, cli, console, ...")
+    kind: str = Field(description="The media type it was sent as.")
+    pipeline: str | None
+    status: str = Field(description="accepted, rejected or duplicate")
+    error_code: str | None
+    size_bytes: int
+    received_at: datetime
+    job_id: str | None
+    job_status: str | None
+    job_error_code: str | None
+
+
 @dataclass(frozen=True)
 class ArchivePage:
-    items: list[dict[str, Any]]
+    items: list[ArchivedMessage]
     next_cursor: str | None
 
 
 def matching(principal: Principal, f: ArchiveFilter) -> Select[Any]:
     """``SELECT Message, Job`` (job outer-joined by message id) for the filter and principal."""
     stmt = select(Message, Job).outerjoin(Job, Job.message_id == Message.id)
-    tenant = principal.tenant or f.tenant
-    conds: list[Any] = []
-    if principal.tenant and f.tenant and f.tenant != principal.tenant:
-        conds.append(false())  # another tenant's archive: match nothing, say nothing
-    if tenant:
-        conds.append(Message.tenant == tenant)
+    # Another tenant's archive matches nothing, and says nothing.
+    conds: list[Any] = tenant_conditions(principal, f.tenant, Message.tenant)
     if f.since:
         conds.append(Message.received_at >= f.since)
     if f.until:
@@ -142,23 +158,23 @@ def after_cursor(stmt: Select[Any], cursor: tuple[datetime, str], *, newest_firs
     )
 
 
-def row_view(msg: Message, job: Job | None) -> dict[str, Any]:
+def row_view(msg: Message, job: Job | None) -> ArchivedMessage:
     """A message's metadata (no payload, no file name) and its job's id and status."""
     job_id = job.id if job is not None else (msg.meta or {}).get("duplicate_of_job")
-    return {
-        "id": msg.id,
-        "tenant": msg.tenant,
-        "source": msg.source,
-        "kind": msg.kind,
-        "pipeline": msg.pipeline,
-        "status": msg.status,
-        "error_code": msg.error_code,
-        "size_bytes": msg.size_bytes,
-        "received_at": msg.received_at,
-        "job_id": job_id,
-        "job_status": job.status if job is not None else None,
-        "job_error_code": job.error_code if job is not None else None,
-    }
+    return ArchivedMessage(
+        id=msg.id,
+        tenant=msg.tenant,
+        source=msg.source,
+        kind=msg.kind,
+        pipeline=msg.pipeline,
+        status=msg.status,
+        error_code=msg.error_code,
+        size_bytes=msg.size_bytes,
+        received_at=msg.received_at,
+        job_id=job_id,
+        job_status=job.status if job is not None else None,
+        job_error_code=job.error_code if job is not None else None,
+    )
 
 
 def query_messages(

@@ -12,8 +12,9 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,7 +23,9 @@ from carepipe.core.auth import Principal, require
 from carepipe.core.db import Database
 from carepipe.core.errors import InvalidRequest
 from carepipe.core.models import AuditEvent
-from carepipe.ops.filters import FilterFields
+from carepipe.ops.audit_checkpoints import verify
+from carepipe.ops.filters import FilterFields, parse_time
+from carepipe.ops.views import View
 
 MAX_PAGE = 500
 EXPORT_BATCH = 2000
@@ -54,6 +57,18 @@ class AuditFilter(FilterFields):
     since: datetime | None = None
     until: datetime | None = None
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AuditFilter:
+        """From text input (ISO times; empty means "any")."""
+        kw: dict[str, Any] = {}
+        for key in ("actor", "action", "target_type", "target_id", "tenant"):
+            if data.get(key):
+                kw[key] = str(data[key])
+        for key in ("since", "until"):
+            if data.get(key):
+                kw[key] = parse_time(data[key], key)
+        return cls(**kw)
+
 
 def _apply(stmt: Any, f: AuditFilter) -> Any:
     if f.actor:
@@ -76,7 +91,32 @@ def _apply(stmt: Any, f: AuditFilter) -> Any:
     return stmt
 
 
+class AuditEventView(View):
+    """One audit event, with the hashes that chain it to the one before."""
+
+    id: int
+    at: datetime
+    actor: str
+    actor_role: str | None
+    tenant: str | None
+    action: str
+    target_type: str | None
+    target_id: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    reason: str | None
+    request_id: str | None
+    prev_hash: str
+    hash: str
+
+
+def event_view(ev: AuditEvent) -> AuditEventView:
+    """An event as the API and console show it."""
+    return AuditEventView.model_validate(event_dict(ev))
+
+
 def event_dict(ev: AuditEvent) -> dict[str, Any]:
+    """An event as a JSON-ready dict (the export's rows: ISO time)."""
     return {
         "id": ev.id,
         "at": ev.at.isoformat(),
@@ -95,10 +135,12 @@ def event_dict(ev: AuditEvent) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class AuditPage:
-    items: list[dict[str, Any]]
-    next_before_id: int | None  # pass as ``before_id`` for the next (older) page
+class AuditPage(View):
+    """Newest first; pass ``next_before_id`` as ``before_id`` for older events."""
+
+    items: list[AuditEventView]
+    next_before_id: int | None
+    filter: AuditFilter
 
 
 def list_events(
@@ -119,7 +161,41 @@ def list_events(
     rows = list(session.execute(stmt.order_by(AuditEvent.id.desc()).limit(limit + 1)).scalars())
     more = len(rows) > limit
     rows = rows[:limit]
-    return AuditPage([event_dict(r) for r in rows], rows[-1].id if more and rows else None)
+    return AuditPage(
+        items=[event_view(r) for r in rows],
+        next_before_id=rows[-1].id if more and rows else None,
+        filter=f or AuditFilter(),
+    )
+
+
+class ChainCheck(View):
+    """The hash chain walked: ``ok`` false names the first edited or missing row."""
+
+    ok: bool
+    checked: int
+    first_bad_id: int | None
+    problem: str | None
+
+
+def check_chain(session: Session, principal: Principal) -> ChainCheck:
+    """``audit.read``: the chain against its keys and checkpoints, as one line."""
+    report = verify(session, principal)
+    return ChainCheck(
+        ok=report.ok,
+        checked=report.checked,
+        first_bad_id=report.first_bad_id,
+        problem=report.problem,
+    )
+
+
+class AuditExportDocument(View):
+    """The JSON export: the filter and every matching event in id order."""
+
+    filter: AuditFilter
+    events: list[AuditEventView]
+
+
+ExportFormat = Literal["csv", "json"]
 
 
 def record_export(
@@ -182,7 +258,8 @@ def export_csv(db: Database, principal: Principal, f: AuditFilter) -> Iterator[s
 def export_json(db: Database, principal: Principal, f: AuditFilter) -> Iterator[str]:
     """The filtered log as one JSON document ``{"filter", "events": [...]}``, streamed."""
     require(principal, "audit.read")
-    yield '{"filter": ' + json.dumps(f.to_dict()) + ', "events": ['
+    # Every filter field, null when not set (the shape ``AuditExportDocument`` documents).
+    yield '{"filter": ' + TypeAdapter(AuditFilter).dump_json(f).decode() + ', "events": ['
     first = True
     for ev in _events(db, f):
         yield ("" if first else ",") + "\n" + json.dumps(ev, sort_keys=True)

@@ -23,9 +23,9 @@ from __future__ import annotations
 import math
 import threading
 from collections import deque
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from pydantic import computed_field
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
@@ -35,13 +35,15 @@ from carepipe.core.models import QueueControl, Task
 from carepipe.core.queue.states import TaskStatus
 from carepipe.observability.metrics import HTTP_DURATION
 from carepipe.ops.backfill_models import Backfill
+from carepipe.ops.views import View
 
 WINDOW = timedelta(minutes=5)
 API_PREFIX = "/v1"
 
 
-@dataclass(frozen=True)
-class QueueRow:
+class QueueRow(View):
+    """One queue's tile row: depth, dead letters, oldest wait, recent throughput, controls."""
+
     name: str
     ready: int = 0
     leased: int = 0
@@ -51,21 +53,25 @@ class QueueRow:
     paused: bool = False
     rate_limit_per_minute: float | None = None
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def throughput_per_minute(self) -> float:
+        """Tasks finished per minute over the last 5 minutes."""
         return round(self.finished_5m / (WINDOW.total_seconds() / 60), 1)
 
 
-@dataclass(frozen=True)
-class Latency:
+class Latency(View):
+    """p95/p99 of this API process's ``/v1`` requests over the window."""
+
     p95_ms: float | None
     p99_ms: float | None
     requests: int
     window_seconds: float
 
 
-@dataclass(frozen=True)
-class Snapshot:
+class Snapshot(View):
+    """The dashboard's numbers at ``at``."""
+
     at: datetime
     queues: list[QueueRow]
     finished_5m: int
@@ -74,10 +80,12 @@ class Snapshot:
     active_backfills: int
     oldest_queue: str | None = None
     oldest_wait_seconds: float | None = None
-    totals: dict[str, int] = field(default_factory=dict)
+    totals: dict[str, int] = {}
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def throughput_per_minute(self) -> float:
+        """Tasks finished per minute over the last 5 minutes, all queues."""
         return round(self.finished_5m / (WINDOW.total_seconds() / 60), 1)
 
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
-import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import Field
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
@@ -25,10 +24,25 @@ from carepipe.core.blobs import BlobNotFound, BlobStore
 from carepipe.core.errors import Conflict, InvalidRequest, NotFound, ValidationFailed
 from carepipe.core.models import Job, Message, Task, TaskAttempt
 from carepipe.core.queue import TaskStatus, replay_task
-from carepipe.ops.filters import FilterFields
+from carepipe.ops.dlq_views import (
+    ArchivedMessageRef,
+    AttemptView,
+    DeadLetterDetail,
+    DeadLetterFacets,
+    DeadLetterJob,
+    DeadLetterMapped,
+    DeadLetterPage,
+    DeadLetterRow,
+    MappingHint,
+    MrnHint,
+    ReplayedTask,
+    StageView,
+)
+from carepipe.ops.filters import FilterFields, parse_time
+from carepipe.ops.payloads import PayloadView, classify, pid3, render_payload
+from carepipe.ops.tenancy import tenant_conditions
 
 MAX_PAGE = 500
-MASK = "•••"
 
 
 # -- listing -------------------------------------------------------------------------------
@@ -52,18 +66,8 @@ class DeadLetterFilter(FilterFields):
         for k in ("since", "until"):
             if data.get(k):
                 value = data[k]
-                kw[k] = value if isinstance(value, datetime) else _parse_time(str(value), k)
+                kw[k] = value if isinstance(value, datetime) else parse_time(str(value), k)
         return cls(**kw)
-
-
-def _parse_time(value: str, name: str) -> datetime:
-    from datetime import UTC
-
-    try:
-        ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidRequest(f"{name} is not an ISO 8601 time") from None
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
 def _filtered(principal: Principal, f: DeadLetterFilter, *cols: Any) -> Any:
@@ -73,9 +77,7 @@ def _filtered(principal: Principal, f: DeadLetterFilter, *cols: Any) -> Any:
         .join(Job, Job.id == Task.job_id)
         .where(Task.status == TaskStatus.DEAD)
     )
-    tenant = principal.tenant or f.tenant
-    if tenant:
-        stmt = stmt.where(Job.tenant == tenant)
+    stmt = stmt.where(*tenant_conditions(principal, f.tenant, Job.tenant))
     if f.pipeline:
         stmt = stmt.where(Job.pipeline == f.pipeline)
     if f.queue:
@@ -101,21 +103,22 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise InvalidRequest("invalid cursor") from None
 
 
-def _row(t: Task, j: Job) -> dict[str, Any]:
-    return {
-        "task_id": t.id,
-        "job_id": j.id,
-        "tenant": j.tenant,
-        "pipeline": j.pipeline,
-        "queue": t.queue,
-        "stage": t.stage,
-        "attempts": t.attempts,
-        "replayed": t.replay,
-        "error_code": t.last_error_code,
-        "error_message": t.last_error_message,
-        "died_at": t.updated_at,
-        "message_id": j.message_id,
-    }
+def _row(t: Task, j: Job) -> DeadLetterRow:
+    return DeadLetterRow(
+        task_id=t.id,
+        job_id=j.id,
+        tenant=j.tenant,
+        pipeline=j.pipeline,
+        queue=t.queue,
+        stage=t.stage,
+        attempts=t.attempts,
+        replayed=t.replay,
+        error_code=t.last_error_code,
+        error_message=t.last_error_message,
+        died_at=t.updated_at,
+        message_id=j.message_id,
+        url=f"/v1/dlq/{t.id}",
+    )
 
 
 def list_dead(
@@ -125,7 +128,7 @@ def list_dead(
     *,
     after: tuple[datetime, int] | None = None,
     limit: int = 50,
-) -> list[dict[str, Any]]:
+) -> list[DeadLetterRow]:
     """Dead tasks, newest first; page with ``after`` = (died_at, id) of the last row (keyset).
 
     The order matches the ``ix_tasks_dead (status, updated_at, id)`` index, so a
@@ -141,12 +144,6 @@ def list_dead(
     return [_row(t, j) for t, j in session.execute(stmt).all()]
 
 
-@dataclass(frozen=True)
-class DeadLetterPage:
-    items: list[dict[str, Any]]
-    next_cursor: str | None
-
-
 def page_dead(
     session: Session,
     principal: Principal,
@@ -160,8 +157,40 @@ def page_dead(
     rows = list_dead(session, principal, f, after=after, limit=min(limit + 1, MAX_PAGE + 1))
     more = len(rows) > limit
     rows = rows[:limit]
-    nxt = encode_cursor(rows[-1]["died_at"], rows[-1]["task_id"]) if more and rows else None
-    return DeadLetterPage(rows, nxt)
+    nxt = encode_cursor(rows[-1].died_at, rows[-1].task_id) if more and rows else None
+    return DeadLetterPage(items=rows, next_cursor=nxt)
+
+
+class DeadLetterList(DeadLetterPage):
+    """A page of dead letters with the filter it answers and, if asked, counts per error."""
+
+    filter: DeadLetterFilter
+    counts_by_error: dict[str, int] | None = Field(
+        description="Dead letters matching the filter, per error code (null if not asked for)."
+    )
+    total: int | None = Field(description="Sum of counts_by_error (null if not asked for).")
+
+
+def list_dead_letters(
+    session: Session,
+    principal: Principal,
+    f: DeadLetterFilter | None = None,
+    *,
+    cursor: str | None = None,
+    limit: int = 50,
+    counts: bool = True,
+) -> DeadLetterList:
+    """A page of dead letters, the filter echoed, and (``counts``) how many per error code."""
+    f = f or DeadLetterFilter()
+    page = page_dead(session, principal, f, cursor=cursor, limit=limit)
+    by_error = count_by_error(session, principal, f) if counts else None
+    return DeadLetterList(
+        items=page.items,
+        next_cursor=page.next_cursor,
+        filter=f,
+        counts_by_error=by_error,
+        total=sum(by_error.values()) if by_error is not None else None,
+    )
 
 
 def count_dead(
@@ -191,14 +220,14 @@ def count_by_error(
     return dict(sorted(((code or "unknown", n) for code, n in rows), key=lambda kv: -kv[1]))
 
 
-def facets(session: Session, principal: Principal) -> dict[str, list[str]]:
+def facets(session: Session, principal: Principal) -> DeadLetterFacets:
     """Distinct pipelines, queues and tenants among dead tasks (filter drop-downs)."""
     require(principal, "dlq.read")
     out: dict[str, list[str]] = {}
     for name, col in (("pipeline", Job.pipeline), ("queue", Task.queue), ("tenant", Job.tenant)):
         stmt = _filtered(principal, DeadLetterFilter(), col).distinct().order_by(col).limit(200)
         out[name] = [v for (v,) in session.execute(stmt).all() if v]
-    return out
+    return DeadLetterFacets.model_validate(out)
 
 
 # -- one dead letter -----------------------------------------------------------------------
@@ -214,7 +243,7 @@ def _visible(session: Session, principal: Principal, task_id: int) -> tuple[Task
     return task, job
 
 
-def dead_letter_detail(session: Session, principal: Principal, task_id: int) -> dict[str, Any]:
+def dead_letter_detail(session: Session, principal: Principal, task_id: int) -> DeadLetterDetail:
     """The error, the attempts history (replays included) and the job's other stages."""
     require(principal, "dlq.read")
     task, job = _visible(session, principal, task_id)
@@ -223,235 +252,68 @@ def dead_letter_detail(session: Session, principal: Principal, task_id: int) -> 
         select(TaskAttempt).where(TaskAttempt.task_id == task.id).order_by(TaskAttempt.id)
     ).scalars()
     history = [
-        {
-            "attempt": a.attempt,
-            "worker_id": a.worker_id,
-            "started_at": a.started_at,
-            "finished_at": a.finished_at,
-            "outcome": a.outcome,
-            "error_code": a.error_code,
-            "error_message": a.error_message,
-            "replay": a.replay,
-        }
+        AttemptView(
+            attempt=a.attempt,
+            worker_id=a.worker_id,
+            started_at=a.started_at,
+            finished_at=a.finished_at,
+            outcome=a.outcome,
+            error_code=a.error_code,
+            error_message=a.error_message,
+            replay=a.replay,
+        )
         for a in attempts
     ]
     stages = session.execute(select(Task).where(Task.job_id == job.id).order_by(Task.id)).scalars()
-    return {
-        "task_id": task.id,
-        "status": task.status,
-        "queue": task.queue,
-        "stage": task.stage,
-        # ``attempts`` counts the current run (a replay starts again from 0, with
-        # ``max_attempts`` more); ``attempts_in_all`` every run, as in ``history``.
-        "attempts": task.attempts,
-        "max_attempts": task.max_attempts,
-        "attempts_in_all": len(history),
-        "replayed": task.replay,
-        "replay_requested_at": task.replay_requested_at,
-        "error_code": task.last_error_code,
-        "error_message": task.last_error_message,
-        "died_at": task.updated_at if task.status == TaskStatus.DEAD else None,
-        "created_at": task.created_at,
-        "job": {
-            "id": job.id,
-            "tenant": job.tenant,
-            "pipeline": job.pipeline,
-            "status": job.status,
-            "replay": job.replay,
-            "idempotency_key_set": job.idempotency_key is not None,
-            "created_at": job.created_at,
-        },
-        "message": {
-            "id": msg.id,
-            "source": msg.source,
-            "content_type": msg.kind,
-            "size_bytes": msg.size_bytes,
-            "sha256": msg.content_sha256,
-            "received_at": msg.received_at,
-        }
+    dead = task.status == TaskStatus.DEAD
+    return DeadLetterDetail(
+        task_id=task.id,
+        status=task.status,
+        queue=task.queue,
+        stage=task.stage,
+        attempts=task.attempts,
+        max_attempts=task.max_attempts,
+        attempts_in_all=len(history),
+        replayed=task.replay,
+        replay_requested_at=task.replay_requested_at,
+        error_code=task.last_error_code,
+        error_message=task.last_error_message,
+        died_at=task.updated_at if dead else None,
+        created_at=task.created_at,
+        job=DeadLetterJob(
+            id=job.id,
+            tenant=job.tenant,
+            pipeline=job.pipeline,
+            status=job.status,
+            replay=job.replay,
+            idempotency_key_set=job.idempotency_key is not None,
+            created_at=job.created_at,
+        ),
+        message=ArchivedMessageRef(
+            id=msg.id,
+            source=msg.source,
+            content_type=msg.kind,
+            size_bytes=msg.size_bytes,
+            sha256=msg.content_sha256,
+            received_at=msg.received_at,
+        )
         if msg is not None
         else None,
-        "history": history,
-        "stages": [
-            {"task_id": t.id, "stage": t.stage, "status": t.status, "attempts": t.attempts}
+        history=history,
+        stages=[
+            StageView(task_id=t.id, stage=t.stage, status=t.status, attempts=t.attempts)
             for t in stages
         ],
-        "can_replay": task.status == TaskStatus.DEAD and principal.can("dlq.replay"),
-        "can_reveal": principal.can("payload.read_phi"),
-        "can_map_patient": task.last_error_code == "patient_not_found"
-        and task.status == TaskStatus.DEAD
+        can_replay=dead and principal.can("dlq.replay"),
+        can_reveal=principal.can("payload.read_phi"),
+        can_map_patient=task.last_error_code == "patient_not_found"
+        and dead
         and principal.can("patients.map")
         and principal.can("dlq.replay"),
-    }
+    )
 
 
 # -- the raw payload -----------------------------------------------------------------------
-
-
-@dataclass
-class PayloadView:
-    """The archived message as the console shows it: masked unless ``revealed``."""
-
-    kind: str  # hl7, json, text, audio, image, pdf, binary
-    content_type: str
-    size_bytes: int
-    sha256: str
-    revealed: bool
-    can_reveal: bool
-    filename: str | None = None
-    hl7_segments: list[dict[str, Any]] = field(default_factory=list)
-    json_text: str | None = None
-    text: str | None = None
-    summary: str = ""
-    # Why the view is not what the content type promised (e.g. JSON that does not parse).
-    note: str | None = None
-    content: bytes | None = field(default=None, repr=False)  # revealed binary media only
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out.pop("content")
-        if self.content is not None:
-            out["content_base64"] = base64.b64encode(self.content).decode()
-        return out
-
-
-_HL7_TYPES = ("x-application/hl7-v2+er7", "application/hl7-v2", "text/hl7")
-# HL7 fields that describe the message itself, not the patient: kept when masking.
-_HL7_KEEP = {("MSH", 1), ("MSH", 2), ("MSH", 9), ("MSH", 10), ("MSH", 11), ("MSH", 12)}
-_SEGMENT_RE = re.compile(r"^[A-Z][A-Z0-9]{2}$")
-
-
-def _classify(content_type: str, raw: bytes) -> str:
-    base = content_type.split(";", 1)[0].strip().lower()
-    if base in _HL7_TYPES or raw.lstrip()[:4] == b"MSH|":
-        return "hl7"
-    if base.startswith("audio/"):
-        return "audio"
-    if base.startswith("image/"):
-        return "image"
-    if base == "application/pdf":
-        return "pdf"
-    if base == "application/json" or base.endswith("+json"):
-        return "json"
-    if base.startswith("text/"):
-        return "text"
-    try:
-        json.loads(raw)
-        return "json"
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-        pass
-    try:
-        raw.decode("utf-8")
-        return "text"
-    except UnicodeDecodeError:
-        return "binary"
-
-
-def _mask_value(value: str, seps: str) -> str:
-    """Keep the component/repetition separators (structure), hide every value."""
-    if not value:
-        return ""
-    parts = re.split(f"([{re.escape(seps)}])", value)
-    return "".join(p if (p in seps and len(p) == 1) else (MASK if p else "") for p in parts)
-
-
-def render_hl7(text: str, *, masked: bool) -> list[dict[str, Any]]:
-    """Segment by segment, field by field (``PID-3``), values masked unless revealed."""
-    segments: list[dict[str, Any]] = []
-    lines = [ln for ln in re.split(r"\r\n|\r|\n", text) if ln.strip()]
-    field_sep = "|"
-    comp_seps = "^~\\&"
-    if lines and lines[0].startswith("MSH") and len(lines[0]) > 8:
-        field_sep = lines[0][3]
-        comp_seps = lines[0][4:8]
-    for line in lines:
-        parts = line.split(field_sep)
-        seg_id = parts[0][:3] if _SEGMENT_RE.match(parts[0][:3]) else "???"
-        fields = []
-        # MSH-1 is the field separator itself, MSH-2 the encoding characters.
-        values = [field_sep, *parts[1:]] if seg_id == "MSH" else parts[1:]
-        for i, value in enumerate(values, start=1):
-            if value == "":
-                continue
-            keep = (seg_id, i) in _HL7_KEEP
-            shown = value if (not masked or keep) else _mask_value(value, comp_seps)
-            fields.append({"pos": f"{seg_id}-{i}", "value": shown})
-        segments.append({"id": seg_id, "fields": fields})
-    return segments
-
-
-def mask_json(value: Any) -> Any:
-    """Keys and shape kept; every scalar value replaced (null stays null)."""
-    if isinstance(value, dict):
-        return {k: mask_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask_json(v) for v in value]
-    if value is None:
-        return None
-    return MASK
-
-
-# Tokens of JSON-looking text: strings (closed or cut off), numbers and literals,
-# punctuation, whitespace, and anything else as one run.
-_JSON_TOKEN = re.compile(
-    r'(?P<str>"(?:[^"\\]|\\.)*(?:"|$))'
-    r"|(?P<lit>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)"
-    r"|(?P<punct>[{}\[\]:,])"
-    r"|(?P<ws>\s+)"
-    r'|(?P<other>[^"{}\[\]:,\s]+)'
-)
-_KEY_LIKE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,63}$")
-
-
-def mask_json_text(text: str) -> str:
-    """Mask text that should have been JSON but does not parse.
-
-    Like ``mask_json``: the structure stays (brackets, colons, commas, line breaks,
-    ``null``) and so do object keys that look like identifiers (``"pipeline":``);
-    every value, and anything unrecognisable, becomes ``•••``. Where the text was
-    cut off stays visible, which is usually why it failed.
-    """
-    out: list[str] = []
-    tokens = list(_JSON_TOKEN.finditer(text))
-    for i, m in enumerate(tokens):
-        kind, value = m.lastgroup, m.group()
-        if kind in ("punct", "ws") or value == "null":
-            out.append(value)
-        elif kind == "str":
-            nxt = next((t for t in tokens[i + 1 :] if t.lastgroup != "ws"), None)
-            inner = value[1:-1] if value.endswith('"') and len(value) > 1 else value[1:]
-            is_key = nxt is not None and nxt.group() == ":" and value.endswith('"')
-            if is_key and _KEY_LIKE.match(inner):
-                out.append(value)
-            else:
-                out.append('"' + MASK + ('"' if value.endswith('"') and len(value) > 1 else ""))
-        else:
-            out.append(MASK)
-    return "".join(out)
-
-
-def _json_error(raw: bytes) -> str:
-    """Why ``raw`` is not JSON, without quoting any of it."""
-    try:
-        json.loads(raw)
-    except json.JSONDecodeError as exc:
-        return f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
-    except UnicodeDecodeError:
-        return "not UTF-8 text"
-    except RecursionError:
-        return "nested too deeply to display"
-    except ValueError:
-        return "not valid JSON"
-    return ""
-
-
-def _human_size(n: int) -> str:
-    size = float(n)
-    for unit in ("bytes", "kB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{int(size)} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} bytes"
 
 
 def _load_payload(
@@ -499,58 +361,14 @@ def payload_view(
             after={"message_id": msg.id, "content_type": msg.kind},
             reason=reason.strip() if reason else None,
         )
-    kind = _classify(msg.kind, raw)
-    view = PayloadView(
-        kind=kind,
+    return render_payload(
+        raw,
         content_type=msg.kind,
-        size_bytes=len(raw),
         sha256=msg.content_sha256,
-        revealed=reveal,
+        filename=msg.filename,
+        reveal=reveal,
         can_reveal=principal.can("payload.read_phi"),
-        filename=msg.filename if reveal else (MASK if msg.filename else None),
     )
-    masked = not reveal
-    if kind == "hl7":
-        text = raw.decode("utf-8", errors="replace")
-        view.hl7_segments = render_hl7(text, masked=masked)
-        view.summary = f"HL7 v2, {len(view.hl7_segments)} segments"
-    elif kind == "json":
-        try:
-            doc = json.loads(raw)
-            view.json_text = json.dumps(
-                mask_json(doc) if masked else doc, indent=2, ensure_ascii=False, sort_keys=False
-            )
-            view.summary = f"JSON, {_human_size(len(raw))}"
-        except (ValueError, RecursionError):
-            _not_json(view, raw, masked=masked)
-    elif kind == "text":
-        text = raw.decode("utf-8", errors="replace")
-        view.summary = f"text, {len(text.splitlines())} lines, {len(text)} characters"
-        view.text = text if reveal else None
-    else:
-        view.summary = f"{kind}, {msg.kind}, {_human_size(len(raw))}"
-        if reveal:
-            view.content = raw
-    return view
-
-
-def _not_json(view: PayloadView, raw: bytes, *, masked: bool) -> None:
-    """Declared JSON but not JSON (the ``validation_failed`` letters people need to read):
-    shown as text (masked keeps the structure) or, if it is not even UTF-8, as bytes."""
-    reason = _json_error(raw)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        view.kind = "binary"
-        view.note = f"Declared {view.content_type} but not valid JSON ({reason}): shown as bytes."
-        view.summary = f"binary, {_human_size(len(raw))}"
-        if not masked:
-            view.content = raw
-        return
-    view.kind = "text"
-    view.note = f"Declared {view.content_type} but not valid JSON ({reason}): shown as text."
-    view.summary = f"text, {len(text.splitlines())} lines, {len(text)} characters"
-    view.text = text if not masked else mask_json_text(text)
 
 
 def payload_media(
@@ -568,20 +386,20 @@ def payload_media(
 
 def mrn_hint(
     session: Session, blobs: BlobStore, principal: Principal, task_id: int
-) -> dict[str, str] | None:
+) -> MrnHint | None:
     """The MRN and assigning authority of an HL7 dead letter (PID-3), to prefill the
     mapping form. The MRN is PHI: only for ``payload.read_phi`` holders."""
     require(principal, "payload.read_phi")
     _task, _job, msg, raw = _load_payload(session, blobs, principal, task_id)
-    if _classify(msg.kind, raw) != "hl7":
+    if classify(msg.kind, raw) != "hl7":
         return None
-    found = _pid3(raw)
-    return {"mrn": found[0], "assigning_authority": found[1]} if found else None
+    found = pid3(raw)
+    return MrnHint(mrn=found[0], assigning_authority=found[1]) if found else None
 
 
 def mapping_hint(
     session: Session, blobs: BlobStore, principal: Principal, task_id: int
-) -> dict[str, Any] | None:
+) -> MappingHint | None:
     """What the MRN -> ABHA mapping form needs from a ``patient_not_found`` dead letter:
     the MRN and assigning authority from PID-3, and whether the index maps it by now.
 
@@ -594,9 +412,9 @@ def mapping_hint(
     task, job, msg, raw = _load_payload(session, blobs, principal, task_id)
     if task.last_error_code != "patient_not_found":
         raise Conflict("this dead letter did not fail with patient_not_found")
-    if _classify(msg.kind, raw) != "hl7":
+    if classify(msg.kind, raw) != "hl7":
         return None
-    found = _pid3(raw)
+    found = pid3(raw)
     if found is None:
         return None
     mrn, authority = found
@@ -614,20 +432,7 @@ def mapping_hint(
         after={"message_id": msg.id, "fields": ["PID-3.1", "PID-3.4"]},
         reason="prefill the MRN -> ABHA mapping of a patient_not_found dead letter",
     )
-    return {"mrn": mrn, "assigning_authority": authority, "mapped": link is not None}
-
-
-def _pid3(raw: bytes) -> tuple[str, str] | None:
-    """(MRN, assigning authority) of the first PID-3 repetition, or None."""
-    for seg in render_hl7(raw.decode("utf-8", errors="replace"), masked=False):
-        if seg["id"] != "PID":
-            continue
-        for f in seg["fields"]:
-            if f["pos"] == "PID-3":
-                comps = f["value"].split("~", 1)[0].split("^")
-                authority = comps[3].split("&", 1)[0] if len(comps) > 3 else ""
-                return comps[0], authority
-    return None
+    return MappingHint(mrn=mrn, assigning_authority=authority, mapped=link is not None)
 
 
 # -- fix and replay ------------------------------------------------------------------------
@@ -635,7 +440,7 @@ def _pid3(raw: bytes) -> tuple[str, str] | None:
 
 def replay_dead_task(
     session: Session, principal: Principal, task_id: int, *, reason: str | None = None
-) -> Task:
+) -> ReplayedTask:
     """Re-queue one dead task (``replay=true``); the audit log records who and why.
 
     ``Conflict`` when it is no longer dead (someone replayed it already).
@@ -656,7 +461,7 @@ def replay_dead_task(
         after={"status": task.status, "replay": True},
         reason=reason,
     )
-    return task
+    return ReplayedTask(task_id=task.id, status=task.status, queue=task.queue, replay=task.replay)
 
 
 def map_patient(
@@ -669,7 +474,7 @@ def map_patient(
     assigning_authority: str | None = None,
     reason: str | None = None,
     replay: bool = True,
-) -> dict[str, Any]:
+) -> DeadLetterMapped:
     """Fix a ``patient_not_found`` dead letter: link the MRN to an ABHA number in the
     patient index, then (by default) replay the task, in one transaction."""
     require(principal, "patients.map")
@@ -708,10 +513,10 @@ def map_patient(
     replayed = None
     if replay:
         replayed = replay_dead_task(session, principal, task.id, reason=reason)
-    return {
-        "link_id": link.id,
-        "created": before is None,
-        "abha_masked": mask_abha(link.abha_number),
-        "replayed": replayed is not None,
-        "task_status": replayed.status if replayed is not None else task.status,
-    }
+    return DeadLetterMapped(
+        link_id=link.id,
+        created=before is None,
+        abha_masked=mask_abha(link.abha_number),
+        replayed=replayed is not None,
+        task_status=replayed.status if replayed is not None else task.status,
+    )

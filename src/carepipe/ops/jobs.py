@@ -7,15 +7,17 @@ import binascii
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import and_, or_, select
 
 from carepipe.core.auth import Principal, require
 from carepipe.core.blobs import BlobStore
 from carepipe.core.db import Database
-from carepipe.core.errors import ArtifactNotReady, InvalidRequest, NotFound
+from carepipe.core.errors import ArtifactNotReady, InvalidRequest, NotFound, ValidationFailed
 from carepipe.core.models import Artifact, Job, Message, Task
-from carepipe.core.queue.states import PRIORITY_NAMES
+from carepipe.core.queue.states import PRIORITIES, PRIORITY_NAMES
+from carepipe.ops.tenancy import resolve_tenant, tenant_conditions
+from carepipe.ops.views import View
 from carepipe.pipelines.ingest import Submission, submit
 from carepipe.pipelines.patient_context import (
     PatientContext,
@@ -35,7 +37,7 @@ def submit_job(
     pipeline: str,
     payload: bytes,
     content_type: str,
-    priority: int = 1,
+    priority: str = "normal",
     idempotency_key: str | None = None,
     filename: str | None = None,
     source: str = "api",
@@ -43,15 +45,19 @@ def submit_job(
     max_attempts: int = 5,
     context: PatientContext | dict[str, Any] | None = None,
 ) -> Submission:
-    """Archive and start a job for the principal's tenant (staff may name a tenant).
+    """Archive and start a job for the principal's tenant (staff name the tenant).
 
+    ``priority`` is a name: low, normal, high or urgent (``ValidationFailed`` otherwise).
     ``context`` names the patient (``PatientContext``); it is stored encrypted with
     the archived message, so every stage, replay and backfill of the job sees it.
     """
     require(principal, "jobs.submit")
-    owner = principal.tenant or tenant
-    if owner is None:
-        raise InvalidRequest("tenant is required")
+    if priority not in PRIORITIES:
+        raise ValidationFailed(
+            f"priority must be one of {', '.join(PRIORITIES)}",
+            details={"priority": priority, "allowed": list(PRIORITIES)},
+        )
+    owner = resolve_tenant(principal, tenant)
     meta: dict[str, Any] = {"submitted_by": principal.actor}
     patient = parse_context(context)
     if patient is not None:
@@ -63,7 +69,7 @@ def submit_job(
         pipeline=pipeline,
         payload=payload,
         content_type=content_type,
-        priority=priority,
+        priority=PRIORITIES[priority],
         idempotency_key=idempotency_key,
         source=source,
         filename=filename,
@@ -81,12 +87,12 @@ def _visible_job(session: Any, principal: Principal, job_id: str) -> Job:
     return job
 
 
-class ErrorView(BaseModel):
+class ErrorView(View):
     code: str
     message: str | None = None
 
 
-class TaskView(BaseModel):
+class TaskView(View):
     id: int
     stage: str
     queue: str
@@ -97,7 +103,7 @@ class TaskView(BaseModel):
     error: ErrorView | None = None
 
 
-class ArtifactView(BaseModel):
+class ArtifactView(View):
     id: str
     stage: str
     kind: str
@@ -108,7 +114,7 @@ class ArtifactView(BaseModel):
     url: str
 
 
-class JobView(BaseModel):
+class JobView(View):
     """One job: its status, stage, tasks (attempts, errors) and artifacts."""
 
     id: str
@@ -216,7 +222,7 @@ def latest_artifact(db: Database, principal: Principal, job_id: str, kind: str) 
         return art
 
 
-class JobSummary(BaseModel):
+class JobSummary(View):
     id: str
     pipeline: str
     status: str
@@ -228,7 +234,7 @@ class JobSummary(BaseModel):
     url: str
 
 
-class JobPage(BaseModel):
+class JobPage(View):
     """Newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
 
     items: list[JobSummary]
@@ -264,10 +270,7 @@ def list_jobs(
     require(principal, "jobs.read")
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE}")
-    stmt = select(Job)
-    scope = principal.tenant or tenant
-    if scope:
-        stmt = stmt.where(Job.tenant == scope)
+    stmt = select(Job).where(*tenant_conditions(principal, tenant, Job.tenant))
     if status:
         stmt = stmt.where(Job.status == status)
     if pipeline:

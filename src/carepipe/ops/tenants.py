@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     StrictBool,
     ValidationError,
@@ -26,6 +25,7 @@ from carepipe.core.errors import NotFound, ValidationFailed
 from carepipe.core.json_schema import omit_null
 from carepipe.core.models import Tenant
 from carepipe.core.tenants import TenantSettings, settings_of
+from carepipe.ops.views import View
 
 
 def _not_null(value: Any) -> Any:
@@ -51,7 +51,7 @@ TenantSettingsChange = create_model(  # type: ignore[call-overload]
 )
 
 
-class TenantView(BaseModel):
+class TenantView(View):
     id: str
     name: str
     settings: TenantSettings

@@ -1,8 +1,5 @@
 """Tables of console people: users, their sessions, personal API tokens, login attempts,
-and the bulk-replay jobs they start from the dead-letter queue.
-
-No migration yet: ``tests/conftest.py`` creates these with ``metadata.create_all``
-until the lead writes it (see ``carepipe.core.model_registry``).
+and the bulk-replay jobs they start from the dead-letter queue (migration 0004).
 """
 
 from __future__ import annotations

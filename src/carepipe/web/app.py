@@ -1,7 +1,7 @@
 """Mounts the operations console at ``/console`` on the API application.
 
-Every module in ``carepipe.web.pages`` that exposes ``router`` is included
-(discovered with ``pkgutil``, so an area is added by adding its module). Static
+Every page module is listed in ``PAGES`` (an area is added by adding its module
+there). Static
 files (CSS, the vendored HTMX) are served from ``/console/static``. Errors on
 console paths are rendered as HTML pages (sign-in redirect, 403 with its code);
 everywhere else they keep the API's ``{"error": {...}}`` shape.
@@ -9,8 +9,6 @@ everywhere else they keep the API's ``{"error": {...}}`` shape.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -22,11 +20,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from carepipe.api.errors import error_body, error_response
 from carepipe.core.errors import CarePipeError, LoginRequired
 from carepipe.ops.users import PasswordChangeRequired
-from carepipe.web import pages
 from carepipe.web.auth import LOGIN_PATH, PASSWORD_PATH
+from carepipe.web.pages import account, audit, backfills, dashboard, dlq, patients, users
 from carepipe.web.templating import STATIC_DIR, render
 
 CONSOLE_PREFIX = "/console"
+PAGES = (account, dashboard, dlq, audit, backfills, patients, users)
 
 
 def _is_console(request: Request) -> bool:
@@ -108,30 +107,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
 
 
-def page_modules() -> list[str]:
-    """Dotted names of the console's page modules, in a stable order."""
-    return sorted(
-        f"{pages.__name__}.{m.name}"
-        for m in pkgutil.iter_modules(pages.__path__)
-        if not m.name.startswith("_")
-    )
-
-
 def mount_console(app: FastAPI) -> None:
     """Add the console (pages, static files, HTML error pages) to ``app``."""
     app.mount(f"{CONSOLE_PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="console-static")
-    for name in page_modules():
-        module = importlib.import_module(name)
-        router = getattr(module, "router", None)
-        if router is not None:
-            app.include_router(router)
+    for module in PAGES:
+        app.include_router(module.router)
     paths = {getattr(r, "path", None) for r in app.routes}
-    if f"{CONSOLE_PREFIX}/" not in paths:
-        # Until the dashboard lands, the console opens on the dead-letter queue.
-        @app.get(f"{CONSOLE_PREFIX}/", include_in_schema=False)
-        def _home() -> RedirectResponse:
-            return RedirectResponse(f"{CONSOLE_PREFIX}/dlq", status_code=303)
-
     if CONSOLE_PREFIX not in paths:
 
         @app.get(CONSOLE_PREFIX, include_in_schema=False)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from carepipe.api.openapi import error_responses
 from carepipe.api.params import MAX_ID, AwareTime, RowId, Text
 from carepipe.api.staff_auth import staff_principal
 from carepipe.api.state import AppState, get_state
 from carepipe.core.auth import Principal
 from carepipe.core.errors import InvalidRequest
 from carepipe.ops import bulk_replay, dlq
+from carepipe.ops.views import View
 
 router = APIRouter(prefix="/v1/dlq", tags=["dead letters"])
 
@@ -38,11 +39,12 @@ def _filter(
     )
 
 
-def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
-
-
-@router.get("")
+@router.get(
+    "",
+    operation_id="listDeadLetters",
+    response_model=dlq.DeadLetterList,
+    responses=error_responses(400),
+)
 def list_dead_letters(
     f: dlq.DeadLetterFilter = Depends(_filter),
     cursor: Text | None = None,
@@ -50,20 +52,10 @@ def list_dead_letters(
     counts: bool = True,
     principal: Principal = Depends(staff_principal),
     state: AppState = Depends(get_state),
-) -> dict[str, Any]:
+) -> dlq.DeadLetterList:
     """Dead tasks, newest first (keyset ``cursor``), with counts per error code."""
     with state.db.session() as s:
-        page = dlq.page_dead(s, principal, f, cursor=cursor, limit=limit)
-        by_error = dlq.count_by_error(s, principal, f) if counts else None
-    body: dict[str, Any] = {
-        "items": [{**_jsonable(r), "url": f"/v1/dlq/{r['task_id']}"} for r in page.items],
-        "next_cursor": page.next_cursor,
-        "filter": f.to_dict(),
-    }
-    if by_error is not None:
-        body["counts_by_error"] = by_error
-        body["total"] = sum(by_error.values())
-    return body
+        return dlq.list_dead_letters(s, principal, f, cursor=cursor, limit=limit, counts=counts)
 
 
 class BulkReplayRequest(BaseModel):
@@ -88,12 +80,26 @@ class BulkReplayRequest(BaseModel):
     cutoff: AwareTime | None = Field(None, description="Only tasks dead at this time.")
 
 
-@router.post("/bulk-replay", status_code=202)
+class BulkReplayAccepted(bulk_replay.BulkReplayView):
+    status_url: str
+
+
+class BulkReplayList(View):
+    items: list[bulk_replay.BulkReplayView]
+
+
+@router.post(
+    "/bulk-replay",
+    status_code=202,
+    operation_id="startBulkReplay",
+    response_model=BulkReplayAccepted,
+    responses=error_responses(400, 409),
+)
 def start_bulk_replay(
     req: BulkReplayRequest,
     principal: Principal = Depends(staff_principal),
     state: AppState = Depends(get_state),
-) -> dict[str, Any]:
+) -> BulkReplayAccepted:
     """Queue a bulk replay (runs in the background); poll ``status_url`` for progress."""
     if bool(req.task_ids) == (req.filter is not None):
         raise InvalidRequest("give exactly one of task_ids or filter")
@@ -110,93 +116,111 @@ def start_bulk_replay(
             cutoff=req.cutoff,
             expected_total=req.expected_total,
         )
-        body = bulk_replay.view(row)
+        view = bulk_replay.view(row)
     bulk_replay.start_in_background(state.db)
-    return {**body, "status_url": f"/v1/dlq/bulk-replay/{body['id']}"}
+    return BulkReplayAccepted(**view.model_dump(), status_url=f"/v1/dlq/bulk-replay/{view.id}")
 
 
-@router.get("/bulk-replay")
+@router.get("/bulk-replay", operation_id="listBulkReplays", response_model=BulkReplayList)
 def list_bulk_replays(
     principal: Principal = Depends(staff_principal), state: AppState = Depends(get_state)
-) -> dict[str, Any]:
+) -> BulkReplayList:
+    """The latest bulk replays, newest first."""
     with state.db.session() as s:
-        return {"items": bulk_replay.list_bulk_replays(s, principal)}
+        return BulkReplayList(items=bulk_replay.list_bulk_replays(s, principal))
 
 
-@router.get("/bulk-replay/{bulk_id}")
+@router.get(
+    "/bulk-replay/{bulk_id}",
+    operation_id="getBulkReplay",
+    response_model=bulk_replay.BulkReplayView,
+    responses=error_responses(404),
+)
 def get_bulk_replay(
-    bulk_id: str,
+    bulk_id: str = Path(pattern=r"^[0-9a-f]{32}$"),
     principal: Principal = Depends(staff_principal),
     state: AppState = Depends(get_state),
-) -> dict[str, Any]:
+) -> bulk_replay.BulkReplayView:
     """Progress: total, processed, replayed, skipped, remaining, status."""
     with state.db.session() as s:
-        body = bulk_replay.get_bulk_replay(s, principal, bulk_id)
-    if body["status"] in ("queued", "running"):
+        view = bulk_replay.get_bulk_replay(s, principal, bulk_id)
+    if view.status in ("queued", "running"):
         bulk_replay.resume_stale(state.db)
-    return body
+    return view
 
 
-@router.get("/{task_id}")
+@router.get(
+    "/{task_id}",
+    operation_id="getDeadLetter",
+    response_model=dlq.DeadLetterDetail,
+    responses=error_responses(404),
+)
 def get_dead_letter(
     task_id: RowId,
     principal: Principal = Depends(staff_principal),
     state: AppState = Depends(get_state),
-) -> dict[str, Any]:
+) -> dlq.DeadLetterDetail:
     """The error, attempts history and the job's stages."""
     with state.db.session() as s:
-        d = dlq.dead_letter_detail(s, principal, task_id)
-    d["history"] = [_jsonable(h) for h in d["history"]]
-    d["job"] = _jsonable(d["job"])
-    if d["message"]:
-        d["message"] = _jsonable(d["message"])
-    return _jsonable(d)
+        return dlq.dead_letter_detail(s, principal, task_id)
 
 
-@router.get("/{task_id}/payload")
+@router.get(
+    "/{task_id}/payload",
+    operation_id="getDeadLetterPayload",
+    response_model=dlq.PayloadView,
+    responses=error_responses(404),
+)
 def get_payload(
     task_id: RowId,
     principal: Principal = Depends(staff_principal),
     state: AppState = Depends(get_state),
-) -> dict[str, Any]:
+) -> dlq.PayloadView:
     """The raw payload, masked: structure without values."""
     with state.db.session() as s:
-        return dlq.payload_view(s, state.blobs, principal, task_id).to_dict()
+        return dlq.payload_view(s, state.blobs, principal, task_id)
 
 
 class RevealRequest(BaseModel):
     reason: str = Field(min_length=3, max_length=2000)
 
 
-@router.post("/{task_id}/payload/reveal")
+@router.post(
+    "/{task_id}/payload/reveal",
+    operation_id="revealDeadLetterPayload",
+    response_model=dlq.PayloadView,
+    responses=error_responses(404),
+)
 def reveal_payload(
     task_id: RowId,
     req: RevealRequest,
     principal: Principal = Depends(staff_principal),
     state: AppState = Depends(get_state),
-) -> dict[str, Any]:
+) -> dlq.PayloadView:
     """The raw payload unmasked (``payload.read_phi``); audited with the reason."""
     with state.db.transaction() as s:
-        return dlq.payload_view(
-            s, state.blobs, principal, task_id, reveal=True, reason=req.reason
-        ).to_dict()
+        return dlq.payload_view(s, state.blobs, principal, task_id, reveal=True, reason=req.reason)
 
 
 class ReplayRequest(BaseModel):
     reason: str | None = Field(None, max_length=2000)
 
 
-@router.post("/{task_id}/replay")
+@router.post(
+    "/{task_id}/replay",
+    operation_id="replayDeadLetter",
+    response_model=dlq.ReplayedTask,
+    responses=error_responses(404, 409),
+)
 def replay(
     task_id: RowId,
     req: ReplayRequest | None = None,
     principal: Principal = Depends(staff_principal),
     state: AppState = Depends(get_state),
-) -> dict[str, Any]:
+) -> dlq.ReplayedTask:
     """Re-queue the dead task with ``replay=true`` (409 ``conflict`` if it is not dead)."""
     with state.db.transaction() as s:
-        t = dlq.replay_dead_task(s, principal, task_id, reason=req.reason if req else None)
-        return {"task_id": t.id, "status": t.status, "queue": t.queue, "replay": t.replay}
+        return dlq.replay_dead_task(s, principal, task_id, reason=req.reason if req else None)
 
 
 class MapPatientRequest(BaseModel):
@@ -207,13 +231,18 @@ class MapPatientRequest(BaseModel):
     replay: bool = True
 
 
-@router.post("/{task_id}/map-patient")
+@router.post(
+    "/{task_id}/map-patient",
+    operation_id="mapDeadLetterPatient",
+    response_model=dlq.DeadLetterMapped,
+    responses=error_responses(404, 409, 422),
+)
 def map_patient(
     task_id: RowId,
     req: MapPatientRequest,
     principal: Principal = Depends(staff_principal),
     state: AppState = Depends(get_state),
-) -> dict[str, Any]:
+) -> dlq.DeadLetterMapped:
     """For ``patient_not_found``: link the MRN to an ABHA number, then replay."""
     with state.db.transaction() as s:
         return dlq.map_patient(

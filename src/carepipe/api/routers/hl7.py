@@ -7,55 +7,36 @@ Content-Type (415), an empty or whitespace-only body (422) and an oversized one
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from carepipe.api.auth import api_key_principal
-from carepipe.api.intake import archive_refusal, read_intake_body
+from carepipe.api.intake import read_intake_body
+from carepipe.api.openapi import error_responses
 from carepipe.api.state import AppState, get_state
-from carepipe.core.auth import Principal, require
-from carepipe.core.errors import UnsupportedMediaType, ValidationFailed
-from carepipe.pipelines.hl7_intake import BatchReceipt, Hl7Receipt, receive_hl7_payload
+from carepipe.core.auth import Principal
+from carepipe.ops import intake
 
 router = APIRouter(prefix="/v1/hl7", tags=["hl7"])
-_TYPES = ("text/plain", "x-application/hl7-v2+er7", "application/hl7-v2")
-
-
-def _content_type(header: str) -> tuple[str, str | None]:
-    """The media type and its ``charset`` parameter (``text/plain; charset=iso-8859-1``)."""
-    base, _, params = header.partition(";")
-    charset = None
-    for param in params.split(";"):
-        name, _, value = param.partition("=")
-        if name.strip().lower() == "charset" and value.strip():
-            charset = value.strip().strip('"')[:40]
-    return base.strip().lower(), charset
-
-
-def _one(receipt: Hl7Receipt) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "job_id": receipt.job_id,
-        "status_url": f"/v1/jobs/{receipt.job_id}",
-        "ack_code": receipt.ack_code,
-        "ack": receipt.ack,
-        "duplicate": not receipt.created,
-    }
-    if receipt.warnings:
-        body["warnings"] = list(receipt.warnings)
-    if receipt.error is not None:
-        body = {"error": receipt.error.to_dict(), **body}
-    return body
 
 
 @router.post(
     "",
     status_code=202,
+    operation_id="receiveHl7",
+    response_model=intake.Hl7Result,
+    responses={
+        202: {"description": "Archived and queued (a batch: at least one message is new)."},
+        200: {
+            "model": intake.Hl7Result,
+            "description": "A retransmission: the job of the first copy, ACKed again.",
+        },
+        **error_responses(413, 415, 422),
+    },
     openapi_extra={
         "requestBody": {
-            "content": {t: {"schema": {"type": "string"}} for t in _TYPES},
+            "content": {t: {"schema": {"type": "string"}} for t in intake.HL7_MEDIA_TYPES},
             "required": True,
         }
     },
@@ -68,44 +49,21 @@ async def post_hl7(
     """Archive and queue one message (202 with the ACK; 200 for a retransmission; 422 with
     AE/AR if refused), or a batch (202 with the batch ACK and one result per message).
 
-    A refused message is still archived and becomes a dead letter with the reason.
-    The ``charset`` parameter of the Content-Type decides how the text is decoded
-    (else MSH-18, else UTF-8).
+    A refused message is still archived and becomes a dead letter with the reason;
+    its 422 body is the message's result, whose ``error`` says why. The ``charset``
+    parameter of the Content-Type decides how the text is decoded (else MSH-18,
+    else UTF-8).
     """
-    require(principal, "jobs.submit")
-    header = request.headers.get("content-type", "")
-    base, charset = _content_type(header)
     raw = await read_intake_body(request, state, principal)
-    if base not in _TYPES:
-        error = UnsupportedMediaType(f"send the message as one of {', '.join(_TYPES)}")
-        await archive_refusal(state, principal, raw, header, error)
-        raise error
-    if not raw.strip():
-        error = ValidationFailed("empty HL7 message")
-        await archive_refusal(state, principal, raw, header, error)
-        raise error
-    receipt = await run_in_threadpool(
-        receive_hl7_payload,
+    result = await run_in_threadpool(
+        intake.receive_hl7,
         state.db,
         state.blobs,
-        tenant=principal.tenant or "default",
+        principal,
         raw=raw,
-        source="api",
+        content_type=request.headers.get("content-type", ""),
         max_attempts=state.settings.max_attempts,
-        charset=charset,
     )
-    if isinstance(receipt, BatchReceipt):
-        batch: dict[str, Any] = {
-            "batch": True,
-            "ack_code": receipt.ack_code,
-            "ack": receipt.ack,
-            "messages": [_one(r) for r in receipt.receipts],
-        }
-        if receipt.error is not None:
-            return JSONResponse({"error": receipt.error.to_dict(), **batch}, status_code=422)
-        created = any(r.created for r in receipt.receipts)
-        return JSONResponse(batch, status_code=202 if created else 200)
-    body = _one(receipt)
-    if receipt.error is not None:
-        return JSONResponse(body, status_code=422)
-    return JSONResponse(body, status_code=202 if receipt.created else 200)
+    new = intake.accepted(result)
+    status = 422 if new is None else 202 if new else 200
+    return JSONResponse(result.model_dump(mode="json"), status_code=status)

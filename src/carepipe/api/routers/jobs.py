@@ -20,9 +20,9 @@ from carepipe.api.params import AwareTime
 from carepipe.api.state import AppState, get_state
 from carepipe.core.auth import Principal
 from carepipe.core.errors import CarePipeError, UnsupportedMediaType, ValidationFailed
-from carepipe.core.queue.states import PRIORITIES
 from carepipe.core.storable_json import loads_storable
 from carepipe.ops import jobs as jobs_service
+from carepipe.ops.views import View
 from carepipe.pipelines.patient_context import PatientContext
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
@@ -102,7 +102,7 @@ class JobRequest(SubmitFields):
         )
 
 
-class JobAccepted(BaseModel):
+class JobAccepted(View):
     id: str
     status: str
     pipeline: str
@@ -248,7 +248,7 @@ async def create_job(
         pipeline=fields.pipeline,
         payload=payload,
         content_type=payload_type,
-        priority=PRIORITIES[fields.priority],
+        priority=fields.priority,
         idempotency_key=fields.idempotency_key or request.headers.get("idempotency-key"),
         filename=fields.filename,
         max_attempts=state.settings.max_attempts,
@@ -326,7 +326,12 @@ def _artifact_response(state: AppState, art: Any) -> Response:
     responses={
         200: {
             "description": "The artifact's stored content (its own media type) or JSON data.",
-            "content": {"application/json": {}, "application/octet-stream": {}},
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object", "description": "The stage's JSON output."}
+                },
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+            },
         },
         **error_responses(404),
     },
@@ -343,6 +348,19 @@ def get_artifact(
     )
 
 
+# The FHIR resource is specified by HL7 (hl7.org/fhir/R4/bundle.html); the document names
+# what every bundle we build has, not the whole FHIR schema.
+_BUNDLE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["resourceType", "type", "entry"],
+    "properties": {
+        "resourceType": {"const": "Bundle"},
+        "type": {"const": "transaction"},
+        "entry": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+
 @router.get(
     "/{job_id}/bundle",
     operation_id="getBundle",
@@ -350,7 +368,7 @@ def get_artifact(
     responses={
         200: {
             "description": "A FHIR R4 transaction Bundle.",
-            "content": {"application/fhir+json": {"schema": {"type": "object"}}},
+            "content": {"application/fhir+json": {"schema": _BUNDLE_SCHEMA}},
         },
         **error_responses(404, 409),
     },

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
 from carepipe.api.auth import api_key_principal
+from carepipe.api.openapi import error_responses
 from carepipe.api.params import PRINTABLE, Text
 from carepipe.api.state import AppState, get_state
 from carepipe.core.auth import Principal
@@ -29,25 +28,35 @@ class PatientMapping(BaseModel):
 MRN = Path(min_length=1, max_length=64, pattern=PRINTABLE, description="The MRN.")
 
 
-@router.get("/{mrn}")
+@router.get(
+    "/{mrn}",
+    operation_id="getPatient",
+    response_model=service.PatientLinkView,
+    responses=error_responses(404),
+)
 def get_patient(
     mrn: str = MRN,
     assigning_authority: Text | None = None,
     principal: Principal = Depends(api_key_principal),
     state: AppState = Depends(get_state),
-) -> dict[str, Any]:
+) -> service.PatientLinkView:
     """The ABHA number and FHIR id linked to an MRN."""
     with state.db.session() as s:
         return service.get_patient(s, principal, mrn, assigning_authority=assigning_authority)
 
 
-@router.put("/{mrn}")
+@router.put(
+    "/{mrn}",
+    operation_id="mapPatient",
+    response_model=service.PatientMapped,
+    responses=error_responses(422),
+)
 def put_patient(
     body: PatientMapping,
     mrn: str = MRN,
     principal: Principal = Depends(api_key_principal),
     state: AppState = Depends(get_state),
-) -> dict[str, Any]:
+) -> service.PatientMapped:
     """Create or change the link (audited); then replay jobs that died of patient_not_found."""
     with state.db.transaction() as s:
         return service.map_patient(

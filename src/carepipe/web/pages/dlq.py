@@ -242,7 +242,7 @@ def _detail_context(
     with state.db.session() as s:
         detail = dlq.dead_letter_detail(s, principal, task_id)
     # A reveal, and the MRN shown to whoever may map it, write audit events.
-    hint_wanted = detail["can_map_patient"]
+    hint_wanted = detail.can_map_patient
     with state.db.transaction() if (reveal or hint_wanted) else state.db.session() as s:
         try:
             payload = dlq.payload_view(
@@ -287,7 +287,7 @@ def status_fragment(
         detail = dlq.dead_letter_detail(s, principal, task_id)
     # Once the job has ended, reload the whole page: the error, the attempts and the
     # actions shown beside this status were those of the task before its replay.
-    headers = {"HX-Refresh": "true"} if detail["job"]["status"] in TERMINAL_JOB else None
+    headers = {"HX-Refresh": "true"} if detail.job.status in TERMINAL_JOB else None
     return render(
         request, "dlq/_status.html", {"d": detail, "terminal": TERMINAL_JOB}, headers=headers
     )
