@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: up test bench lint format install install-test system-deps clean screenshots
+.PHONY: up test test-quick bench lint format install install-test system-deps clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,12 +34,17 @@ test: $(TSTAMP) system-deps
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/python -m pytest -q
 
+# The inner loop: SQLite only, no browser, nothing marked slow (a few minutes).
+test-quick: $(TSTAMP)
+	$(BIN)/python -m pytest -q -m "not slow" -k "not postgres and not browser"
+
 bench: $(TSTAMP) system-deps
 	$(BIN)/python benchmarks/run_all.py
 
 lint: $(TSTAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/lint-imports
 
 format: $(TSTAMP)
 	$(BIN)/ruff format src tests benchmarks scripts

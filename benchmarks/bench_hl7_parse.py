@@ -33,7 +33,7 @@ import hl7
 from carepipe.interop.fhir.inputs import BundleContext
 from carepipe.interop.fhir.validate import ensure_valid
 from carepipe.interop.hl7 import build_ack, normalize, parse_header, parse_message
-from carepipe.pipelines.hl7 import hl7_bundle
+from carepipe.pipelines.hl7_mapping import hl7_bundle
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "hl7" / "valid"

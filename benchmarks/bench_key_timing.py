@@ -75,7 +75,7 @@ def serve(database_url: str, data_dir: Path) -> tuple[str, str, Callable[[], Non
     """Start the API on a free port; returns (base URL, a real key, stop)."""
     import uvicorn
 
-    from carepipe.api.app import create_app
+    from carepipe.app import create_app
     from carepipe.core.auth import SYSTEM
     from carepipe.core.blobs import blob_store_from_settings
     from carepipe.core.config import Settings

@@ -62,8 +62,8 @@ def serve(kind: str, data_dir: str, ready: str) -> None:
         from carepipe.core.config import Settings
         from carepipe.core.db import Database
         from carepipe.core.migrate import upgrade
+        from carepipe.pipelines.catalog import load_pipelines
         from carepipe.pipelines.hl7_intake import start_mllp
-        from carepipe.pipelines.registry import load_pipelines
 
         s = Settings(data_dir=Path(data_dir), mllp_port=0, _env_file=None)  # type: ignore[call-arg]
         load_pipelines()

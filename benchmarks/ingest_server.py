@@ -24,8 +24,8 @@ from fastapi import FastAPI  # noqa: E402
 from fastapi.responses import JSONResponse  # noqa: E402
 from starlette.types import Receive, Scope, Send  # noqa: E402
 
-from carepipe.api.app import create_app  # noqa: E402
-from carepipe.cli import UP_SWITCH_INTERVAL  # noqa: E402
+from carepipe.app import create_app  # noqa: E402
+from carepipe.cli.server import UP_SWITCH_INTERVAL  # noqa: E402
 from carepipe.core.blobs import blob_store_from_settings  # noqa: E402
 from carepipe.core.config import Settings  # noqa: E402
 from carepipe.core.db import Database  # noqa: E402

@@ -23,8 +23,8 @@ from carepipe.core.config import Settings
 from carepipe.core.crypto import Cipher
 from carepipe.core.db import Database
 from carepipe.core.migrate import upgrade
-from carepipe.core.model_registry import metadata
-from carepipe.pipelines.registry import load_pipelines
+from carepipe.pipelines.catalog import load_pipelines
+from carepipe.schema import metadata
 
 PG_URL = os.environ.get(
     "CAREPIPE_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -64,18 +64,10 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _create_unmigrated(url: str) -> None:
-    """Tables whose migration is not written yet (work in progress); see test_migrations."""
-    eng = create_engine(url)
-    metadata.create_all(eng)
-    eng.dispose()
-
-
 def _truncate_pg(url: str) -> None:
     from sqlalchemy.exc import OperationalError
 
     eng = create_engine(url)
-    metadata.create_all(eng)
     names = ", ".join(t.name for t in metadata.sorted_tables)
     # TRUNCATE takes every table's strongest lock; autovacuum's ANALYZE can meet it in a
     # deadlock that PostgreSQL breaks by failing one side. Trying again is the remedy.
@@ -96,7 +88,6 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         target = tmp_path / "carepipe.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), target)
-        _create_unmigrated(f"sqlite:///{target}")
         return f"sqlite:///{target}"
     url = request.getfixturevalue("pg_schema_url")
     _truncate_pg(url)

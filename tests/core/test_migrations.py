@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
 from carepipe.core.migrate import head_revision, upgrade
-from carepipe.core.model_registry import metadata
+from carepipe.schema import metadata
 
 # Alembic cannot compare expression indexes (``priority DESC``); these are
 # checked by name and column order below instead.

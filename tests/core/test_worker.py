@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from carepipe.core.config import Settings
 from carepipe.core.models import Artifact, Job, Task
 from carepipe.pipelines.ingest import submit
 from carepipe.pipelines.worker import Worker
+from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U="  # 32 bytes, base64
@@ -77,12 +77,7 @@ def _submit(db, blobs, doc: dict, pipeline: str = "two_step", **kw) -> str:
 
 
 def _wait_for(pred, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
+    wait_until(pred, timeout=timeout, interval=0.05)
 
 
 def _job_status(db, job_id: str) -> str:

@@ -127,7 +127,8 @@ def test_compose_file_is_consistent():
     jobs = {j["job_name"] for j in prom["scrape_configs"]}
     assert {"carepipe-api", "carepipe-worker"} <= jobs
     # Worker queues named in compose exist in the pipelines we ship.
-    from carepipe.pipelines.registry import all_queues, load_pipelines
+    from carepipe.pipelines.catalog import load_pipelines
+    from carepipe.pipelines.registry import all_queues
 
     load_pipelines()
     known = set(all_queues())

@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from carepipe.core.auth import Principal
-from carepipe.observability.metrics import DEPTH_STATUSES
+from carepipe.ops.queue_metrics import DEPTH_STATUSES
 from carepipe.pipelines.registry import all_queues
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,7 +54,7 @@ def _dead(text: str) -> dict[str, float]:
 
 @pytest.fixture
 def client(settings, db, blobs):
-    from carepipe.api.app import create_app
+    from carepipe.app import create_app
 
     with TestClient(create_app(settings, db=db, blobs=blobs)) as c:
         yield c

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -8,6 +7,9 @@ from sqlalchemy import select
 
 from carepipe.core.models import Artifact, Job, Task
 from carepipe.pipelines.worker import Worker
+from tests.support.waiting import wait_until
+
+SETTLED = ("succeeded", "dead", "waiting_review")
 
 
 @pytest.fixture
@@ -19,15 +21,14 @@ def run_jobs(db, blobs, settings) -> Iterator[Callable[..., list[Job]]]:
         w = Worker(db, blobs, settings_override or settings, concurrency=2)
         workers.append(w)
         w.start_background()
-        deadline = time.monotonic() + timeout
+
+        def settled() -> list[Job] | None:
+            with db.session() as s:
+                jobs = [s.get(Job, j) for j in job_ids]
+            return jobs if all(j.status in SETTLED for j in jobs) else None
+
         try:
-            while time.monotonic() < deadline:
-                with db.session() as s:
-                    jobs = [s.get(Job, j) for j in job_ids]
-                    if all(j.status in ("succeeded", "dead", "waiting_review") for j in jobs):
-                        return jobs
-                time.sleep(0.1)
-            raise AssertionError(f"jobs did not settle: {[j.status for j in jobs]}")
+            return wait_until(settled, timeout=timeout, interval=0.05, what=f"jobs {job_ids}")
         finally:
             w.stop()
             w.stopped.wait(30)

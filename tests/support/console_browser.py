@@ -13,7 +13,7 @@ from typing import Any
 
 import uvicorn
 
-from carepipe.api.app import create_app
+from carepipe.app import create_app
 from carepipe.core.blobs import BlobStore
 from carepipe.core.config import Settings
 from carepipe.core.db import Database

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from carepipe.core.model_registry import metadata
+from carepipe.schema import metadata
 
 config = context.config
 

@@ -23,6 +23,7 @@ from carepipe.interop.hl7 import (
 from carepipe.interop.hl7.framing import frame
 from carepipe.interop.hl7.mllp import HANDLER_FAILED_TEXT, TOO_LARGE_TEXT
 from tests.interop.hl7.samples import adt
+from tests.support.waiting import wait_until_async
 
 
 class Recorder:
@@ -251,7 +252,10 @@ def test_graceful_stop_finishes_in_flight_messages() -> None:
         await busy.write(adt("INFLIGHT"))
         await asyncio.wait_for(entered.wait(), 5)
         stopping = asyncio.create_task(server.stop(grace=5))
-        await asyncio.sleep(0.05)
+        await wait_until_async(
+            lambda: server._server is None or not server._server.is_serving(),
+            what="the listener to close",
+        )
         # No longer accepting.
         with pytest.raises(OSError):
             await asyncio.open_connection("127.0.0.1", port)
@@ -272,7 +276,10 @@ def test_graceful_stop_finishes_in_flight_messages() -> None:
 
 
 def test_stop_cancels_handlers_that_outlive_the_grace_period() -> None:
+    entered = asyncio.Event()
+
     async def forever(raw: bytes, peer: str) -> AckDecision:
+        entered.set()
         await asyncio.sleep(3600)
         return AckDecision.accept()
 
@@ -282,7 +289,7 @@ def test_stop_cancels_handlers_that_outlive_the_grace_period() -> None:
         c = MllpClient("127.0.0.1", server.port)
         await c.connect()
         await c.write(adt("STUCK"))
-        await asyncio.sleep(0.1)
+        await asyncio.wait_for(entered.wait(), 5)
         started = time.monotonic()
         await server.stop(grace=0.2)
         assert time.monotonic() - started < 3

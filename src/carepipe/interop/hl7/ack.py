@@ -16,16 +16,16 @@ from typing import Literal
 from carepipe.core.clock import utcnow
 from carepipe.core.errors import CarePipeError, Hl7Malformed, Hl7Unsupported
 from carepipe.interop.hl7.escape import DEFAULT_DELIMITERS, Delimiters, escape, unescape
-from carepipe.interop.hl7.messages import ParsedMessage
-from carepipe.interop.hl7.normalize import normalize
-from carepipe.interop.hl7.parse import (
+from carepipe.interop.hl7.fields import (
     ERR_INTERNAL,
     ERR_UNSUPPORTED_EVENT,
     ERR_UNSUPPORTED_MESSAGE_TYPE,
     ERR_UNSUPPORTED_VERSION,
-    SUPPORTED_VERSIONS,
     read_delimiters,
 )
+from carepipe.interop.hl7.messages import ParsedMessage
+from carepipe.interop.hl7.normalize import normalize
+from carepipe.interop.hl7.parse import SUPPORTED_VERSIONS
 
 AckCode = Literal["AA", "AE", "AR"]
 ACK_CODES = ("AA", "AE", "AR")

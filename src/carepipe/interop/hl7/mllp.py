@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from carepipe.interop.hl7.ack import AckCode, build_ack
+from carepipe.interop.hl7.fields import ERR_INTERNAL
 from carepipe.interop.hl7.framing import OVERSIZED_PREFIX_BYTES, MllpDecoder, Oversized, frame
-from carepipe.interop.hl7.parse import ERR_INTERNAL
 from carepipe.observability.logging import get_logger
 from carepipe.observability.metrics import MLLP_BACKPRESSURE, MLLP_IN_FLIGHT, MLLP_IN_FLIGHT_LIMIT
 

@@ -8,7 +8,6 @@ their messages name segment/field positions only, never values (PHI).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import re
 from typing import Any
@@ -17,36 +16,51 @@ import hl7
 
 from carepipe.core.errors import Hl7Malformed, Hl7Unsupported
 from carepipe.interop.hl7.charset import decode_hl7
-from carepipe.interop.hl7.escape import Delimiters, unescape
+from carepipe.interop.hl7.escape import Delimiters
+from carepipe.interop.hl7.fields import (
+    ERR_DATA_TYPE,
+    ERR_INTERNAL,
+    ERR_SEGMENT_SEQUENCE,
+    ERR_UNSUPPORTED_EVENT,
+    ERR_UNSUPPORTED_MESSAGE_TYPE,
+    ERR_UNSUPPORTED_VERSION,
+    Reader,
+    malformed,
+    read_delimiters,
+    safe_code,
+    unsupported,
+)
 from carepipe.interop.hl7.messages import (
-    FHIR_GENDER,
-    Address,
     AdtMessage,
     AppointmentInfo,
     CodedValue,
-    DocumentContent,
     DocumentInfo,
     DocumentMessage,
     ImmunizationInfo,
-    Location,
-    MergeInfo,
     Observation,
     ObservationRequest,
     OrderInfo,
     OrderMessage,
     OruMessage,
     ParsedMessage,
-    PatientIdentifier,
-    PatientInfo,
     PatientMessage,
-    PersonName,
     Provider,
     ScheduleMessage,
-    Telecom,
     VaccinationMessage,
     Visit,
 )
 from carepipe.interop.hl7.normalize import normalize, strip_mllp
+from carepipe.interop.hl7.segments import (
+    read_document_content,
+    read_ei,
+    read_merge,
+    read_notes,
+    read_observation,
+    read_order,
+    read_patient,
+    read_request,
+    read_visit,
+)
 from carepipe.interop.hl7.timestamps import TimestampError, hl7_to_iso
 
 PARSER_VERSION = "2"
@@ -64,555 +78,10 @@ SUPPORTED_EVENTS = frozenset(
     | {("ORU", "R01"), ("ORM", "O01"), ("OML", "O21"), ("MDM", "T02"), ("VXU", "V04")}
     | {("SIU", e) for e in ("S12", "S13", "S14", "S15")}
 )
-WARN_SEX = "PID-8 sex code outside HL7 table 0001: sent to FHIR as unknown"
 WARN_TRAILER = "trailing BTS/FTS segments ignored"
-WARN_BAD_DATE = "{where}: not a valid date/time, left out"
 
-# HL7 table 0357 (message error condition codes), used in ERR segments of NAKs.
-ERR_SEGMENT_SEQUENCE = "100"
-ERR_REQUIRED_FIELD_MISSING = "101"
-ERR_DATA_TYPE = "102"
-ERR_UNSUPPORTED_MESSAGE_TYPE = "200"
-ERR_UNSUPPORTED_EVENT = "201"
-ERR_UNSUPPORTED_VERSION = "203"
-ERR_INTERNAL = "207"
-
-_SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{2}", re.ASCII)
-_CODE = re.compile(r"[A-Z0-9_]{1,10}", re.ASCII)
-_VERSION = re.compile(r"\d\.\d{1,2}(\.\d{1,2})?", re.ASCII)
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)", re.ASCII)
-
-Reps = list[list[list[str]]]  # repetitions -> components -> subcomponents
-
-
-# --- errors -----------------------------------------------------------------------------------
-
-
-def _safe_code(value: str | None) -> str:
-    """A message type / trigger fit for an error message: only code-shaped values are echoed."""
-    return value if value and _CODE.fullmatch(value) else "?"
-
-
-def _malformed(
-    message: str,
-    *,
-    segment: str | None = None,
-    field: int | None = None,
-    index: int | None = None,
-    hl7_error: str = ERR_REQUIRED_FIELD_MISSING,
-) -> Hl7Malformed:
-    details: dict[str, Any] = {"hl7_error": hl7_error}
-    if segment:
-        details["segment"] = segment
-    if field is not None:
-        details["field"] = field
-    if index is not None:
-        details["segment_index"] = index
-    return Hl7Malformed(message, details=details)
-
-
-def _unsupported(message: str, hl7_error: str, segment: str = "MSH") -> Hl7Unsupported:
-    return Hl7Unsupported(message, details={"hl7_error": hl7_error, "segment": segment})
-
-
-# --- delimiters and raw field access ----------------------------------------------------------
-
-
-def read_delimiters(text: str) -> Delimiters:
-    """Delimiters from MSH-1/MSH-2 of normalized text; ``Hl7Malformed`` if they are unusable."""
-    bad = _malformed(
-        "MSH-1/MSH-2: invalid encoding characters", segment="MSH", field=2, hl7_error=ERR_DATA_TYPE
-    )
-    if len(text) < 9 or not text.startswith("MSH"):
-        raise bad
-    fs = text[3]
-    end = text.find(fs, 4)
-    seg_end = text.find("\r")
-    if end < 0 or (0 <= seg_end < end):
-        raise bad
-    enc = text[4:end]
-    chars = fs + enc
-    if len(enc) not in (4, 5) or len(set(chars)) != len(chars):
-        raise bad
-    for ch in chars:
-        if ch.isalnum() or not ch.isprintable() or ch.isspace():
-            raise bad
-    return Delimiters(
-        field=fs, component=enc[0], repetition=enc[1], escape=enc[2], subcomponent=enc[3]
-    )
-
-
-class _Reader:
-    """Field access over python-hl7's tree with the message's delimiters.
-
-    python-hl7 only nests where a separator occurs, so a field is either
-    ``Field([str])`` or ``Field([Repetition([Component([str, ...]), ...]), ...])``
-    (and a repetition may likewise be ``Repetition([str])``). ``reps`` flattens
-    both shapes to lists of repetitions of components of subcomponents.
-    """
-
-    __slots__ = ("d", "warnings")
-
-    def __init__(self, d: Delimiters) -> None:
-        self.d = d
-        self.warnings: list[str] = []
-
-    @staticmethod
-    def reps(seg: Any, n: int) -> Reps:
-        if n >= len(seg):
-            return []
-        f = seg[n]
-        if len(f) == 1 and isinstance(f[0], str):
-            s = f[0]
-            return [[[s]]] if s else []
-        out: Reps = []
-        for r in f:
-            if isinstance(r, str):
-                rep = [[r]]
-            elif len(r) == 1 and isinstance(r[0], str):
-                rep = [[r[0]]]
-            else:
-                rep = [[c] if isinstance(c, str) else list(c) for c in r]
-            if any(s for comp in rep for s in comp):
-                out.append(rep)
-        return out
-
-    def leaf(self, s: str) -> str | None:
-        # '""' is HL7's explicit null ("delete this value").
-        if not s or s == '""':
-            return None
-        if self.d.escape in s:
-            s = unescape(s, self.d)
-        s = s.strip()
-        return s or None
-
-    def c(self, rep: list[list[str]], i: int, s: int = 1) -> str | None:
-        if i > len(rep):
-            return None
-        comp = rep[i - 1]
-        if s > len(comp):
-            return None
-        return self.leaf(comp[s - 1])
-
-    def first(self, seg: Any, n: int, i: int = 1, s: int = 1) -> str | None:
-        reps = self.reps(seg, n)
-        return self.c(reps[0], i, s) if reps else None
-
-    def text(self, rep: list[list[str]]) -> str | None:
-        """A whole repetition as text (for ST/TX/FT values that contain unescaped delimiters)."""
-        comps = [self.d.subcomponent.join(comp) for comp in rep]
-        while comps and not comps[-1]:
-            comps.pop()
-        return self.leaf(self.d.component.join(comps))
-
-    def ts(
-        self, seg: Any, n: int, seg_id: str, index: int, *, date_only: bool = False
-    ) -> str | None:
-        value = self.first(seg, n)
-        if value is None:
-            return None
-        try:
-            return hl7_to_iso(value, date_only=date_only)
-        except TimestampError:
-            raise _malformed(
-                f"{seg_id}-{n} (segment {index}): invalid date/time",
-                segment=seg_id,
-                field=n,
-                index=index,
-                hl7_error=ERR_DATA_TYPE,
-            ) from None
-
-    def ts_lenient(self, seg: Any, n: int, seg_id: str, i: int = 1) -> str | None:
-        """A date/time we can do without: an invalid one is dropped with a warning."""
-        reps = self.reps(seg, n)
-        value = self.c(reps[0], i) if reps else None
-        if value is None:
-            return None
-        try:
-            return hl7_to_iso(value)
-        except TimestampError:
-            self.warn(WARN_BAD_DATE.format(where=f"{seg_id}-{n}"))
-            return None
-
-    def warn(self, text: str) -> None:
-        if text not in self.warnings:
-            self.warnings.append(text)
-
-    def coded(self, seg: Any, n: int) -> CodedValue | None:
-        """The first repetition of a CE/CWE field, or None when it has neither code nor text."""
-        reps = self.reps(seg, n)
-        if not reps:
-            return None
-        cv = self.ce(reps[0])
-        return cv if (cv.code or cv.text) else None
-
-    # --- composite data types ----------------------------------------------------------------
-
-    def ce(self, rep: list[list[str]]) -> CodedValue:
-        c = self.c
-        return CodedValue(
-            code=c(rep, 1),
-            text=c(rep, 2),
-            system=c(rep, 3),
-            alt_code=c(rep, 4),
-            alt_text=c(rep, 5),
-            alt_system=c(rep, 6),
-        )
-
-    def xcn(self, rep: list[list[str]]) -> Provider:
-        c = self.c
-        return Provider(
-            id=c(rep, 1),
-            family=c(rep, 2),
-            given=c(rep, 3),
-            prefix=c(rep, 6),
-            assigning_authority=c(rep, 9),
-        )
-
-
-# --- segments ---------------------------------------------------------------------------------
-
-
-def _street(r: _Reader, rep: list[list[str]]) -> str | None:
-    """XAD-1 (SAD from 2.5) as one line: street, else street name and dwelling number.
-
-    ``1000&Hospital Lane`` (SAD-1 and SAD-2) is "1000 Hospital Lane"; a SAD-1 that
-    already holds the other parts is not repeated.
-    """
-    parts = [p for s in (1, 2, 3) if (p := r.c(rep, 1, s))]
-    if not parts:
-        return None
-    first = parts[0]
-    rest = [p for p in parts[1:] if p not in first]
-    return " ".join([first, *rest])
-
-
-def _patient(r: _Reader, pid: Any, index: int) -> PatientInfo:
-    c = r.c
-    identifiers: list[PatientIdentifier] = []
-    # PID-3 is the identifier list; PID-2 only as a fallback for old 2.3 senders.
-    for field_no in (3, 2):
-        for rep in r.reps(pid, field_no):
-            value = c(rep, 1)
-            if value is None:
-                continue
-            identifiers.append(
-                PatientIdentifier(
-                    value=value,
-                    assigning_authority=c(rep, 4, 1),
-                    authority_universal_id=c(rep, 4, 2),
-                    authority_universal_id_type=c(rep, 4, 3),
-                    identifier_type=c(rep, 5),
-                    assigning_facility=c(rep, 6, 1),
-                )
-            )
-        if identifiers:
-            break
-    if not identifiers:
-        raise _malformed(
-            f"PID-3 (segment {index}): no patient identifier", segment="PID", field=3, index=index
-        )
-    names = tuple(
-        PersonName(
-            family=c(rep, 1, 1),
-            given=c(rep, 2),
-            middle=c(rep, 3),
-            suffix=c(rep, 4),
-            prefix=c(rep, 5),
-            name_type=c(rep, 7),
-        )
-        for rep in r.reps(pid, 5)
-    )
-    addresses = tuple(
-        Address(
-            street=_street(r, rep),
-            other=c(rep, 2),
-            city=c(rep, 3),
-            state=c(rep, 4),
-            postal_code=c(rep, 5),
-            country=c(rep, 6),
-            address_type=c(rep, 7),
-        )
-        for rep in r.reps(pid, 11)
-    )
-    telecoms: list[Telecom] = []
-    for field_no, kind in ((13, "home"), (14, "business")):
-        for rep in r.reps(pid, field_no):
-            value = c(rep, 1) or c(rep, 4) or c(rep, 12)
-            if value is None and c(rep, 7):
-                # XTN-5..8: country code, area code, local number, extension.
-                country = c(rep, 5)
-                parts = [f"+{country.lstrip('+')}" if country else None, c(rep, 6), c(rep, 7)]
-                value = " ".join(p for p in parts if p)
-                ext = c(rep, 8)
-                if ext:
-                    value += f" x{ext}"
-            if value:
-                telecoms.append(
-                    Telecom(value=value, use=c(rep, 2), equipment=c(rep, 3), kind=kind)  # type: ignore[arg-type]
-                )
-    sex = r.first(pid, 8)
-    if sex and sex.strip().upper() not in FHIR_GENDER:
-        r.warn(WARN_SEX)
-    return PatientInfo(
-        identifiers=tuple(identifiers),
-        names=names,
-        birth_date=r.ts(pid, 7, "PID", index, date_only=True),
-        sex=sex,
-        addresses=addresses,
-        telecoms=tuple(telecoms),
-    )
-
-
-def _visit(r: _Reader, pv1: Any, index: int) -> Visit:
-    loc_reps = r.reps(pv1, 3)
-    location = None
-    if loc_reps:
-        rep = loc_reps[0]
-        location = Location(
-            point_of_care=r.c(rep, 1),
-            room=r.c(rep, 2),
-            bed=r.c(rep, 3),
-            facility=r.c(rep, 4, 1),
-            building=r.c(rep, 7),
-            floor=r.c(rep, 8),
-        )
-    att = r.reps(pv1, 7)
-    return Visit(
-        patient_class=r.first(pv1, 2),
-        location=location,
-        attending=r.xcn(att[0]) if att else None,
-        visit_number=r.first(pv1, 19),
-        admit_time=r.ts(pv1, 44, "PV1", index),
-        discharge_time=r.ts(pv1, 45, "PV1", index),
-    )
-
-
-def _set_id(r: _Reader, seg: Any) -> int | None:
-    value = r.first(seg, 1)
-    return int(value) if value and value.isdigit() and len(value) < 10 else None
-
-
-def _notes(r: _Reader, nte: Any) -> str | None:
-    lines = [t for rep in r.reps(nte, 3) if (t := r.text(rep))]
-    return "\n".join(lines) if lines else None
-
-
-_CODED_TYPES = frozenset({"CE", "CWE", "CNE", "CF"})
-_TIME_TYPES = frozenset({"TS", "DTM", "DT"})
-
-
-def _observation(r: _Reader, obx: Any, index: int, notes: list[str]) -> Observation:
-    code_reps = r.reps(obx, 3)
-    code = r.ce(code_reps[0]) if code_reps else None
-    if code is None or not (code.code or code.text):
-        raise _malformed(
-            f"OBX-3 (segment {index}): observation identifier missing",
-            segment="OBX",
-            field=3,
-            index=index,
-        )
-    value_type = (r.first(obx, 2) or "").upper() or None
-    values: list[str] = []
-    numeric: float | None = None
-    comparator: str | None = None
-    coded: CodedValue | None = None
-    for rep in r.reps(obx, 5):
-        display: str | None
-        if value_type in _CODED_TYPES:
-            cv = r.ce(rep)
-            coded = coded or cv
-            display = cv.display
-        elif value_type == "SN":
-            comp, num1, sep, num2 = r.c(rep, 1), r.c(rep, 2), r.c(rep, 3), r.c(rep, 4)
-            display = "".join(p for p in (comp, num1, sep, num2) if p) or None
-            if not values:
-                comparator = comp if comp and comp != "=" else None
-                if num1 and not sep and not num2 and _NUMBER.fullmatch(num1):
-                    numeric = float(num1)
-        elif value_type in _TIME_TYPES:
-            display = r.text(rep)
-            if display:
-                # Kept as sent if not a valid date: a result value, not a field we rely on.
-                with contextlib.suppress(TimestampError):
-                    display = hl7_to_iso(display)
-        else:
-            display = r.text(rep)
-            if value_type == "NM" and not values and display and _NUMBER.fullmatch(display):
-                numeric = float(display)
-        if display:
-            values.append(display)
-    unit_reps = r.reps(obx, 6)
-    units = r.ce(unit_reps[0]) if unit_reps else None
-    return Observation(
-        segment_index=index,
-        set_id=_set_id(r, obx),
-        value_type=value_type,
-        code=code,
-        sub_id=r.first(obx, 4),
-        values=tuple(values),
-        numeric_value=numeric,
-        comparator=comparator,
-        coded_value=coded,
-        units=units,
-        reference_range=r.first(obx, 7),
-        abnormal_flags=tuple(f for rep in r.reps(obx, 8) if (f := r.c(rep, 1))),
-        result_status=r.first(obx, 11),
-        observation_time=r.ts(obx, 14, "OBX", index),
-        notes=tuple(notes),
-    )
-
-
-def _request(
-    r: _Reader, obr: Any, index: int, observations: list[Observation], notes: list[str]
-) -> ObservationRequest:
-    service_reps = r.reps(obr, 4)
-    service = r.ce(service_reps[0]) if service_reps else None
-    if service is None or not (service.code or service.text):
-        raise _malformed(
-            f"OBR-4 (segment {index}): universal service identifier missing",
-            segment="OBR",
-            field=4,
-            index=index,
-        )
-    prov = r.reps(obr, 16)
-    return ObservationRequest(
-        segment_index=index,
-        set_id=_set_id(r, obr),
-        placer_order_number=r.first(obr, 2),
-        filler_order_number=r.first(obr, 3),
-        service=service,
-        observation_time=r.ts(obr, 7, "OBR", index),
-        ordering_provider=r.xcn(prov[0]) if prov else None,
-        results_time=r.ts(obr, 22, "OBR", index),
-        result_status=r.first(obr, 25),
-        observations=tuple(observations),
-        notes=tuple(notes),
-    )
-
-
-# --- other segments ---------------------------------------------------------------------------
-
-
-def _ei(r: _Reader, seg: Any, n: int) -> str | None:
-    """EI entity identifier: its first component (EI-1)."""
-    return r.first(seg, n)
-
-
-def _priority(r: _Reader, seg: Any, n: int, component: int) -> str | None:
-    reps = r.reps(seg, n)
-    return r.c(reps[0], component) if reps else None
-
-
-def _order(
-    r: _Reader, msg: Any, orc_i: int | None, obr_i: int | None, notes: list[str], tq1_i: int | None
-) -> OrderInfo:
-    """One ORC + OBR pair (either may be missing, not both)."""
-    orc = msg[orc_i] if orc_i is not None else None
-    obr = msg[obr_i] if obr_i is not None else None
-    tq1 = msg[tq1_i] if tq1_i is not None else None
-    index = orc_i if orc_i is not None else obr_i
-    assert index is not None
-
-    def pick(orc_field: int, obr_field: int) -> str | None:
-        value = _ei(r, orc, orc_field) if orc is not None else None
-        if value is None and obr is not None:
-            value = _ei(r, obr, obr_field)
-        return value
-
-    provider = None
-    if orc is not None and (reps := r.reps(orc, 12)):
-        provider = r.xcn(reps[0])
-    if provider is None and obr is not None and (reps := r.reps(obr, 16)):
-        provider = r.xcn(reps[0])
-    service = r.coded(obr, 4) if obr is not None else None
-    priority = None
-    if tq1 is not None:
-        priority = r.first(tq1, 9)
-    if priority is None and orc is not None:
-        priority = _priority(r, orc, 7, 6)
-    if priority is None and obr is not None:
-        priority = _priority(r, obr, 27, 6) or r.first(obr, 5)
-    requested = r.ts_lenient(tq1, 7, "TQ1") if tq1 is not None else None
-    if requested is None and obr is not None:
-        requested = r.ts_lenient(obr, 6, "OBR")
-    return OrderInfo(
-        segment_index=index,
-        control=(r.first(orc, 1) or "").upper() or None if orc is not None else None,
-        status=(r.first(orc, 5) or "").upper() or None if orc is not None else None,
-        placer_order_number=pick(2, 2),
-        filler_order_number=pick(3, 3),
-        placer_group_number=_ei(r, orc, 4) if orc is not None else None,
-        authored_time=r.ts_lenient(orc, 9, "ORC") if orc is not None else None,
-        ordering_provider=provider,
-        service=service,
-        priority=priority.upper() if priority else None,
-        requested_time=requested,
-        specimen_action=(r.first(obr, 11) or "").upper() or None if obr is not None else None,
-        reason=r.coded(obr, 31) if obr is not None else None,
-        notes=tuple(notes),
-    )
-
-
-def _merge(r: _Reader, mrg: Any, index: int) -> MergeInfo:
-    prior: list[PatientIdentifier] = []
-    for rep in r.reps(mrg, 1):
-        value = r.c(rep, 1)
-        if value is None:
-            continue
-        prior.append(
-            PatientIdentifier(
-                value=value,
-                assigning_authority=r.c(rep, 4, 1),
-                authority_universal_id=r.c(rep, 4, 2),
-                authority_universal_id_type=r.c(rep, 4, 3),
-                identifier_type=r.c(rep, 5),
-                assigning_facility=r.c(rep, 6, 1),
-            )
-        )
-    if not prior:
-        raise _malformed(
-            f"MRG-1 (segment {index}): no prior patient identifier", segment="MRG", field=1
-        )
-    return MergeInfo(prior_identifiers=tuple(prior), prior_visit_number=r.first(mrg, 5))
-
-
-def _media_type(r: _Reader, rep: list[list[str]]) -> str | None:
-    """ED-2 type of data + ED-3 subtype as a MIME type (``application/pdf``)."""
-    kind, sub = (r.c(rep, 2) or "").lower(), (r.c(rep, 3) or "").lower()
-    if "/" in sub:
-        return sub
-    if kind in ("application", "text", "image", "audio", "video", "multipart") and sub:
-        return f"{kind}/{sub}"
-    if kind == "ap" and sub:  # table 0191 "Other application data"
-        return f"application/{sub}"
-    if kind in ("tx", "text"):
-        return "text/plain"
-    return None
-
-
-_BASE64 = re.compile(r"[A-Za-z0-9+/=\s]*", re.ASCII)
-
-
-def _document_content(r: _Reader, obx: Any) -> DocumentContent | None:
-    value_type = (r.first(obx, 2) or "").upper() or None
-    reps = r.reps(obx, 5)
-    if not reps:
-        return None
-    if value_type == "ED":
-        rep = reps[0]
-        # ED-4 encoding: Base64 is the only one a FHIR attachment can carry as is.
-        data = "".join(comp[0] for comp in rep[4:5]) if len(rep) > 4 else ""
-        if (r.c(rep, 4) or "").upper() != "BASE64" or not data or not _BASE64.fullmatch(data):
-            r.warn("OBX-5: encapsulated data not Base64-encoded, left out")
-            return None
-        return DocumentContent(
-            value_type=value_type, data_base64="".join(data.split()), media_type=_media_type(r, rep)
-        )
-    lines = [t for rep in reps if (t := r.text(rep))]
-    if not lines:
-        return None
-    return DocumentContent(value_type=value_type, text="\n".join(lines), media_type="text/plain")
+SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{2}", re.ASCII)
+VERSION = re.compile(r"\d\.\d{1,2}(\.\d{1,2})?", re.ASCII)
 
 
 # --- message ----------------------------------------------------------------------------------
@@ -645,15 +114,15 @@ def _split(
         warnings.extend(decoded.warnings)
     text = normalize(raw)
     if not text:
-        raise _malformed("empty message", segment="MSH", hl7_error=ERR_SEGMENT_SEQUENCE)
+        raise malformed("empty message", segment="MSH", hl7_error=ERR_SEGMENT_SEQUENCE)
     head = text[:3]
     if head in ("FHS", "BHS"):
-        raise _unsupported(
+        raise unsupported(
             "HL7 batch or file (FHS/BHS): send it to the batch intake (MLLP or POST /v1/hl7)",
             ERR_UNSUPPORTED_MESSAGE_TYPE,
         )
     if head != "MSH":
-        raise _malformed(
+        raise malformed(
             "MSH segment missing: a message must start with MSH",
             segment="MSH",
             hl7_error=ERR_SEGMENT_SEQUENCE,
@@ -663,12 +132,12 @@ def _split(
     ids: list[str] = []
     for i, seg in enumerate(text.split("\r")):
         sid = seg[:3]
-        if not _SEGMENT_ID.fullmatch(sid) or (len(seg) > 3 and seg[3] != d.field):
-            raise _malformed(
+        if not SEGMENT_ID.fullmatch(sid) or (len(seg) > 3 and seg[3] != d.field):
+            raise malformed(
                 f"segment {i}: invalid segment id", index=i, hl7_error=ERR_SEGMENT_SEQUENCE
             )
         if sid == "MSH" and i:
-            raise _unsupported(
+            raise unsupported(
                 "more than one MSH segment in one message: send one message per frame, "
                 "or a batch with BHS/BTS",
                 ERR_UNSUPPORTED_MESSAGE_TYPE,
@@ -677,21 +146,21 @@ def _split(
     return text, d, ids, warnings, used
 
 
-def _header(r: _Reader, msh: Any, kind: str = "header") -> ParsedMessage:
+def _header(r: Reader, msh: Any, kind: str = "header") -> ParsedMessage:
     first = r.first
     mtype, trigger = first(msh, 9, 1), first(msh, 9, 2)
     if not mtype:
-        raise _malformed("MSH-9: message type missing", segment="MSH", field=9)
+        raise malformed("MSH-9: message type missing", segment="MSH", field=9)
     control_id = first(msh, 10)
     if not control_id:
-        raise _malformed("MSH-10: message control id missing", segment="MSH", field=10)
+        raise malformed("MSH-10: message control id missing", segment="MSH", field=10)
     version = first(msh, 12)
     if not version:
-        raise _malformed("MSH-12: version id missing", segment="MSH", field=12)
+        raise malformed("MSH-12: version id missing", segment="MSH", field=12)
     if version not in SUPPORTED_VERSIONS:
         supported = f"{SUPPORTED_VERSIONS[0]}-{SUPPORTED_VERSIONS[-1]}"
-        if not _VERSION.fullmatch(version):
-            raise _malformed(
+        if not VERSION.fullmatch(version):
+            raise malformed(
                 f"MSH-12: not a version id (supported: {supported})",
                 segment="MSH",
                 field=12,
@@ -706,9 +175,9 @@ def _header(r: _Reader, msh: Any, kind: str = "header") -> ParsedMessage:
     if (mtype, trigger) not in SUPPORTED_EVENTS:
         known_type = any(t == mtype for t, _ in SUPPORTED_EVENTS)
         if trigger is None and known_type:
-            raise _malformed("MSH-9.2: trigger event missing", segment="MSH", field=9)
-        raise _unsupported(
-            f"message type {_safe_code(mtype)}^{_safe_code(trigger)} not supported",
+            raise malformed("MSH-9.2: trigger event missing", segment="MSH", field=9)
+        raise unsupported(
+            f"message type {safe_code(mtype)}^{safe_code(trigger)} not supported",
             ERR_UNSUPPORTED_EVENT if known_type else ERR_UNSUPPORTED_MESSAGE_TYPE,
         )
     try:
@@ -754,15 +223,15 @@ def _header_kwargs(h: ParsedMessage) -> dict[str, Any]:
 def _only_pid(ids: list[str], event: str) -> int:
     pids = [i for i, sid in enumerate(ids) if sid == "PID"]
     if not pids:
-        raise _malformed(f"PID segment missing ({event})", segment="PID")
+        raise malformed(f"PID segment missing ({event})", segment="PID")
     if len(pids) > 1:
         if not event.startswith("ADT"):
-            raise _unsupported(
+            raise unsupported(
                 f"{event} with more than one patient (PID) not supported",
                 ERR_UNSUPPORTED_EVENT,
                 segment="PID",
             )
-        raise _malformed(
+        raise malformed(
             f"more than one PID segment ({event})",
             segment="PID",
             index=pids[1],
@@ -775,28 +244,28 @@ def _first(ids: list[str], sid: str, after: int = 0) -> int | None:
     return next((i for i in range(after, len(ids)) if ids[i] == sid), None)
 
 
-def _pv1(r: _Reader, msg: Any, ids: list[str]) -> Visit | None:
+def _pv1(r: Reader, msg: Any, ids: list[str]) -> Visit | None:
     i = _first(ids, "PV1")
-    return _visit(r, msg[i], i) if i is not None else None
+    return read_visit(r, msg[i], i) if i is not None else None
 
 
-def _adt(r: _Reader, msg: Any, ids: list[str], h: ParsedMessage) -> AdtMessage:
+def _adt(r: Reader, msg: Any, ids: list[str], h: ParsedMessage) -> AdtMessage:
     pid_i = _only_pid(ids, h.event)
     merge = None
     if h.trigger_event == "A40":
         mrg_i = _first(ids, "MRG", pid_i)
         if mrg_i is None:
-            raise _malformed("MRG segment missing (ADT^A40)", segment="MRG")
-        merge = _merge(r, msg[mrg_i], mrg_i)
+            raise malformed("MRG segment missing (ADT^A40)", segment="MRG")
+        merge = read_merge(r, msg[mrg_i], mrg_i)
     return AdtMessage(
         **_header_kwargs(h),
-        patient=_patient(r, msg[pid_i], pid_i),
+        patient=read_patient(r, msg[pid_i], pid_i),
         visit=_pv1(r, msg, ids),
         merge=merge,
     )
 
 
-def _oru(r: _Reader, msg: Any, ids: list[str], h: ParsedMessage) -> OruMessage:
+def _oru(r: Reader, msg: Any, ids: list[str], h: ParsedMessage) -> OruMessage:
     pid_i = _only_pid(ids, h.event)
     pv1_i: int | None = None
     orders: list[ObservationRequest] = []
@@ -810,14 +279,14 @@ def _oru(r: _Reader, msg: Any, ids: list[str], h: ParsedMessage) -> OruMessage:
         nonlocal pending_obx
         if pending_obx is not None:
             idx, notes = pending_obx
-            observations.append(_observation(r, msg[idx], idx, notes))
+            observations.append(read_observation(r, msg[idx], idx, notes))
             pending_obx = None
 
     def flush_obr() -> None:
         nonlocal obr_i, obr_notes, observations
         flush_obx()
         if obr_i is not None:
-            orders.append(_request(r, msg[obr_i], obr_i, observations, obr_notes))
+            orders.append(read_request(r, msg[obr_i], obr_i, observations, obr_notes))
         obr_i, obr_notes, observations = None, [], []
 
     for i, sid in enumerate(ids):
@@ -828,7 +297,7 @@ def _oru(r: _Reader, msg: Any, ids: list[str], h: ParsedMessage) -> OruMessage:
             obr_i = i
         elif sid == "OBX":
             if obr_i is None:
-                raise _malformed(
+                raise malformed(
                     f"segment {i}: OBX before any OBR",
                     segment="OBX",
                     index=i,
@@ -840,7 +309,7 @@ def _oru(r: _Reader, msg: Any, ids: list[str], h: ParsedMessage) -> OruMessage:
             # Another group starts: later NTEs belong to it, not to the last OBX.
             flush_obx()
         elif sid == "NTE":
-            note = _notes(r, msg[i])
+            note = read_notes(r, msg[i])
             if note is None:
                 continue
             if pending_obx is not None:
@@ -850,16 +319,16 @@ def _oru(r: _Reader, msg: Any, ids: list[str], h: ParsedMessage) -> OruMessage:
             # NTEs before the first OBR are patient/order comments: not kept.
     flush_obr()
     if not orders:
-        raise _malformed("OBR segment missing (ORU^R01)", segment="OBR")
+        raise malformed("OBR segment missing (ORU^R01)", segment="OBR")
     return OruMessage(
         **_header_kwargs(h),
-        patient=_patient(r, msg[pid_i], pid_i),
-        visit=_visit(r, msg[pv1_i], pv1_i) if pv1_i is not None else None,
+        patient=read_patient(r, msg[pid_i], pid_i),
+        visit=read_visit(r, msg[pv1_i], pv1_i) if pv1_i is not None else None,
         orders=tuple(orders),
     )
 
 
-def _orders(r: _Reader, msg: Any, ids: list[str], h: ParsedMessage) -> OrderMessage:
+def _orders(r: Reader, msg: Any, ids: list[str], h: ParsedMessage) -> OrderMessage:
     """ORM^O01 / OML^O21: each ORC starts an order; the OBR after it details the order."""
     pid_i = _only_pid(ids, h.event)
     orders: list[OrderInfo] = []
@@ -871,7 +340,7 @@ def _orders(r: _Reader, msg: Any, ids: list[str], h: ParsedMessage) -> OrderMess
     def flush() -> None:
         nonlocal orc_i, obr_i, tq1_i, notes
         if orc_i is not None or obr_i is not None:
-            orders.append(_order(r, msg, orc_i, obr_i, notes, tq1_i))
+            orders.append(read_order(r, msg, orc_i, obr_i, notes, tq1_i))
         orc_i, obr_i, tq1_i, notes = None, None, None, []
 
     for i, sid in enumerate(ids):
@@ -892,25 +361,25 @@ def _orders(r: _Reader, msg: Any, ids: list[str], h: ParsedMessage) -> OrderMess
         elif (
             sid == "NTE"
             and (orc_i is not None or obr_i is not None)
-            and (note := _notes(r, msg[i])) is not None
+            and (note := read_notes(r, msg[i])) is not None
         ):
             notes.append(note)
     flush()
     orders = [o for o in orders if o.service is not None or o.control]
     if not orders:
-        raise _malformed(f"ORC/OBR segment missing ({h.event})", segment="ORC")
+        raise malformed(f"ORC/OBR segment missing ({h.event})", segment="ORC")
     return OrderMessage(
         **_header_kwargs(h),
-        patient=_patient(r, msg[pid_i], pid_i),
+        patient=read_patient(r, msg[pid_i], pid_i),
         visit=_pv1(r, msg, ids),
         orders=tuple(orders),
     )
 
 
-def _schedule(r: _Reader, msg: Any, ids: list[str], h: ParsedMessage) -> ScheduleMessage:
+def _schedule(r: Reader, msg: Any, ids: list[str], h: ParsedMessage) -> ScheduleMessage:
     sch_i = _first(ids, "SCH")
     if sch_i is None:
-        raise _malformed(f"SCH segment missing ({h.event})", segment="SCH")
+        raise malformed(f"SCH segment missing ({h.event})", segment="SCH")
     pid_i = _only_pid(ids, h.event)
     sch = msg[sch_i]
     start = r.ts_lenient(sch, 11, "SCH", 4)
@@ -933,7 +402,7 @@ def _schedule(r: _Reader, msg: Any, ids: list[str], h: ParsedMessage) -> Schedul
                 locations.append(" ".join(p for p in loc.split(r.d.component) if p))
         elif sid == "AIP" and (reps := r.reps(seg, 3)):
             practitioners.append(r.xcn(reps[0]))
-        elif sid == "NTE" and i < pid_i and (note := _notes(r, seg)) is not None:
+        elif sid == "NTE" and i < pid_i and (note := read_notes(r, seg)) is not None:
             notes.append(note)
         if sid in ("AIS", "AIG", "AIL", "AIP") and start is None:
             # The resource's start (AIS-4, else AIG/AIL/AIP-6) when SCH-11 and TQ1 give none.
@@ -941,11 +410,11 @@ def _schedule(r: _Reader, msg: Any, ids: list[str], h: ParsedMessage) -> Schedul
     status = r.first(sch, 25)
     return ScheduleMessage(
         **_header_kwargs(h),
-        patient=_patient(r, msg[pid_i], pid_i),
+        patient=read_patient(r, msg[pid_i], pid_i),
         visit=_pv1(r, msg, ids),
         appointment=AppointmentInfo(
-            placer_id=_ei(r, sch, 1),
-            filler_id=_ei(r, sch, 2),
+            placer_id=read_ei(r, sch, 1),
+            filler_id=read_ei(r, sch, 2),
             event_reason=r.coded(sch, 6),
             reason=r.coded(sch, 7),
             appointment_type=r.coded(sch, 8),
@@ -962,24 +431,24 @@ def _schedule(r: _Reader, msg: Any, ids: list[str], h: ParsedMessage) -> Schedul
     )
 
 
-def _document(r: _Reader, msg: Any, ids: list[str], h: ParsedMessage) -> DocumentMessage:
+def _document(r: Reader, msg: Any, ids: list[str], h: ParsedMessage) -> DocumentMessage:
     pid_i = _only_pid(ids, h.event)
     txa_i = _first(ids, "TXA")
     if txa_i is None:
-        raise _malformed(f"TXA segment missing ({h.event})", segment="TXA")
+        raise malformed(f"TXA segment missing ({h.event})", segment="TXA")
     txa = msg[txa_i]
     contents = [
-        c for i, sid in enumerate(ids) if sid == "OBX" and (c := _document_content(r, msg[i]))
+        c for i, sid in enumerate(ids) if sid == "OBX" and (c := read_document_content(r, msg[i]))
     ]
     if not contents:
-        raise _malformed(
+        raise malformed(
             "OBX missing: MDM^T02 carries the document in OBX-5 (TX, FT, ST or Base64 ED)",
             segment="OBX",
             field=5,
         )
     return DocumentMessage(
         **_header_kwargs(h),
-        patient=_patient(r, msg[pid_i], pid_i),
+        patient=read_patient(r, msg[pid_i], pid_i),
         visit=_pv1(r, msg, ids),
         document=DocumentInfo(
             document_type=r.coded(txa, 2),
@@ -987,7 +456,7 @@ def _document(r: _Reader, msg: Any, ids: list[str], h: ParsedMessage) -> Documen
             activity_time=r.ts_lenient(txa, 4, "TXA"),
             origination_time=r.ts_lenient(txa, 6, "TXA"),
             authors=tuple(r.xcn(rep) for rep in r.reps(txa, 9)),
-            unique_number=_ei(r, txa, 12),
+            unique_number=read_ei(r, txa, 12),
             file_name=r.first(txa, 16),
             completion_status=(r.first(txa, 17) or "").upper() or None,
             availability=(r.first(txa, 19) or "").upper() or None,
@@ -996,7 +465,7 @@ def _document(r: _Reader, msg: Any, ids: list[str], h: ParsedMessage) -> Documen
     )
 
 
-def _vaccination(r: _Reader, msg: Any, ids: list[str], h: ParsedMessage) -> VaccinationMessage:
+def _vaccination(r: Reader, msg: Any, ids: list[str], h: ParsedMessage) -> VaccinationMessage:
     pid_i = _only_pid(ids, h.event)
     items: list[ImmunizationInfo] = []
     orc_i: int | None = None
@@ -1007,14 +476,14 @@ def _vaccination(r: _Reader, msg: Any, ids: list[str], h: ParsedMessage) -> Vacc
             rxa = msg[i]
             vaccine = r.coded(rxa, 5)
             if vaccine is None:
-                raise _malformed(
+                raise malformed(
                     f"RXA-5 (segment {i}): administered code missing",
                     segment="RXA",
                     field=5,
                     index=i,
                 )
             if r.first(rxa, 3) is None:
-                raise _malformed(
+                raise malformed(
                     f"RXA-3 (segment {i}): administration date/time missing",
                     segment="RXA",
                     field=3,
@@ -1026,8 +495,8 @@ def _vaccination(r: _Reader, msg: Any, ids: list[str], h: ParsedMessage) -> Vacc
             items.append(
                 ImmunizationInfo(
                     segment_index=i,
-                    placer_order_number=_ei(r, orc, 2) if orc is not None else None,
-                    filler_order_number=_ei(r, orc, 3) if orc is not None else None,
+                    placer_order_number=read_ei(r, orc, 2) if orc is not None else None,
+                    filler_order_number=read_ei(r, orc, 3) if orc is not None else None,
                     start=r.ts(rxa, 3, "RXA", i),
                     vaccine=vaccine,
                     amount=r.first(rxa, 6),
@@ -1045,10 +514,10 @@ def _vaccination(r: _Reader, msg: Any, ids: list[str], h: ParsedMessage) -> Vacc
             )
             orc_i = None
     if not items:
-        raise _malformed("RXA segment missing (VXU^V04)", segment="RXA")
+        raise malformed("RXA segment missing (VXU^V04)", segment="RXA")
     return VaccinationMessage(
         **_header_kwargs(h),
-        patient=_patient(r, msg[pid_i], pid_i),
+        patient=read_patient(r, msg[pid_i], pid_i),
         visit=_pv1(r, msg, ids),
         immunizations=tuple(items),
     )
@@ -1067,7 +536,7 @@ _BUILDERS = {
 
 def _parse(raw: bytes | str, header_only: bool, charset: str | None) -> ParsedMessage:
     text, d, ids, warnings, used = _split(raw, charset)
-    r = _Reader(d)
+    r = Reader(d)
     r.warnings.extend(warnings)
     if header_only:
         # Only MSH goes through python-hl7: the cheap check a listener can afford.
@@ -1075,7 +544,7 @@ def _parse(raw: bytes | str, header_only: bool, charset: str | None) -> ParsedMe
         return dataclasses.replace(h, charset=used, warnings=tuple(r.warnings))
     msg = hl7.parse(text)
     if len(msg) != len(ids):  # python-hl7 disagrees with our segmentation: don't guess
-        raise _malformed("unreadable segment structure", hl7_error=ERR_SEGMENT_SEQUENCE)
+        raise malformed("unreadable segment structure", hl7_error=ERR_SEGMENT_SEQUENCE)
     h = _header(r, msg[0])
     parsed = _BUILDERS[h.message_type](r, msg, ids, h)
     return dataclasses.replace(parsed, charset=used, warnings=tuple(r.warnings))
@@ -1088,7 +557,7 @@ def _guarded(raw: bytes | str, header_only: bool, charset: str | None) -> Parsed
         raise
     except Exception:  # the contract: nothing else leaves the parser
         # ``from None``: a foreign exception's text may quote message content.
-        raise _malformed("unreadable HL7 message", hl7_error=ERR_INTERNAL) from None
+        raise malformed("unreadable HL7 message", hl7_error=ERR_INTERNAL) from None
 
 
 def parse_message(raw: bytes | str, *, charset: str | None = None) -> PatientMessage:

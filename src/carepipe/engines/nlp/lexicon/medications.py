@@ -1,3 +1,4 @@
+# size: lexicon data (one entry per drug), read as a table; splitting it would only scatter it.
 """Medication lexicon: generic names (RxNorm ingredient RxCUI where known), synonyms, brands.
 
 Codes are RxNorm *ingredient* concepts (TTY=IN/MIN). A code is given only where it is known

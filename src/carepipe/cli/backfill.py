@@ -1,59 +1,26 @@
 """``carepipe backfill ...``: start, pause, resume, cancel, status and report of backfills.
 
-``register(app)`` adds the command group to the main Typer app. Like the rest
-of the CLI, whoever runs it on a host with database access acts as an admin
-operator (``cli:<login>``), and every change is audited under that name.
+Every change is audited under the operator who runs the command (``cli:<login>``).
 """
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from carepipe.core.auth import Principal
-from carepipe.core.blobs import BlobStore
-from carepipe.core.config import Settings, get_settings
-from carepipe.core.db import Database
+from carepipe.cli.common import echo_json, fail, field, load_settings, open_stores, operator
 from carepipe.core.errors import CarePipeError
 
-backfill_app = typer.Typer(help="Reprocess archived messages (backfills).", no_args_is_help=True)
-
-
-def register(app: typer.Typer) -> None:
-    """Add the ``backfill`` command group to ``app``."""
-    app.add_typer(backfill_app, name="backfill")
-
-
-def _operator() -> Principal:
-    return Principal(kind="cli", id=getpass.getuser(), roles=("admin",))
-
-
-def _settings() -> Settings:
-    from carepipe.observability.logging import configure_logging
-
-    s = get_settings()
-    configure_logging(s.log_level, s.log_json)
-    return s
-
-
-def _open(s: Settings) -> tuple[Database, BlobStore]:
-    from carepipe.core.blobs import blob_store_from_settings
-
-    return Database(s.resolved_database_url), blob_store_from_settings(s)
-
-
-def _fail(exc: CarePipeError) -> None:
-    typer.echo(json.dumps({"error": exc.to_dict()}), err=True)
-    raise typer.Exit(2)
+group = typer.Typer(help="Reprocess archived messages (backfills).", no_args_is_help=True)
 
 
 def _when(value: str | None, name: str) -> datetime | None:
+    """An ISO 8601 time with a zone, or a usage error naming the option."""
     if not value:
         return None
     try:
@@ -65,11 +32,7 @@ def _when(value: str | None, name: str) -> datetime | None:
     return ts
 
 
-def _print_view(view: dict[str, Any]) -> None:
-    typer.echo(json.dumps(view, indent=2, default=str))
-
-
-@backfill_app.command("start")
+@group.command("start")
 def start(
     since: Annotated[str, typer.Option(help="Received at or after (ISO 8601 with zone).")],
     until: Annotated[str, typer.Option(help="Received before (ISO 8601 with zone).")],
@@ -89,11 +52,11 @@ def start(
 ) -> None:
     """Replay the archived messages matching the filter into PIPELINE, throttled to RATE."""
     from carepipe.ops import archive, backfill
-    from carepipe.pipelines.registry import load_pipelines
+    from carepipe.pipelines.catalog import load_pipelines
 
-    s = _settings()
+    s = load_settings()
     load_pipelines(s.pipeline_modules)
-    db, _ = _open(s)
+    db, _ = open_stores(s)
     try:
         f = archive.ArchiveFilter(
             since=_when(since, "since"),
@@ -107,12 +70,12 @@ def start(
         )
         if dry_run:
             with db.session() as session:
-                n = archive.count_messages(session, _operator(), f)
+                n = archive.count_messages(session, operator(), f)
             typer.echo(json.dumps({"matching": n, "filter": f.to_dict()}))
             return
         view = backfill.start_backfill(
             db,
-            _operator(),
+            operator(),
             archive_filter=f,
             pipeline=pipeline,
             rate_per_minute=rate,
@@ -120,12 +83,12 @@ def start(
             max_attempts=s.max_attempts,
         )
     except CarePipeError as exc:
-        _fail(exc)
-        return
-    _print_view(view)
+        raise fail(exc) from None
+    echo_json(view)
 
 
 def _act(action: str, backfill_id: str, reason: str | None) -> None:
+    """Pause, resume or cancel a backfill, then print its new status."""
     from carepipe.ops import backfill
 
     fn = {
@@ -133,19 +96,16 @@ def _act(action: str, backfill_id: str, reason: str | None) -> None:
         "resume": backfill.resume_backfill,
         "cancel": backfill.cancel_backfill,
     }[action]
-    s = _settings()
-    db, blobs = _open(s)
+    db, blobs = open_stores(load_settings())
     try:
-        with db.transaction() as session:
-            fn(session, _operator(), backfill_id, reason=reason)
-        view = backfill.get_backfill(db, blobs, _operator(), backfill_id)
+        fn(db, operator(), backfill_id, reason=reason)
+        view = backfill.get_backfill(db, blobs, operator(), backfill_id)
     except CarePipeError as exc:
-        _fail(exc)
-        return
-    typer.echo(f"backfill {backfill_id} {view['status']}")
+        raise fail(exc) from None
+    typer.echo(f"backfill {backfill_id} {field(view, 'status')}")
 
 
-@backfill_app.command("pause")
+@group.command("pause")
 def pause(
     backfill_id: str, reason: Annotated[str | None, typer.Option(help="Why.")] = None
 ) -> None:
@@ -153,7 +113,7 @@ def pause(
     _act("pause", backfill_id, reason)
 
 
-@backfill_app.command("resume")
+@group.command("resume")
 def resume(
     backfill_id: str, reason: Annotated[str | None, typer.Option(help="Why.")] = None
 ) -> None:
@@ -161,7 +121,7 @@ def resume(
     _act("resume", backfill_id, reason)
 
 
-@backfill_app.command("cancel")
+@group.command("cancel")
 def cancel(
     backfill_id: str, reason: Annotated[str | None, typer.Option(help="Why.")] = None
 ) -> None:
@@ -169,7 +129,7 @@ def cancel(
     _act("cancel", backfill_id, reason)
 
 
-@backfill_app.command("status")
+@group.command("status")
 def status(
     backfill_id: Annotated[str | None, typer.Argument(help="Omit to list backfills.")] = None,
     limit: Annotated[int, typer.Option()] = 20,
@@ -177,27 +137,26 @@ def status(
     """Progress of one backfill (JSON), or a one-line summary of the newest ones."""
     from carepipe.ops import backfill
 
-    s = _settings()
-    db, blobs = _open(s)
+    db, blobs = open_stores(load_settings())
     try:
         if backfill_id:
-            _print_view(backfill.get_backfill(db, blobs, _operator(), backfill_id))
+            echo_json(backfill.get_backfill(db, blobs, operator(), backfill_id))
             return
         backfill.finalize_due(db, blobs)
         with db.session() as session:
-            rows = backfill.list_backfills(session, _operator(), limit=limit)
+            rows = backfill.list_backfills(session, operator(), limit=limit)
     except CarePipeError as exc:
-        _fail(exc)
-        return
+        raise fail(exc) from None
     for r in rows:
         typer.echo(
-            f"{r['id']}  {r['status']:<10} {r['pipeline']:<10} "
-            f"processed {r['processed']}/{r['enqueued']}  failed {r['failed']}  "
-            f"skipped {r['skipped']}  created {r['created_at']}"
+            f"{field(r, 'id')}  {field(r, 'status'):<10} {field(r, 'pipeline'):<10} "
+            f"processed {field(r, 'processed')}/{field(r, 'enqueued')}  "
+            f"failed {field(r, 'failed')}  skipped {field(r, 'skipped')}  "
+            f"created {field(r, 'created_at')}"
         )
 
 
-@backfill_app.command("report")
+@group.command("report")
 def report(
     backfill_id: str,
     format: Annotated[str, typer.Option("--format", help="json or csv")] = "json",
@@ -206,13 +165,11 @@ def report(
     """The reconciliation report of a finished backfill; its SHA-256 is in the audit log."""
     from carepipe.ops import backfill
 
-    s = _settings()
-    db, blobs = _open(s)
+    db, blobs = open_stores(load_settings())
     try:
-        rep = backfill.get_report(db, blobs, _operator(), backfill_id, format)
+        rep = backfill.get_report(db, blobs, operator(), backfill_id, format)
     except CarePipeError as exc:
-        _fail(exc)
-        return
+        raise fail(exc) from None
     if output is not None:
         output.write_bytes(rep.content)
         typer.echo(f"wrote {output} (sha256 {rep.sha256})", err=True)

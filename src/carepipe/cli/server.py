@@ -1,0 +1,146 @@
+"""The long-running processes, root-level commands: ``up``, ``worker``, ``mllp``."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+
+from carepipe.cli.common import load_settings, open_blobs, open_db
+from carepipe.core.blobs import BlobStore
+from carepipe.core.config import Settings
+from carepipe.core.db import Database
+
+# ``carepipe up`` runs the API and the workers in one process. A shorter GIL switch
+# interval than the default 5 ms keeps request threads from queuing behind busy
+# worker threads (measured: p99 POST /v1/jobs 22 -> 15 ms at 100 req/s).
+UP_SWITCH_INTERVAL = 0.0005
+
+
+def up(
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker threads in this process.")] = None,
+    mllp: Annotated[bool, typer.Option(help="Also start the MLLP listener.")] = True,
+) -> None:
+    """Run everything in one process: migrations, API, console, workers, scheduler."""
+    import uvicorn
+
+    from carepipe.app import create_app
+    from carepipe.core.migrate import upgrade
+    from carepipe.pipelines.worker import Worker
+
+    s = load_settings()
+    sys.setswitchinterval(UP_SWITCH_INTERVAL)
+    upgrade(s.resolved_database_url)
+    db = open_db(s)
+    blobs = open_blobs(s)
+    admin_password = _bootstrap_admin(db)
+    api = create_app(s, db=db, blobs=blobs)
+    worker = None
+    if workers != 0:
+        worker = Worker(db, blobs, s, queues=s.queue_list or None, concurrency=workers)
+        worker.start_background()
+    extras = _start_extras(s, db, blobs, mllp=mllp)
+    h, p = host or s.host, port or s.port
+    typer.echo(f"CarePipe is up at http://{h}:{p}  (API docs: http://{h}:{p}/docs)")
+    typer.echo("Create an API key:  .venv/bin/carepipe keys create --tenant demo --name me")
+    typer.echo(f"Operations console: http://{h}:{p}/console")
+    if admin_password:
+        typer.echo(
+            f"  first sign-in: user 'admin', one-time password {admin_password}"
+            " (you will be asked to change it)"
+        )
+    try:
+        uvicorn.run(api, host=h, port=p, log_level="warning", access_log=False)
+    finally:
+        for stop in extras:
+            stop()
+        if worker is not None:
+            worker.stop()
+            worker.stopped.wait(s.shutdown_grace_seconds + 5)
+
+
+def _bootstrap_admin(db: Database) -> str | None:
+    """Create the first console admin on an empty install; returns its one-time password."""
+    from carepipe.ops.users import ensure_admin
+
+    with db.transaction() as session:
+        return ensure_admin(session)
+
+
+def _start_extras(
+    s: Settings, db: Database, blobs: BlobStore, *, mllp: bool
+) -> list[Callable[[], None]]:
+    """Background services beside the API: the scheduler and (optionally) the MLLP listener."""
+    from carepipe.ops.scheduler import Scheduler, default_jobs
+
+    scheduler = Scheduler(default_jobs(db, blobs)).start()
+    stops = [scheduler.stop]
+    if mllp:
+        from carepipe.pipelines.hl7_intake import start_mllp
+
+        server = start_mllp(s, db, blobs)
+        typer.echo(f"MLLP listener on {s.mllp_host}:{server.port}")
+        stops.append(server.stop)
+    return stops
+
+
+def worker(
+    queues: Annotated[str, typer.Option(help="Comma-separated queues (default: all).")] = "",
+    concurrency: Annotated[int | None, typer.Option(help="Handler threads.")] = None,
+    metrics_port: Annotated[int | None, typer.Option(help="Serve /metrics on this port.")] = None,
+) -> None:
+    """Run a worker process (many may run, on many machines, against one PostgreSQL)."""
+    from carepipe.pipelines.catalog import load_pipelines
+    from carepipe.pipelines.worker import Worker
+
+    s = load_settings()
+    load_pipelines(s.pipeline_modules)
+    db = open_db(s)
+    qs = [q.strip() for q in (queues or s.queues).split(",") if q.strip()] or None
+    w = Worker(db, open_blobs(s), s, queues=qs, concurrency=concurrency)
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        from carepipe.observability.metrics import REGISTRY
+        from carepipe.ops.backfill.metrics import install_backfill_collector
+        from carepipe.ops.queue_metrics import install_queue_collector
+
+        install_queue_collector(db)
+        install_backfill_collector(db)
+        start_http_server(metrics_port, registry=REGISTRY)
+
+    def _term(_sig: int, _frame: object) -> None:
+        w.stop()
+
+    signal.signal(signal.SIGTERM, _term)
+    signal.signal(signal.SIGINT, _term)
+    t = threading.Thread(target=w.run, name="carepipe-worker-main")
+    t.start()
+    while t.is_alive():
+        t.join(0.5)
+
+
+def mllp(
+    port: Annotated[int | None, typer.Option(help="TCP port (default CAREPIPE_MLLP_PORT).")] = None,
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+) -> None:
+    """Run only the MLLP listener (HL7 v2 over TCP), answering ACKs once messages are queued."""
+    from carepipe.pipelines.catalog import load_pipelines
+    from carepipe.pipelines.hl7_intake import start_mllp
+
+    s = load_settings()
+    s = s.model_copy(update={k: v for k, v in (("mllp_port", port), ("mllp_host", host)) if v})
+    load_pipelines(s.pipeline_modules)
+    server = start_mllp(s, open_db(s), open_blobs(s))
+    typer.echo(f"MLLP listener on {s.mllp_host}:{server.port} (tenant {s.mllp_tenant})")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    server.stop()
