@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from carepipe.api.app import create_app
+from carepipe.app import create_app
 from carepipe.core.auth import SYSTEM
 from carepipe.ops.api_keys import create_key
 from carepipe.ops.tenants import set_tenant_settings

