@@ -30,6 +30,7 @@ from tests.support.console import FAST_HASHER, make_dead, make_user
 from tests.support.live_server import live_server
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
+HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
 EXAMPLES = os.environ.get("CAREPIPE_FUZZ_EXAMPLES", "8")
 SEED = os.environ.get("CAREPIPE_FUZZ_SEED", "20261127")
 PARTNER_PATHS = r"^/(v1/(jobs|hl7|patients)|healthz|readyz)"
@@ -64,7 +65,7 @@ def _schemathesis(base: str, auth: str, paths: str) -> subprocess.CompletedProce
         capture_output=True,
         text=True,
         timeout=900,
-        env={**os.environ, "SCHEMATHESIS_HOOKS": ""},
+        env={**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)},
     )
 
 

@@ -167,6 +167,10 @@ def test_without_context_the_job_says_so_and_is_kept_not_pushed(client, db, sett
         ({"assigning_authority": "HOSP", "patient_id": "p-1"}, "assigning_authority"),
         ({"mrn": "1", "ward": "3B"}, "ward"),
         ({"patient_id": "p/../1"}, "patient_id"),
+        # Kept as given, never trimmed: the OpenAPI pattern and the server agree.
+        ({"mrn": " "}, "mrn"),
+        ({"mrn": " 12345"}, "mrn"),
+        ({"abha": "\u0967\u0968-3456-7890-1234"}, "abha"),  # Devanagari digits
     ],
 )
 def test_invalid_context_is_refused_and_archived(client, db, context, problem):
@@ -181,6 +185,12 @@ def test_invalid_context_is_refused_and_archived(client, db, context, problem):
     with db.session() as s:
         (msg,) = s.execute(select(Message)).scalars().all()
     assert msg.status == "rejected" and msg.error_code == "validation_failed"
+
+
+def test_abha_with_spaces_between_groups_is_accepted(client):
+    body = {"pipeline": "orders", "payload": ORDER, "context": {"abha": " 12 3456 7890 1234\n"}}
+    r = client.post("/v1/jobs", json=body)
+    assert r.status_code == 202, r.text
 
 
 def test_cli_submit_takes_context(settings, db, blobs, tmp_path, monkeypatch, run_jobs):

@@ -36,3 +36,7 @@ RowId = Annotated[int, Field(ge=1, le=MAX_ID, description="A row id (1 .. 2^53-1
 # column with a NUL, and none belongs in a name, code or identifier).
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 Text = Annotated[str, Field(max_length=256, pattern=PRINTABLE)]
+
+# Prose (a reason, a justification): printable text, tabs and line breaks allowed.
+# Still no NUL: PostgreSQL cannot store one, and the audit log keeps every reason.
+PROSE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"

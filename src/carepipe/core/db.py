@@ -20,9 +20,11 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 
 from carepipe.core.clock import utcnow
+from carepipe.core.errors import ValidationFailed
 
 _SQLITE_BEGIN = "carepipe_sqlite_begin"
 # ``Session.info`` key holding the ``Database`` a session came from: the queue's
@@ -196,6 +198,11 @@ class Database:
         with self._read_factory() as s:
             try:
                 yield s
+            except DataError as exc:
+                s.rollback()
+                if _holds_nul(exc):
+                    raise ValidationFailed("text may not contain U+0000 (NUL)") from exc
+                raise
             except BaseException:
                 s.rollback()
                 raise
@@ -216,6 +223,11 @@ class Database:
                         self._note_wait(asked, asked_at)
                     yield s
                     s.commit()
+                except DataError as exc:
+                    s.rollback()
+                    if _holds_nul(exc):
+                        raise ValidationFailed("text may not contain U+0000 (NUL)") from exc
+                    raise
                 except BaseException:
                     s.rollback()
                     raise
@@ -251,3 +263,13 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _holds_nul(exc: DataError) -> bool:
+    """True if PostgreSQL refused a value for holding U+0000: the input's fault, not ours.
+
+    Every door checks text for NUL (OpenAPI patterns, the storable-JSON rule);
+    this is the net under all of them (a console form, a CLI argument), so that
+    a NUL is ``validation_failed`` on both databases, never a 500.
+    """
+    return "NUL (0x00)" in str(exc.orig)

@@ -2,9 +2,10 @@
 
 A bare number is not read as epoch seconds (``1700000000`` is refused, not
 guessed), a time without a zone is refused (``created_after=2026-01-01T00:00``
-would mean different moments to different senders), and a time that cannot be
-expressed in UTC (``0001-01-01T00:00:00+00:01``) is refused instead of
-overflowing in the database layer.
+would mean different moments to different senders). A valid RFC 3339 time that
+falls outside what UTC can express in Python (``0001-01-01T00:00:00+00:01`` is
+a minute before year 1) is read as the earliest or latest time there is: as a
+filter bound that is exactly what it means, and it never overflows later.
 """
 
 from __future__ import annotations
@@ -38,4 +39,6 @@ def parse_aware_time(value: str | datetime, name: str = "time") -> datetime:
     try:
         return ts.astimezone(UTC)
     except OverflowError:
-        raise TimeFormatError(f"{name} is outside the range of dates in UTC") from None
+        # Only year 1 with a positive offset or year 9999 with a negative one get here.
+        edge = datetime.min if ts.year == 1 else datetime.max
+        return edge.replace(tzinfo=UTC)

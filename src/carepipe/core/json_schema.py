@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+# An identifier (an MRN, an authority, a patient id): printable, no space at either end.
+# The server keeps it as given, never trimmed, so the document and the server agree on
+# every string. Explicit ASCII classes, not \s: an OpenAPI pattern is read by ECMA,
+# Python and Rust regex engines, which disagree on what \s is.
+IDENTIFIER_PATTERN = r"^[^\x00-\x20\x7f]([^\x00-\x1f\x7f]*[^\x00-\x20\x7f])?$"
+
 
 def omit_null(schema: dict[str, Any]) -> None:
     """``json_schema_extra`` for an optional field that may be left out but never be null.

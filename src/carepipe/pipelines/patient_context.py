@@ -17,12 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from carepipe.core.blobs import BlobStore
 from carepipe.core.errors import InvalidAbha, ValidationFailed
-from carepipe.core.json_schema import omit_null
-from carepipe.interop.identity.abha import normalize_abha
+from carepipe.core.json_schema import IDENTIFIER_PATTERN, omit_null
+from carepipe.interop.identity.abha import ABHA_PATTERN, normalize_abha
 
-# Printable text only: a NUL or a control character is never part of an identifier,
-# and PostgreSQL cannot store a NUL in a text column.
-_PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
 _META_KEY = "context_blob"
 
 
@@ -31,12 +28,10 @@ class PatientContext(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        str_strip_whitespace=True,
         json_schema_extra={
-            "anyOf": [
-                {"required": [name], "properties": {name: {"type": "string"}}}
-                for name in ("patient_id", "abha", "mrn")
-            ],
+            # "At least one of patient_id, abha, mrn", said without anyOf (which fuzzers
+            # negate wrongly): no other keys exist, and assigning_authority needs an mrn.
+            "minProperties": 1,
             "dependentRequired": {"assigning_authority": ["mrn"]},
         },
     )
@@ -50,15 +45,15 @@ class PatientContext(BaseModel):
     abha: str | None = Field(
         None,
         json_schema_extra=omit_null,
-        pattern=r"^\s*\d{2}-?\d{4}-?\d{4}-?\d{4}\s*$",
-        description="ABHA number, 14 digits (hyphens allowed).",
+        pattern=ABHA_PATTERN,
+        description="ABHA number, 14 digits (hyphens or spaces allowed between the groups).",
     )
     mrn: str | None = Field(
         None,
         json_schema_extra=omit_null,
         min_length=1,
         max_length=64,
-        pattern=_PRINTABLE,
+        pattern=IDENTIFIER_PATTERN,
         description="Medical record number, looked up in the patient index.",
     )
     assigning_authority: str | None = Field(
@@ -66,7 +61,7 @@ class PatientContext(BaseModel):
         json_schema_extra=omit_null,
         min_length=1,
         max_length=128,
-        pattern=_PRINTABLE,
+        pattern=IDENTIFIER_PATTERN,
         description="The authority that issued the MRN (PID-3.4 in HL7 terms).",
     )
 

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from carepipe.core.crypto import constant_time_equal
 from carepipe.ops.users import CsrfFailed, check_csrf, cookie_serializer
 from carepipe.web.auth import app_state, current_session, is_https
+from carepipe.web.form_text import refuse_nul_in_form
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -82,7 +83,11 @@ async def presented_token(request: Request) -> str | None:
 
 
 async def verify_csrf(request: Request) -> None:
-    """Dependency for every state-changing console route (refusal: 403 ``csrf_failed``)."""
+    """Dependency for every state-changing console route (refusal: 403 ``csrf_failed``).
+
+    Being on every such route, it also refuses a form holding a NUL (422), once
+    the request is known to come from the console itself.
+    """
     if request.method in _SAFE:
         return
     _check_origin(request)
@@ -90,7 +95,8 @@ async def verify_csrf(request: Request) -> None:
     active = await run_in_threadpool(current_session, request)
     if active is not None:
         check_csrf(active, presented)
-        return
-    expected = _anonymous_token(request)
-    if not expected or not presented or not constant_time_equal(presented, expected):
-        raise CsrfFailed("missing or wrong CSRF token; reload the page and try again")
+    else:
+        expected = _anonymous_token(request)
+        if not expected or not presented or not constant_time_equal(presented, expected):
+            raise CsrfFailed("missing or wrong CSRF token; reload the page and try again")
+    await refuse_nul_in_form(request)

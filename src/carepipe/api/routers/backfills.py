@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from carepipe.api.openapi import error_responses
-from carepipe.api.params import MAX_ID, AwareTime, Text
+from carepipe.api.params import MAX_ID, PRINTABLE, PROSE, AwareTime, Text
 from carepipe.api.staff_auth import staff_principal
 from carepipe.api.state import AppState, get_state
 from carepipe.core.auth import Principal
@@ -32,12 +32,12 @@ class FilterBody(BaseModel):
 
     since: AwareTime | None = None
     until: AwareTime | None = None
-    pipeline: str | None = Field(None, max_length=64)
-    tenant: str | None = Field(None, max_length=64)
-    source: str | None = Field(None, max_length=32)
-    error_code: str | None = Field(None, max_length=64)
-    status: str | None = Field(None, max_length=16)
-    job_status: str | None = Field(None, max_length=16)
+    pipeline: str | None = Field(None, max_length=64, pattern=PRINTABLE)
+    tenant: str | None = Field(None, max_length=64, pattern=PRINTABLE)
+    source: str | None = Field(None, max_length=32, pattern=PRINTABLE)
+    error_code: str | None = Field(None, max_length=64, pattern=PRINTABLE)
+    status: str | None = Field(None, max_length=16, pattern=PRINTABLE)
+    job_status: str | None = Field(None, max_length=16, pattern=PRINTABLE)
 
     def to_filter(self) -> ArchiveFilter:
         return ArchiveFilter(**self.model_dump())
@@ -45,13 +45,17 @@ class FilterBody(BaseModel):
 
 class BackfillRequest(BaseModel):
     filter: FilterBody
-    pipeline: str = Field(min_length=1, max_length=64, description="Pipeline to replay into.")
+    pipeline: str = Field(
+        min_length=1, max_length=64, pattern=PRINTABLE, description="Pipeline to replay into."
+    )
     rate_per_minute: float = Field(gt=0, le=service.MAX_RATE_PER_MINUTE)
-    reason: str | None = Field(None, max_length=500, description="Ticket or justification.")
+    reason: str | None = Field(
+        None, max_length=500, pattern=PROSE, description="Ticket or justification."
+    )
 
 
 class ActionBody(BaseModel):
-    reason: str | None = Field(None, max_length=500)
+    reason: str | None = Field(None, max_length=500, pattern=PROSE)
 
 
 class ArchiveList(View):

@@ -8,11 +8,13 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from carepipe.api.openapi import error_responses
-from carepipe.api.params import MAX_ID, AwareTime, RowId, Text
+from carepipe.api.params import MAX_ID, PRINTABLE, PROSE, AwareTime, RowId, Text
 from carepipe.api.staff_auth import staff_principal
 from carepipe.api.state import AppState, get_state
 from carepipe.core.auth import Principal
 from carepipe.core.errors import InvalidRequest
+from carepipe.core.json_schema import IDENTIFIER_PATTERN
+from carepipe.interop.identity.abha import ABHA_PATTERN
 from carepipe.ops import bulk_replay, dlq
 from carepipe.ops.views import View
 
@@ -73,7 +75,7 @@ class BulkReplayRequest(BaseModel):
 
     task_ids: list[RowId] | None = Field(None, max_length=bulk_replay.MAX_SELECTED_IDS)
     filter: dict[str, Any] | None = None
-    reason: str | None = Field(None, max_length=2000)
+    reason: str | None = Field(None, max_length=2000, pattern=PROSE)
     expected_total: int | None = Field(
         None, ge=1, le=MAX_ID, description="Refuse if more dead letters than this match now."
     )
@@ -182,7 +184,7 @@ def get_payload(
 
 
 class RevealRequest(BaseModel):
-    reason: str = Field(min_length=3, max_length=2000)
+    reason: str = Field(min_length=3, max_length=2000, pattern=PROSE)
 
 
 @router.post(
@@ -203,7 +205,7 @@ def reveal_payload(
 
 
 class ReplayRequest(BaseModel):
-    reason: str | None = Field(None, max_length=2000)
+    reason: str | None = Field(None, max_length=2000, pattern=PROSE)
 
 
 @router.post(
@@ -224,10 +226,10 @@ def replay(
 
 
 class MapPatientRequest(BaseModel):
-    mrn: str = Field(min_length=1, max_length=64)
-    assigning_authority: str | None = Field(None, max_length=128)
-    abha_number: str = Field(min_length=14, max_length=20)
-    reason: str | None = Field(None, max_length=2000)
+    mrn: str = Field(min_length=1, max_length=64, pattern=IDENTIFIER_PATTERN)
+    assigning_authority: str | None = Field(None, max_length=128, pattern=PRINTABLE)
+    abha_number: str = Field(pattern=ABHA_PATTERN, description="14 digits (XX-XXXX-XXXX-XXXX).")
+    reason: str | None = Field(None, max_length=2000, pattern=PROSE)
     replay: bool = True
 
 

@@ -20,6 +20,7 @@ from carepipe.api.params import AwareTime
 from carepipe.api.state import AppState, get_state
 from carepipe.core.auth import Principal
 from carepipe.core.errors import CarePipeError, UnsupportedMediaType, ValidationFailed
+from carepipe.core.json_schema import omit_null
 from carepipe.core.storable_json import loads_storable
 from carepipe.ops import jobs as jobs_service
 from carepipe.ops.views import View
@@ -138,6 +139,8 @@ def _multipart_schema() -> dict[str, Any]:
     """The multipart form: the same fields as JSON (one model states them), plus the file."""
     schema = SubmitFields.model_json_schema()
     props = {k: v for k, v in schema["properties"].items() if k in _FORM_FIELDS}
+    for prop in props.values():
+        omit_null(prop)  # a form part has no null: a field is sent or left out
     props["file"] = {"type": "string", "format": "binary"}
     return {
         "type": "object",
@@ -165,15 +168,18 @@ async def _multipart_submission(request: Request) -> tuple[SubmitFields, bytes, 
     fields: dict[str, Any] = {
         k: str(form[k])
         for k in ("pipeline", "priority", "idempotency_key")
-        if form.get(k) not in (None, "")
+        if k in form  # present but empty is refused by the model, as the document says
     }
     if upload.filename:
         fields["filename"] = upload.filename
-    if form.get("context"):
+    if "context" in form:
         try:
-            fields["context"] = loads_storable(str(form["context"]))
+            context = loads_storable(str(form["context"]))
         except CarePipeError:
-            raise ValidationFailed("field 'context' must be a JSON object") from None
+            context = None
+        if not isinstance(context, dict):  # `null` too: leave the part out instead
+            raise ValidationFailed("field 'context' must be a JSON object")
+        fields["context"] = context
     try:
         submission = SubmitFields.model_validate(fields)
     except ValidationError as verr:

@@ -7,9 +7,11 @@ from pydantic import BaseModel, Field
 
 from carepipe.api.auth import api_key_principal
 from carepipe.api.openapi import error_responses
-from carepipe.api.params import PRINTABLE, Text
+from carepipe.api.params import PRINTABLE, PROSE, Text
 from carepipe.api.state import AppState, get_state
 from carepipe.core.auth import Principal
+from carepipe.core.json_schema import IDENTIFIER_PATTERN
+from carepipe.interop.identity.abha import ABHA_PATTERN
 from carepipe.ops import patients as service
 
 router = APIRouter(prefix="/v1/patients", tags=["patients"])
@@ -17,15 +19,17 @@ router = APIRouter(prefix="/v1/patients", tags=["patients"])
 
 class PatientMapping(BaseModel):
     abha_number: str = Field(
-        pattern=r"^\s*\d{2}-?\d{4}-?\d{4}-?\d{4}\s*$",
-        description="14 digits, with or without dashes (XX-XXXX-XXXX-XXXX).",
+        pattern=ABHA_PATTERN,
+        description="14 digits, with or without dashes or spaces (XX-XXXX-XXXX-XXXX).",
     )
     assigning_authority: str | None = Field(None, max_length=128, pattern=PRINTABLE)
     fhir_patient_id: str | None = Field(None, pattern=r"^[A-Za-z0-9\-.]{1,64}$")
-    reason: str | None = Field(None, max_length=500, description="Ticket or justification.")
+    reason: str | None = Field(
+        None, max_length=500, pattern=PROSE, description="Ticket or justification."
+    )
 
 
-MRN = Path(min_length=1, max_length=64, pattern=PRINTABLE, description="The MRN.")
+MRN = Path(min_length=1, max_length=64, pattern=IDENTIFIER_PATTERN, description="The MRN.")
 
 
 @router.get(

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
 from carepipe.api.openapi import error_responses
+from carepipe.api.params import PROSE
 from carepipe.api.staff_auth import staff_principal
 from carepipe.api.state import AppState, get_state
 from carepipe.core.auth import Principal
@@ -21,7 +22,9 @@ class QueueList(View):
 
 
 class Reason(BaseModel):
-    reason: str | None = Field(None, max_length=500, description="Ticket or justification.")
+    reason: str | None = Field(
+        None, max_length=500, pattern=PROSE, description="Ticket or justification."
+    )
 
 
 class RateLimit(Reason):

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from carepipe.api.openapi import error_responses
+from carepipe.api.params import PRINTABLE, PROSE
 from carepipe.api.staff_auth import staff_principal
 from carepipe.api.state import AppState, get_state
 from carepipe.core.auth import Principal
@@ -32,8 +33,10 @@ class TenantChange(BaseModel):
     )
 
     settings: service.TenantSettingsChange | None = None  # type: ignore[valid-type]
-    name: str | None = Field(None, min_length=1, max_length=128)
-    reason: str | None = Field(None, max_length=500, description="Ticket or justification.")
+    name: str | None = Field(None, min_length=1, max_length=128, pattern=PRINTABLE)
+    reason: str | None = Field(
+        None, max_length=500, pattern=PROSE, description="Ticket or justification."
+    )
 
 
 @router.get("/{tenant}", response_model=service.TenantView, responses=error_responses(404))

@@ -14,6 +14,9 @@ from carepipe.core.errors import InvalidAbha
 
 # ASCII digits only ([0-9], not \d: Python's \d also matches Devanagari and other digits).
 # Separators, if any, only at the display positions: 2-4-4-4.
+# The same rule for JSON Schema (an OpenAPI ``pattern``): explicit classes, because
+# ECMA, Python and Rust regexes disagree on \s and \d; ends trimmed of ASCII space only.
+ABHA_PATTERN = r"^[ \t\n\r\f\v]*[0-9]{2}[- ]?[0-9]{4}[- ]?[0-9]{4}[- ]?[0-9]{4}[ \t\n\r\f\v]*$"
 _ABHA = re.compile(r"([0-9]{2})[- ]?([0-9]{4})[- ]?([0-9]{4})[- ]?([0-9]{4})")
 
 
@@ -24,7 +27,7 @@ def normalize_abha(value: str) -> str:
     """
     if not isinstance(value, str):
         raise InvalidAbha("ABHA number must be a string")
-    text = value.strip()
+    text = value.strip(" \t\n\r\f\v")
     if "@" in text:
         raise InvalidAbha("an ABHA address (name@abdm) is not an ABHA number")
     m = _ABHA.fullmatch(text)
