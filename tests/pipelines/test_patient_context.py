@@ -91,6 +91,19 @@ def test_an_mrn_in_the_patient_index_resolves_to_its_abha(client, run_jobs):
     assert ref.startswith("Patient?identifier=") and ref.endswith("|12345678901234")
 
 
+@pytest.mark.parametrize("mrn", ["%20%20", "%20123"])
+def test_an_mrn_with_spaces_at_its_ends_is_refused_by_the_patient_index(client, mrn):
+    r = client.put(f"/v1/patients/{mrn}", json={"abha_number": "12-3456-7890-1234"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation_failed"
+
+
+def test_a_no_break_space_is_part_of_an_mrn_not_trimmed(client):
+    r = client.put("/v1/patients/%C2%A0", json={"abha_number": "12-3456-7890-1234"})
+    assert r.status_code == 200, r.text
+    assert client.get("/v1/patients/%C2%A0").json()["abha_number"].endswith("1234")
+    assert client.get("/v1/patients/x").status_code == 404
+
+
 def test_scribe_and_ocr_bundles_name_the_patient_in_context(client, run_jobs):
     submissions = {
         "scribe": ("scribe/c01.wav", "audio/wav"),

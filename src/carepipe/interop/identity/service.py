@@ -23,7 +23,9 @@ _MAX_LIST = 1000
 
 
 def _text(value: str | None, name: str, max_len: int, *, required: bool = True) -> str:
-    text = (value or "").strip()
+    # ASCII whitespace only: the API's identifier pattern (core.json_schema) treats any
+    # other character, U+00A0 included, as part of the value, and both must agree.
+    text = (value or "").strip(" \t\n\r\f\v")
     if required and not text:
         raise ValidationFailed(f"{name} is required")
     if len(text) > max_len:
