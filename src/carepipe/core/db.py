@@ -269,7 +269,7 @@ def _holds_nul(exc: DataError) -> bool:
     """True if PostgreSQL refused a value for holding U+0000: the input's fault, not ours.
 
     Every door checks text for NUL (OpenAPI patterns, the storable-JSON rule);
-    this is the net under all of them (a console form, a CLI argument), so that
+    this is the net under all of them (and under any door added later), so that
     a NUL is ``validation_failed`` on both databases, never a 500.
     """
     return "NUL (0x00)" in str(exc.orig)
