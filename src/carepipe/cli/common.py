@@ -9,11 +9,12 @@ from __future__ import annotations
 import getpass
 import json
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import BaseModel
 from pydantic_core import to_json
+from sqlalchemy.orm import Session
 
 from carepipe.core.auth import Principal
 from carepipe.core.blobs import BlobStore
@@ -22,6 +23,7 @@ from carepipe.core.db import Database
 from carepipe.core.errors import CarePipeError
 
 AsJson = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+T = TypeVar("T")
 """The ``--json`` flag of commands that print a service's view as text by default."""
 
 # What a service hands the CLI to print: a typed view, a list of views, or (services
@@ -86,10 +88,36 @@ def fail(exc: CarePipeError, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def print_or_fail(produce: Callable[[], Printable]) -> None:
-    """Print a service's result as JSON, or its error on stderr (exit 2)."""
+def result_or_fail(produce: Callable[[], T]) -> T:
+    """``produce()``'s result; a ``CarePipeError`` is printed on stderr (exit 2)."""
     try:
-        result = produce()
+        return produce()
     except CarePipeError as exc:
         raise fail(exc) from None
-    echo_json(result)
+
+
+def print_or_fail(produce: Callable[[], Printable]) -> None:
+    """Print a service's result as JSON, or its error on stderr (exit 2)."""
+    echo_json(result_or_fail(produce))
+
+
+def read(work: Callable[[Session], T]) -> T:
+    """``work`` in a read session of the configured database (errors: exit 2)."""
+    db = open_db(load_settings())
+
+    def run() -> T:
+        with db.session() as session:
+            return work(session)
+
+    return result_or_fail(run)
+
+
+def write(work: Callable[[Session], T]) -> T:
+    """``work`` in one write transaction of the configured database (errors: exit 2)."""
+    db = open_db(load_settings())
+
+    def run() -> T:
+        with db.transaction() as session:
+            return work(session)
+
+    return result_or_fail(run)

@@ -7,7 +7,17 @@ from typing import Annotated
 
 import typer
 
-from carepipe.cli.common import AsJson, echo_json, fail, field, load_settings, open_db, operator
+from carepipe.cli.common import (
+    AsJson,
+    echo_json,
+    fail,
+    field,
+    load_settings,
+    open_db,
+    operator,
+    read,
+    write,
+)
 from carepipe.core.errors import CarePipeError
 
 group = typer.Typer(help="Dead-letter queue.", no_args_is_help=True)
@@ -25,13 +35,8 @@ def dlq_list(
     """List dead letters, newest first, with counts per error code."""
     from carepipe.ops.dlq import DeadLetterFilter, list_dead_letters
 
-    s = load_settings()
     f = DeadLetterFilter(pipeline=pipeline, queue=queue, error_code=error_code, tenant=tenant)
-    try:
-        with open_db(s).session() as session:
-            page = list_dead_letters(session, operator(), f, limit=limit)
-    except CarePipeError as exc:
-        raise fail(exc) from None
+    page = read(lambda session: list_dead_letters(session, operator(), f, limit=limit))
     if as_json:
         echo_json(page)
         return
@@ -53,12 +58,7 @@ def dlq_replay(
     """Re-queue one dead task with replay=true."""
     from carepipe.ops.dlq import replay_dead_task
 
-    s = load_settings()
-    try:
-        with open_db(s).transaction() as session:
-            t = replay_dead_task(session, operator(), task_id, reason=reason)
-    except CarePipeError as exc:
-        raise fail(exc) from None
+    t = write(lambda session: replay_dead_task(session, operator(), task_id, reason=reason))
     if as_json:
         echo_json(t)
         return

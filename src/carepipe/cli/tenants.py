@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from carepipe.cli.common import echo_json, fail, load_settings, open_db, operator
-from carepipe.core.errors import CarePipeError
+from carepipe.cli.common import echo_json, operator, read, write
 
 group = typer.Typer(help="Tenant policies.", no_args_is_help=True)
 
@@ -17,12 +16,7 @@ def tenants_show(tenant: str) -> None:
     """Print a tenant's settings (defaults filled in) as JSON."""
     from carepipe.ops.tenants import get_tenant
 
-    s = load_settings()
-    try:
-        with open_db(s).session() as session:
-            view = get_tenant(session, operator(), tenant)
-    except CarePipeError as exc:
-        raise fail(exc) from None
+    view = read(lambda session: get_tenant(session, operator(), tenant))
     echo_json(view)
 
 
@@ -43,10 +37,7 @@ def tenants_set(
             known = ", ".join(TenantSettings.model_fields)
             raise typer.BadParameter(f"{pair!r} is not KEY=VALUE (known: {known})")
         changes[key.strip()] = value
-    s = load_settings()
-    try:
-        with open_db(s).transaction() as session:
-            view = set_tenant_settings(session, operator(), tenant, changes, reason=reason)
-    except CarePipeError as exc:
-        raise fail(exc) from None
+    view = write(
+        lambda session: set_tenant_settings(session, operator(), tenant, changes, reason=reason)
+    )
     echo_json(view)

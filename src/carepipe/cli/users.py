@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from carepipe.cli.common import AsJson, echo_json, fail, load_settings, open_db, operator
-from carepipe.core.errors import CarePipeError
+from carepipe.cli.common import AsJson, echo_json, operator, read, write
 
 group = typer.Typer(help="Console users.", no_args_is_help=True)
 
@@ -28,20 +27,17 @@ def users_create(
     from carepipe.ops.users import create_user
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
-    db = open_db(load_settings())
-    try:
-        with db.transaction() as session:
-            created = create_user(
-                session,
-                operator(),
-                username=username,
-                roles=role,
-                password=password,
-                display_name=display_name,
-                reason=reason,
-            )
-    except CarePipeError as exc:
-        raise fail(exc) from None
+    created = write(
+        lambda session: create_user(
+            session,
+            operator(),
+            username=username,
+            roles=role,
+            password=password,
+            display_name=display_name,
+            reason=reason,
+        )
+    )
     if as_json:
         echo_json(created)
         return
@@ -56,12 +52,7 @@ def users_list(as_json: AsJson = False) -> None:
     """List users, their roles and lock state."""
     from carepipe.ops.users import list_users
 
-    db = open_db(load_settings())
-    try:
-        with db.session() as session:
-            rows = list_users(session, operator())
-    except CarePipeError as exc:
-        raise fail(exc) from None
+    rows = read(lambda session: list_users(session, operator()))
     if as_json:
         echo_json(rows)
         return
@@ -84,12 +75,7 @@ def users_lock(
     """Lock an account (its sessions and tokens stop working)."""
     from carepipe.ops.users import lock_user
 
-    db = open_db(load_settings())
-    try:
-        with db.transaction() as session:
-            user = lock_user(session, operator(), username, reason=reason)
-    except CarePipeError as exc:
-        raise fail(exc) from None
+    user = write(lambda session: lock_user(session, operator(), username, reason=reason))
     if as_json:
         echo_json(user)
         return
@@ -105,12 +91,7 @@ def users_unlock(
     """Unlock an account (also clears an automatic lockout)."""
     from carepipe.ops.users import unlock_user
 
-    db = open_db(load_settings())
-    try:
-        with db.transaction() as session:
-            user = unlock_user(session, operator(), username, reason=reason)
-    except CarePipeError as exc:
-        raise fail(exc) from None
+    user = write(lambda session: unlock_user(session, operator(), username, reason=reason))
     if as_json:
         echo_json(user)
         return
@@ -126,12 +107,7 @@ def users_reset(
     """Issue a new one-time password."""
     from carepipe.ops.users import reset_password
 
-    db = open_db(load_settings())
-    try:
-        with db.transaction() as session:
-            reset = reset_password(session, operator(), username, reason=reason)
-    except CarePipeError as exc:
-        raise fail(exc) from None
+    reset = write(lambda session: reset_password(session, operator(), username, reason=reason))
     if as_json:
         echo_json(reset)
         return
@@ -150,14 +126,11 @@ def users_token(
     """Issue a personal bearer token for the staff API (printed once)."""
     from carepipe.ops.users import issue_token
 
-    db = open_db(load_settings())
-    try:
-        with db.transaction() as session:
-            tok = issue_token(
-                session, operator(), username, name=name, days=days or None, reason=reason
-            )
-    except CarePipeError as exc:
-        raise fail(exc) from None
+    tok = write(
+        lambda session: issue_token(
+            session, operator(), username, name=name, days=days or None, reason=reason
+        )
+    )
     if as_json:
         echo_json(tok)
         return
