@@ -17,24 +17,19 @@ from carepipe.core.audit.checkpoints import FILE_NAME
 from carepipe.core.audit.keys import new_key
 from carepipe.core.config import get_settings
 from carepipe.core.models import AuditEvent
+from tests.support.cli import cli_environment
 
 
 @pytest.fixture
 def cli(settings, monkeypatch):
     """The CLI and the services of this test share one data directory (keys, checkpoints)."""
-    import carepipe.observability.logging as cp_logging
-
-    monkeypatch.setattr(cp_logging, "configure_logging", lambda *a, **k: None)
-    monkeypatch.setenv("CAREPIPE_DATABASE_URL", settings.resolved_database_url)
-    monkeypatch.setenv("CAREPIPE_DATA_DIR", str(settings.data_dir))
-    for var in ("CAREPIPE_AUDIT_HMAC_KEY", "CAREPIPE_AUDIT_HMAC_OLD_KEYS"):
-        monkeypatch.delenv(var, raising=False)
-    get_settings.cache_clear()
     from carepipe.cli import app
 
+    for var in ("CAREPIPE_AUDIT_HMAC_KEY", "CAREPIPE_AUDIT_HMAC_OLD_KEYS"):
+        monkeypatch.delenv(var, raising=False)
     runner = CliRunner()
-    yield lambda *args: runner.invoke(app, list(args))
-    get_settings.cache_clear()
+    with cli_environment(settings, monkeypatch):
+        yield lambda *args: runner.invoke(app, list(args))
 
 
 def _seed(db, n: int, start: int = 0) -> None:

@@ -3,46 +3,29 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 from pydantic import TypeAdapter
-from sqlalchemy import create_engine
 from typer.testing import CliRunner
 
-from carepipe.core.config import get_settings
 from carepipe.ops import users
 from carepipe.ops.api_keys import ApiKeyView, IssuedKey
 from carepipe.ops.dlq import DeadLetterList, ReplayedTask
 from carepipe.ops.users import CreatedUser, IssuedToken, PasswordReset, UserView
+from tests.support.cli import cli_environment, sqlite_database_url
 from tests.support.console import FAST_HASHER, insert_dead
 
 
 @pytest.fixture(params=["sqlite"])
 def db_url(request, tmp_path):
-    """The CLI adapter is exercised on SQLite (its services run on both elsewhere)."""
-    from carepipe.schema import metadata
-
-    target = tmp_path / "carepipe.db"
-    shutil.copy(request.getfixturevalue("sqlite_template"), target)
-    engine = create_engine(f"sqlite:///{target}")
-    metadata.create_all(engine)
-    engine.dispose()
-    return f"sqlite:///{target}"
+    return sqlite_database_url(request, tmp_path)
 
 
 @pytest.fixture
 def cli(settings, monkeypatch):
     """Run ``carepipe`` against the test database; returns a function giving stdout."""
-    import carepipe.observability.logging as cp_logging
     from carepipe.cli import app
 
-    # The CLI points structlog at the stderr of the moment, which CliRunner then closes.
-    monkeypatch.setattr(cp_logging, "configure_logging", lambda *a, **k: None)
-    monkeypatch.setenv("CAREPIPE_DATABASE_URL", settings.resolved_database_url)
-    monkeypatch.setenv("CAREPIPE_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("CAREPIPE_PIPELINE_MODULES", "tests.support.pipelines")
-    get_settings.cache_clear()
     previous = users.use_password_hasher(FAST_HASHER)
     runner = CliRunner()
 
@@ -51,9 +34,9 @@ def cli(settings, monkeypatch):
         assert result.exit_code == code, (args, result.exit_code, result.output)
         return result.stdout
 
-    yield run
+    with cli_environment(settings, monkeypatch):
+        yield run
     users.use_password_hasher(previous)
-    get_settings.cache_clear()
 
 
 def test_keys_json(cli):

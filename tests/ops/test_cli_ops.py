@@ -7,40 +7,20 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from carepipe.core.config import get_settings
 from carepipe.ops import users
+from tests.support.cli import cli_environment, sqlite_database_url
 from tests.support.console import insert_dead
 
 
 @pytest.fixture(params=["sqlite"])
 def db_url(request, tmp_path):
-    """The CLI adapter is exercised once, on SQLite (its services run on both elsewhere)."""
-    import shutil
-
-    from sqlalchemy import create_engine
-
-    from carepipe.schema import metadata
-
-    target = tmp_path / "carepipe.db"
-    shutil.copy(request.getfixturevalue("sqlite_template"), target)
-    engine = create_engine(f"sqlite:///{target}")
-    metadata.create_all(engine)
-    engine.dispose()
-    return f"sqlite:///{target}"
+    return sqlite_database_url(request, tmp_path)
 
 
 @pytest.fixture
 def cli_env(settings, monkeypatch):
-    # The CLI configures structlog to print to the stderr of the moment, which CliRunner
-    # closes afterwards: later log lines (other tests' workers) would then fail.
-    import carepipe.observability.logging as cp_logging
-
-    monkeypatch.setattr(cp_logging, "configure_logging", lambda *a, **k: None)
-    monkeypatch.setenv("CAREPIPE_DATABASE_URL", settings.resolved_database_url)
-    monkeypatch.setenv("CAREPIPE_DATA_DIR", str(settings.data_dir))
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+    with cli_environment(settings, monkeypatch):
+        yield
 
 
 def test_users_dlq_and_audit_commands(cli_env, db):
