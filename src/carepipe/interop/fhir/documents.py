@@ -24,8 +24,6 @@ from carepipe.interop.fhir.bundle import (
 )
 from carepipe.interop.fhir.elements import (
     add_encounter,
-    concept,
-    dosage,
     interpretation,
     loinc_concept,
     parse_number,
@@ -38,10 +36,10 @@ from carepipe.interop.fhir.inputs import (
     BundleContext,
     DocumentInput,
     ExtractedLabValue,
-    MedicationInput,
     PatientInput,
     PatientRef,
 )
+from carepipe.interop.fhir.medication_statement import medication_statement_resource
 from carepipe.interop.fhir.orders import medication_request_resource
 
 Json = dict[str, Any]
@@ -168,7 +166,9 @@ def build_document_bundle(
             resource = medication_request_resource(med, builder.ctx, common)
             resource["supportingInformation"] = [doc_ref]
         else:
-            resource = medication_statement(med, builder.ctx.tenant, subject, doc_ref, asserted)
+            resource = medication_statement_resource(
+                med, builder.ctx.tenant, subject, asserted, derived_from=doc_ref
+            )
         if encounter is not None:
             resource["encounter" if "authoredOn" in resource else "context"] = encounter
         builder.add(resource, natural_key=f"med:{i}")
@@ -205,22 +205,3 @@ def review_task(reasons: Sequence[str], subject: Json, document: Json, authored:
         "for": subject,
         "authoredOn": authored,
     }
-
-
-def medication_statement(
-    med: MedicationInput, tenant: str, subject: Json, document: Json, asserted: str
-) -> Json:
-    """A medication listed on a document (a discharge list): what the patient is to take."""
-    resource: Json = {
-        "resourceType": "MedicationStatement",
-        "status": med.status,
-        "medicationCodeableConcept": concept(tenant, med.code, med.name),
-        "subject": subject,
-        "dateAsserted": asserted,
-        "derivedFrom": [document],
-    }
-    if med.dosage is not None:
-        resource["dosage"] = [dosage(med.dosage)]
-    if med.note:
-        resource["note"] = [{"text": med.note}]
-    return resource

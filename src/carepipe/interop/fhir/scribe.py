@@ -22,7 +22,6 @@ from carepipe.interop.fhir.bundle import (
 from carepipe.interop.fhir.elements import (
     add_encounter,
     concept,
-    dosage,
     loinc_concept,
     practitioner_reference,
     quantity,
@@ -34,11 +33,11 @@ from carepipe.interop.fhir.inputs import (
     BundleContext,
     DiagnosisInput,
     EncounterInput,
-    MedicationInput,
     ObservationInput,
     ScribeInput,
     VitalSignInput,
 )
+from carepipe.interop.fhir.medication_statement import medication_statement_resource
 
 Json = dict[str, Any]
 
@@ -112,24 +111,6 @@ def observation_resource(
     }
     if obs.note:
         resource["note"] = [{"text": obs.note}]
-    return resource
-
-
-def medication_statement_resource(
-    med: MedicationInput, tenant: str, subject: Json, encounter: Json, asserted: str
-) -> Json:
-    resource: Json = {
-        "resourceType": "MedicationStatement",
-        "status": med.status,
-        "medicationCodeableConcept": concept(tenant, med.code, med.name),
-        "subject": subject,
-        "context": encounter,
-        "dateAsserted": asserted,
-    }
-    if med.dosage is not None:
-        resource["dosage"] = [dosage(med.dosage)]
-    if med.note:
-        resource["note"] = [{"text": med.note}]
     return resource
 
 
@@ -232,7 +213,7 @@ def build_scribe_bundle(ctx: BundleContext, note: ScribeInput) -> Json:
     ]
     medications = [
         builder.add(
-            medication_statement_resource(m, tenant, subject, encounter, recorded),
+            medication_statement_resource(m, tenant, subject, recorded, encounter=encounter),
             natural_key=f"med:{i}",
         )
         for i, m in enumerate(note.medications)
