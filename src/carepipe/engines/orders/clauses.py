@@ -21,7 +21,10 @@ _ABBREVIATIONS = ("tab", "tabs", "cap", "caps", "inj", "syp", "syr", "susp", "co
 _NOT_AFTER = "".join(
     rf"(?<!\b{a})(?<!\b{a.capitalize()})(?<!\b{a.upper()})" for a in _ABBREVIATIONS
 )
-_SENTENCE_END = re.compile(rf"(?<!\d){_NOT_AFTER}\.(?!\d)|[;!?\n]|(?<=\d)\.(?=\s|$)")
+# "H. pylori" is a name, not the end of a sentence.
+_SENTENCE_END = re.compile(
+    rf"(?<!\d){_NOT_AFTER}\.(?!\d)(?!\s*[Pp][Yy][Ll][Oo][Rr][Ii]\b)|[;!?\n]|(?<=\d)\.(?=\s|$)"
+)
 _COMMA = re.compile(r",(?!\d{3}\b)")
 _VERB_WORDS = sorted(
     {

@@ -112,6 +112,8 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"urine\s+r/?[em]",
         r"urine\s+routine(?:\s+(?:and|&)\s+microscopy)?",
         r"urine\s+examination",
+        r"cue",
+        r"complete\s+urine\s+examination",
         r"ua\s+with\s+reflex(?:\s+culture)?",
     ),
     _lab(
@@ -120,7 +122,12 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"urine\s+(?:for\s+)?(?:culture|c\s?&\s?s|c/s|cs)",
         r"urine\s+culture\s+and\s+sensitivity",
     ),
-    _lab("Blood culture", None, r"blood\s+cultures?"),
+    _lab(
+        "Blood culture",
+        None,
+        r"blood\s+cultures?(?:\s+(?:and|&)\s+sensitivity)?",
+        r"blood\s+(?:for\s+)?(?:c\s?&\s?s|c/s)",
+    ),
     _lab("Creatinine", "2160-0", r"(?:serum\s+)?creatinine", r"(?:serum\s+)?creat", r"s\.?\s?cr"),
     _lab("Potassium", "2823-3", r"(?:serum\s+)?potassium", r"(?:serum\s+)?k\+"),
     _lab("Sodium", "2951-2", r"(?:serum\s+)?sodium", r"(?:serum\s+)?na\+"),
@@ -210,9 +217,97 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"mp\s+smear",
         r"(?:smear|slide)\s+for\s+mp",
         r"malaria(?:l)?\s+(?:parasite|antigen|smear|rdt|card|test)(?:\s+test)?",
+        r"mp\s+(?:card|rdt|antigen|test|qbc)(?:\s+test)?",
+        r"qbc(?:\s+for\s+(?:mp|malaria))?",
         r"peripheral\s+smear\s+for\s+(?:mp|malaria(?:l)?\s+parasite)",
     ),
-    _lab("Widal test", None, r"widal(?:\s+test)?", r"typhidot"),
+    _lab("Widal test", None, r"widal(?:\s+test)?"),
+    # Typhidot is an IgM/IgG card test for typhoid, not the Widal agglutination test.
+    _lab("Typhidot", None, r"typhidot(?:[-\s]?m)?(?:\s+test)?", r"typhoid\s+igm"),
+    _lab(
+        "Dengue IgM antibody",
+        None,
+        r"dengue\s+igm(?:\s+(?:antibod(?:y|ies)|elisa))?",
+        r"dengue\s+igg\s*(?:/|&|and)\s*igm",
+        r"igm\s+dengue",
+    ),
+    _lab("Chikungunya IgM", None, r"chikungunya(?:\s+igm)?", r"chik\s+igm"),
+    _lab("Scrub typhus IgM", None, r"scrub\s+typhus(?:\s+igm)?"),
+    _lab("Leptospira IgM", None, r"lepto(?:spira)?\s+igm"),
+    _lab("Blood urea", None, r"(?:blood|serum|s\.|sr\.)\s*urea(?:\s+nitrogen)?", r"bun"),
+    _lab(
+        "Bilirubin",
+        None,
+        r"(?:serum\s+|s\.\s*|sr\.\s*)?bilirubin(?:\s+(?:total|direct|indirect|t\s*/\s*d))?",
+    ),
+    _lab("Alkaline phosphatase", None, r"alp", r"alkaline\s+phosphatase", r"s\.?\s*alk\.?\s+phos"),
+    _lab("GGT", None, r"ggt", r"gamma[-\s]?gt", r"gamma[-\s]glutamyl\s+transferase"),
+    _lab("LDH", None, r"ldh"),
+    _lab("Urine ketones", None, r"urine\s+(?:for\s+)?ketones?(?:\s+bodies)?"),
+    _lab(
+        "Urine protein/creatinine ratio",
+        None,
+        r"upcr",
+        r"urine\s+protein\s*(?:/|:|-|to)?\s*creatinine\s+ratio",
+        r"24[-\s]?(?:h|hr|hrs|hour)\s+urine\s+(?:for\s+)?protein",
+    ),
+    _lab("ASO titre", None, r"aso(?:\s+tit(?:re|er))?", r"anti[-\s]?streptolysin\s+o"),
+    _lab("Anti-CCP", None, r"anti[-\s]?ccp(?:\s+antibod(?:y|ies))?"),
+    _lab("HLA-B27", None, r"hla[-\s]?b27"),
+    _lab("Prolactin", None, r"(?:serum\s+)?prolactin"),
+    _lab("Cortisol", None, r"(?:serum\s+|morning\s+|8\s*am\s+)?cortisol"),
+    _lab("Ammonia", None, r"(?:serum\s+|blood\s+|plasma\s+)?ammonia"),
+    _lab("Sputum Gram stain", None, r"sputum\s+(?:for\s+)?gram(?:'?s)?\s+stain"),
+    _lab("Throat swab culture", None, r"throat\s+swab(?:\s+(?:for\s+)?(?:culture|c\s?&\s?s|c/s))?"),
+    _lab(
+        "Pus culture", None, r"pus\s+(?:for\s+)?(?:culture|c\s?&\s?s|c/s)(?:\s+and\s+sensitivity)?"
+    ),
+    _lab("Hepatitis A IgM", None, r"(?:anti[-\s]?)?hav\s+igm", r"igm\s+anti[-\s]?hav"),
+    _lab("Hepatitis E IgM", None, r"(?:anti[-\s]?)?hev\s+igm", r"igm\s+anti[-\s]?hev"),
+    _lab("Free T3", None, r"free\s+t3", r"ft3", r"free\s+triiodothyronine"),
+    _lab("Phosphorus", None, r"(?:serum|s\.|sr\.)\s*(?:inorganic\s+)?phosph(?:orus|ate)"),
+    _lab(
+        "Oral glucose tolerance test",
+        None,
+        r"ogtt",
+        r"(?:oral\s+)?glucose\s+tolerance\s+test",
+        r"glucose\s+challenge\s+test",
+        r"gct",
+    ),
+    _lab(
+        "IGRA",
+        None,
+        r"igra",
+        r"quantiferon(?:[-\s]tb(?:\s+gold)?)?",
+        r"interferon[-\s]gamma\s+release\s+assay",
+    ),
+    _lab("AMH", None, r"amh", r"anti[-\s]?m(?:u|ü)llerian\s+hormone"),
+    _lab("CA-125", None, r"ca[-\s]?125"),
+    _lab("CEA", None, r"cea", r"carcinoembryonic\s+antigen"),
+    _lab("AFP", None, r"afp", r"alpha[-\s]?fetoprotein"),
+    _lab("Anti-dsDNA", None, r"anti[-\s]?ds[-\s]?dna"),
+    _lab("Coombs test", None, r"(?:direct\s+|indirect\s+)?coombs(?:'?s)?(?:\s+test)?", r"dat"),
+    _lab("G6PD", None, r"g6pd(?:\s+(?:assay|level|screen))?"),
+    _lab(
+        "Hemoglobin electrophoresis",
+        None,
+        r"h(?:b|a?emoglobin)\s+electrophoresis",
+        r"hplc\s+for\s+(?:hb|h(?:a)?emoglobin)",
+    ),
+    _lab(
+        "Bleeding and clotting time",
+        None,
+        r"bt\s*(?:,|/|&|and)?\s*ct",
+        r"bleeding\s+time(?:\s*(?:,|/|&|and)\s*clotting\s+time)?",
+    ),
+    _lab(
+        "H. pylori test",
+        None,
+        r"h\.?\s*pylori(?:\s+stool)?(?:\s+(?:antigen|serology|igg|test))?",
+        r"stool\s+(?:for\s+)?h\.?\s*pylori(?:\s+antigen)?",
+        r"urea\s+breath\s+test",
+        r"ubt",
+    ),
     _lab(
         "HIV test", None, r"hiv(?:\s*(?:1\s*(?:&|and)\s*2|elisa|test|serology|antibod(?:y|ies)))?"
     ),
@@ -232,6 +327,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
         "Stool routine",
         None,
         r"stool\s+(?:routine|r/?[em]|examination|for\s+ova\s+and\s+cysts|o\s?&\s?p)",
+        r"stool\s+(?:for\s+)?ova(?:\s*(?:/|&|and)\s*cysts?)?",
         r"stool\s+routine\s+(?:and|&)\s+microscopy",
     ),
     _lab(
@@ -274,7 +370,12 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _img("HRCT chest", r"hrct(?:\s+(?:of\s+)?(?:the\s+)?(?:chest|thorax|lungs?))?"),
     _img("CT KUB", r"(?:nc)?ct\s+kub"),
     _img("CT head", *_modality(r"(?:ncct|nect|plain\s+ct|" + _CT + ")", "(?:head|brain)")),
-    _img("CT chest", *_modality(_CT, "chest")),
+    _img("CT chest", *_modality(r"(?:cect|nect|" + _CT + ")", "(?:chest|thorax)")),
+    _img("CT paranasal sinuses", *_modality(_CT, r"(?:pns|paranasal\s+sinuses)")),
+    _img("CT angiography", r"ct\s+angio(?:gram|graphy)?", r"cta"),
+    _img("MRCP", r"mrcp"),
+    _img("PET-CT", r"pet[-\s]?ct(?:\s+scan)?"),
+    _img("MRI spine", *_modality(_MRI, r"(?:whole\s+|full\s+)?spine")),
     _img("CT abdomen and pelvis", *_modality(_CT, r"abdomen\s+(?:and|&)\s+pelvis")),
     _img("CT abdomen", *_modality(r"(?:cect|" + _CT + ")", "abdomen")),
     _img("MRI brain", *_modality(_MRI, "(?:brain|head)")),
@@ -298,6 +399,19 @@ SERVICES: tuple[ServiceEntry, ...] = (
     ),
     _img("Pelvic ultrasound", *_modality(_US, "pelvis"), r"pelvic\s+" + _US),
     _img("Thyroid ultrasound", *_modality(_US, r"(?:the\s+)?thyroid")),
+    _img("Neck ultrasound", *_modality(_US, r"(?:the\s+)?neck")),
+    _img(
+        "Scrotal ultrasound", *_modality(_US, r"(?:the\s+)?(?:scrotum|testes)"), r"scrotal\s+" + _US
+    ),
+    _img("Breast ultrasound", *_modality(_US, r"(?:the\s+|both\s+)?breasts?"), r"breast\s+" + _US),
+    _img(
+        "Obstetric ultrasound",
+        r"(?:obstetric|obs|ob)\s+(?:" + _US + r"|scan)",
+        r"nt\s+scan",
+        r"anomaly\s+scan",
+        r"level\s+(?:ii|2)\s+(?:usg|ultrasound|scan)",
+        r"(?:growth|dating|viability)\s+scan",
+    ),
     _img(
         "Renal ultrasound",
         *_modality(_US, r"(?:the\s+)?kidneys?"),
@@ -327,6 +441,38 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"(?:lower\s+limb|leg)\s+(?:venous\s+)?doppler",
     ),
     _img("Carotid Doppler", r"carotid\s+doppler"),
+    _img("Hysterosalpingography", r"hsg", r"hysterosalpingogra(?:m|phy)"),
+    _img(
+        "Transvaginal ultrasound",
+        r"tvs",
+        r"transvaginal\s+(?:scan|" + _US + r"|sonography)",
+        r"tv\s+(?:usg|scan)",
+    ),
+    _img(
+        "Arterial Doppler",
+        r"arterial\s+doppler(?:\s+(?:of\s+)?(?:the\s+)?(?:\w+\s+)?(?:lower\s+|upper\s+)?limbs?)?",
+    ),
+    _img("Renal Doppler", r"renal\s+(?:artery\s+)?doppler"),
+    _img(
+        "X-ray shoulder",
+        *(a + _VIEW for a in _modality(_XR, r"(?:(?:left|right|both)\s+)?shoulders?")),
+    ),
+    _img(
+        "X-ray pelvis",
+        *(a + _VIEW for a in _modality(_XR, r"(?:pelvis|hips?|(?:both\s+)?hip\s+joints?)")),
+    ),
+    _img(
+        "X-ray hand",
+        *(a + _VIEW for a in _modality(_XR, r"(?:(?:left|right|both)\s+)?(?:hands?|wrists?)")),
+    ),
+    _img(
+        "X-ray foot",
+        *(a + _VIEW for a in _modality(_XR, r"(?:(?:left|right|both)\s+)?(?:foot|feet|ankles?)")),
+    ),
+    _img(
+        "X-ray thoracic spine",
+        *(a + _VIEW for a in _modality(_XR, r"(?:thoracic|dorsal|d)\s+spine")),
+    ),
     _img("Abdominal X-ray", *_modality(_XR, "abdomen"), r"axr"),
     # --- procedures ----------------------------------------------------------------------
     _proc("ECG", r"ecg", r"ekg", r"electrocardiogram", r"12[-\s]lead\s+ecg"),
@@ -349,19 +495,48 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _proc("Spirometry", r"spirometry", r"pfts?", r"pulmonary\s+function\s+tests?"),
     _proc("Holter monitor", r"holter(?:\s+monitor)?"),
     _proc("Stress test", r"(?:exercise\s+|treadmill\s+)?stress\s+test", r"tmt"),
+    _proc("EEG", r"eeg", r"electroencephalogra(?:m|phy)"),
+    _proc(
+        "Nerve conduction study",
+        r"ncs",
+        r"ncv",
+        r"nerve\s+conduction\s+(?:study|studies|velocity)",
+    ),
+    _proc("EMG", r"emg", r"electromyogra(?:m|phy)"),
+    _proc("FNAC", r"fnac", r"fnab", r"fine[-\s]needle\s+aspiration(?:\s+(?:cytology|biopsy))?"),
+    _proc("Bronchoscopy", r"(?:fiberoptic\s+|fob\s+)?bronchoscopy"),
+    _proc("Sigmoidoscopy", r"(?:flexible\s+)?sigmoidoscopy"),
+    _proc("Audiometry", r"(?:pure[-\s]tone\s+)?audiometry", r"pta", r"hearing\s+test"),
+    _proc("Sleep study", r"sleep\s+study", r"polysomnography", r"psg"),
     # --- referrals (found after "refer to"/"referral to"/"consult") ------------------------
-    _ref("Cardiology", r"cardiology", r"cardiologist"),
-    _ref("Ophthalmology", r"ophthalmology", r"ophthalmologist", r"eye\s+clinic"),
+    _ref("Cardiology", r"cardiology", r"cardiologist", r"cardio"),
+    _ref(
+        "Ophthalmology",
+        r"ophthalmology",
+        r"ophthalmologist",
+        r"eye\s+clinic",
+        r"eye\s+(?:referral|consult(?:ation)?|opinion|specialist|department|opd)",
+        r"ophthal",
+    ),
     _ref("Podiatry", r"podiatry", r"podiatrist", r"foot\s+clinic"),
-    _ref("Gastroenterology", r"gastroenterology", r"gastroenterologist", r"gi"),
+    _ref("Gastroenterology", r"gastroenterology", r"gastroenterologist", r"gi", r"gastro"),
     _ref("Physiotherapy", r"physiotherapy", r"physical\s+therapy", r"physio", r"pt"),
     _ref("Endocrinology", r"endocrinology", r"endocrinologist", r"endo"),
     _ref("Nephrology", r"nephrology", r"nephrologist", r"renal\s+clinic", r"nephro"),
     _ref("Neurology", r"neurology", r"neurologist", r"neuro"),
     _ref("Dermatology", r"dermatology", r"dermatologist"),
     _ref("Orthopedics", r"orthop(?:a)?edics?", r"orthop(?:a)?edic\s+surgeon", r"ortho"),
-    _ref("Psychiatry", r"psychiatry", r"psychiatrist"),
-    _ref("Pulmonology", r"pulmonology", r"pulmonologist", r"chest\s+clinic"),
+    _ref("Psychiatry", r"psychiatry", r"psychiatrist", r"psych"),
+    _ref("Psychology", r"psychologist", r"(?:clinical\s+)?psychology", r"psychotherapy"),
+    _ref(
+        "Pulmonology",
+        r"pulmonology",
+        r"pulmonologist",
+        r"chest\s+clinic",
+        r"chest\s+physician",
+        r"pulmo",
+        r"respiratory\s+medicine",
+    ),
     _ref(
         "Dietitian",
         r"dietitian",
@@ -371,12 +546,41 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"diet(?:ary)?\s+counsell?ing",
     ),
     _ref("Diabetes education", r"diabetes\s+educat(?:ion|or)"),
-    _ref("Urology", r"urology", r"urologist"),
+    _ref("Urology", r"urology", r"urologist", r"uro"),
     _ref("ENT", r"ent", r"otolaryngology"),
-    _ref("Oncology", r"oncology", r"oncologist"),
-    _ref("General surgery", r"general\s+surgery", r"surgeon", r"surgery"),
-    _ref("Rheumatology", r"rheumatology", r"rheumatologist"),
-    _ref("Obstetrics and gynecology", r"ob[-/\s]?gyn", r"gyn(?:a)?ecology", r"obstetrics"),
+    _ref("Oncology", r"oncology", r"oncologist", r"onco"),
+    _ref("General surgery", r"general\s+surgery", r"surgeon", r"surgery", r"surgical"),
+    _ref("Rheumatology", r"rheumatology", r"rheumatologist", r"rheum(?:at)?"),
+    _ref(
+        "Obstetrics and gynecology",
+        r"ob[-/\s]?gyn",
+        r"gyn(?:a)?ecology",
+        r"gyn(?:a)?ecologist",
+        r"obstetrics",
+        r"obstetrician",
+        r"gyn(?:a)?e?",
+        r"obg(?:yn)?",
+        r"obs\s*(?:&|and)\s*gyn(?:a)?e?(?:cology)?",
+    ),
+    _ref("Dentistry", r"dental", r"dentist", r"dentistry", r"dental\s+surgeon"),
+    _ref(
+        "Neurosurgery",
+        r"neurosurgery",
+        r"neurosurgeon",
+        r"neuro[-\s]?surg(?:ery|eon|ical)?",
+    ),
+    _ref("Pediatrics", r"pa?ediatrics?", r"pa?ediatrician", r"peds", r"paeds"),
+    _ref("Hematology", r"ha?ematology", r"ha?ematologist"),
+    _ref("Cardiothoracic surgery", r"ctvs", r"cardiothoracic(?:\s+surg(?:ery|eon))?"),
+    _ref("Vascular surgery", r"vascular\s+surg(?:ery|eon)"),
+    _ref("Plastic surgery", r"plastic\s+surg(?:ery|eon)"),
+    _ref("Palliative care", r"palliative(?:\s+care)?"),
+    _ref(
+        "Internal medicine",
+        r"internal\s+medicine",
+        r"medicine\s+(?:opinion|consult(?:ation)?|referral|opd|department)",
+        r"physician\s+(?:opinion|consult(?:ation)?|referral)",
+    ),
     _ref("Occupational therapy", r"occupational\s+therapy", r"ot"),
     _ref("Speech therapy", r"speech\s+(?:and\s+language\s+)?therapy"),
 )
@@ -390,7 +594,24 @@ REFERRAL_CONTEXT = re.compile(
 )
 # Short lab/imaging aliases that also spell ordinary words need an order context.
 AMBIGUOUS_ALIASES = frozenset(
-    {"ua", "hb", "echo", "alt", "pt", "ot", "ent", "gi", "endo", "ck", "rf", "ana", "gbp", "rpr"}
+    {
+        "ua",
+        "hb",
+        "echo",
+        "alt",
+        "pt",
+        "ot",
+        "ent",
+        "gi",
+        "endo",
+        "ck",
+        "rf",
+        "ana",
+        "gbp",
+        "rpr",
+        "cue",
+        "pta",
+    }
 )
 # Referral aliases that are an order on their own ("Physiotherapy for low back pain").
 STANDALONE_REFERRALS = frozenset(
@@ -418,7 +639,10 @@ def compiled_services() -> tuple[CompiledService, ...]:
     for entry in SERVICES:
         plain = [a for a in entry.aliases if a not in AMBIGUOUS_ALIASES]
         amb = [a for a in entry.aliases if a in AMBIGUOUS_ALIASES]
-        pattern = re.compile(r"(?<![\w-])(?:" + "|".join(plain) + r")(?![\w])", re.IGNORECASE)
+        # An entry written only with ambiguous aliases has no plain pattern (an empty
+        # alternation would match everywhere).
+        plain_alt = "|".join(plain) if plain else r"(?!)"
+        pattern = re.compile(r"(?<![\w-])(?:" + plain_alt + r")(?![\w])", re.IGNORECASE)
         amb_re = (
             re.compile(r"(?<![\w-])(?:" + "|".join(amb) + r")(?![\w])", re.IGNORECASE)
             if amb
@@ -496,13 +720,13 @@ REASON = re.compile(
 )
 
 FOLLOW_UP = re.compile(
-    r"\b(?:follow[-\s]?up|f/u|fu|review(?:\s+in\s+opd)?|"
+    r"\b(?:follow[-\s]?up|f/u|fu|review(?:\s+in\s+opd)?|r/v|rv(?=\s+(?:after|in)\b)|"
     r"see\s+(?:me|you|him|her|them|the\s+patient|patient)?\s*(?:back|again)?|"
-    r"return(?:\s+to\s+clinic)?|rtc|come\s+(?:back|again|after)|revisit|recall|re-?visit|"
+    r"return(?:\s+to\s+clinic)?|rtc|tca|come\s+(?:back|again|after)|revisit|recall|re-?visit|"
     r"next\s+(?:visit|appointment|review)|reassess|re-?evaluate)\b"
     r"[^.;]*?(?:\b(?:in|after|within)\s+(?:about\s+|approximately\s+|another\s+)?)?"
     r"(?:\b(?P<value>\d+(?:\.\d+)?|a|an|one)\s*"
-    r"(?P<unit>days?|d|weeks?|wks?|w|months?|mos?|m|years?|yrs?|y|fortnights?)\b"
+    r"(?P<unit>days?|d|weeks?|wks?|w|months?|mos?|mths?|mnths?|m|years?|yrs?|y|fortnights?)\b"
     # "2/52" (weeks), "3/12" (months), "5/7" (days): British clinic notation
     r"|(?P<num>\d{1,2})\s*/\s*(?P<den>52|12|7)(?![\d/]))",
     re.IGNORECASE,
@@ -522,6 +746,10 @@ TIME_UNITS: dict[str, str] = {
     "months": "mo",
     "mo": "mo",
     "mos": "mo",
+    "mth": "mo",
+    "mths": "mo",
+    "mnth": "mo",
+    "mnths": "mo",
     "m": "mo",
     "year": "a",
     "years": "a",

@@ -110,6 +110,13 @@ _NOT_A_MEDICINE_AFTER = re.compile(
     r"\s*(?:water\s+)?(?:gargles?|gargling|soaks?|sitz|bath|compress(?:es)?|mouth\s*wash)\b",
     re.IGNORECASE,
 )
+# "vit D levels", "digoxin level", "lithium assay": a blood test, not a medicine order.
+_A_TEST_AFTER = re.compile(r"\s*(?:levels?|assay|estimation)\b", re.IGNORECASE)
+# "Iron sucrose 200 mg IV in 100 ml NS over 30 min": the saline carries the drug.
+_VEHICLES = frozenset({"sodium chloride", "dextrose", "ringer lactate"})
+_VEHICLE_BEFORE = re.compile(
+    r"\b(?:in|with|diluted\s+in)\s+(?:\d+(?:\.\d+)?\s*(?:ml|cc|l)\s+(?:of\s+)?)?$", re.I
+)
 # Between two drug names, these join them into one combination product.
 _COMBINE_GAP = re.compile(r"^\s*[/+]\s*$|^-$")
 
@@ -196,7 +203,15 @@ def find_meds(text: str) -> list[MedMention]:
     shared clinical NLP (or a small built-in list without it); each drug's signature is
     read from the words after it up to the next drug (``sig.parse_sig``).
     """
-    names = [n for n in _names(text) if not _NOT_A_MEDICINE_AFTER.match(text, n.end)]
+    names: list[_Name] = []
+    vehicles: list[tuple[int, int]] = []
+    for n in _names(text):
+        if _NOT_A_MEDICINE_AFTER.match(text, n.end) or _A_TEST_AFTER.match(text, n.end):
+            continue
+        if n.generic in _VEHICLES and _VEHICLE_BEFORE.search(text, 0, n.start):
+            vehicles.append((n.start, n.end))  # read as part of the drug it carries
+            continue
+        names.append(n)
     out: list[MedMention] = []
     prev_end = 0
     for i, n in enumerate(names):
@@ -233,6 +248,10 @@ def find_meds(text: str) -> list[MedMention]:
         mention.consumed = [(n.end + s, n.end + e) for s, e in sig.consumed]
         out.append(mention)
         prev_end = n.end + len(window)
+    for start, end in vehicles:
+        carrier = next((m for m in reversed(out) if m.name_start < start), None)
+        if carrier is not None:
+            carrier.consumed.append((start, end))
     return out
 
 

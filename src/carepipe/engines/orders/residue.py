@@ -19,7 +19,8 @@ _TOKEN = re.compile(r"[A-Za-z][A-Za-z'\u2019]*|\d+(?:[.,]\d+)?")
 _QUALIFIER = re.compile(
     r"\b(?:if|unless|when|whenever|while|until|till|for|due\s+to|because|since|"
     r"r/o|rule\s+out|to\s+rule|in\s+view\s+of|prior\s+to|before|after|except|as\s+per|"
-    r"per|regarding|on\s+the\s+day|in\s+case|to\s+check|to\s+see|to\s+look)\b",
+    r"per|regarding|re:|re\s*-|w\.?r\.?t\.?|on\s+the\s+day|in\s+case|to\s+check|to\s+see|"
+    r"to\s+look)(?:\b|(?<=[:-]))",
     re.IGNORECASE,
 )
 
@@ -53,6 +54,8 @@ refer referred referral referrals consult consults consultation opinion eval eva
 from ap lat pa plain post pre going lifelong life long term nebulisation nebulization
 monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs
 fri sat sun weekdays weekends alternate
+min mins minute minutes over slow slowly infusion rotacap rotacaps rotahaler amp amps
+ampoule ampoules vial vials tsf tsp teaspoon teaspoons tbsp
 """
 FILLER = frozenset(_FILLER_WORDS.split()) | frozenset(lexicon.VERBS)
 

@@ -42,7 +42,7 @@ from carepipe.engines.orders.models import (
     Span,
 )
 from carepipe.engines.orders.rxnorm import RXNORM_SYSTEM, VERIFIED, rxnorm_for
-from carepipe.engines.orders.sig import continue_steps
+from carepipe.engines.orders.sig import continue_steps, parse_duration, parse_timing
 
 ENGINE_NAME = "rules"
 _RULES_VERSION = "2.0.0"
@@ -142,6 +142,11 @@ class RulesOrdersEngine:
             (out.negated if declined else out.not_understood).append(original)
             return
         out.medications.extend(found.medications)
+        if found.medications:
+            same = state.sentence_meds.setdefault(clause.sentence, [])
+            same.extend(found.medications)
+            _share_schedule(clause.text, same)
+            _share_joined(clause.text, found.medications)
         out.services.extend(found.services)
         out.follow_ups.extend(found.follow_ups)
         state.last_med = (state.clause_no, found.medications[-1]) if found.medications else None
@@ -372,6 +377,7 @@ class _State:
         self.test_sentences: set[int] = set()  # sentences naming a lab test plainly
         self.ordered: set[str] = set()  # services ordered so far (one order each)
         self.repeats = 0  # services named again (not ordered twice)
+        self.sentence_meds: dict[int, list[MedicationOrder]] = {}  # sentence -> its drugs
 
 
 # "then stop", "and stop", "max 3 per day": the end of the previous drug's instruction.
@@ -392,8 +398,12 @@ _CONTINUES = re.compile(
     r"titrate|uptitrate|wean|step\s+(?:up|down)|go\s+up|bump|restart|resume)\b)",
     re.IGNORECASE,
 )
-# A label before a colon heads what follows ("Labs:", "Blood sugar monitoring:").
-_HEADING = re.compile(r"\s*(?P<label>[A-Za-z][A-Za-z /&-]{1,40}):\s*\S")
+# A label before a colon heads what follows ("Labs:", "Blood sugar monitoring:"); "re:"
+# does not end a label ("Psych consult re: low mood" orders the consult).
+_HEADING = re.compile(r"\s*(?P<label>[A-Za-z][A-Za-z /&-]{1,40})(?<!\s[Rr][Ee]):\s*\S")
+# "Tab A 75, Tab B 75, Tab C 40 - all 0-0-1": one schedule for every drug of the list.
+_PLUS = re.compile(r"\S\s*\+\s*(?:inj\.?\s+|tab\.?\s+|neb\.?\s+)?[A-Za-z]", re.I)
+_SHARED = re.compile(r"\b(?:all|each|both)\b(?:\s+(?:to\s+be\s+)?(?:taken|given))?", re.I)
 # A test name followed by a comparison is a target or a result ("to FBS < 130").
 _TARGET_AFTER = re.compile(r"\s*(?:<|>|<=|>=|≤|≥|=|below|above|under|over)\s*\d", re.IGNORECASE)
 _HOLD_OFF = re.compile(r"\bhold\s+off\b", re.IGNORECASE)
@@ -413,6 +423,36 @@ def _extend(med: MedicationOrder, clause: Clause, norm: NormalizedText) -> None:
     _s, e = norm.to_original(clause.start, clause.end)
     med.span = Span(start=med.span.start, end=max(e, med.span.end))
     med.text = norm.original[med.span.start : med.span.end]
+
+
+def _share_schedule(text: str, meds_of_sentence: list[MedicationOrder]) -> None:
+    """Give a schedule written once for a list ("..., all 0-0-1") to the drugs without one."""
+    m = _SHARED.search(text)
+    if m is None:
+        return
+    rest = text[m.end() :]
+    timing = parse_timing(rest)
+    if timing is None:
+        return
+    duration = parse_duration(rest)
+    for med in meds_of_sentence:
+        if med.timing is None and not med.steps and med.action in ("start", "continue", "change"):
+            med.timing = timing.model_copy()
+            if med.duration is None and duration is not None:
+                med.duration = duration
+
+
+def _share_joined(text: str, meds_of_clause: list[MedicationOrder]) -> None:
+    """ "Levolin 1 respule + Budecort 1 respule TDS": drugs given together share the
+    schedule written after the last of them."""
+    if len(meds_of_clause) < 2 or not _PLUS.search(text):
+        return
+    last = meds_of_clause[-1]
+    if last.timing is None:
+        return
+    for med in meds_of_clause[:-1]:
+        if med.timing is None and not med.steps and med.action == last.action:
+            med.timing = last.timing.model_copy()
 
 
 def _names_a_test(text: str) -> bool:

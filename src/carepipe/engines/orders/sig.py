@@ -37,6 +37,7 @@ from carepipe.engines.orders.sig_words import (
     EVERY,
     FORMS,
     FREQ_RES,
+    HOURLY,
     IMPLICIT_ONE,
     MAX,
     MAX_TAPER_STEPS,
@@ -99,6 +100,11 @@ def parse_timing(text: str, consumed: list[tuple[int, int]] | None = None) -> Ti
             unit = "min"
         pmax = float(m.group("pmax")) if m.group("pmax") else None
         return Timing(frequency=1, period=float(m.group("p")), periodMax=pmax, periodUnit=unit)  # type: ignore[arg-type]
+    m = HOURLY.search(text)
+    if m:
+        used.append(m.span())
+        pmax = float(m.group("pmax")) if m.group("pmax") else None
+        return Timing(frequency=1, period=float(m.group("p")), periodMax=pmax, periodUnit="h")
     m = TIMES_PER.search(text)
     if m:
         used.append(m.span())
@@ -108,6 +114,12 @@ def parse_timing(text: str, consumed: list[tuple[int, int]] | None = None) -> Ti
     for rx, f, per, u, when in FREQ_RES:
         for mm in rx.finditer(text):
             hits.append((mm.start(), mm.end(), f, per, u, when))
+    once = ONCE_ONLY.search(text)
+    if hits and once is not None and all(set(h[5]) & WHEN_ONLY for h in hits):
+        # "400 mg HS single dose": one dose (at bedtime), not a dose every night.
+        used.extend((h[0], h[1]) for h in hits)
+        used.append(once.span())
+        return Timing(count=1)
     if hits:
         used.extend((h[0], h[1]) for h in hits)
         counted = [h for h in hits if not (set(h[5]) & WHEN_ONLY)]
@@ -237,7 +249,13 @@ def _one_step(text: str, default_unit: str, combination: bool, sig: Sig) -> None
         if bare is not None:
             value = to_number(bare.group("v")) * (1000 if bare.group("k") else 1)
             rest = text[bare.end() :]
-            if value <= 2 and (combination or re.match(r"\s*(?:[a-z]|\d-)", rest, re.I)):
+            # "Glycomet GP 1 1-0-1": a tablet count; "Rocaltrol 0.25 OD": a strength.
+            decimal_below_one = bare.group("v").startswith(("0", "."))
+            if (
+                value <= 2
+                and not decimal_below_one
+                and (combination or re.match(r"\s*(?:[a-z]|\d-)", rest, re.I))
+            ):
                 if count is None:
                     count = (value, sig.form or "tablet")
             elif value > 0:

@@ -12,7 +12,9 @@ from carepipe.engines.orders.models import DoseStep, Quantity, Timing
 # --- numbers -------------------------------------------------------------------------------
 
 _FRACTIONS = {"½": 0.5, "¼": 0.25, "¾": 0.75}
-NUM = r"(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+(?:\.\d+)?(?:\s*[½¼¾])?|[½¼¾]|\.\d+)"
+# "1½" and "1 ½" are one and a half; "50 ½ tab" is a strength then half a tablet, so a
+# space may come before the fraction only after a small tablet count.
+NUM = r"(?:\d{1,3}(?:,\d{3})+(?!\d)|[1-4]\s+[½¼¾]|\d+(?:\.\d+)?[½¼¾]?|[½¼¾]|\.\d+)"
 
 
 def to_number(raw: str) -> float:
@@ -83,10 +85,18 @@ FORMS: dict[str, str] = {
     "rotacap": "rotacap",
     "rotacaps": "rotacap",
     "ampoule": "ampoule",
+    "ampoules": "ampoule",
+    "amp": "ampoule",
+    "amps": "ampoule",
     "vial": "vial",
+    "vials": "vial",
     "teaspoon": "teaspoon",
     "teaspoons": "teaspoon",
     "tsp": "teaspoon",
+    "tsf": "teaspoon",  # "teaspoonful", as Indian prescriptions write it
+    "tablespoon": "tablespoon",
+    "tablespoons": "tablespoon",
+    "tbsp": "tablespoon",
 }
 # Forms whose count is the dose itself, whatever the product's strength.
 COUNTED_FORMS = frozenset({"puff", "drop", "spray", "respule"})
@@ -186,6 +196,7 @@ _FREQ: tuple[tuple[str, int, float, str, tuple[str, ...]], ...] = (
     (r"before\s+dinner", 1, 1, "d", ("ACV",)),
     (r"at\s+\d{1,2}(?::\d\d)?\s*(?:am|pm)", 1, 1, "d", ()),
     (r"before\s+(?:each\s+|every\s+)?meals?|a\.?c\.?(?=\s|$)", 3, 1, "d", ("AC",)),
+    (r"after\s+(?:each\s+|every\s+)?meals?|p\.?c\.?(?=\s|$)", 3, 1, "d", ("PC",)),
     (r"with\s+(?:each\s+|every\s+)?meals?", 3, 1, "d", ("C",)),
 )
 FREQ_RES = [
@@ -197,6 +208,12 @@ WHEN_ONLY = frozenset({"HS", "NIGHT", "MORN", "EVE", "ACM", "PCM", "PCD", "CV", 
 EVERY = re.compile(
     r"(?<![\w])(?:every|q)\s*(?P<p>\d+(?:\.\d+)?)(?:\s*(?:to|-|\u2013)\s*(?P<pmax>\d+(?:\.\d+)?))?"
     r"\s*(?P<unit>hours?|hrs?|h|hourly|minutes?|mins?|min|days?|d|weeks?|wks?|w)(?![\w])",
+    re.IGNORECASE,
+)
+# "8 hourly", "6th hourly", "4-6 hrly": every N hours, as Indian and UK notes write it.
+HOURLY = re.compile(
+    r"(?<![\w.])(?P<p>\d+)(?:st|nd|rd|th)?(?:\s*(?:to|-|\u2013)\s*(?P<pmax>\d+)(?:st|nd|rd|th)?)?"
+    r"\s*-?\s*(?:hourly|hrly)(?![\w])",
     re.IGNORECASE,
 )
 TIMES_PER = re.compile(
@@ -226,9 +243,9 @@ PRN_IF = re.compile(
     re.IGNORECASE,
 )
 DURATION = re.compile(
-    r"(?<![\w])(?:for|x|times|till|over|course\s+of)\s*(?:a\s+total\s+of\s+|another\s+|"
+    r"(?<![\w])(?:for|x|\u00d7|times|till|over|course\s+of)\s*(?:a\s+total\s+of\s+|another\s+|"
     r"(?:the\s+)?next\s+)?(?P<value>\d+(?:\.\d+)?|a|an|one)\s*"
-    r"(?P<unit>days?|d|weeks?|wks?|w|months?|mos?|mo)(?![\w])"
+    r"(?P<unit>days?|d|weeks?|wks?|w|months?|mos?|mo|mths?|mnths?)(?![\w])"
     r"|(?<![\w])(?:x\s*)?(?P<num>\d{1,2})\s*/\s*(?P<den>7|52|12)(?![\w/])",
     re.IGNORECASE,
 )
