@@ -4,7 +4,9 @@
 
 With ``--split all`` the figures are also printed per split (test, dev) and per batch and
 split: batch 1 and batch 3 have a dev and a test part, batch 2 and batch 4 (the holdout)
-are test only, and batch 5 is a dev batch written on 2026-11-27 for issue 12 and tuned on.
+are test only, batch 5 is a dev batch written on 2026-11-27 for issue 12 and tuned on, and
+batch 6 (test only) is a fresh holdout written blind on 2026-11-27 by someone who had not seen
+the engine, its tests or batch 5.
 
 Every case is submitted as a job to the real ``orders`` pipeline (SQLite, in-process
 worker: engine -> FHIR builder -> validator), and the orders are read back from the bundle
@@ -621,6 +623,7 @@ _GROUP_LABELS = {
     "batch3-test": "batch 3 test (issue 12, frozen before the engine)",
     "batch4-test": "batch 4 test (holdout, written after the engine)",
     "batch5-dev": "batch 5 dev (written 2026-11-27 for issue 12, tuned on)",
+    "batch6-test": "batch 6 (fresh holdout, written blind 2026-11-27)",
 }
 
 
@@ -673,7 +676,8 @@ def main() -> int:
     results = [score(n, v, cases, p, lt) for n, v, p, lt in runs]
     # Batch 1 was written before the engine existed, batch 2 after batch 1 was scored once,
     # batch 3 (issue 12) before any change for it and frozen since, batch 4 (holdout) after
-    # the engine, batch 5 (dev) on 2026-11-27 and tuned on: reported apart, by split too.
+    # the engine, batch 5 (dev) on 2026-11-27 and tuned on, batch 6 (fresh holdout) written
+    # blind on 2026-11-27: reported apart, by split too.
     groups: dict[str, list[dict[str, Any]]] = {}
     if args.split == "all":
         for split in ("test", "dev"):
@@ -727,6 +731,8 @@ def main() -> int:
                     "author wrote corpus and tables); names added later that the test split "
                     "also uses are removed too",
                     "batch 5 is a dev batch written 2026-11-27 for issue 12 and tuned on",
+                    "batch 6 is a fresh test-only holdout written blind 2026-11-27 (never "
+                    "tuned on; frozen by tests/engines/orders/test_holdout_batch6_frozen.py)",
                     f"pipeline: {pipeline_info}",
                 ],
                 "split": args.split,

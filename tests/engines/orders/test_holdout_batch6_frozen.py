@@ -1,0 +1,49 @@
+"""Batch 6 of the orders corpus is a fresh holdout: written blind, scored once, never edited.
+
+Batch 6 (ids h001...) was written on 2026-11-27 by a helper who had not seen the engine, its
+tests, docs/orders.md or the batch-5 dev cases. Its value as a holdout depends on nobody
+editing its labels or texts after the first run, so its content is pinned by a hash here,
+beside the per-batch hashes that freeze batches 3 and 4 in test_cases_and_bench.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+CASES = Path(__file__).resolve().parents[2] / "data" / "orders" / "cases.json"
+
+BATCH6_CASES = 156
+BATCH6_SHA256 = "b2fca42dcb7d9588b028cf5d04f883a27ac145a6c39c8ac60afb469817942b34"
+
+
+def _batch6() -> list[dict[str, Any]]:
+    data = json.loads(CASES.read_text(encoding="utf-8"))
+    return [c for c in data["cases"] if c.get("batch") == 6]
+
+
+def _digest(cases: list[dict[str, Any]]) -> str:
+    """sha256 of the batch's cases in id order, as canonical JSON (key order ignored)."""
+    canon = json.dumps(sorted(cases, key=lambda c: c["id"]), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canon.encode("utf-8")).hexdigest()
+
+
+def test_batch6_is_a_test_only_holdout_with_its_own_ids() -> None:
+    cases = _batch6()
+    assert len(cases) == BATCH6_CASES
+    assert {c["split"] for c in cases} == {"test"}
+    ids = [c["id"] for c in cases]
+    assert ids == [f"h{i:03d}" for i in range(1, BATCH6_CASES + 1)]
+
+
+def test_batch6_is_unchanged_since_it_was_written() -> None:
+    assert _digest(_batch6()) == BATCH6_SHA256
+
+
+def test_the_digest_sees_a_one_character_edit() -> None:
+    cases = _batch6()
+    edited = json.loads(json.dumps(cases))
+    edited[0]["text"] += " "
+    assert _digest(edited) != _digest(cases)
