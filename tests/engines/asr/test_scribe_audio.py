@@ -46,10 +46,13 @@ def note(tmp_path_factory) -> SoapNote:
 
 
 # Known gaps (docs/scribe.md): on this clip (made without dither, so it is the same clip on
-# every run) espeak's "amlodipine" is heard as "iLSTR", "albuterol" as "lbURl" and
-# "atorvastatin" as "natatonastatin" even with biasing; the correction does not reach them
-# (too far from the name, or a closer-sounding wrong drug). Strict: a fix turns these green.
-_GAPS = {"amlodipine", "albuterol", "atorvastatin"}
+# every run) espeak's "albuterol" is heard as "lbURl" and "atorvastatin" as
+# "natatonastatin" even with biasing; the correction does not reach them (too far from the
+# name, or a closer-sounding wrong drug). Strict: a fix turns these green. "amlodipine" was
+# a gap too until 2026-11-27, when the strict mark failed because it is now recognised on
+# the CI machine (the same result on the code before and after that day's changes): it is
+# asserted like the others since.
+_GAPS = {"albuterol", "atorvastatin"}
 
 
 @pytest.mark.parametrize(
