@@ -1172,7 +1172,17 @@ FIXTURES = {
                         ("SGOT (AST)", "31", "", "U/L", "5 - 40")],
 }  # fmt: skip
 #: Rendered pages committed for the smoke tests (dev documents only).
-SMOKE_PAGES = [("d07", "clean"), ("d13", "clean"), ("d25", "clean"), ("d10", "lowres")]
+SMOKE_PAGES = [
+    ("d07", "clean"),
+    ("d13", "clean"),
+    ("d25", "clean"),
+    ("d10", "lowres"),
+    # Degraded dev pages the API tests of held and repaired lab values read (issue 12).
+    ("d01", "rotated"),
+    ("d07", "blur"),
+    ("d07", "lowres"),
+    ("d08", "noise"),
+]
 
 
 def fixture_html(name: str) -> str:

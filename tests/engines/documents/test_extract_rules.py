@@ -168,9 +168,21 @@ def test_stray_number_before_the_value_is_not_taken_for_it():
     assert "several numbers before the range" in lab.notes
 
 
-def test_missing_unit_is_low_confidence():
+def test_unreadable_unit_is_inferred_from_the_rows_range_and_stays_low_confidence():
+    # Issue 12 (precision on degraded pages): an unreadable unit ("7p/6" for g/dL) used to
+    # flow on with no unit; the row's own range (12.0 - 15.5, haemoglobin's in g/dL) now
+    # says which unit it is, and the value still goes to review.
     lab = labs("Hemoglobin 11.2 L 7p/6 12.0 - 15.5")["hemoglobin"]
-    assert lab.unit is None and lab.loinc is None and lab.low_confidence
+    assert lab.unit == "g/dL" and lab.loinc == "718-7" and not lab.held
+    assert lab.low_confidence
+    assert any("inferred from the printed reference range" in n for n in lab.notes)
+
+
+def test_missing_unit_without_a_range_is_held():
+    lab = labs("Hemoglobin 11.2 L 7p/6")["hemoglobin"]
+    assert lab.unit is None and lab.loinc is None
+    assert lab.held and lab.low_confidence
+    assert "no unit could be read" in lab.hold_reasons
 
 
 def test_hba1c_read_with_a_letter_l():
@@ -293,3 +305,85 @@ def test_lab_report_has_no_medications():
     assert doc.medications == []
     assert doc.document_type == "lab_report"
     assert not doc.needs_review
+
+
+# --- issue 12: precision on degraded pages (false positives seen on the dev split) --------
+
+
+@pytest.mark.parametrize(
+    ("line", "key", "value", "unit"),
+    [
+        # The slash of ".../cumm" lost or read as a letter: the count word still says it.
+        ("Red Cell Count 4.27 ~millcumm 4.50-5.50", "erythrocytes", 4.27, "10*6/uL"),
+        ("Platelets 2.75 lakhsicumm 1.50 - 4.10", "platelets", 275.0, "10*3/uL"),
+        ("Total Leucocyte Count (TLC) 6162 cellsscumm 4000-11000", "leukocytes", 6.162,
+         "10*3/uL"),
+        # The L of "/dL" read as t or b.
+        ("MCHC 36.1H g/dt 31.5 - 34.5", "mchc", 36.1, "g/dL"),
+        ("Creatinine, Serum 0.49 mg/db 0.70 - 1.30", "creatinine", 0.49, "mg/dL"),
+    ],
+)  # fmt: skip
+def test_units_garbled_by_ocr_are_repaired(line, key, value, unit):
+    lab = labs(line)[key]
+    assert lab.value == pytest.approx(value) and lab.unit == unit and lab.loinc is not None
+    assert "unit repaired" in lab.notes and not lab.held
+
+
+@pytest.mark.parametrize(
+    ("line", "key", "value", "unit"),
+    [
+        ("MCV 90.7 TL. 83.0 - 101.0", "mcv", 90.7, "fL"),
+        ("Cholesterol, Total 147 < 200", "cholesterol_total", 147, "mg/dL"),
+        ("HDL-C 51 > 40", "hdl_cholesterol", 51, "mg/dL"),
+        # The range is in cells/cumm: the value is scaled like it.
+        ("Total WBC Count 7805 ce//cu 4000 - 11000", "leukocytes", 7.805, "10*3/uL"),
+    ],
+)
+def test_an_unreadable_unit_is_read_off_the_rows_own_range(line, key, value, unit):
+    lab = labs(line)[key]
+    assert lab.value == pytest.approx(value) and lab.unit == unit and not lab.held
+    assert lab.low_confidence  # inferred: a person still looks at it
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Glucose 5.4 mrnol/L 3.9 - 5.5",  # a range in another unit (mmol/L): no guess
+        "Lymphocytes 50H",  # no range at all
+        "Basophils 1 xx 0 - 1",  # a zero bound and a high bound too far off to tell
+    ],
+)
+def test_a_value_whose_unit_cannot_be_told_is_held(line):
+    (lab,) = extract_document(ocr(line)).lab_results
+    assert lab.held and lab.unit is None
+    assert "no unit could be read" in lab.hold_reasons
+
+
+def test_numbers_after_the_unit_are_range_debris_not_the_value():
+    # "3.5 - 7.2" read as "3.5272": the value is the number before the unit.
+    lab = labs("Serum Uric Acid 6.0 mg/dL 3.5272")["uric_acid"]
+    assert lab.value == 6.0 and not lab.held
+
+
+def test_several_numbers_and_no_range_hold_the_value():
+    # The value unreadable ("4.°9b"); what is left after the unit is range debris.
+    lab = labs("Globulin 4.°9b g/dL Vir OFenalns 2 31")["globulin"]
+    assert lab.held
+    assert any("several numbers" in r for r in lab.hold_reasons)
+
+
+def test_without_a_printed_range_the_usual_range_catches_an_extra_digit():
+    # Urea "36" read as "362" and its range unreadable: held against the usual 15 - 45.
+    held = labs("Urea, Serum 362 mg/dL")["urea"]
+    assert held.held and any("usual range" in r for r in held.hold_reasons)
+    assert not labs("Urea, Serum 36 mg/dL")["urea"].held
+    # A markedly high value within five times the usual range still flows (glucose 400).
+    assert not labs("Glucose 400 mg/dL")["glucose"].held
+
+
+def test_review_reason_names_why_values_were_held():
+    doc = extract_document(ocr("Urea, Serum 362 mg/dL\nLymphocytes 50H\nHb 12.1 g/dL 12 - 15"))
+    assert len(doc.held_results) == 2
+    (reason,) = [r for r in doc.review_reasons if "held" in r]
+    assert reason.startswith("2 value(s) held as implausible or incomplete: ")
+    assert "no unit could be read" in reason and "usual range" in reason

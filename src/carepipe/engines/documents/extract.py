@@ -23,7 +23,7 @@ from carepipe.engines.documents.rows import CELL_SEPARATOR, build_rows
 from carepipe.engines.documents.types import DocumentType, ExtractedDocument
 from carepipe.engines.ocr.types import OcrResult
 
-MODEL_VERSION = "documents-rules-2"
+MODEL_VERSION = "documents-rules-3"
 DEFAULT_LOW_CONFIDENCE = 0.70
 
 

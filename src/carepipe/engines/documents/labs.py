@@ -8,6 +8,8 @@ and the reference range, in whatever column order the layout uses.
 Every value is then checked (``plausibility``) against its printed range, the
 test's typical range and its physiological limits, and against the printed flag;
 a likely lost digit or a misread range is *held*: kept for review, never sent on.
+So is a value whose unit can be neither read nor told from the row's own range, and
+one that cannot be told from other numbers on a row without a readable range.
 A row that names a test, or looks like a result, but gives no value is counted
 as unparsed and sends the document to review: nothing is dropped silently.
 """
@@ -44,6 +46,10 @@ FUZZY_NAME_SCORE = 88
 RANGE_MISREAD_RATIO = 4.0
 #: A value this many times outside its printed range has lost (or gained) a digit.
 OUT_OF_RANGE_RATIO = 5.0
+#: A printed range agrees with the test's typical one when each bound is within this
+#: ratio of it: close enough to tell the unit apart from its alternatives (g/dL from
+#: g/L, mg/dL from mmol/L or umol/L, cells/cumm from 10^3/uL), which differ 10x or more.
+RANGE_AGREES_RATIO = 1.5
 
 _TOKEN = re.compile(r"[^\s]+")
 _FLAG_WORDS = {"H": "H", "HIGH": "H", "L": "L", "LOW": "L", "HI": "H", "LO": "L"}
@@ -98,6 +104,46 @@ def _range_misread(test: LabTest, low: float | None, high: float | None) -> bool
     return all(r >= RANGE_MISREAD_RATIO for r in ratios) or all(
         r <= 1 / RANGE_MISREAD_RATIO for r in ratios
     )
+
+
+def _range_agrees(test: LabTest, low: float | None, high: float | None) -> bool:
+    """True when the printed range matches the test's typical range (see RANGE_AGREES_RATIO)."""
+    t_low, t_high = test.typical
+    compared = 0
+    for printed, typical in ((low, t_low), (high, t_high)):
+        if printed is None or typical is None:
+            continue
+        if printed == 0 and typical == 0:
+            continue  # "0.00 - 0.30": a zero bound agrees but says nothing about the scale
+        if printed <= 0 or typical <= 0:
+            return False
+        if max(printed / typical, typical / printed) > RANGE_AGREES_RATIO:
+            return False
+        compared += 1
+    return compared > 0
+
+
+def unit_from_range(test: LabTest, low: float | None, high: float | None) -> float | None:
+    """The scale to the test's canonical unit that the printed range implies, or ``None``.
+
+    Used when a row's unit cannot be read (blur, noise): the range printed on the same
+    row, in the same unit as the value, says which unit that is when exactly one of the
+    scales the unit is printed in (``unit_factors``) puts it on the test's typical range.
+    """
+    if test.unit is None or test.unitless or (low is None and high is None):
+        return None
+    if len(test.units) > 1:
+        return None  # mmol/L or mEq/L: the same numbers, so the range cannot tell them apart
+    fits = [
+        factor
+        for factor in sorted(norm.unit_factors(test.unit))
+        if _range_agrees(
+            test,
+            low * factor if low is not None else None,
+            high * factor if high is not None else None,
+        )
+    ]
+    return fits[0] if len(fits) == 1 else None
 
 
 def _fuzzy_test(row: Row) -> tuple[LabTest, int, int] | None:
@@ -181,6 +227,12 @@ def parse_row(
             candidates.append((parsed[0], parsed[1], token.start(), token.end()))
     if not candidates:
         return None
+    if unit is not None and len(candidates) > 1:
+        # The value is printed before its unit; numbers after the unit are the debris
+        # of a range OCR could not read ("6.0 mg/dL 3.5272"), not other values.
+        before_unit = [c for c in candidates if c[3] <= unit.start]
+        if before_unit:
+            candidates = before_unit
 
     low = ref.low if ref else None
     high = ref.high if ref else None
@@ -210,22 +262,34 @@ def parse_row(
                     factor *= REPAIRED
                 break
 
+    held: list[str] = []
     scale = unit.factor if unit else 1.0
+    unit_code = unit.unit if unit else None
+    inferred_unit = False
+    if unit is None and test.unitless:
+        unit_code = test.unit
+    elif unit is None:
+        implied = unit_from_range(test, low, high)
+        if implied is not None:
+            # The unit is unreadable but the row's own range says which it is.
+            scale, unit_code, inferred_unit = implied, test.unit, True
+            notes.append("unit unreadable; inferred from the printed reference range")
+            factor *= FUZZY
+        else:
+            # A number without a unit is not a result: it cannot be sent on as one.
+            factor *= NO_UNIT
+            held.append("no unit could be read")
+    elif unit.fuzzy:
+        notes.append("unit repaired")
+        factor *= FUZZY
     value = number.value * scale
     if ref is not None:
         low = ref.low * scale if ref.low is not None else None
         high = ref.high * scale if ref.high is not None else None
-    unit_code = unit.unit if unit else None
-    if unit is None and test.unitless:
-        unit_code = test.unit
-    elif unit is None:
-        notes.append("no unit")
-        factor *= NO_UNIT
-    elif unit.fuzzy:
-        notes.append("unit repaired")
-        factor *= FUZZY
+    if len(candidates) > 1 and ref is None:
+        # Nothing to tell the value from a stray or misread number on the row.
+        held.append("several numbers on the row and no reference range to tell the value")
 
-    held: list[str] = []
     computed: str | None = None
     if low is not None or high is not None:
         computed = "N"
@@ -248,6 +312,14 @@ def parse_row(
         far = distance_to_range(value, low, high) > math.log(OUT_OF_RANGE_RATIO)
     if far:
         held.append("implausible against the reference range (lost digit or decimal point?)")
+    elif (
+        ref is None
+        and unit_code in test.units
+        and distance_to_range(value, *test.typical) > math.log(OUT_OF_RANGE_RATIO)
+    ):
+        # No printed range to check against: the test's usual one stands in for it
+        # (urea "362" where 36 was printed and its range was unreadable).
+        held.append("implausible against the usual range, none printed (extra digit?)")
     if printed_flag and computed and printed_flag != computed:
         held.append(f"printed flag {printed_flag} contradicts the value (misread digit?)")
     if held:
@@ -293,7 +365,7 @@ def parse_row(
         flag_source=flag_source,  # type: ignore[arg-type]
         span=Span(start=span_start, end=span_end),
         confidence=confidence,
-        low_confidence=confidence < threshold or bool(held),
+        low_confidence=confidence < threshold or bool(held) or inferred_unit,
         notes=notes,
         held=bool(held),
         hold_reasons=held,

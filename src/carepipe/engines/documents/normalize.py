@@ -87,6 +87,8 @@ _L = r"[lL1I]"  # the letter l as OCR reads it
 # The micro sign as OCR reads it: u, µ (two code points), and "p" or "y" (its tail).
 _MU = r"[uµμpy]"
 _CU_MM = r"(?:cumm|cu\.?\s*mm|mm3|mm³|" + _MU + _L + r")"
+# Where a slash was, OCR leaves nothing or a thin letter (i, l, s, |, \\).
+_SLASH_LOST = r"[\\|!il1sI]?\s*"
 # (pattern, UCUM unit, factor to the test's canonical unit group, fuzzy?)
 _UNIT_RULES: list[tuple[str, str, float, bool]] = [
     (r"(?:x\s*)?10\s*[\^*]?\s*(?:3|³)\s*/\s*" + _MU + r"\s*" + _L, "10*3/uL", 1.0, False),
@@ -102,8 +104,16 @@ _UNIT_RULES: list[tuple[str, str, float, bool]] = [
     (r"mill(?:ion)?s?\s*/\s*" + _CU_MM, "10*6/uL", 1.0, False),
     (r"lakhs?\s*/\s*" + _CU_MM, "10*3/uL", 100.0, False),
     (r"(?:cells\s*)?/\s*" + _CU_MM, "10*3/uL", 0.001, False),
+    # The slash of ".../cumm" lost or read as a letter ("millcumm", "lakhsicumm",
+    # "cellsscumm"): the count words before "cumm" still say which unit it is.
+    (r"mill(?:ion)?s?\s*" + _SLASH_LOST + _CU_MM, "10*6/uL", 1.0, True),
+    (r"lakhs?\s*" + _SLASH_LOST + _CU_MM, "10*3/uL", 100.0, True),
+    (r"cells\s*" + _SLASH_LOST + _CU_MM, "10*3/uL", 0.001, True),
     (r"g(?:m|ms)?\s*/\s*d" + _L + r"|gm?\s*%", "g/dL", 1.0, False),
     (r"mg\s*/\s*d" + _L + r"|mg\s*%", "mg/dL", 1.0, False),
+    # The L of "/dL" read as b or t on blurred pages ("mg/db", "g/dt").
+    (r"g(?:m|ms)?\s*/\s*d[bt]", "g/dL", 1.0, True),
+    (r"mg\s*/\s*d[bt]", "mg/dL", 1.0, True),
     (r"mmo" + _L + r"\s*/\s*" + _L, "mmol/L", 1.0, False),
     (r"m\s*eq\s*/\s*" + _L, "meq/L", 1.0, False),
     (r"m[I1l]U\s*/\s*" + _L + r"|m\s*[I1l]\s*U\s*/\s*" + _L, "m[IU]/L", 1.0, False),
@@ -126,6 +136,11 @@ _UNIT_PATTERNS = [
     for p, u, f, z in _UNIT_RULES
 ]
 # Case matters for a few: "mg/dL" vs nothing else; but "pg"/"fL" need word edges above.
+
+
+def unit_factors(unit: str) -> frozenset[float]:
+    """The scale factors printed units of ``unit`` can carry (cells/cumm -> 10*3/uL: 0.001)."""
+    return frozenset(f for _, u, f, _ in _UNIT_RULES if u == unit) or frozenset({1.0})
 
 
 @dataclass(frozen=True)

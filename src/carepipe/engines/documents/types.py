@@ -74,7 +74,9 @@ class LabResult(BaseModel):
     low_confidence: bool
     notes: list[str] = Field(default_factory=list, description="Why confidence was lowered")
     held: bool = Field(
-        False, description="Implausible (digit loss, misread range...): kept out of the bundle"
+        False,
+        description="Implausible or incomplete (digit loss, misread range, no unit...): "
+        "kept out of the bundle",
     )
     hold_reasons: list[str] = Field(default_factory=list)
     page: int = 1
@@ -138,7 +140,10 @@ class ExtractedDocument(BaseModel):
         """Why the document needs a person (PHI-free: counts and kinds only)."""
         reasons = []
         if held := self.held_results:
-            reasons.append(f"{len(held)} value(s) held as implausible")
+            kinds = sorted({reason for r in held for reason in r.hold_reasons})
+            reasons.append(
+                f"{len(held)} value(s) held as implausible or incomplete: " + "; ".join(kinds)
+            )
         if self.unparsed_rows:
             reasons.append(f"{len(self.unparsed_rows)} result row(s) could not be read")
         low_labs = [r for r in self.lab_results if r.low_confidence and not r.held]
