@@ -23,6 +23,7 @@ GROUPS = {
     "tenants": ["show", "set"],
     "users": ["create", "list", "lock", "unlock", "reset-password", "token"],
     "backfill": ["start", "pause", "resume", "cancel", "status", "report"],
+    "reviews": ["list", "show", "approve", "return", "assign", "export"],
 }
 # A row of the help's "Commands" panel: a box edge, the command's name, its summary.
 ROW = re.compile(r"^[│|]\s(?P<name>[a-z][a-z0-9-]*)\s")

@@ -14,6 +14,7 @@ from carepipe.api.app import create_api
 from carepipe.core.blobs import BlobStore, blob_store_from_settings
 from carepipe.core.config import Settings
 from carepipe.core.db import Database
+from carepipe.observability import model_quality
 from carepipe.ops.backfill.metrics import install_backfill_collector
 from carepipe.ops.queue_metrics import install_queue_collector
 from carepipe.pipelines.catalog import load_pipelines
@@ -34,4 +35,6 @@ def create_app(
     mount_console(app)
     install_queue_collector(db)
     install_backfill_collector(db)
+    # The WER baseline this process exports beside the corrections it observes (issue 14).
+    model_quality.configure(wer_baseline=settings.asr_wer_baseline)
     return app

@@ -34,7 +34,7 @@ HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
 EXAMPLES = os.environ.get("CAREPIPE_FUZZ_EXAMPLES", "8")
 SEED = os.environ.get("CAREPIPE_FUZZ_SEED", "20261127")
 PARTNER_PATHS = r"^/(v1/(jobs|hl7|patients)|healthz|readyz)"
-STAFF_PATHS = r"^/v1/(dlq|audit|backfills|archive|tenants|queues)"
+STAFF_PATHS = r"^/v1/(dlq|audit|backfills|archive|tenants|queues|reviews)"
 
 
 def _schemathesis(base: str, auth: str, paths: str) -> subprocess.CompletedProcess[str]:

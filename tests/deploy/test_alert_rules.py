@@ -39,7 +39,8 @@ def test_rules_unit_tests_pass():
 
 def test_every_alert_has_a_unit_test():
     rules = yaml.safe_load((DEPLOY / "prometheus/alerts.yml").read_text())
-    names = {r["alert"] for g in rules["groups"] for r in g["rules"]}
+    # Recording rules (issue 14: the rolling WER and its baseline) have no alert name.
+    names = {r["alert"] for g in rules["groups"] for r in g["rules"] if "alert" in r}
     tests = yaml.safe_load((DEPLOY / "prometheus/alerts_test.yml").read_text())
     tested = {
         t["alertname"]

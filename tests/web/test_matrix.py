@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from itsdangerous import URLSafeTimedSerializer
 
 from carepipe.core.auth import PERMISSIONS, SYSTEM
-from carepipe.core.errors import PatientNotFound
+from carepipe.core.errors import NotFound, PatientNotFound
 from carepipe.ops import users
 from carepipe.ops.users import console_secret
 from tests.support.console import make_dead, make_user
@@ -20,7 +20,8 @@ from tests.support.console_pipelines import HL7_TYPE, adt_message
 
 STAFF_ROLES = users.STAFF_ROLES
 # (method, path template, permissions needed). {t}: a dead task, {h}: a patient_not_found
-# dead task, {b}: a bulk replay, {u}: another user, {g}: a payload grant.
+# dead task, {b}: a bulk replay, {u}: another user, {g}: a payload grant, {r}: a scribe note
+# waiting review (made only for roles that may read reviews), {i}: its flagged item.
 API = [
     ("GET", "/v1/dlq", {"dlq.read"}),
     ("GET", "/v1/dlq/{t}", {"dlq.read"}),
@@ -34,6 +35,17 @@ API = [
     ("GET", "/v1/audit", {"audit.read"}),
     ("GET", "/v1/audit/export", {"audit.read"}),
     ("GET", "/v1/audit/verify", {"audit.read"}),
+    # Clinician review over the API, on a review of its own ({v}, its flagged item {j}),
+    # in this order so each change finds the review where it can apply.
+    ("GET", "/v1/reviews", {"review.read"}),
+    ("GET", "/v1/reviews/{v}", {"review.read"}),
+    ("GET", "/v1/reviews/{v}/audio", {"review.read"}),
+    ("GET", "/v1/reviews/{v}/diff", {"review.read"}),
+    ("PUT", "/v1/reviews/{v}", {"review.approve"}),
+    ("POST", "/v1/reviews/{v}/restore", {"review.approve"}),
+    ("POST", "/v1/reviews/{v}/items/{j}", {"review.approve"}),
+    ("POST", "/v1/reviews/{v}/return", {"review.approve"}),
+    ("POST", "/v1/reviews/{v}/approve", {"review.approve"}),
 ]
 CONSOLE = [
     ("GET", "/console/dlq", {"dlq.read"}),
@@ -55,15 +67,37 @@ CONSOLE = [
     ("POST", "/console/users", {"users.manage"}),
     ("POST", "/console/users/{u}/lock", {"users.manage"}),
     ("POST", "/console/users/{u}/unlock", {"users.manage"}),
+    # Clinician review: in this order, so each change finds the review where it can apply.
+    ("GET", "/console/reviews", {"review.read"}),
+    ("GET", "/console/reviews/{r}", {"review.read"}),
+    ("GET", "/console/reviews/{r}/audio", {"review.read"}),
+    ("POST", "/console/reviews/{r}/preview", {"review.approve"}),
+    ("POST", "/console/reviews/{r}/save", {"review.approve"}),
+    ("POST", "/console/reviews/{r}/restore", {"review.approve"}),
+    ("POST", "/console/reviews/{r}/items/{i}/decision", {"review.approve"}),
+    ("POST", "/console/reviews/{r}/return", {"review.approve"}),
+    ("POST", "/console/reviews/{r}/approve", {"review.approve"}),
+    # Model quality (issue 14): admin, ops, ml_engineer, data_scientist.
+    ("GET", "/console/model-quality", {"models.read"}),
 ]
-MY_PREFIXES = ("/v1/dlq", "/v1/audit", "/console/dlq", "/console/audit", "/console/users")
+MY_PREFIXES = (
+    "/v1/dlq",
+    "/v1/audit",
+    "/v1/reviews",
+    "/console/dlq",
+    "/console/audit",
+    "/console/users",
+    "/console/reviews",
+    "/console/model-quality",
+)
+REVIEW_TENANT = "acme-review"
 
 
 def _template(path: str) -> str:
     import re
 
     p = path.split("?")[0]
-    p = re.sub(r"\{[thbu]\}", "{x}", p)
+    p = re.sub(r"\{[thburivj]\}", "{x}", p)
     return p
 
 
@@ -107,6 +141,92 @@ def _body(method: str, path: str, ids: dict) -> dict:
     return {}
 
 
+def _waiting_review(db, blobs, settings, username: str) -> tuple[str, str]:
+    """A real scribe note waiting review (c01.flac: the first 10 s of a consultation), which
+    ``username`` may review: ``(review id, an item id: a flagged one if there is one)``."""
+    from pathlib import Path
+
+    from carepipe.pipelines.ingest import submit
+    from carepipe.pipelines.worker import Worker
+    from carepipe.review import service
+    from tests.support.waiting import wait_until
+
+    audio = Path(__file__).resolve().parents[1] / "data" / "scribe" / "c01.flac"
+    job = submit(
+        db,
+        blobs,
+        tenant=REVIEW_TENANT,
+        pipeline="scribe",
+        payload=audio.read_bytes(),
+        content_type="audio/flac",
+    ).job_id
+    worker = Worker(db, blobs, settings.model_copy(update={"review_tenants": REVIEW_TENANT}))
+    worker.start_background()
+
+    def opened() -> str | None:
+        with db.session() as s:
+            rows = service.list_reviews(s, SYSTEM, status="waiting").items
+        return next((r.id for r in rows if r.job_id == job), None)
+
+    try:
+        review_id = wait_until(opened, timeout=480, interval=0.2, what="a waiting review")
+    finally:
+        worker.stop()
+        worker.stopped.wait(30)
+    with db.transaction() as s:
+        service.assign_clinician(s, SYSTEM, username=username, tenant=REVIEW_TENANT)
+    with db.session() as s:
+        detail = service.get_review(s, blobs, SYSTEM, review_id)
+    item = next((i for i in detail.items if i.flagged), detail.items[0])
+    return review_id, item.id
+
+
+def _review_body(path: str, db, blobs, review_id: str) -> dict:
+    """A form each review action accepts, made on the review's current version."""
+    from carepipe.review import service
+
+    try:
+        with db.session() as s:
+            detail = service.get_review(s, blobs, SYSTEM, review_id)
+        version, transcript = str(detail.version), detail.transcript
+    except NotFound:  # no such review: the role is refused before any lookup
+        version, transcript = "1", ""
+    action = path.rsplit("/", 1)[1]
+    data = {"base_version": version}
+    if action == "save":
+        data["transcript"] = transcript + " Matrix."
+    elif action == "restore":
+        data["version"] = "1"
+    elif action == "decision":
+        data["decision"] = "accept"
+    elif action == "return":
+        data["reason"] = "matrix"
+    return {"data": data}
+
+
+def _api_review_body(method: str, path: str, db, blobs, review_id: str) -> dict:
+    """A JSON body each review action of the API accepts, on the review's current version."""
+    from carepipe.review import service
+
+    try:
+        with db.session() as s:
+            detail = service.get_review(s, blobs, SYSTEM, review_id)
+        version, transcript = detail.version, detail.transcript
+    except NotFound:  # no such review: the role is refused before any lookup
+        version, transcript = 1, ""
+    if method == "PUT":
+        return {"json": {"base_version": version, "transcript": transcript + " Matrix."}}
+    action = path.rsplit("/", 1)[1]
+    body: dict = {"base_version": version}
+    if action == "restore":
+        body["version"] = 1
+    elif action == "{j}":
+        body["decision"] = "accept"
+    elif action == "return":
+        body["reason"] = "matrix"
+    return {"json": body}
+
+
 @pytest.mark.parametrize("role", STAFF_ROLES)
 def test_role_matrix(role, app, db, blobs, settings):
     granted = PERMISSIONS[role]
@@ -130,10 +250,19 @@ def test_role_matrix(role, app, db, blobs, settings):
             "spare": make_dead(db, blobs),
             "u": "victim",
             "role": role,
+            "r": review,
+            "i": item,
+            "v": api_review,
+            "j": api_item,
         }
 
     from carepipe.ops import bulk_replay
 
+    review, item = ("no-such-review", "x")
+    api_review, api_item = ("no-such-review", "x")
+    if "review.read" in granted:
+        review, item = _waiting_review(db, blobs, settings, username)
+        api_review, api_item = _waiting_review(db, blobs, settings, username)
     seed = make_dead(db, blobs)  # its own transactions: not inside the one below
     with db.transaction() as s:
         bid = bulk_replay.request_bulk_replay(
@@ -149,6 +278,10 @@ def test_role_matrix(role, app, db, blobs, settings):
                 ids["g"] = grant.dumps({"u": username, "t": ids["t"]})
                 url = path.format(**ids)
                 kw = _body(method, path, ids)
+                if path.startswith("/console/reviews/") and method == "POST":
+                    kw = _review_body(path, db, blobs, review)
+                if path.startswith("/v1/reviews/") and method in ("POST", "PUT"):
+                    kw = _api_review_body(method, path, db, blobs, api_review)
                 if kind == "api":
                     r = api.request(method, url, headers={"Authorization": f"Bearer {token}"}, **kw)
                 else:

@@ -26,6 +26,7 @@ from carepipe.api.routers import (
     jobs,
     patients,
     queues,
+    reviews,
     tenants,
 )
 from carepipe.api.state import AppState
@@ -33,7 +34,7 @@ from carepipe.core.blobs import BlobStore
 from carepipe.core.config import Settings
 from carepipe.core.db import Database
 
-ROUTERS = (health, jobs, hl7, patients, tenants, queues, dlq, backfills, audit)
+ROUTERS = (health, jobs, hl7, patients, tenants, queues, dlq, backfills, audit, reviews)
 
 
 def create_api(settings: Settings, *, db: Database, blobs: BlobStore) -> FastAPI:

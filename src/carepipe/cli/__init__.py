@@ -11,7 +11,19 @@ from collections.abc import Callable
 
 import typer
 
-from carepipe.cli import audit, backfill, db, dlq, jobs, keys, queues, server, tenants, users
+from carepipe.cli import (
+    audit,
+    backfill,
+    db,
+    dlq,
+    jobs,
+    keys,
+    queues,
+    reviews,
+    server,
+    tenants,
+    users,
+)
 
 # Root-level commands, in the order ``carepipe --help`` lists them.
 ROOT_COMMANDS: tuple[Callable[..., None], ...] = (
@@ -32,6 +44,7 @@ GROUPS: tuple[tuple[str, typer.Typer], ...] = (
     ("tenants", tenants.group),
     ("users", users.group),
     ("backfill", backfill.group),
+    ("reviews", reviews.group),
 )
 
 

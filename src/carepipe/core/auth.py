@@ -31,6 +31,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "review.read",
             "review.approve",
             "models.manage",
+            "models.read",
             "flags.manage",
             "tenants.read",
             "tenants.manage",
@@ -52,10 +53,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "queues.manage",
             "keys.manage",
             "tenants.read",
+            "models.read",
         }
     ),
-    "ml_engineer": frozenset({"jobs.read", "dlq.read", "queues.read", "models.manage"}),
-    "data_scientist": frozenset({"jobs.read"}),
+    # models.read (issue 14): the "Model quality" page, per model version x dialect.
+    "ml_engineer": frozenset(
+        {"jobs.read", "dlq.read", "queues.read", "models.manage", "models.read"}
+    ),
+    "data_scientist": frozenset({"jobs.read", "models.read"}),
     "clinician": frozenset({"jobs.read", "patients.read", "review.read", "review.approve"}),
     "compliance": frozenset(
         {

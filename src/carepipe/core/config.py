@@ -81,6 +81,20 @@ class Settings(BaseSettings):
     scribe_confidence_threshold: float = Field(
         0.9, description="Note items under this calibrated confidence are flagged for review."
     )
+    # --- Model quality monitoring and ASR device (issue 14, docs/monitoring.md) ---
+    asr_device: str = Field(
+        "auto",
+        description="auto | cpu | cuda: where faster-whisper runs (int8 on CPU, float16 on "
+        "GPU). auto picks cuda only when CTranslate2 sees a CUDA device.",
+    )
+    asr_low_snr_db: float = Field(
+        10.0, description="Recordings with an SNR estimate under this many dB are low-SNR."
+    )
+    asr_wer_baseline: str = Field(
+        "0.15",
+        description="Expected WER per ASR model version for the WER drift alert: a number, "
+        "or 'model-version-prefix=0.1,...' with an optional bare default.",
+    )
     llm_timeout_seconds: float = 60.0
     note_engine: str = "rules"
     llm_url: str | None = None
@@ -105,6 +119,15 @@ class Settings(BaseSettings):
         "display) coding ordered medications instead of RxNorm. Empty: RxNorm only.",
     )
     review_tenants: str = Field("", description="Tenants whose scribe notes need review.")
+    # --- Clinician review (issue 14, docs/review.md) ---
+    review_deadline_minutes: int = Field(
+        1440, ge=1, description="A held note is overdue this many minutes after it was held."
+    )
+    review_default_dialect: str = Field(
+        "en-IN",
+        description="Dialect recorded with a correction when neither the job context nor "
+        "the tenant's settings name one.",
+    )
     pipeline_modules: str = Field("", description="Extra pipeline modules to import.")
 
     # MLLP

@@ -358,3 +358,28 @@ class AsrSuspect(PermanentError):
     """
 
     code = "asr_suspect"
+
+
+# --- Model quality monitoring (issue 14) -------------------------------------------------
+
+
+class EngineTimeout(EngineUnavailable):
+    """A model engine did not answer in time. The same code as any unavailability (retried
+    alike, same dead-letter reason); its own type lets monitoring count timeouts apart."""
+
+
+# --- Clinician review (issue 14) ---------------------------------------------------------
+
+
+class ReviewConflict(Conflict):
+    """The review changed since the version the caller edited (another reviewer saved):
+    nothing was overwritten; reload, look at their changes, and apply yours again."""
+
+    code = "review_conflict"
+
+
+class ReviewFlagged(Conflict):
+    """Approval refused: flagged note items are still undecided (accept, edit or reject
+    each first). The open item ids are in ``details``."""
+
+    code = "review_flagged"

@@ -46,6 +46,13 @@ class TenantSettings(BaseModel):
     ingest_burst: int | None = Field(
         None, ge=1, le=100_000, description="Requests above the rate allowed in a burst."
     )
+    dialect: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$",
+        max_length=16,
+        description="The tenant's usual dialect (BCP 47, e.g. en-IN) for model quality "
+        "metrics and corrections when a job's context names none.",
+    )
 
 
 def settings_of(stored: dict[str, Any] | None) -> TenantSettings:

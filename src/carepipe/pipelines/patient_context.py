@@ -21,6 +21,7 @@ from carepipe.core.json_schema import IDENTIFIER_PATTERN, omit_null
 from carepipe.interop.identity.abha import ABHA_PATTERN, normalize_abha
 
 _META_KEY = "context_blob"
+DIALECT_PATTERN = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$"
 
 
 class PatientContext(BaseModel):
@@ -30,9 +31,11 @@ class PatientContext(BaseModel):
         extra="forbid",
         json_schema_extra={
             # "At least one of patient_id, abha, mrn", said without anyOf (which fuzzers
-            # negate wrongly): no other keys exist, and assigning_authority needs an mrn.
+            # negate wrongly): assigning_authority needs an mrn, and dialect, the only
+            # other key, needs one more key beside it (so one of the three).
             "minProperties": 1,
             "dependentRequired": {"assigning_authority": ["mrn"]},
+            "dependentSchemas": {"dialect": {"minProperties": 2}},
         },
     )
 
@@ -63,6 +66,15 @@ class PatientContext(BaseModel):
         max_length=128,
         pattern=IDENTIFIER_PATTERN,
         description="The authority that issued the MRN (PID-3.4 in HL7 terms).",
+    )
+    # Model quality monitoring (issue 14): metrics and corrections per dialect.
+    dialect: str | None = Field(
+        None,
+        json_schema_extra=omit_null,
+        pattern=DIALECT_PATTERN,
+        max_length=16,
+        description="The speakers' dialect as a BCP 47 language-region tag (en-IN, en-GB); "
+        "default: the tenant's 'dialect' setting.",
     )
 
     @field_validator("*", mode="before")

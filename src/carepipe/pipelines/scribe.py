@@ -16,10 +16,13 @@ without the database: the accuracy benchmark runs them on its clips.
 
 from __future__ import annotations
 
+from contextlib import suppress
+from dataclasses import replace
 from typing import Any
 
-from carepipe.core.errors import AsrSuspect
+from carepipe.core.errors import AsrSuspect, AudioUnreadable, EngineTimeout, StageTimeout
 from carepipe.engines.asr import Transcript, load_asr_engine
+from carepipe.engines.asr.audio_quality import LOW_SNR_DB, audio_features_of
 from carepipe.engines.asr.quality import assess as assess_transcript
 from carepipe.engines.asr.vocabulary import tenant_vocabulary
 from carepipe.engines.nlp.correction import prepare, word_spans
@@ -27,6 +30,7 @@ from carepipe.engines.notes import SoapNote, load_note_engine
 from carepipe.engines.notes.assessment import assess as assess_note
 from carepipe.interop.fhir.inputs import (
     AllergyInput,
+    ApprovalInput,
     CodedValue,
     DiagnosisInput,
     DosageInput,
@@ -39,6 +43,7 @@ from carepipe.interop.fhir.inputs import (
     VitalSignInput,
 )
 from carepipe.interop.fhir.scribe import build_scribe_bundle
+from carepipe.observability import model_quality
 from carepipe.observability.metrics import (
     ASR_AUDIO_SECONDS,
     ASR_CORRECTIONS,
@@ -59,6 +64,7 @@ from carepipe.pipelines.common import (
 )
 from carepipe.pipelines.context import StageContext, StageOutput, phi_artifact
 from carepipe.pipelines.registry import Pipeline, Stage, register
+from carepipe.review.store import APPROVED_NOTE_KIND, open_review_effect, prepare_review
 
 TRANSCRIPT = "transcript"
 NOTE = "soap_note"
@@ -82,7 +88,13 @@ def transcribe(
     """The transcript of ``audio`` with the tenant's vocabulary, its quality in ``extra``."""
     engine = load_asr_engine(settings)
     t = engine.transcribe(audio, filename=filename, vocabulary=tenant_vocabulary(settings, tenant))
-    report = assess_transcript(t)
+    extra = dict(t.extra)
+    if "audio" not in extra:  # engines that never decode the audio (the remote one)
+        # The engine read it; if we cannot, monitoring simply has no SNR for this recording.
+        with suppress(AudioUnreadable):
+            extra["audio"] = audio_features_of(audio)
+    t = Transcript(**{**t.__dict__, "extra": extra})
+    report = assess_transcript(t, low_snr_db=getattr(settings, "asr_low_snr_db", LOW_SNR_DB))
     return Transcript(**{**t.__dict__, "extra": {**t.extra, "quality": report.to_dict()}})
 
 
@@ -98,14 +110,58 @@ def draft_note(
     return assessed
 
 
+def _dialect(ctx: StageContext) -> str:
+    """The job's dialect (context ``dialect``), else the tenant's, else the review default
+    (``CAREPIPE_REVIEW_DEFAULT_DIALECT``): metrics and corrections use the same one."""
+    context = job_context(ctx)
+    value = getattr(context, "dialect", None) if context is not None else None
+    value = value or getattr(job_tenant_settings(ctx), "dialect", None)
+    return str(value or ctx.settings.review_default_dialect)
+
+
+def _observe_failure(ctx: StageContext, dialect: str | None, exc: Exception) -> None:
+    """Count a failed transcription per model version and dialect (model quality metrics)."""
+    try:
+        version = load_asr_engine(ctx.settings).model_version
+    except Exception:  # the engine itself would not load: count it under "unknown"
+        version = ""
+    timeout = isinstance(exc, EngineTimeout | StageTimeout)
+    reason = "timeout" if timeout else getattr(exc, "code", "error")
+    model_quality.observe_asr_failure(model_version=version, dialect=dialect, reason=reason)
+
+
 def asr_stage(ctx: StageContext) -> StageOutput:
-    """Transcribe; unreadable audio is a permanent ``audio_unreadable`` (the raw file is kept)."""
-    t = transcribe(ctx.settings, ctx.tenant, ctx.raw(), filename=ctx.message.filename)
+    """Transcribe; unreadable audio is a permanent ``audio_unreadable`` (the raw file is kept).
+
+    The result carries the model quality signals (docs/monitoring.md): the dialect, the
+    audio's SNR estimate and speech ratio, and the flags ``hallucination_suspected`` and
+    ``low_snr``; they are observed per model version x dialect for Prometheus.
+    """
+    model_quality.configure(wer_baseline=getattr(ctx.settings, "asr_wer_baseline", "0.15"))
+    dialect = _dialect(ctx)
+    try:
+        t = transcribe(ctx.settings, ctx.tenant, ctx.raw(), filename=ctx.message.filename)
+    except Exception as exc:
+        _observe_failure(ctx, dialect, exc)
+        raise
     ASR_RTF.labels(t.model_version).observe(t.rtf)
     ASR_AUDIO_SECONDS.labels(t.model_version).inc(t.audio_seconds)
     quality = t.extra["quality"]
     for reason in quality["reasons"]:
         ASR_SUSPECT.labels(t.model_version, reason).inc()
+    audio = t.extra.get("audio") or {}
+    flags = list(quality.get("flags") or [])
+    model_quality.observe_asr(
+        model_version=t.model_version,
+        dialect=dialect,
+        rtf=t.rtf,
+        processing_seconds=t.processing_seconds,
+        confidence=float(quality["metrics"].get("mean_word_confidence", t.confidence)),
+        snr_db=audio.get("snr_db"),
+        speech_ratio=audio.get("speech_ratio"),
+        low_snr="low_snr" in flags,
+        hallucination="hallucination_suspected" in flags,
+    )
     summary = {
         "audio_seconds": round(t.audio_seconds, 2),
         "rtf": round(t.rtf, 3),
@@ -114,6 +170,12 @@ def asr_stage(ctx: StageContext) -> StageOutput:
         "confidence": round(t.confidence, 3),
         "suspect": quality["suspect"],
         "suspect_reasons": quality["reasons"],
+        "dialect": model_quality.dialect_label(dialect),
+        "snr_db": audio.get("snr_db"),
+        "speech_ratio": audio.get("speech_ratio"),
+        "low_snr": "low_snr" in flags,
+        "hallucination_suspected": "hallucination_suspected" in flags,
+        "quality_flags": flags,
     }
     return StageOutput(
         artifacts=[
@@ -221,13 +283,45 @@ def review_stage(ctx: StageContext) -> StageOutput:
             review["asr_suspect"] = reasons
         if note.get("flags"):
             review["flags"] = note["flags"]
-        return StageOutput(wait=True, result={"review": review})
+        return StageOutput(wait=True, result={"review": review}, effects=[_open_review(ctx)])
     if quality.get("suspect"):
         raise AsrSuspect(
             "transcript failed the ASR quality checks: " + ", ".join(reasons),
             details={"reasons": reasons, "metrics": quality.get("metrics", {})},
         )
     return StageOutput(result={"review": {"status": "not_required", "items_to_review": to_review}})
+
+
+def _open_review(ctx: StageContext) -> Any:
+    """The effect that opens the job's clinician review (``carepipe.review``) with the hold."""
+    transcript_art, note_art = ctx.artifact(TRANSCRIPT), ctx.artifact(NOTE)
+    assert transcript_art is not None and note_art is not None
+    transcript, note = ctx.load_json(TRANSCRIPT), ctx.load_json(NOTE)
+    quality = (transcript.get("extra") or {}).get("quality") or {}
+    nxt = PIPELINE.after(ctx.task.stage)
+    assert nxt is not None
+    return open_review_effect(
+        prepare_review(ctx.blobs, transcript, note),
+        job_id=ctx.job_id,
+        tenant=ctx.tenant,
+        priority=ctx.task.priority,
+        deadline_minutes=ctx.settings.review_deadline_minutes,
+        resume_stage=nxt.name,
+        resume_queue=nxt.queue_name,
+        resume_max_attempts=nxt.max_attempts or ctx.settings.max_attempts,
+        transcript_artifact_id=transcript_art.id,
+        note_artifact_id=note_art.id,
+        signals={
+            "asr_suspect": list(quality.get("reasons") or []),
+            "asr_flags": list(quality.get("flags") or []),
+            "note_flags": list(note.get("flags") or []),
+            "dialect": _dialect(ctx),
+        },
+        model_versions={
+            "asr": transcript_art.model_version or "",
+            "note": note_art.model_version or "",
+        },
+    )
 
 
 def _review_note(item: Any) -> str | None:
@@ -370,10 +464,42 @@ def scribe_input_for(
 
 
 def fhir_stage(ctx: StageContext) -> StageOutput:
-    """Composition (SOAP), vitals, medications, conditions, allergies, transcript reference."""
+    """Composition (SOAP), vitals, medications, conditions, allergies, transcript reference.
+
+    A note a clinician approved (``approved_note``, written by :mod:`carepipe.review`) is
+    used instead of the draft: its edits, a ``final`` status and a Provenance of the approval.
+    """
     transcript = Transcript.from_dict(ctx.load_json(TRANSCRIPT))
-    note = SoapNote.model_validate(ctx.load_json(NOTE))
+    approved = ctx.load_json(APPROVED_NOTE_KIND)
+    draft = ctx.artifact(NOTE)
+    if (
+        approved
+        and draft is not None
+        and approved["provenance"]["draft_note_artifact_id"] != draft.id
+    ):
+        approved = None  # approved from an earlier draft (the job ran again since): not this one
+    if approved:
+        note = SoapNote.model_validate(approved["note"])
+        transcript = Transcript(**{**transcript.__dict__, "text": approved["transcript"]})
+    else:
+        note = SoapNote.model_validate(ctx.load_json(NOTE))
     scribe, withheld = scribe_input(ctx, transcript, note)
+    if approved:
+        p = approved["provenance"]
+        scribe = replace(
+            scribe,
+            status="final",
+            approval=ApprovalInput(
+                approver=p["approved_by"],
+                approver_display=p.get("approved_by_name") or "",
+                approved_at=p["approved_at"],
+                review_id=p.get("review_id") or "",
+                draft_note_id=p.get("draft_note_artifact_id") or "",
+                draft_transcript_id=p.get("draft_transcript_artifact_id") or "",
+                asr_model_version=(p.get("model_versions") or {}).get("asr") or "",
+                note_model_version=(p.get("model_versions") or {}).get("note") or "",
+            ),
+        )
     bundle = build_scribe_bundle(bundle_context(ctx), scribe)
     return bundle_output(bundle, result={"withheld_vitals": withheld} if withheld else None)
 

@@ -21,11 +21,21 @@ from carepipe.api.errors import error_body, error_response
 from carepipe.core.errors import CarePipeError, LoginRequired
 from carepipe.ops.users import PasswordChangeRequired
 from carepipe.web.auth import LOGIN_PATH, PASSWORD_PATH
-from carepipe.web.pages import account, audit, backfills, dashboard, dlq, patients, users
+from carepipe.web.pages import (
+    account,
+    audit,
+    backfills,
+    dashboard,
+    dlq,
+    model_quality,
+    patients,
+    reviews,
+    users,
+)
 from carepipe.web.templating import STATIC_DIR, render
 
 CONSOLE_PREFIX = "/console"
-PAGES = (account, dashboard, dlq, audit, backfills, patients, users)
+PAGES = (account, dashboard, dlq, audit, backfills, patients, users, reviews, model_quality)
 
 
 def _is_console(request: Request) -> bool:

@@ -75,9 +75,15 @@ def test_transcript_shape(transcripts: dict[str, Transcript], whisper: FasterWhi
 def test_model_version_carries_the_model_sha(whisper: FasterWhisperEngine) -> None:
     # The loaded model file's own digest (Whisper base by default since issue 11; the
     # bundled tiny.en when the base packages are not installed).
+    # Issue 14: the device and compute type follow (CPU int8 on this CPU-only host).
     digest = hashlib.sha256((whisper.model.path / "model.bin").read_bytes()).hexdigest()
-    assert whisper.model_version == f"faster-whisper/{whisper.model.name}@sha256:{digest[:12]}"
-    assert re.fullmatch(r"faster-whisper/[\w.\-]+@sha256:[0-9a-f]{12}", whisper.model_version)
+    assert whisper.model_version == (
+        f"faster-whisper/{whisper.model.name}@sha256:{digest[:12]}/cpu-int8"
+    )
+    assert re.fullmatch(
+        r"faster-whisper/[\w.\-]+@sha256:[0-9a-f]{12}/(cpu-int8|cuda-float16)",
+        whisper.model_version,
+    )
 
 
 def test_ogg_input_is_transcribed(whisper: FasterWhisperEngine) -> None:

@@ -9,7 +9,8 @@ One module per operation: ``enqueue``, ``jobs`` (create), ``claim``,
 ``outcome`` (complete, fail, release, heartbeat), ``reaper`` (expired leases),
 ``replay`` (one dead task), ``rerun`` (ended jobs from their first stage, and
 giving them back), ``supersede`` (dead tasks a re-run replaces), ``cancel``
-(ready tasks of a queue), ``control`` (pause, resume, rate limit), ``wakeup``
+(ready tasks of a queue), ``resume_waiting`` (a job waiting for
+review, moved on), ``control`` (pause, resume, rate limit), ``wakeup``
 and ``dialect`` (what PostgreSQL and embedded SQLite do differently).
 """
 
@@ -36,6 +37,7 @@ from carepipe.core.queue.rerun import (
     rerun_jobs,
     restore_jobs,
 )
+from carepipe.core.queue.resume_waiting import note_waiting_result, resume_job
 from carepipe.core.queue.states import JobStatus, TaskStatus
 from carepipe.core.queue.supersede import restore_superseded, supersede_dead_tasks
 
@@ -60,6 +62,7 @@ __all__ = [
     "fail",
     "get_control",
     "job_row",
+    "note_waiting_result",
     "pause",
     "reap_expired_leases",
     "release",
@@ -69,6 +72,7 @@ __all__ = [
     "restore_jobs",
     "restore_superseded",
     "resume",
+    "resume_job",
     "set_rate_limit",
     "succeed",
     "supersede_dead_tasks",

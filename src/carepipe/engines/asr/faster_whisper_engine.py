@@ -1,4 +1,4 @@
-"""Whisper on CPU through faster-whisper (CTranslate2, int8), with Silero VAD.
+"""Whisper through faster-whisper (CTranslate2: int8 on CPU, float16 on GPU), Silero VAD.
 
 Model resolution (no download is ever attempted):
 
@@ -33,7 +33,9 @@ from typing import Any
 import ctranslate2
 
 from carepipe.engines.asr.audio import SAMPLE_RATE, audio_seconds, decode_audio
+from carepipe.engines.asr.audio_quality import audio_features, speech_chunks
 from carepipe.engines.asr.biasing import candidate_vocabulary, merge_vocabulary
+from carepipe.engines.asr.device import compute_type_for, resolve_device
 from carepipe.engines.asr.errors import AsrModelNotFound
 from carepipe.engines.asr.packaged import assemble, packaged_model, packages_installed
 from carepipe.engines.asr.types import Segment, Transcript, Word, real_time_factor
@@ -158,7 +160,11 @@ def model_sha256(model_dir: Path) -> str:
 
 
 class FasterWhisperEngine:
-    """Whisper (default tiny.en) on CPU, int8, with VAD. Load once per process.
+    """Whisper (default base) with VAD, on ``device`` (auto | cpu | cuda). Load once per process.
+
+    ``device`` auto picks CUDA only when CTranslate2 reports a CUDA device
+    (:mod:`carepipe.engines.asr.device`); ``compute_type`` defaults per device (int8 on
+    CPU, float16 on GPU). ``model_version`` ends with ``/<device>-<compute type>``.
 
     ``beam_size`` 2 is the speed/accuracy compromise measured on the scribe clips (2 cores,
     tiny.en int8; RTF varies +-30% between runs): greedy WER 0.235, beam 2 WER 0.231,
@@ -177,7 +183,8 @@ class FasterWhisperEngine:
         *,
         cpu_threads: int = 2,
         beam_size: int = 2,
-        compute_type: str = "int8",
+        compute_type: str | None = None,
+        device: str = "auto",
         language: str | None = "en",
         vad_filter: bool = True,
         initial_prompt: str | None = None,
@@ -186,9 +193,15 @@ class FasterWhisperEngine:
         contextual_pass: bool = True,
         cache_dir: Path | None = None,
     ) -> None:
+        # CAREPIPE_ASR_DEVICE (docs/monitoring.md): the device and compute type are part of
+        # the model version, so metrics never mix CPU int8 and GPU float16 decodes. Resolved
+        # first: a host without the GPU it was configured for fails before any model work.
+        self.device = resolve_device(device)
         self.model = resolve_model(asr_model, cache_dir=cache_dir)
+        compute_type = compute_type or compute_type_for(self.device)
         self.model_version = (
             f"{ENGINE_NAME}/{self.model.name}@sha256:{model_sha256(self.model.path)[:12]}"
+            f"/{self.device}-{compute_type}"
         )
         self.beam_size = beam_size
         self.vad_filter = vad_filter
@@ -203,7 +216,7 @@ class FasterWhisperEngine:
 
             self._whisper = WhisperModel(
                 str(self.model.path),
-                device="cpu",
+                device=self.device,
                 compute_type=compute_type,
                 cpu_threads=cpu_threads,
                 num_workers=1,
@@ -270,7 +283,10 @@ class FasterWhisperEngine:
                 hotwords = hotword_text(merge_vocabulary(vocabulary, heard, self.hotwords))
                 segments, info = self._decode(samples, hotwords)
                 passes = 2
-        speech_end = _speech_end(samples) if self.vad_filter else seconds
+        chunks = speech_chunks(samples) if self.vad_filter else None
+        speech_end = float(chunks[-1]["end"]) / SAMPLE_RATE if chunks else 0.0
+        if chunks is None:
+            speech_end = seconds
         elapsed = time.perf_counter() - started
         text = " ".join(s.text for s in segments if s.text).strip()
         return Transcript(
@@ -290,6 +306,9 @@ class FasterWhisperEngine:
                 "passes": passes,
                 "speech_seconds": round(float(info.duration_after_vad or seconds), 3),
                 "speech_end": round(speech_end, 3),
+                "audio": audio_features(samples, chunks),
+                "device": self.device,
+                "compute_type": self.compute_type,
             },
         )
 
@@ -314,18 +333,6 @@ def hotword_text(words: Sequence[str]) -> str | None:
         out.append(word)
         length += len(word) + 2
     return ", ".join(out) or None
-
-
-def _speech_end(samples: Any) -> float:
-    """Where the last speech ends (Silero VAD, as faster-whisper runs it), in seconds.
-
-    The coverage check compares it with the last transcribed segment: a decode that stopped
-    early leaves speech after its end.
-    """
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    chunks = get_speech_timestamps(samples, VadOptions())
-    return float(chunks[-1]["end"]) / SAMPLE_RATE if chunks else 0.0
 
 
 def _segment(s: Any) -> Segment:

@@ -26,7 +26,8 @@ def load_asr_engine(settings: Any) -> AsrEngine:
     or any text as Whisper's initial prompt), ``asr_timeout_seconds`` (default 120),
     ``asr_hotwords`` (comma-separated words favoured in every recording, beside the
     built-in units), ``asr_contextual_pass`` (default True: a second, drug-biased decode,
-    see :mod:`carepipe.engines.asr.biasing`) and ``data_dir`` (packaged models are
+    see :mod:`carepipe.engines.asr.biasing`), ``asr_device`` (auto | cpu | cuda, default
+    auto: :mod:`carepipe.engines.asr.device`) and ``data_dir`` (packaged models are
     assembled under ``<data_dir>/models``).
 
     The same settings values return the same engine object for the life of the process.
@@ -47,11 +48,12 @@ def load_asr_engine(settings: Any) -> AsrEngine:
         w.strip() for w in str(getattr(settings, "asr_hotwords", "") or "").split(",") if w.strip()
     )
     contextual = bool(getattr(settings, "asr_contextual_pass", True))
+    device = str(getattr(settings, "asr_device", "auto") or "auto").strip().lower()
     cache_dir = Path(getattr(settings, "data_dir", "var") or "var") / "models"
     key: tuple[Any, ...]
     if name == "faster-whisper":
         # The cache directory is not part of the key: a model is identified by its sha256.
-        key = (name, model, threads, beam, prompt, hotwords, contextual)
+        key = (name, model, threads, beam, prompt, hotwords, contextual, device)
     else:
         # The key is part of the cache key so a rotated key gets a new client; it is
         # held only in memory, as the settings object holds it anyway.
@@ -71,6 +73,7 @@ def load_asr_engine(settings: Any) -> AsrEngine:
                 hotwords=hotwords,
                 contextual=contextual,
                 cache_dir=cache_dir,
+                device=device,
             )
             _CACHE[key] = engine
         return engine
@@ -89,6 +92,7 @@ def _build(
     hotwords: tuple[str, ...] = (),
     contextual: bool = True,
     cache_dir: Path | None = None,
+    device: str = "auto",
 ) -> AsrEngine:
     if name == "faster-whisper":
         from carepipe.engines.asr.biasing import STATIC_VOCABULARY
@@ -105,6 +109,7 @@ def _build(
             hotwords=(*hotwords, *STATIC_VOCABULARY),
             contextual_pass=contextual,
             cache_dir=cache_dir,
+            device=device,
         )
     if name == "openai":
         from carepipe.engines.asr.openai_engine import DEFAULT_MODEL, OpenAiCompatibleAsrEngine

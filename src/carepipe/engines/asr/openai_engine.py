@@ -23,7 +23,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from carepipe.core.errors import AudioUnreadable, EngineOutputInvalid, EngineUnavailable
+from carepipe.core.errors import (
+    AudioUnreadable,
+    EngineOutputInvalid,
+    EngineTimeout,
+    EngineUnavailable,
+)
 from carepipe.engines.asr.audio import probe_seconds
 from carepipe.engines.asr.errors import AsrRequestRejected
 from carepipe.engines.asr.types import Segment, Transcript, real_time_factor
@@ -132,7 +137,7 @@ class OpenAiCompatibleAsrEngine:
                 files={"file": (f"audio.{ext}", audio, "application/octet-stream")},
             )
         except httpx.TimeoutException:
-            raise EngineUnavailable(f"ASR service {self.server} timed out") from None
+            raise EngineTimeout(f"ASR service {self.server} timed out") from None
         except httpx.TransportError as exc:
             raise EngineUnavailable(
                 f"ASR service {self.server} unreachable ({type(exc).__name__})"

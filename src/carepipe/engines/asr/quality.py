@@ -19,6 +19,15 @@ Checks (thresholds measured on the scribe dev clips; see docs/scribe.md):
   with a low log-probability: text invented over silence;
 - ``low_confidence``: the mean word probability (or segment confidence) under
   ``MIN_MEAN_CONFIDENCE``.
+
+Beside the reasons, the report carries ``flags`` for monitoring and the review page
+(issue 14): ``hallucination_suspected`` (a ``repetition_loop`` or ``no_speech`` reason) and
+``low_snr`` (the recording's SNR estimate, :mod:`carepipe.engines.asr.audio_quality`,
+under ``low_snr_db``). Low SNR alone does not make a transcript suspect: a noisy room is
+a reason to listen, not a failed decode. ``segments`` lists the segments that tripped a
+per-segment check with their Whisper signals (times and numbers, never text), and
+``metrics`` adds the per-segment ``avg_logprob`` and ``no_speech_prob`` extremes and the
+audio's ``snr_db`` and ``speech_ratio`` when the engine measured them.
 """
 
 from __future__ import annotations
@@ -28,7 +37,8 @@ import zlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from carepipe.engines.asr.types import Transcript
+from carepipe.engines.asr.audio_quality import LOW_SNR_DB
+from carepipe.engines.asr.types import Segment, Transcript
 
 MIN_WORDS_PER_SPEECH_MINUTE = 70.0
 MIN_TIME_COVERAGE = 0.55
@@ -51,6 +61,8 @@ class QualityReport:
     suspect: bool
     reasons: list[str] = field(default_factory=list)
     metrics: dict[str, float] = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)
+    segments: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (no transcript text: safe for job results and logs)."""
@@ -82,8 +94,12 @@ def longest_repeat(text: str, max_n: int = 4) -> tuple[int, str]:
     return best, run_text
 
 
-def assess(transcript: Transcript) -> QualityReport:
-    """Run every check on ``transcript`` (see the module docstring)."""
+def assess(transcript: Transcript, *, low_snr_db: float = LOW_SNR_DB) -> QualityReport:
+    """Run every check on ``transcript`` (see the module docstring).
+
+    ``low_snr_db``: recordings whose SNR estimate (``extra["audio"]["snr_db"]``, when the
+    engine measured it) is below this are flagged ``low_snr``.
+    """
     reasons: list[str] = []
     segments = transcript.segments
     words = len(_TOKEN_RE.findall(transcript.text))
@@ -133,4 +149,64 @@ def assess(transcript: Transcript) -> QualityReport:
     metrics["mean_word_confidence"] = round(mean_conf, 3)
     if segments and mean_conf < MIN_MEAN_CONFIDENCE:
         reasons.append("low_confidence")
-    return QualityReport(suspect=bool(reasons), reasons=reasons, metrics=metrics)
+
+    flags, flagged = _signals(transcript, reasons, metrics, low_snr_db)
+    return QualityReport(
+        suspect=bool(reasons), reasons=reasons, metrics=metrics, flags=flags, segments=flagged
+    )
+
+
+def segment_reasons(segment: Segment) -> list[str]:
+    """Which of Whisper's per-segment signals ``segment`` trips (names, no text)."""
+    out: list[str] = []
+    ratio = segment.compression_ratio
+    if ratio is None and len(segment.text) >= 40:
+        ratio = compression_ratio(segment.text)
+    if ratio is not None and ratio > MAX_COMPRESSION_RATIO:
+        out.append("high_compression_ratio")
+    if (
+        segment.no_speech_prob is not None
+        and segment.no_speech_prob > NO_SPEECH_PROB
+        and (segment.avg_logprob is None or segment.avg_logprob < NO_SPEECH_LOGPROB)
+    ):
+        out.append("no_speech")
+    elif segment.avg_logprob is not None and segment.avg_logprob < NO_SPEECH_LOGPROB:
+        out.append("low_logprob")
+    return out
+
+
+def _signals(
+    transcript: Transcript, reasons: list[str], metrics: dict[str, float], low_snr_db: float
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """The monitoring flags, the flagged segments, and the extra metrics (into ``metrics``)."""
+    segments = transcript.segments
+    logprobs = [s.avg_logprob for s in segments if s.avg_logprob is not None]
+    no_speech = [s.no_speech_prob for s in segments if s.no_speech_prob is not None]
+    if logprobs:
+        metrics["min_avg_logprob"] = round(min(logprobs), 3)
+        metrics["mean_avg_logprob"] = round(sum(logprobs) / len(logprobs), 3)
+    if no_speech:
+        metrics["max_no_speech_prob"] = round(max(no_speech), 4)
+    flags: list[str] = []
+    if {"repetition_loop", "no_speech"} & set(reasons):
+        flags.append("hallucination_suspected")
+    audio = transcript.extra.get("audio") or {}
+    if "snr_db" in audio:
+        metrics["snr_db"] = float(audio["snr_db"])
+        metrics["speech_ratio"] = float(audio.get("speech_ratio") or 0.0)
+        if metrics["snr_db"] < low_snr_db:
+            flags.append("low_snr")
+    flagged = [
+        {
+            "index": i,
+            "start": s.start,
+            "end": s.end,
+            "avg_logprob": s.avg_logprob,
+            "compression_ratio": s.compression_ratio,
+            "no_speech_prob": s.no_speech_prob,
+            "reasons": why,
+        }
+        for i, s in enumerate(segments)
+        if (why := segment_reasons(s))
+    ]
+    return flags, flagged

@@ -272,6 +272,25 @@ class ObservationInput:
 
 
 @dataclass(frozen=True)
+class ApprovalInput:
+    """A clinician's approval of a reviewed scribe note: the bundle's Provenance.
+
+    ``approver`` is the console user's name (an identifier in the tenant's user system, not
+    a Practitioner on the EMR); the draft and the model versions are the entities the
+    approved note was revised from.
+    """
+
+    approver: str
+    approved_at: DateLike
+    approver_display: str = ""
+    review_id: str = ""
+    draft_note_id: str = ""
+    draft_transcript_id: str = ""
+    asr_model_version: str = ""
+    note_model_version: str = ""
+
+
+@dataclass(frozen=True)
 class ScribeInput:
     """A consultation note drafted by the scribe pipeline (SOAP), and what it found."""
 
@@ -297,6 +316,8 @@ class ScribeInput:
     transcript_language: str | None = None
     # Scribe (issue 11): labs said aloud, fetal heart rate, other coded measurements.
     observations: Sequence[ObservationInput] = ()
+    # Clinician review (issue 14): who approved the note, from which draft (a Provenance).
+    approval: ApprovalInput | None = None
 
 
 @dataclass(frozen=True)

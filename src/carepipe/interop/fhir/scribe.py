@@ -2,7 +2,8 @@
 
 Encounter, Composition (LOINC consult note / note, SOAP sections with narrative),
 vital-sign Observations (LOINC + UCUM), MedicationStatements, Conditions,
-AllergyIntolerances and the transcript as a DocumentReference.
+AllergyIntolerances and the transcript as a DocumentReference; for a note a clinician
+approved, a Provenance (who approved, when, from which draft and model versions).
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from carepipe.core.errors import FhirInvalid
 from carepipe.interop.fhir import codes
 from carepipe.interop.fhir.bundle import (
     TransactionBuilder,
+    carepipe_system,
+    deterministic_uuid,
     fhir_datetime,
     fhir_instant,
     narrative,
+    to_fhir,
     xml_safe,
 )
 from carepipe.interop.fhir.elements import (
@@ -30,6 +34,7 @@ from carepipe.interop.fhir.elements import (
 )
 from carepipe.interop.fhir.inputs import (
     AllergyInput,
+    ApprovalInput,
     BundleContext,
     DiagnosisInput,
     EncounterInput,
@@ -226,6 +231,7 @@ def build_scribe_bundle(ctx: BundleContext, note: ScribeInput) -> Json:
         for i, a in enumerate(note.allergies)
     ]
 
+    transcript_ref = None
     if note.transcript:
         attachment: Json = {
             "contentType": "text/plain; charset=utf-8",
@@ -234,7 +240,7 @@ def build_scribe_bundle(ctx: BundleContext, note: ScribeInput) -> Json:
         }
         if note.transcript_language:
             attachment["language"] = note.transcript_language
-        builder.add(
+        transcript_ref = builder.add(
             {
                 "resourceType": "DocumentReference",
                 "status": "current",
@@ -286,5 +292,99 @@ def build_scribe_bundle(ctx: BundleContext, note: ScribeInput) -> Json:
         if note.approved_at:
             attester["time"] = fhir_datetime(note.approved_at)
         composition["attester"] = [attester]
-    builder.add(composition, natural_key="note")
-    return builder.to_dict()
+    composition_ref = builder.add(composition, natural_key="note")
+    bundle = builder.to_dict()
+    if note.approval is not None:
+        targets = [composition_ref, *vitals, *conditions, *medications, *allergies]
+        if transcript_ref is not None:
+            targets.append(transcript_ref)
+        bundle["entry"].append(_provenance_entry(ctx, note.approval, targets))
+    return bundle
+
+
+def _provenance_entry(ctx: BundleContext, approval: ApprovalInput, targets: list[Json]) -> Json:
+    """The approval as a Provenance entry.
+
+    Provenance has no identifier to make a conditional create on, so the entry is a
+    ``PUT Provenance/<id>`` with an id derived from the job (update-as-create): pushing
+    the bundle again (a retried or taken-over ``emr`` stage) rewrites the same
+    Provenance instead of adding a second one.
+    """
+    tenant = ctx.tenant
+    approver: Json = {
+        "identifier": {"system": carepipe_system(tenant, "user"), "value": approval.approver}
+    }
+    if approval.approver_display:
+        approver["display"] = approval.approver_display
+    models = ", ".join(
+        f"{what} {version}"
+        for what, version in (
+            ("ASR", approval.asr_model_version),
+            ("note", approval.note_model_version),
+        )
+        if version
+    )
+    entities: list[Json] = []
+    for role, kind, ident, label, version in (
+        (
+            "revision",
+            "draft-note",
+            approval.draft_note_id,
+            "Draft note",
+            approval.note_model_version,
+        ),
+        (
+            "source",
+            "draft-transcript",
+            approval.draft_transcript_id,
+            "Draft transcript",
+            approval.asr_model_version,
+        ),
+    ):
+        if ident:
+            display = f"{label} ({version})" if version else label
+            entities.append(
+                {
+                    "role": role,
+                    "what": {
+                        "identifier": {"system": carepipe_system(tenant, kind), "value": ident},
+                        "display": display,
+                    },
+                }
+            )
+    resource: Json = {
+        "resourceType": "Provenance",
+        "target": targets,
+        "recorded": fhir_instant(approval.approved_at),
+        "activity": simple_concept(
+            "http://terminology.hl7.org/CodeSystem/v3-DataOperation", "UPDATE", "revise"
+        ),
+        "agent": [
+            {
+                "type": simple_concept(
+                    "http://terminology.hl7.org/CodeSystem/provenance-participant-type",
+                    "verifier",
+                    "Verifier",
+                ),
+                "who": approver,
+            },
+            {
+                "type": simple_concept(
+                    "http://terminology.hl7.org/CodeSystem/provenance-participant-type",
+                    "assembler",
+                    "Assembler",
+                ),
+                "who": {"display": f"CarePipe scribe ({models})" if models else "CarePipe scribe"},
+            },
+        ],
+        "entity": entities,
+    }
+    if approval.review_id:
+        resource["reason"] = [{"text": f"Clinician review {approval.review_id}"}]
+    uid = deterministic_uuid(ctx, "provenance", "approval")
+    resource["id"] = str(uid)
+    return {
+        "fullUrl": f"urn:uuid:{uid}",
+        "resource": to_fhir(resource),
+        "request": {"method": "PUT", "url": f"Provenance/{uid}"},
+    }
