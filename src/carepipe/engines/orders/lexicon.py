@@ -1,3 +1,4 @@
+# size: the service table (one entry per test, study or referral), read as one table.
 """Words the rules engine knows: tests, studies, referrals, order verbs, negation cues.
 
 LOINC codes are given only where the code is certain for the test as usually ordered;
