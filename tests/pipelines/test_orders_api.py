@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,6 +17,7 @@ from fastapi.testclient import TestClient
 from carepipe.app import create_app
 from carepipe.core.auth import SYSTEM
 from carepipe.ops.api_keys import create_key
+from tests.support.orders_api import dose, order, resources, timing_repeat
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 
@@ -35,37 +35,11 @@ def auth(db) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def _order(client: TestClient, auth: dict[str, str], run_jobs, text: str) -> tuple[dict, dict]:
-    """POST the order, run the worker, GET the job and its bundle."""
-    r = client.post("/v1/jobs", json={"pipeline": "orders", "payload": text}, headers=auth)
-    assert r.status_code == 202, r.text
-    job_id = r.json()["id"]
-    run_jobs([job_id])
-    job = client.get(f"/v1/jobs/{job_id}", headers=auth).json()
-    assert job["status"] == "succeeded", job
-    bundle = client.get(f"/v1/jobs/{job_id}/bundle", headers=auth)
-    assert bundle.status_code == 200, bundle.text
-    return job, bundle.json()
-
-
-def _resources(bundle: dict, kind: str) -> list[dict[str, Any]]:
-    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
-
-
-def _dose(med: dict[str, Any], i: int = 0) -> tuple[float, str]:
-    q = med["dosageInstruction"][i]["doseAndRate"][0]["doseQuantity"]
-    return q["value"], q["unit"]
-
-
-def _repeat(med: dict[str, Any], i: int = 0) -> dict[str, Any]:
-    return med["dosageInstruction"][i]["timing"]["repeat"]
-
-
 def test_weekly_vitamin_d_keeps_its_60000_units(client, auth, run_jobs) -> None:
-    job, bundle = _order(client, auth, run_jobs, "Vitamin D3 60,000 IU once weekly")
-    (med,) = _resources(bundle, "MedicationRequest")
-    assert _dose(med) == (60000, "[iU]")
-    repeat = _repeat(med)
+    job, bundle = order(client, auth, run_jobs, "Vitamin D3 60,000 IU once weekly")
+    (med,) = resources(bundle, "MedicationRequest")
+    assert dose(med) == (60000, "[iU]")
+    repeat = timing_repeat(med)
     assert (repeat["frequency"], repeat["period"], repeat["periodUnit"]) == (1, 1, "wk")
     summary = job["result"]["summary"]
     assert "60000 units" in summary and "once a week" in summary
@@ -73,43 +47,43 @@ def test_weekly_vitamin_d_keeps_its_60000_units(client, auth, run_jobs) -> None:
 
 
 def test_half_tablet_halves_the_dose(client, auth, run_jobs) -> None:
-    _job, bundle = _order(client, auth, run_jobs, "Metoprolol 25 mg half tab BD")
-    (med,) = _resources(bundle, "MedicationRequest")
-    assert _dose(med) == (12.5, "mg")
-    assert _repeat(med)["frequency"] == 2
+    _job, bundle = order(client, auth, run_jobs, "Metoprolol 25 mg half tab BD")
+    (med,) = resources(bundle, "MedicationRequest")
+    assert dose(med) == (12.5, "mg")
+    assert timing_repeat(med)["frequency"] == 2
     coding = med["medicationCodeableConcept"]["coding"]
     assert {"system": RXNORM, "code": "6918", "display": "metoprolol"} in coding
 
 
 def test_hold_is_on_hold_not_stopped(client, auth, run_jobs) -> None:
-    job, bundle = _order(client, auth, run_jobs, "hold ramipril tonight")
-    (med,) = _resources(bundle, "MedicationRequest")
+    job, bundle = order(client, auth, run_jobs, "hold ramipril tonight")
+    (med,) = resources(bundle, "MedicationRequest")
     assert med["status"] == "on-hold"
     assert med["medicationCodeableConcept"]["text"] == "ramipril"
     assert "Hold ramipril" in job["result"]["summary"]
 
 
 def test_rx_shorthand_is_read(client, auth, run_jobs) -> None:
-    job, bundle = _order(client, auth, run_jobs, "Rx amox 500 tid x7d")
-    (med,) = _resources(bundle, "MedicationRequest")
+    job, bundle = order(client, auth, run_jobs, "Rx amox 500 tid x7d")
+    (med,) = resources(bundle, "MedicationRequest")
     assert med["status"] == "active"
     assert med["medicationCodeableConcept"]["text"] == "amoxicillin"
     assert {"system": RXNORM, "code": "723", "display": "amoxicillin"} in med[
         "medicationCodeableConcept"
     ]["coding"]
-    assert _dose(med) == (500, "mg")
-    repeat = _repeat(med)
+    assert dose(med) == (500, "mg")
+    repeat = timing_repeat(med)
     assert (repeat["frequency"], repeat["period"], repeat["periodUnit"]) == (3, 1, "d")
     assert (repeat["boundsDuration"]["value"], repeat["boundsDuration"]["code"]) == (7, "d")
     assert "amoxicillin 500 mg three times a day for 7 days" in job["result"]["summary"]
 
 
 def test_follow_up_with_fbs_ppbs(client, auth, run_jobs) -> None:
-    job, bundle = _order(client, auth, run_jobs, "f/u 1 month with FBS PPBS")
-    (visit,) = _resources(bundle, "Appointment")
+    job, bundle = order(client, auth, run_jobs, "f/u 1 month with FBS PPBS")
+    (visit,) = resources(bundle, "Appointment")
     interval = next(e for e in visit["extension"] if e["url"].endswith("follow-up-interval"))
     assert (interval["valueDuration"]["value"], interval["valueDuration"]["code"]) == (1, "mo")
-    labs = _resources(bundle, "ServiceRequest")
+    labs = resources(bundle, "ServiceRequest")
     assert sorted(s["code"].get("text") for s in labs) == [
         "Fasting blood glucose",
         "Postprandial blood glucose",
@@ -124,36 +98,36 @@ def test_follow_up_with_fbs_ppbs(client, auth, run_jobs) -> None:
 
 
 def test_sputum_afb_is_a_service_request(client, auth, run_jobs) -> None:
-    job, bundle = _order(client, auth, run_jobs, "sputum AFB")
-    (lab,) = _resources(bundle, "ServiceRequest")
+    job, bundle = order(client, auth, run_jobs, "sputum AFB")
+    (lab,) = resources(bundle, "ServiceRequest")
     assert lab["code"]["text"] == "Sputum AFB smear"
     assert lab["category"][0]["coding"][0]["code"] == "108252007"  # laboratory procedure
     assert job["result"]["understood"] is True
 
 
 def test_words_not_understood_are_listed_beside_the_orders(client, auth, run_jobs) -> None:
-    job, bundle = _order(client, auth, run_jobs, "Order CBC, LFT and sputum xyz")
-    assert len(_resources(bundle, "ServiceRequest")) == 2
+    job, bundle = order(client, auth, run_jobs, "Order CBC, LFT and sputum xyz")
+    assert len(resources(bundle, "ServiceRequest")) == 2
     assert job["result"]["not_understood"] == ["sputum xyz"]
     assert 'Not understood: "sputum xyz".' in job["result"]["summary"]
 
 
 def test_indian_brand_keeps_brand_and_codes_generic(client, auth, run_jobs) -> None:
-    _job, bundle = _order(client, auth, run_jobs, "Tab Crocin 650 1-0-1 x 3 days")
-    (med,) = _resources(bundle, "MedicationRequest")
+    _job, bundle = order(client, auth, run_jobs, "Tab Crocin 650 1-0-1 x 3 days")
+    (med,) = resources(bundle, "MedicationRequest")
     concept = med["medicationCodeableConcept"]
     assert concept["text"] == "acetaminophen (Crocin)"
     assert {"system": RXNORM, "code": "161", "display": "acetaminophen"} in concept["coding"]
-    assert _dose(med) == (650, "mg")
-    assert _repeat(med)["when"] == ["MORN", "NIGHT"]
+    assert dose(med) == (650, "mg")
+    assert timing_repeat(med)["when"] == ["MORN", "NIGHT"]
 
 
 def test_loading_dose_then_maintenance_are_two_dose_steps(client, auth, run_jobs) -> None:
-    job, bundle = _order(client, auth, run_jobs, "Loading dose aspirin 300 mg stat, then 75 mg OD")
-    (med,) = _resources(bundle, "MedicationRequest")
+    job, bundle = order(client, auth, run_jobs, "Loading dose aspirin 300 mg stat, then 75 mg OD")
+    (med,) = resources(bundle, "MedicationRequest")
     assert [d["sequence"] for d in med["dosageInstruction"]] == [1, 2]
-    assert _dose(med, 0) == (300, "mg") and _repeat(med, 0) == {"count": 1}
-    assert _dose(med, 1) == (75, "mg") and _repeat(med, 1)["frequency"] == 1
+    assert dose(med, 0) == (300, "mg") and timing_repeat(med, 0) == {"count": 1}
+    assert dose(med, 1) == (75, "mg") and timing_repeat(med, 1)["frequency"] == 1
     assert "300 mg once only; then 75 mg once a day" in job["result"]["summary"]
 
 
@@ -187,8 +161,8 @@ def test_tenant_formulary_codes_win_and_rxnorm_is_kept(
         )
     )
     settings.orders_formulary_dir = formulary
-    _job, bundle = _order(client, auth, run_jobs, "Tab Crocin 650 SOS")
-    (med,) = _resources(bundle, "MedicationRequest")
+    _job, bundle = order(client, auth, run_jobs, "Tab Crocin 650 SOS")
+    (med,) = resources(bundle, "MedicationRequest")
     coding = med["medicationCodeableConcept"]["coding"]
     assert coding[0] == {
         "system": "https://hospital.example/formulary",

@@ -6,7 +6,6 @@ and its FHIR bundle as a partner reads them (``GET /v1/jobs/{id}`` and ``/bundle
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,6 +13,7 @@ from fastapi.testclient import TestClient
 from carepipe.app import create_app
 from carepipe.core.auth import SYSTEM
 from carepipe.ops.api_keys import create_key
+from tests.support.orders_api import dose, order, resources, timing_repeat
 
 
 @pytest.fixture
@@ -29,69 +29,43 @@ def auth(db) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def _order(client: TestClient, auth: dict[str, str], run_jobs, text: str) -> tuple[dict, dict]:
-    """POST the order, run the worker, GET the job and its bundle."""
-    r = client.post("/v1/jobs", json={"pipeline": "orders", "payload": text}, headers=auth)
-    assert r.status_code == 202, r.text
-    job_id = r.json()["id"]
-    run_jobs([job_id])
-    job = client.get(f"/v1/jobs/{job_id}", headers=auth).json()
-    assert job["status"] == "succeeded", job
-    bundle = client.get(f"/v1/jobs/{job_id}/bundle", headers=auth)
-    assert bundle.status_code == 200, bundle.text
-    return job, bundle.json()
-
-
-def _resources(bundle: dict, kind: str) -> list[dict[str, Any]]:
-    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
-
-
-def _dose(med: dict[str, Any]) -> tuple[float, str]:
-    q = med["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]
-    return q["value"], q["unit"]
-
-
-def _repeat(med: dict[str, Any]) -> dict[str, Any]:
-    return med["dosageInstruction"][0]["timing"]["repeat"]
-
-
 def test_strength_then_half_tablet_is_half_the_strength(client, auth, run_jobs) -> None:
     # "50 ½" used to be read as the mixed number 50.5.
-    _job, bundle = _order(client, auth, run_jobs, "Tab Met XL 50 ½ tab OD")
-    (med,) = _resources(bundle, "MedicationRequest")
+    _job, bundle = order(client, auth, run_jobs, "Tab Met XL 50 ½ tab OD")
+    (med,) = resources(bundle, "MedicationRequest")
     assert med["medicationCodeableConcept"]["text"] == "metoprolol (Met XL)"
-    assert _dose(med) == (25, "mg")
-    assert _repeat(med)["frequency"] == 1
+    assert dose(med) == (25, "mg")
+    assert timing_repeat(med)["frequency"] == 1
 
 
 def test_brand_with_its_strength_glued_on(client, auth, run_jobs) -> None:
-    job, bundle = _order(client, auth, run_jobs, "tab.dolo650 sos")
-    (med,) = _resources(bundle, "MedicationRequest")
+    job, bundle = order(client, auth, run_jobs, "tab.dolo650 sos")
+    (med,) = resources(bundle, "MedicationRequest")
     assert med["medicationCodeableConcept"]["text"] == "acetaminophen (dolo)"
-    assert _dose(med) == (650, "mg")
+    assert dose(med) == (650, "mg")
     assert med["dosageInstruction"][0]["asNeededBoolean"] is True
     assert job["result"]["not_understood"] == []
 
 
 def test_one_schedule_for_a_list_of_drugs(client, auth, run_jobs) -> None:
-    _job, bundle = _order(
+    _job, bundle = order(
         client, auth, run_jobs, "Tab Ecosprin 75, Tab Clopilet 75, Tab Atorva 40 - all 0-0-1"
     )
-    meds = _resources(bundle, "MedicationRequest")
+    meds = resources(bundle, "MedicationRequest")
     assert [m["medicationCodeableConcept"]["text"] for m in meds] == [
         "aspirin (Ecosprin)",
         "clopidogrel (Clopilet)",
         "atorvastatin (Atorva)",
     ]
     for med in meds:
-        repeat = _repeat(med)
+        repeat = timing_repeat(med)
         assert (repeat["frequency"], repeat["period"], repeat["periodUnit"]) == (1, 1, "d")
 
 
 def test_a_vitamin_level_is_a_test_not_a_vitamin(client, auth, run_jobs) -> None:
-    _job, bundle = _order(client, auth, run_jobs, "S. uric acid, S. calcium, vit D levels, B12")
-    assert _resources(bundle, "MedicationRequest") == []
-    labs = sorted(s["code"]["text"] for s in _resources(bundle, "ServiceRequest"))
+    _job, bundle = order(client, auth, run_jobs, "S. uric acid, S. calcium, vit D levels, B12")
+    assert resources(bundle, "MedicationRequest") == []
+    labs = sorted(s["code"]["text"] for s in resources(bundle, "ServiceRequest"))
     assert labs == ["Serum calcium", "Uric acid", "Vitamin B12", "Vitamin D level"]
 
 
@@ -110,25 +84,25 @@ def test_a_vitamin_level_is_a_test_not_a_vitamin(client, auth, run_jobs) -> None
 def test_tests_studies_and_referrals_in_shorthand(
     client, auth, run_jobs, text: str, wanted: list[str]
 ) -> None:
-    job, bundle = _order(client, auth, run_jobs, text)
+    job, bundle = order(client, auth, run_jobs, text)
     got = sorted(
         s["code"].get("text") or s["code"]["coding"][0]["display"]
-        for s in _resources(bundle, "ServiceRequest")
+        for s in resources(bundle, "ServiceRequest")
     )
     assert got == wanted
     assert job["result"]["not_understood"] == []
 
 
 def test_review_abbreviation_books_the_follow_up(client, auth, run_jobs) -> None:
-    _job, bundle = _order(client, auth, run_jobs, "R/V after 15 days")
-    (visit,) = _resources(bundle, "Appointment")
+    _job, bundle = order(client, auth, run_jobs, "R/V after 15 days")
+    (visit,) = resources(bundle, "Appointment")
     interval = next(e for e in visit["extension"] if e["url"].endswith("follow-up-interval"))
     assert (interval["valueDuration"]["value"], interval["valueDuration"]["code"]) == (15, "d")
 
 
 def test_three_ingredient_brand_names_each_ingredient(client, auth, run_jobs) -> None:
-    _job, bundle = _order(client, auth, run_jobs, "Tab Zerodol SP bd after food")
-    (med,) = _resources(bundle, "MedicationRequest")
+    _job, bundle = order(client, auth, run_jobs, "Tab Zerodol SP bd after food")
+    (med,) = resources(bundle, "MedicationRequest")
     text = med["medicationCodeableConcept"]["text"]
     assert text == "aceclofenac / acetaminophen / serratiopeptidase (Zerodol SP)"
-    assert _repeat(med)["frequency"] == 2
+    assert timing_repeat(med)["frequency"] == 2

@@ -13,10 +13,7 @@ from sqlalchemy import select
 from carepipe.core.models import AuditEvent, Job
 from carepipe.review.models import ReviewCorrection
 from tests.review.conftest import DATA
-
-
-def _resources(bundle: dict, kind: str) -> list[dict]:
-    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
+from tests.support.orders_api import resources
 
 
 def test_a_clinician_edits_a_dose_and_approves_and_the_bundle_carries_it(
@@ -98,10 +95,10 @@ def test_a_clinician_edits_a_dose_and_approves_and_the_bundle_carries_it(
     assert job.status == "succeeded", job.error_message
     assert job.result["review"]["status"] == "approved"
     bundle = client.get(f"/v1/jobs/{job_id}/bundle", headers=people.partner_a).json()
-    (statement,) = _resources(bundle, "MedicationStatement")
+    (statement,) = resources(bundle, "MedicationStatement")
     assert statement["dosage"][0]["doseAndRate"][0]["doseQuantity"]["value"] == 10
-    assert _resources(bundle, "Composition")[0]["status"] == "final"
-    (prov,) = _resources(bundle, "Provenance")
+    assert resources(bundle, "Composition")[0]["status"] == "final"
+    (prov,) = resources(bundle, "Provenance")
     verifier = prov["agent"][0]
     assert verifier["type"]["coding"][0]["code"] == "verifier"
     assert verifier["who"]["identifier"]["value"] == "cara"
@@ -233,7 +230,7 @@ def test_pushing_an_approved_bundle_twice_stores_one_provenance(
     (job,) = run_jobs([job_id], timeout=120, settings_override=settings)
     assert job.status == "succeeded", job.error_message
     bundle = client.get(f"/v1/jobs/{job_id}/bundle", headers=people.partner_a).json()
-    assert len(_resources(bundle, "Provenance")) == 1
+    assert len(resources(bundle, "Provenance")) == 1
 
     emr = start_fhir_test_server()
     try:
@@ -245,4 +242,4 @@ def test_pushing_an_approved_bundle_twice_stores_one_provenance(
         emr.stop()
     assert len(stored["Provenance"]) == 1
     assert len(stored["Composition"]) == 1
-    assert len(stored["MedicationStatement"]) == len(_resources(bundle, "MedicationStatement"))
+    assert len(stored["MedicationStatement"]) == len(resources(bundle, "MedicationStatement"))
