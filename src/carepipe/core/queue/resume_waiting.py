@@ -52,7 +52,8 @@ def resume_job(
         .values(
             status=JobStatus.RUNNING,
             current_stage=stage,
-            result=_merged(session, job_id, result),
+            # The row is locked and loaded above: merge into what it holds.
+            result={**(job.result or {}), **(result or {})},
             updated_at=now,
         ),
         execution_options={"synchronize_session": False},
