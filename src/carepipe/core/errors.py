@@ -407,6 +407,7 @@ class ModelFormatInvalid(InvalidRequest):
     lists the formats that are."""
 
     code = "model_format_invalid"
+    http_status = 422
 
 
 class DeploymentUnhealthy(Conflict):

@@ -25,9 +25,11 @@ def _post(url: str, body: dict[str, Any]) -> None:
     try:
         response = httpx.post(url, json=body, timeout=TIMEOUT_SECONDS)
         if response.status_code >= 400:
-            log.warning("model_webhook.refused", event=body["event"], status=response.status_code)
+            log.warning(
+                "model_webhook.refused", event_type=body["event"], status=response.status_code
+            )
     except httpx.HTTPError as exc:
-        log.warning("model_webhook.failed", event=body["event"], error=type(exc).__name__)
+        log.warning("model_webhook.failed", event_type=body["event"], error=type(exc).__name__)
 
 
 def notify(url: str | None, event: str, payload: dict[str, Any], *, wait: bool = False) -> None:

@@ -15,6 +15,10 @@ from carepipe.mlops.models import MlAlias, MlModel, MlModelVersion
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 #: An alias: lower-case word (``champion``, ``challenger``, ``shadow-2``).
 ALIAS_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
+#: What every door accepts as a version reference (an id, ``name@<1-9 digits>``, ``name@alias``).
+REF_PATTERN = (
+    r"^([0-9a-f]{32}|[A-Za-z0-9][A-Za-z0-9._-]{0,127}@([0-9]{1,9}|[a-z][a-z0-9_-]{0,63}))$"
+)
 _REF = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]{0,127})@(?P<which>[A-Za-z0-9_-]{1,64})$")
 _ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -48,6 +52,8 @@ def resolve_version(session: Session, ref: str) -> MlModelVersion:
     model = model_by_name(session, m["name"])
     which = m["which"]
     if which.isdigit():
+        if len(which) > 9:  # beyond any version number (and a database integer)
+            raise NotFound(f"model {model.name!r} has no version {which}")
         version = session.execute(
             select(MlModelVersion).where(
                 MlModelVersion.model_id == model.id, MlModelVersion.version == int(which)
