@@ -120,10 +120,16 @@ def worker(
 
     signal.signal(signal.SIGTERM, _term)
     signal.signal(signal.SIGINT, _term)
+    from carepipe.ops.scheduler import Scheduler, canary_jobs
+
+    # Canary analysis runs here too: in a PostgreSQL layout with separate workers a canary
+    # must not depend on a ``carepipe up`` being alive (two analysers are safe).
+    scheduler = Scheduler(canary_jobs(db)).start()
     t = threading.Thread(target=w.run, name="carepipe-worker-main")
     t.start()
     while t.is_alive():
         t.join(0.5)
+    scheduler.stop()
 
 
 def mllp(
