@@ -94,11 +94,10 @@ def main() -> int:
     from carepipe.core.db import Database
     from carepipe.core.migrate import upgrade
     from carepipe.core.models import Job
-    from carepipe.mlops import deployments, rollback
+    from carepipe.mlops import deployments, registry, rollback
     from carepipe.mlops.health import SMOKE_CLIP
     from carepipe.pipelines.catalog import load_pipelines
     from carepipe.pipelines.ingest import submit
-    from tests.mlops.serving.factories import make_version
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-model-switch-"))
     s = Settings(data_dir=tmp, _env_file=None, blob_encryption_key=KEY, **BASE)  # type: ignore[call-arg]
@@ -106,8 +105,16 @@ def main() -> int:
     load_pipelines()
     db, blobs = Database(s.resolved_database_url), blob_store_from_settings(s)
     audio = SMOKE_CLIP.read_bytes()
-    with db.transaction() as sess:
-        refs = [make_version(sess, "whisper-tiny", "asr", v) for v in VERSIONS]
+    with db.transaction() as sess:  # two registered versions, as a user registers them
+        registry.register_model(sess, SYSTEM, name="whisper-tiny", kind="asr")
+        refs = [
+            registry.register_version(
+                sess, blobs, SYSTEM, "whisper-tiny", format="packaged-whisper",
+                packaged="tiny.en",
+                engine_config={k: v for k, v in config.items() if k != "asr_model"},
+            ).label
+            for config in VERSIONS
+        ]  # fmt: skip
 
     def probe() -> tuple[float, str | None]:
         """Run one job to the end; (when it was done, the registry version that served)."""
