@@ -48,7 +48,7 @@ from carepipe.mlops.deployments import (
     _label_of as label_of,
 )
 from carepipe.mlops.models import MlDeployment, MlServingObservation
-from carepipe.mlops.notify import notify
+from carepipe.mlops.notify import notify_after_commit
 from carepipe.mlops.refs import label
 from carepipe.mlops.serving import clear_cache
 from carepipe.observability.logging import get_logger
@@ -181,7 +181,8 @@ def start_canary(
 
 
 def _notify(settings: Any, event: str, session: Session, row: MlDeployment, **extra: Any) -> None:
-    notify(
+    notify_after_commit(
+        session,
         getattr(settings, "model_webhook_url", None),
         event,
         {

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from sqlalchemy.event import listen
+from sqlalchemy.orm import Session
 
 from carepipe.observability.logging import get_logger
 
@@ -42,3 +44,13 @@ def notify(url: str | None, event: str, payload: dict[str, Any], *, wait: bool =
         _post(url, body)
         return
     threading.Thread(target=_post, args=(url, body), name="model-webhook", daemon=True).start()
+
+
+def notify_after_commit(
+    session: Session, url: str | None, event: str, payload: dict[str, Any]
+) -> None:
+    """:func:`notify` once ``session``'s transaction commits (nothing if it rolls back): a
+    change refused by a conflict after this call must not be announced."""
+    if not url:
+        return
+    listen(session, "after_commit", lambda _s: notify(url, event, payload), once=True)

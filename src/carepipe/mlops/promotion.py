@@ -31,7 +31,7 @@ from carepipe.core.errors import (
 )
 from carepipe.mlops import gates
 from carepipe.mlops.models import STAGES, MlApproval, MlModel, MlModelVersion, MlStageChange
-from carepipe.mlops.notify import notify
+from carepipe.mlops.notify import notify_after_commit
 from carepipe.mlops.registry import bump_model, find_version, view_of
 from carepipe.mlops.views import ApprovalView, PromotionView, approval_view
 
@@ -170,7 +170,8 @@ def promote(
         after={"stage": to_stage, "moved": moved, "failed_checks": [c.name for c in failed]},
         reason=reason or None,
     )
-    notify(
+    notify_after_commit(
+        session,
         webhook_url,
         "model.promoted",
         {
