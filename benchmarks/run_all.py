@@ -59,6 +59,8 @@ LONG_RUNNING = {
     # Queue: 3 rounds over 7 systems (CarePipe x2, Procrastinate, Celery, PgQueuer x3),
     # 10,000 tasks each (~15 min on the shared VM); the profile beside it takes ~3 min.
     "bench_queue.py": 2400.0,
+    # Model evaluation: Whisper tiny.en then base on the 12 clips (~5 min on 2 busy cores).
+    "bench_model_eval.py": 1800.0,
 }
 
 

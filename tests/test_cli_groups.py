@@ -24,6 +24,24 @@ GROUPS = {
     "users": ["create", "list", "lock", "unlock", "reset-password", "token"],
     "backfill": ["start", "pause", "resume", "cancel", "status", "report"],
     "reviews": ["list", "show", "approve", "return", "assign", "export"],
+    "models": [
+        "register",
+        "list",
+        "show",
+        "alias",
+        "promote",
+        "approve",
+        "evaluate",
+        "compare",
+        "report",
+        "report-schedule",
+        "deploy",
+        "deployments",
+        "canary",
+        "rollback",
+        "monitor",
+        "drift",
+    ],
 }
 # A row of the help's "Commands" panel: a box edge, the command's name, its summary.
 ROW = re.compile(r"^[│|]\s(?P<name>[a-z][a-z0-9-]*)\s")

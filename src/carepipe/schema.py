@@ -10,9 +10,17 @@ from __future__ import annotations
 
 from carepipe.core import models as core_models
 from carepipe.interop.identity import models as identity_models
+from carepipe.mlops import models as mlops_models
 from carepipe.ops import backfill_models, user_models
 from carepipe.review import models as review_models
 
-TABLE_MODULES = (core_models, identity_models, user_models, backfill_models, review_models)
+TABLE_MODULES = (
+    core_models,
+    identity_models,
+    user_models,
+    backfill_models,
+    review_models,
+    mlops_models,
+)
 
 metadata = core_models.Base.metadata

@@ -34,7 +34,10 @@ HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
 EXAMPLES = os.environ.get("CAREPIPE_FUZZ_EXAMPLES", "8")
 SEED = os.environ.get("CAREPIPE_FUZZ_SEED", "20261127")
 PARTNER_PATHS = r"^/(v1/(jobs|hl7|patients)|healthz|readyz)"
-STAFF_PATHS = r"^/v1/(dlq|audit|backfills|archive|tenants|queues|reviews)"
+STAFF_PATHS = (
+    r"^/v1/(dlq|audit|backfills|archive|tenants|queues|reviews|models|deployments|drift"
+    r"|evaluations|comparisons|model-reports|model-report-schedules)"
+)
 
 
 def _schemathesis(base: str, auth: str, paths: str) -> subprocess.CompletedProcess[str]:

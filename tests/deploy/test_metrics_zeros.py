@@ -9,11 +9,6 @@ migrated SQLite and PostgreSQL database) and through a real ``carepipe up`` proc
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from carepipe.core.auth import Principal
 from carepipe.ops.queue_metrics import DEPTH_STATUSES
 from carepipe.pipelines.registry import all_queues
+from tests.support.up_process import carepipe_up
 
 ROOT = Path(__file__).resolve().parents[2]
 OPS = Principal(kind="user", id="olga", roles=("ops",))
@@ -105,51 +101,12 @@ def test_counts_replace_the_zeros_and_backfill_queues_get_theirs(client, db, blo
     assert dead[bf["queue"]] == 0.0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_carepipe_up_exports_zeros_before_any_work(tmp_path):
     """The real thing: ``carepipe up`` on an empty data directory, scraped at once."""
-    port = _free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("CAREPIPE_") or k == "CAREPIPE_TEST_DATABASE_URL"
-    }
-    env["CAREPIPE_DATA_DIR"] = str(tmp_path / "var")
-    carepipe = Path(sys.executable).with_name("carepipe")
-    proc = subprocess.Popen(
-        [str(carepipe), "up", "--workers", "0", "--no-mllp", "--port", str(port)],
-        cwd=tmp_path,  # no .env from the repository
-        env=env,
-        stdout=subprocess.DEVNULL,  # the first start prints a one-time password
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        text = ""
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"carepipe up exited: {proc.stderr.read()[-2000:]}")
-            try:
-                r = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
-            except httpx.TransportError:
-                time.sleep(0.2)
-                continue
-            text = r.text
-            break
-        assert text, "carepipe up did not answer within 60 s"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+    with carepipe_up(
+        tmp_path, ready_path="/metrics", keep_env=("CAREPIPE_TEST_DATABASE_URL",)
+    ) as up:
+        text = httpx.get(f"{up.base_url}/metrics", timeout=5).text
     depth = _depth(text)
     for queue in SHIPPED_QUEUES:
         for status in DEPTH_STATUSES:

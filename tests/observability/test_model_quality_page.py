@@ -150,11 +150,13 @@ def test_the_page_for_each_role(client, db, seeded):
         assert r.status_code == (200 if allowed else 403), (role, r.status_code)
         nav = 'href="/console/model-quality"' in client.get("/console/").text
         assert nav == allowed, role
+    # Compliance reads models since issue 15: it approves versions for production.
     assert {r for r in users.STAFF_ROLES if "models.read" in PERMISSIONS[r]} == {
         "admin",
         "ops",
         "ml_engineer",
         "data_scientist",
+        "compliance",
     }
     # As the last allowed role: the page itself.
     client.cookies.clear()

@@ -46,6 +46,12 @@ API = [
     ("POST", "/v1/reviews/{v}/items/{j}", {"review.approve"}),
     ("POST", "/v1/reviews/{v}/return", {"review.approve"}),
     ("POST", "/v1/reviews/{v}/approve", {"review.approve"}),
+    # Models (issue 15): every staff role but clinician reads; each area's own tests cover
+    # the changes (register, promote, deploy, ...) role by role.
+    ("GET", "/v1/models", {"models.read"}),
+    ("GET", "/v1/deployments", {"models.read"}),
+    ("GET", "/v1/drift/events", {"models.read"}),
+    ("GET", "/v1/evaluations", {"models.read"}),
 ]
 CONSOLE = [
     ("GET", "/console/dlq", {"dlq.read"}),
@@ -77,8 +83,12 @@ CONSOLE = [
     ("POST", "/console/reviews/{r}/items/{i}/decision", {"review.approve"}),
     ("POST", "/console/reviews/{r}/return", {"review.approve"}),
     ("POST", "/console/reviews/{r}/approve", {"review.approve"}),
-    # Model quality (issue 14): admin, ops, ml_engineer, data_scientist.
+    # Model quality (issue 14) and models (issue 15): every staff role but clinician.
     ("GET", "/console/model-quality", {"models.read"}),
+    ("GET", "/console/models", {"models.read"}),
+    ("GET", "/console/model-compare", {"models.read"}),
+    ("GET", "/console/deployments", {"models.read"}),
+    ("GET", "/console/model-drift", {"models.read"}),
 ]
 MY_PREFIXES = (
     "/v1/dlq",

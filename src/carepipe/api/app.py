@@ -20,10 +20,14 @@ from carepipe.api.openapi import document_errors
 from carepipe.api.routers import (
     audit,
     backfills,
+    deployments,
     dlq,
     health,
     hl7,
     jobs,
+    model_drift,
+    model_evaluations,
+    models,
     patients,
     queues,
     reviews,
@@ -34,7 +38,22 @@ from carepipe.core.blobs import BlobStore
 from carepipe.core.config import Settings
 from carepipe.core.db import Database
 
-ROUTERS = (health, jobs, hl7, patients, tenants, queues, dlq, backfills, audit, reviews)
+ROUTERS = (
+    health,
+    jobs,
+    hl7,
+    patients,
+    tenants,
+    queues,
+    dlq,
+    backfills,
+    audit,
+    reviews,
+    models,
+    model_evaluations,
+    deployments,
+    model_drift,
+)
 
 
 def create_api(settings: Settings, *, db: Database, blobs: BlobStore) -> FastAPI:

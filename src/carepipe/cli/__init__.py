@@ -18,6 +18,7 @@ from carepipe.cli import (
     dlq,
     jobs,
     keys,
+    models,
     queues,
     reviews,
     server,
@@ -45,6 +46,7 @@ GROUPS: tuple[tuple[str, typer.Typer], ...] = (
     ("users", users.group),
     ("backfill", backfill.group),
     ("reviews", reviews.group),
+    ("models", models.group),
 )
 
 

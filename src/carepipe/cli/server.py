@@ -40,6 +40,7 @@ def up(
     db = open_db(s)
     blobs = open_blobs(s)
     admin_password = _bootstrap_admin(db)
+    _register_builtin_models(db, blobs, s)
     api = create_app(s, db=db, blobs=blobs)
     worker = None
     if workers != 0:
@@ -71,6 +72,19 @@ def _bootstrap_admin(db: Database) -> str | None:
 
     with db.transaction() as session:
         return ensure_admin(session)
+
+
+def _register_builtin_models(db: Database, blobs: BlobStore, s: Settings) -> None:
+    """Put the built-in models in the registry on first start (idempotent), so the models
+    that already run are there to evaluate, compare and deploy against from day one."""
+    from carepipe.core.auth import SYSTEM
+    from carepipe.mlops.builtin import ensure_builtin_models
+
+    try:
+        with db.transaction() as session:
+            ensure_builtin_models(session, SYSTEM, blobs, s)
+    except Exception as exc:  # the platform runs without a registry; say why it is empty
+        typer.echo(f"model registry: built-in models not registered ({type(exc).__name__})")
 
 
 def _start_extras(
@@ -120,10 +134,16 @@ def worker(
 
     signal.signal(signal.SIGTERM, _term)
     signal.signal(signal.SIGINT, _term)
+    from carepipe.ops.scheduler import Scheduler, canary_jobs
+
+    # Canary analysis runs here too: in a PostgreSQL layout with separate workers a canary
+    # must not depend on a ``carepipe up`` being alive (two analysers are safe).
+    scheduler = Scheduler(canary_jobs(db)).start()
     t = threading.Thread(target=w.run, name="carepipe-worker-main")
     t.start()
     while t.is_alive():
         t.join(0.5)
+    scheduler.stop()
 
 
 def mllp(

@@ -32,6 +32,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "review.approve",
             "models.manage",
             "models.read",
+            "models.register",
+            "models.evaluate",
+            "models.promote",
+            "models.deploy",
+            "models.approve",
             "flags.manage",
             "tenants.read",
             "tenants.manage",
@@ -57,10 +62,22 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         }
     ),
     # models.read (issue 14): the "Model quality" page, per model version x dialect.
+    # Registry (issue 15): data scientists register, evaluate and compare; ML engineers
+    # also promote, deploy and roll back; compliance approves production (models.approve).
     "ml_engineer": frozenset(
-        {"jobs.read", "dlq.read", "queues.read", "models.manage", "models.read"}
+        {
+            "jobs.read",
+            "dlq.read",
+            "queues.read",
+            "models.manage",
+            "models.read",
+            "models.register",
+            "models.evaluate",
+            "models.promote",
+            "models.deploy",
+        }
     ),
-    "data_scientist": frozenset({"jobs.read", "models.read"}),
+    "data_scientist": frozenset({"jobs.read", "models.read", "models.register", "models.evaluate"}),
     "clinician": frozenset({"jobs.read", "patients.read", "review.read", "review.approve"}),
     "compliance": frozenset(
         {
@@ -71,6 +88,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "archive.read",
             "tenants.read",
             "queues.read",
+            "models.read",
+            "models.approve",
         }
     ),
     # A partner system holding an API key: submits and reads its own tenant's jobs.

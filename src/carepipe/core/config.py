@@ -128,6 +128,21 @@ class Settings(BaseSettings):
         description="Dialect recorded with a correction when neither the job context nor "
         "the tenant's settings name one.",
     )
+    # --- Model registry and serving (issue 15, docs/models.md) ---
+    model_cache_size: int = Field(
+        2, ge=1, description="Engines (loaded model versions) a worker keeps in memory."
+    )
+    model_serving_refresh_seconds: float = Field(
+        2.0,
+        gt=0,
+        description="How long a worker trusts its copy of the deployments before reading "
+        "them again: the longest a new deployment or a rollback takes to reach it.",
+    )
+    model_webhook_url: str | None = Field(
+        None,
+        description="Notified (JSON POST) of promotions, deployments, canary decisions, "
+        "rollbacks and drift events; empty: no notifications.",
+    )
     pipeline_modules: str = Field("", description="Extra pipeline modules to import.")
 
     # MLLP

@@ -383,3 +383,35 @@ class ReviewFlagged(Conflict):
     each first). The open item ids are in ``details``."""
 
     code = "review_flagged"
+
+
+# --- Model registry and serving (issue 15) -----------------------------------------------
+
+
+class RegistryConflict(Conflict):
+    """The model, version or deployment changed since the revision the caller read (another
+    promotion, alias move or deploy came first): nothing was changed; read it again."""
+
+    code = "registry_conflict"
+
+
+class PromotionBlocked(Conflict):
+    """A stage gate refused the promotion. ``details.checks`` lists every check with its
+    figure, its limit and whether it passed."""
+
+    code = "promotion_blocked"
+
+
+class ModelFormatInvalid(InvalidRequest):
+    """The artifact is not in a format the engine kind can load. ``details.supported``
+    lists the formats that are."""
+
+    code = "model_format_invalid"
+    http_status = 422
+
+
+class DeploymentUnhealthy(Conflict):
+    """The new deployment failed its health check (load, smoke transcription within the
+    time limit) and was rolled back; ``details`` says which check and why."""
+
+    code = "deployment_unhealthy"

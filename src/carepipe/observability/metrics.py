@@ -145,3 +145,17 @@ AUDIT_CHECKPOINT_LAST = Gauge(
     "Unix time of the last audit checkpoint this process wrote.",
     registry=REGISTRY,
 )
+# Model drift (issue 15): the latest effect size per deployed version and feature (the
+# normalised Wasserstein distance or the Jensen-Shannon distance), and events by severity.
+MODEL_DRIFT_SCORE = Gauge(
+    "carepipe_model_drift_score",
+    "Latest drift effect size of a feature for a deployed model version.",
+    ["engine_kind", "model_version", "feature"],
+    registry=REGISTRY,
+)
+MODEL_DRIFT_EVENTS = Counter(
+    "carepipe_model_drift_events_total",
+    "Drift events stored, by severity (marginal, severe).",
+    ["engine_kind", "model_version", "feature", "severity"],
+    registry=REGISTRY,
+)

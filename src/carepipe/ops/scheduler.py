@@ -27,6 +27,7 @@ class Periodic:
 
 def default_jobs(db: Database, blobs: BlobStore) -> list[Periodic]:
     from carepipe.core.audit import current_setup
+    from carepipe.mlops.reports import run_due_schedules
     from carepipe.ops import audit_checkpoints, backfill, bulk_replay
 
     return [
@@ -39,7 +40,33 @@ def default_jobs(db: Database, blobs: BlobStore) -> list[Periodic]:
             current_setup().checkpoint_interval_seconds,
             lambda: audit_checkpoints.scheduled_checkpoint(db),
         ),
+        # Drift of deployed model versions: each version is checked when its next check is due.
+        Periodic("model.drift_check", 60.0, lambda: _drift_check_due(db)),
+        # Recurring model performance reports (ml_report_schedules) whose next run is due.
+        Periodic("model.report_schedules", 300.0, lambda: run_due_schedules(db, blobs)),
+        # Canary analysis of running model rollouts (each canary's own interval decides).
+        Periodic("model.canary_analysis", 5.0, lambda: _canary_analysis(db)),
     ]
+
+
+def _drift_check_due(db: Database) -> object:
+    from carepipe.core.config import get_settings
+    from carepipe.mlops.drift import check_due
+
+    return check_due(db, get_settings())
+
+
+def _canary_analysis(db: Database) -> object:
+    from carepipe.core.config import get_settings
+    from carepipe.mlops.canary import analyse_due
+
+    return analyse_due(db, get_settings())
+
+
+def canary_jobs(db: Database) -> list[Periodic]:
+    """The jobs a separate ``carepipe worker`` runs too, so canaries are analysed when no
+    ``carepipe up`` runs (conditional updates keep two analysers from double-stepping)."""
+    return [Periodic("model.canary_analysis", 5.0, lambda: _canary_analysis(db))]
 
 
 class Scheduler:

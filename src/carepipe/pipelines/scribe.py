@@ -16,6 +16,7 @@ without the database: the accuracy benchmark runs them on its clips.
 
 from __future__ import annotations
 
+import time
 from contextlib import suppress
 from dataclasses import replace
 from typing import Any
@@ -43,6 +44,8 @@ from carepipe.interop.fhir.inputs import (
     VitalSignInput,
 )
 from carepipe.interop.fhir.scribe import build_scribe_bundle
+from carepipe.mlops import observations
+from carepipe.mlops.serving import Served, served_version
 from carepipe.observability import model_quality
 from carepipe.observability.metrics import (
     ASR_AUDIO_SECONDS,
@@ -119,10 +122,24 @@ def _dialect(ctx: StageContext) -> str:
     return str(value or ctx.settings.review_default_dialect)
 
 
-def _observe_failure(ctx: StageContext, dialect: str | None, exc: Exception) -> None:
+def _served(ctx: StageContext, kind: str) -> Served | None:
+    """The deployed version serving this job's ``kind`` stage; None when nothing is
+    deployed for the kind (the process settings serve)."""
+    key = ctx.task.idempotency_key or ctx.job_id
+    return served_version(ctx.db, ctx.settings, kind, ctx.tenant, key)
+
+
+def _run_settings(ctx: StageContext, served: Served | None) -> Any:
+    """The settings the stage runs with: the served version's over the process's."""
+    return ctx.settings if served is None else served.settings(ctx.settings, ctx.blobs)
+
+
+def _observe_failure(
+    ctx: StageContext, dialect: str | None, exc: Exception, settings: Any = None
+) -> None:
     """Count a failed transcription per model version and dialect (model quality metrics)."""
     try:
-        version = load_asr_engine(ctx.settings).model_version
+        version = load_asr_engine(settings or ctx.settings).model_version
     except Exception:  # the engine itself would not load: count it under "unknown"
         version = ""
     timeout = isinstance(exc, EngineTimeout | StageTimeout)
@@ -139,10 +156,15 @@ def asr_stage(ctx: StageContext) -> StageOutput:
     """
     model_quality.configure(wer_baseline=getattr(ctx.settings, "asr_wer_baseline", "0.15"))
     dialect = _dialect(ctx)
+    served = _served(ctx, "asr")
+    started = time.perf_counter()
+    settings = ctx.settings
     try:
-        t = transcribe(ctx.settings, ctx.tenant, ctx.raw(), filename=ctx.message.filename)
+        settings = _run_settings(ctx, served)
+        t = transcribe(settings, ctx.tenant, ctx.raw(), filename=ctx.message.filename)
     except Exception as exc:
-        _observe_failure(ctx, dialect, exc)
+        _observe_failure(ctx, dialect, exc, settings)
+        observations.failed(ctx.db, served, ctx.job_id, ctx.tenant, started, exc)
         raise
     ASR_RTF.labels(t.model_version).observe(t.rtf)
     ASR_AUDIO_SECONDS.labels(t.model_version).inc(t.audio_seconds)
@@ -177,7 +199,14 @@ def asr_stage(ctx: StageContext) -> StageOutput:
         "hallucination_suspected": "hallucination_suspected" in flags,
         "quality_flags": flags,
     }
+    if served is not None:  # which registry version and canary arm served
+        summary.update(registry_version=served.label, arm=served.arm)
+    confidence = float(quality["metrics"].get("mean_word_confidence", t.confidence))
+    effects = observations.asr_served(
+        served, ctx.job_id, ctx.tenant, started, t, summary, confidence
+    )
     return StageOutput(
+        effects=effects,
         artifacts=[
             phi_artifact(
                 TRANSCRIPT,
@@ -208,7 +237,13 @@ def _age_years(ctx: StageContext) -> float | None:
 def note_stage(ctx: StageContext) -> StageOutput:
     """Draft the SOAP note; items that need review (and why) are marked."""
     transcript = Transcript.from_dict(ctx.load_json(TRANSCRIPT))
-    note = draft_note(ctx.settings, transcript, age_years=_age_years(ctx))
+    served = _served(ctx, "note")
+    started = time.perf_counter()
+    try:
+        note = draft_note(_run_settings(ctx, served), transcript, age_years=_age_years(ctx))
+    except Exception as exc:
+        observations.failed(ctx.db, served, ctx.job_id, ctx.tenant, started, exc)
+        raise
     counts = {
         "vitals": len(note.vitals),
         "labs": len(note.labs),
@@ -238,7 +273,15 @@ def note_stage(ctx: StageContext) -> StageOutput:
             LLM_COST.labels(note.model_version).inc(note.usage.cost_usd)
         result["usage"] = note.usage.model_dump()
     items = [*note.vitals, *note.medications, *note.diagnoses, *note.symptoms, *note.allergies]
+    confidence = min((i.confidence for i in items), default=None)
+    if served is not None:
+        result.update(registry_version=served.label, arm=served.arm)
+    words = len(transcript.text.split())
+    effects = observations.note_served(
+        served, ctx.job_id, ctx.tenant, started, counts, confidence, words
+    )
     return StageOutput(
+        effects=effects,
         artifacts=[
             phi_artifact(
                 NOTE,
@@ -248,10 +291,11 @@ def note_stage(ctx: StageContext) -> StageOutput:
                     "low_confidence": note.low_confidence_count,
                     "needs_review": note.review_count,
                     "corrections": len(note.corrections),
+                    **{k: result[k] for k in ("registry_version", "arm") if k in result},
                 },
                 engine=note.engine,
                 model_version=note.model_version,
-                confidence=min((i.confidence for i in items), default=None),
+                confidence=confidence,
             )
         ],
         result={"note": result},

@@ -26,8 +26,12 @@ from carepipe.web.pages import (
     audit,
     backfills,
     dashboard,
+    deployments,
     dlq,
+    model_compare,
+    model_drift,
     model_quality,
+    models,
     patients,
     reviews,
     users,
@@ -35,7 +39,21 @@ from carepipe.web.pages import (
 from carepipe.web.templating import STATIC_DIR, render
 
 CONSOLE_PREFIX = "/console"
-PAGES = (account, dashboard, dlq, audit, backfills, patients, users, reviews, model_quality)
+PAGES = (
+    account,
+    dashboard,
+    dlq,
+    audit,
+    backfills,
+    patients,
+    users,
+    reviews,
+    model_quality,
+    models,
+    model_compare,
+    deployments,
+    model_drift,
+)
 
 
 def _is_console(request: Request) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,9 @@ from carepipe.engines.asr.types import AsrEngine
 
 ENGINES = ("faster-whisper", "openai")
 
-_CACHE: dict[tuple[Any, ...], AsrEngine] = {}
+# Least recently used first; at most ``model_cache_size`` engines (a model is hundreds of
+# MB: a worker serving a stable and a canary version holds two, not every one it ever ran).
+_CACHE: OrderedDict[tuple[Any, ...], AsrEngine] = OrderedDict()
 # Held while building, so two threads asking at once load the model once, not twice.
 _LOCK = threading.Lock()
 
@@ -30,7 +33,8 @@ def load_asr_engine(settings: Any) -> AsrEngine:
     auto: :mod:`carepipe.engines.asr.device`) and ``data_dir`` (packaged models are
     assembled under ``<data_dir>/models``).
 
-    The same settings values return the same engine object for the life of the process.
+    The same settings values return the same engine object while it stays among the
+    ``model_cache_size`` (default 2) most recently used; older ones are dropped (LRU).
     Raises :class:`EngineUnavailable` (or its subclass ``AsrModelNotFound``) for an unknown
     engine, a missing model or a missing URL; failures are not cached.
     """
@@ -58,9 +62,12 @@ def load_asr_engine(settings: Any) -> AsrEngine:
         # The key is part of the cache key so a rotated key gets a new client; it is
         # held only in memory, as the settings object holds it anyway.
         key = (name, model, url, api_key, timeout)
+    size = max(1, int(getattr(settings, "model_cache_size", 2) or 2))
     with _LOCK:
         engine = _CACHE.get(key)
-        if engine is None:
+        if engine is not None:
+            _CACHE.move_to_end(key)
+        else:
             engine = _build(
                 name,
                 model=model,
@@ -76,6 +83,8 @@ def load_asr_engine(settings: Any) -> AsrEngine:
                 device=device,
             )
             _CACHE[key] = engine
+            while len(_CACHE) > size:
+                _CACHE.popitem(last=False)
         return engine
 
 

@@ -1,0 +1,120 @@
+"""Fixtures of the drift tests: a deployed version (registry rows written through the ORM:
+the registry's services belong to other parts of issue 15), served-job observations as the
+worker writes them, and a real local HTTP server receiving the model webhook."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from carepipe.core.clock import utcnow
+from carepipe.core.db import Database
+from carepipe.mlops.models import MlDeployment, MlModel, MlModelVersion, MlServingObservation
+
+
+@pytest.fixture
+def deploy(db: Database) -> Callable[..., str]:
+    """``deploy(name, kind, tags=...)``: a model's version 1 in production, deployed for all
+    tenants; returns the version id."""
+
+    def make(name: str = "whisper-base", kind: str = "asr", tags: dict | None = None) -> str:
+        now = utcnow()
+        with db.transaction() as s:
+            model = s.execute(select(MlModel).where(MlModel.name == name)).scalar_one_or_none()
+            if model is None:
+                model = MlModel(
+                    name=name, kind=kind, tags=tags or {}, created_at=now, created_by="test"
+                )
+                s.add(model)
+                s.flush()
+            version = MlModelVersion(
+                model_id=model.id,
+                version=1,
+                stage="production",
+                format="packaged-whisper",
+                artifact_sha256="0" * 64,
+                artifact_blob_key=None,
+                created_at=now,
+                created_by="test",
+                stage_changed_at=now,
+            )
+            s.add(version)
+            s.flush()
+            s.add(
+                MlDeployment(
+                    engine_kind=kind,
+                    environment="production",
+                    tenant="*",
+                    stable_version_id=version.id,
+                    created_at=now,
+                    updated_at=now,
+                    updated_by="test",
+                )
+            )
+            return version.id
+
+    return make
+
+
+@pytest.fixture
+def store(db: Database) -> Callable[[list[MlServingObservation]], None]:
+    """Write observations as the worker does (one row per served job)."""
+
+    def write(rows: list[MlServingObservation]) -> None:
+        with db.transaction() as s:
+            s.add_all(rows)
+
+    return write
+
+
+class Webhook:
+    """A local HTTP server that keeps every JSON body POSTed to it."""
+
+    def __init__(self) -> None:
+        self.bodies: queue.Queue[dict[str, Any]] = queue.Queue()
+        received = self.bodies
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                received.put(json.loads(self.rfile.read(length)))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def next(self, timeout: float = 10.0) -> dict[str, Any]:
+        return self.bodies.get(timeout=timeout)
+
+    def nothing_within(self, seconds: float) -> bool:
+        try:
+            self.bodies.get(timeout=seconds)
+        except queue.Empty:
+            return True
+        return False
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    hook = Webhook()
+    hook.thread.start()
+    yield hook
+    hook.server.shutdown()
+    hook.server.server_close()
+
+
+@pytest.fixture
+def settings(settings, webhook):  # type: ignore[no-untyped-def]
+    return settings.model_copy(update={"model_webhook_url": webhook.url})
