@@ -23,7 +23,13 @@ from carepipe.core.auth import Principal, require
 from carepipe.core.blobs import BlobStore
 from carepipe.core.clock import utcnow
 from carepipe.core.db import Database
-from carepipe.core.errors import DeploymentUnhealthy, InvalidRequest, NotFound, RegistryConflict
+from carepipe.core.errors import (
+    Conflict,
+    DeploymentUnhealthy,
+    InvalidRequest,
+    NotFound,
+    RegistryConflict,
+)
 from carepipe.mlops import health
 from carepipe.mlops.artifacts import runnable
 from carepipe.mlops.models import (
@@ -293,6 +299,41 @@ def incidents(session: Session, principal: Principal, deployment_id: str) -> lis
         .order_by(MlIncident.opened_at.desc())
     ).scalars()
     return [IncidentView.model_validate(r, from_attributes=True) for r in rows]
+
+
+def close_incident(
+    session: Session, principal: Principal, deployment_id: str, incident_id: str, *, resolution: str
+) -> IncidentView:
+    """Close an open incident with its resolution (``models.deploy``); audited. A closed
+    incident stays closed (409 ``conflict``): reopening is a new incident."""
+    require(principal, "models.deploy")
+    incident = session.get(MlIncident, incident_id)
+    if incident is None or incident.deployment_id != deployment_id:
+        raise NotFound(f"no incident {incident_id} on deployment {deployment_id}")
+    if not resolution.strip():
+        raise InvalidRequest("closing an incident needs its resolution")
+    if incident.status != "open":
+        raise Conflict(f"incident {incident_id} is already {incident.status}")
+    incident.status = "closed"
+    incident.detail = {
+        **(incident.detail or {}),
+        "resolution": resolution,
+        "closed_by": principal.actor,
+        "closed_at": utcnow().isoformat(),
+    }
+    audit.record(
+        session,
+        actor=principal.actor,
+        actor_role=principal.role,
+        action="model.incident.close",
+        target_type="ml_incident",
+        target_id=incident.id,
+        before={"status": "open"},
+        after={"status": "closed"},
+        reason=resolution,
+    )
+    session.flush()
+    return IncidentView.model_validate(incident, from_attributes=True)
 
 
 def servable_version(session: Session, ref: str, kind: str) -> MlModelVersion:

@@ -8,7 +8,10 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from carepipe.core.auth import SYSTEM
+from carepipe.core.models import AuditEvent
 from carepipe.mlops import deployments
 from carepipe.mlops.serving import clear_cache, served_version
 from tests.mlops.factories import BROKEN, TINY, make_ref
@@ -116,3 +119,38 @@ def test_production_at_answers_for_a_time_between_two_deploys(client, people, db
     assert at(t0 + timedelta(hours=3), tenant="clinic-y").json()["stable"] == v2
     r = at(t0 - timedelta(minutes=1))
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+
+
+def test_an_incident_is_closed_with_its_resolution_once(client, people, db, blobs):
+    with db.transaction() as s:
+        good = make_ref(s, "whisper-tiny", "asr", TINY)
+        bad = make_ref(s, "whisper-tiny", "asr", BROKEN, blobs=blobs)
+    dep = client.post(
+        "/v1/deployments", headers=people.mia, json={"engine_kind": "asr", "version": good}
+    ).json()
+    r = client.post(
+        "/v1/deployments", headers=people.mia, json={"engine_kind": "asr", "version": bad}
+    )
+    assert r.status_code == 409, r.text
+    url = f"/v1/deployments/{dep['id']}/incidents"
+    (incident,) = client.get(url, headers=people.otto).json()["items"]
+    assert incident["status"] == "open"
+    close = f"{url}/{incident['id']}/close"
+
+    body = {"resolution": "INC-7: the upload was a truncated conversion; re-exported"}
+    assert client.post(close, headers=people.otto, json=body).status_code == 403  # ops reads
+    r = client.post(close, headers=people.mia, json=body)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "closed"
+    assert r.json()["detail"]["resolution"] == body["resolution"]
+    assert r.json()["detail"]["closed_by"].endswith("mia")
+    (shown,) = client.get(url, headers=people.otto).json()["items"]
+    assert shown["status"] == "closed"
+
+    again = client.post(close, headers=people.mia, json=body)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
+    missing = client.post(f"{url}/{'0' * 32}/close", headers=people.mia, json=body)
+    assert missing.status_code == 404
+    with db.session() as s:
+        actions = s.execute(select(AuditEvent.action)).scalars().all()
+    assert actions.count("model.incident.close") == 1

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from carepipe.api.openapi import error_responses
-from carepipe.api.params import PRINTABLE
+from carepipe.api.params import PRINTABLE, PROSE
 from carepipe.api.staff_auth import staff_principal
 from carepipe.api.state import AppState, get_state
 from carepipe.core.auth import Principal
@@ -212,6 +212,32 @@ def incidents(
     """Incidents opened by rollbacks, aborted canaries and failed health checks."""
     with state.db.session() as s:
         return IncidentPage(items=deployments.incidents(s, principal, deployment_id))
+
+
+class CloseIncidentRequest(_Body):
+    """How the incident was resolved (kept in the incident and the audit log)."""
+
+    resolution: str = Field(min_length=1, max_length=500, pattern=PROSE)
+
+
+@router.post(
+    "/{deployment_id}/incidents/{incident_id}/close",
+    operation_id="closeIncident",
+    response_model=IncidentView,
+    responses=_W,
+)
+def close_incident(
+    deployment_id: Id,
+    incident_id: Id,
+    body: CloseIncidentRequest,
+    principal: Principal = Depends(staff_principal),
+    state: AppState = Depends(get_state),
+) -> IncidentView:
+    """Close an open incident with its resolution (``models.deploy``)."""
+    with state.db.transaction() as s:
+        return deployments.close_incident(
+            s, principal, deployment_id, incident_id, resolution=body.resolution
+        )
 
 
 @router.post(
