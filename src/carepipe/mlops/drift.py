@@ -43,7 +43,7 @@ from carepipe.core.clock import utcnow
 from carepipe.core.config import Settings
 from carepipe.core.db import Database
 from carepipe.core.errors import CarePipeError, InvalidRequest, NotFound
-from carepipe.mlops.drift_features import BaseView, DriftPolicy, FeatureScore, compare
+from carepipe.mlops.drift_features import DriftPolicy, FeatureScore, compare
 from carepipe.mlops.models import (
     MlDeployment,
     MlDriftEvent,
@@ -54,6 +54,7 @@ from carepipe.mlops.models import (
 )
 from carepipe.mlops.notify import notify
 from carepipe.mlops.refs import label, resolve_version
+from carepipe.mlops.views import View
 from carepipe.observability.logging import get_logger
 from carepipe.observability.metrics import MODEL_DRIFT_EVENTS, MODEL_DRIFT_SCORE
 
@@ -62,14 +63,14 @@ READ = "models.read"
 RUN = "models.evaluate"
 
 
-class Window(BaseView):
+class Window(View):
     """A time range ``[since, until)`` of served jobs (either end open)."""
 
     since: datetime | None = None
     until: datetime | None = None
 
 
-class WindowUsed(BaseView):
+class WindowUsed(View):
     """The window a check read: its range and how many jobs it held."""
 
     since: datetime | None
@@ -78,7 +79,7 @@ class WindowUsed(BaseView):
     pinned: bool
 
 
-class DriftCheck(BaseView):
+class DriftCheck(View):
     """One check of one version: every feature's score, the events it stored, the next check."""
 
     id: str
@@ -96,13 +97,13 @@ class DriftCheck(BaseView):
     policy: DriftPolicy
 
 
-class DriftCheckRun(BaseView):
+class DriftCheckRun(View):
     """The checks one request ran (one per version)."""
 
     checks: list[DriftCheck]
 
 
-class DriftEventView(BaseView):
+class DriftEventView(View):
     """A stored drift event."""
 
     id: int
@@ -120,7 +121,7 @@ class DriftEventView(BaseView):
     at: datetime
 
 
-class DriftEventPage(BaseView):
+class DriftEventPage(View):
     """Events, newest first; ``next_before`` pages on (pass it as ``before``)."""
 
     items: list[DriftEventView]

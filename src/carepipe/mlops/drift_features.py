@@ -26,11 +26,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import chi2_contingency, ks_2samp, wasserstein_distance
 
 from carepipe.mlops.models import MlServingObservation
+from carepipe.mlops.views import View
 
 FeatureType = Literal["numeric", "categorical"]
 FeatureKind = Literal["input", "output"]
@@ -160,16 +161,7 @@ def by_name(name: str) -> Feature:
 # ---------------------------------------------------------------- statistics (pure)
 
 
-class BaseView(BaseModel):
-    """The base of the drift and monitoring views."""
-
-    # The same contract as carepipe.ops.views.View (mlops may not import ops).
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, json_schema_serialization_defaults_required=True
-    )
-
-
-class DriftPolicy(BaseView):
+class DriftPolicy(View):
     """Thresholds and windows of the drift checks (defaults documented in docs/model-drift.md)."""
 
     alpha: float = Field(0.01, gt=0, lt=1, description="Family-wise error rate per check.")
@@ -185,7 +177,7 @@ class DriftPolicy(BaseView):
     marginal_interval_factor: float = Field(0.25, gt=0, le=1)
 
 
-class FeatureScore(BaseView):
+class FeatureScore(View):
     """One feature's comparison: the effect size against its thresholds, the test's p-value."""
 
     feature: str

@@ -23,9 +23,9 @@ from carepipe.core.auth import Principal, require
 from carepipe.core.clock import utcnow
 from carepipe.core.errors import InvalidRequest
 from carepipe.core.models import JsonType, UTCDateTime
-from carepipe.mlops.drift_features import BaseView
 from carepipe.mlops.models import MlModel, MlServingObservation
 from carepipe.mlops.refs import label, resolve_version
+from carepipe.mlops.views import View
 
 PERMISSION = "models.read"
 BUCKETS: dict[str, timedelta] = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
@@ -44,7 +44,7 @@ _CORRECTIONS = table(
 )
 
 
-class MonitorBucket(BaseView):
+class MonitorBucket(View):
     """One time bucket (``None``: nothing measured in it)."""
 
     start: datetime
@@ -60,7 +60,7 @@ class MonitorBucket(BaseView):
     edits_per_note: float | None
 
 
-class MonitoringSeries(BaseView):
+class MonitoringSeries(View):
     """A version's buckets over the window, and the window's totals."""
 
     version_id: str
