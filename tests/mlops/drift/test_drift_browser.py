@@ -14,9 +14,8 @@ import pytest
 from carepipe.core.auth import Principal
 from carepipe.core.clock import utcnow
 from carepipe.mlops.drift import check_now
-from carepipe.ops import users
 from tests.mlops.drift.synthetic import Population, observations
-from tests.support.console import FAST_HASHER, make_user
+from tests.support.console import make_user
 from tests.support.console_browser import chromium, console_server, overflow, sign_in
 from tests.support.screenshots import screenshot_dir
 
@@ -24,11 +23,7 @@ pytest.importorskip("playwright.sync_api")
 
 
 def test_an_ml_engineer_sees_severe_drift_on_the_console(settings, db, blobs, deploy, store):
-    previous = users.use_password_hasher(FAST_HASHER)
-    try:
-        make_user(db, "mia", "ml_engineer")
-    finally:
-        users.use_password_hasher(previous)
+    make_user(db, "mia", "ml_engineer")
     vid = deploy()
     now = utcnow()
     rng = np.random.default_rng(1)

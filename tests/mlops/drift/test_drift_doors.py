@@ -21,23 +21,8 @@ from carepipe.core.clock import utcnow
 from carepipe.ops import users
 from tests.mlops.drift.synthetic import Population, observations
 from tests.support.cli import cli_environment
-from tests.support.console import FAST_HASHER, make_user
+from tests.support.console import make_user
 from tests.support.console_http import sign_in
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords():
-    previous = users.use_password_hasher(FAST_HASHER)
-    yield
-    users.use_password_hasher(previous)
-
-
-@pytest.fixture
-def client(settings, db, blobs):
-    from carepipe.app import create_app
-
-    with TestClient(create_app(settings, db=db, blobs=blobs)) as c:
-        yield c
 
 
 @pytest.fixture

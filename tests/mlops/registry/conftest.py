@@ -11,22 +11,15 @@ import base64
 import io
 import json
 import tarfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from fastapi.testclient import TestClient
 
-from carepipe.app import create_app
-from carepipe.core.auth import SYSTEM
-from carepipe.core.blobs import BlobStore, blob_store_from_settings
 from carepipe.core.clock import utcnow
-from carepipe.core.config import Settings
 from carepipe.mlops.models import MlEvaluation
 from carepipe.mlops.refs import resolve_version
-from carepipe.ops import users
-from tests.support.console import FAST_HASHER
+from tests.mlops.conftest import staff_tokens
 
 ROLES = {
     "dana": "data_scientist",
@@ -36,24 +29,6 @@ ROLES = {
     "otto": "ops",
     "ada": "admin",
 }
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords() -> Iterator[None]:
-    previous = users.use_password_hasher(FAST_HASHER)
-    yield
-    users.use_password_hasher(previous)
-
-
-@pytest.fixture
-def blobs(settings: Settings) -> BlobStore:
-    return blob_store_from_settings(settings)
-
-
-@pytest.fixture
-def client(settings, db, blobs) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, db=db, blobs=blobs)) as c:
-        yield c
 
 
 @dataclass
@@ -68,15 +43,7 @@ class People:
 
 @pytest.fixture
 def people(db) -> People:
-    tokens = {}
-    with db.transaction() as s:
-        for name, role in ROLES.items():
-            users.create_user(
-                s, SYSTEM, username=name, roles=[role], password="a long test password 1"
-            )
-            tokens[name] = {
-                "Authorization": f"Bearer {users.issue_token(s, SYSTEM, name).plaintext}"
-            }
+    tokens = staff_tokens(db, ROLES)
     return People(**tokens)
 
 

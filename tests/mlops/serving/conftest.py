@@ -12,27 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
-from carepipe.app import create_app
 from carepipe.core.auth import SYSTEM
-from carepipe.core.blobs import BlobStore, blob_store_from_settings
 from carepipe.core.config import Settings
 from carepipe.mlops import serving
-from carepipe.ops import users
 from carepipe.ops.api_keys import create_key
+from tests.mlops.conftest import staff_tokens
 from tests.pipelines.conftest import run_jobs  # noqa: F401  (a fixture, used by the tests)
-from tests.support.console import FAST_HASHER
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "scribe"
 TENANT = "clinic-s"
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords() -> Iterator[None]:
-    previous = users.use_password_hasher(FAST_HASHER)
-    yield
-    users.use_password_hasher(previous)
 
 
 @pytest.fixture(autouse=True)
@@ -59,17 +48,6 @@ def settings(settings: Settings) -> Settings:
     )
 
 
-@pytest.fixture
-def blobs(settings: Settings) -> BlobStore:
-    return blob_store_from_settings(settings)
-
-
-@pytest.fixture
-def client(settings, db, blobs) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, db=db, blobs=blobs)) as c:
-        yield c
-
-
 @dataclass
 class People:
     mia: dict[str, str]
@@ -79,14 +57,7 @@ class People:
 
 @pytest.fixture
 def people(db) -> People:
-    tokens = {}
+    tokens = staff_tokens(db, {"mia": "ml_engineer", "otto": "ops"})
     with db.transaction() as s:
-        for name, role in (("mia", "ml_engineer"), ("otto", "ops")):
-            users.create_user(
-                s, SYSTEM, username=name, roles=[role], password="a long test password 1"
-            )
-            tokens[name] = {
-                "Authorization": f"Bearer {users.issue_token(s, SYSTEM, name).plaintext}"
-            }
         key = create_key(s, SYSTEM, tenant=TENANT, name="emr", env="dev").plaintext
     return People(**tokens, partner={"Authorization": f"Bearer {key}"})
