@@ -189,7 +189,7 @@ def measure_calls(
 
 def run(database_url: str, data_dir: Path, n: int) -> dict[str, Any]:
     import carepipe.api.auth as api_auth
-    from carepipe.ops.api_keys import verify_key
+    from carepipe.ops.api_keys import identify_key as verify_key  # what api/auth calls (issue 16)
 
     base, key, stop = serve(database_url, data_dir)
     try:
@@ -202,9 +202,9 @@ def run(database_url: str, data_dir: Path, n: int) -> dict[str, Any]:
         http: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
         for _ in range(rounds):
             for label, fn in (("before", verify_key_before), ("after", verify_key)):
-                api_auth.verify_key = fn  # type: ignore[assignment]
+                api_auth.identify_key = fn  # type: ignore[assignment]
                 http[label].append(measure(base, existing, unknown, per, warmup=10))
-        api_auth.verify_key = verify_key  # type: ignore[assignment]
+        api_auth.identify_key = verify_key  # type: ignore[assignment]
         for label in ("before", "after"):
             results[label] = _merge(http[label])
             fn = verify_key_before if label == "before" else verify_key

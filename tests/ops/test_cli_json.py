@@ -43,7 +43,7 @@ def test_keys_json(cli):
     issued = IssuedKey.model_validate_json(
         cli("keys", "create", "--tenant", "acme", "--name", "lab", "--json")
     )
-    assert issued.plaintext.startswith("cp_") and issued.status == "active"
+    assert issued.plaintext.startswith("cpk_") and issued.status == "active"
     cli("keys", "create", "--tenant", "globex", "--name", "other")
     listed_text = cli("keys", "list", "--tenant", "acme", "--json")
     listed = TypeAdapter(list[ApiKeyView]).validate_json(listed_text)

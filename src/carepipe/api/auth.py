@@ -1,72 +1,88 @@
-"""Partner authentication: ``Authorization: Bearer cp_<env>_<keyid>_<secret>``."""
+"""Partner authentication: ``Authorization: Bearer cpk_<env>_<keyid>_<secret><checksum>``
+(or an older ``cp_<env>_<keyid>_<secret>`` key)."""
 
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 
 from fastapi import Depends, Request
-from sqlalchemy import update
 from starlette.concurrency import run_in_threadpool
 
 from carepipe.api.state import AppState, get_state
 from carepipe.core.auth import Principal
 from carepipe.core.clock import utcnow
-from carepipe.core.errors import AuthenticationRequired
-from carepipe.core.models import ApiKey
-from carepipe.ops.api_keys import verify_key
-
-_last_used: dict[str, float] = {}
-_last_used_lock = threading.Lock()
-_LAST_USED_EVERY = 60.0  # seconds: a write per request would cost more than it tells
-
-
-def _touch(state: AppState, key_id: str) -> None:
-    now = time.monotonic()
-    with _last_used_lock:
-        if now - _last_used.get(key_id, -1e9) < _LAST_USED_EVERY:
-            return
-        _last_used[key_id] = now
-    with state.db.transaction() as s:
-        s.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=utcnow()))
-
+from carepipe.core.errors import AuthenticationRequired, InvalidApiKey
+from carepipe.ops import key_usage
+from carepipe.ops.api_keys import VerifiedKey, identify_key, parse_key, raise_refusal, refusal
 
 # Verified keys are remembered briefly (by the SHA-256 of what was presented), so a
 # busy partner does not cost a database round trip per request. A revocation is
-# seen by every API process within ``api_key_cache_seconds``.
+# seen by every API process within ``api_key_cache_seconds``. Only usable keys are
+# remembered: a staged key is looked up (and refused) on every request, so activating
+# it through ``POST /api/keys/activate`` takes effect at once.
 _verified: dict[str, tuple[float, Principal]] = {}
 _VERIFIED_MAX = 10_000
 
 
-def _verify(state: AppState, presented: str) -> Principal:
-    with state.db.session() as s:
-        key = verify_key(s, presented)
-        principal = Principal(
-            kind="api_key", id=key.id, roles=("partner",), tenant=key.tenant, name=key.name
-        )
-    _touch(state, key.id)
-    return principal
+def source_address(request: Request) -> str | None:
+    """The peer address (a proxy's ``X-Forwarded-For`` is not trusted)."""
+    return request.client.host if request.client else None
 
 
-async def api_key_principal(request: Request, state: AppState = Depends(get_state)) -> Principal:
-    """The partner calling, or 401 with a stable code."""
+def bearer(request: Request) -> str:
+    """The bearer credential, or 401 ``auth_required``."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
         raise AuthenticationRequired("missing bearer API key")
-    presented = value.strip()
+    return value.strip()
+
+
+def identify(state: AppState, presented: str) -> VerifiedKey:
+    """The key whose secret was presented, whatever its state (refusals counted)."""
+    try:
+        parse_key(presented)  # the checksum: no database for a mistyped or forged key
+    except InvalidApiKey:
+        key_usage.record_refusal(state.db, None, "malformed", None, None)
+        raise
+    with state.db.session() as s:
+        try:
+            return identify_key(s, presented)
+        except InvalidApiKey:
+            key_usage.record_refusal(state.db, None, "invalid", None, None)
+            raise
+
+
+def _verify(state: AppState, presented: str, source: str | None) -> Principal:
+    key = identify(state, presented)
+    reason = refusal(key, utcnow())
+    if reason is not None:
+        key_usage.record_refusal(state.db, key, reason, source, state.settings.key_webhook_url)
+        raise_refusal(reason)
+    return Principal(
+        kind="api_key", id=key.id, roles=("partner",), tenant=key.tenant, name=key.name
+    )
+
+
+async def api_key_principal(request: Request, state: AppState = Depends(get_state)) -> Principal:
+    """The partner calling, or 401 with a stable code."""
+    presented = bearer(request)
+    source = source_address(request)
     digest = hashlib.sha256(presented.encode()).hexdigest()
     now = time.monotonic()
     hit = _verified.get(digest)
     if hit is not None and hit[0] > now:
-        return hit[1]
-    principal = await run_in_threadpool(_verify, state, presented)
-    ttl = state.settings.api_key_cache_seconds
-    if ttl > 0:
-        if len(_verified) >= _VERIFIED_MAX:
-            _verified.clear()
-        _verified[digest] = (now + ttl, principal)
+        principal = hit[1]
+    else:
+        principal = await run_in_threadpool(_verify, state, presented, source)
+        ttl = state.settings.api_key_cache_seconds
+        if ttl > 0:
+            if len(_verified) >= _VERIFIED_MAX:
+                _verified.clear()
+            _verified[digest] = (now + ttl, principal)
+    if key_usage.record_use(principal.id, source, state.settings.api_key_usage_flush_seconds):
+        await run_in_threadpool(key_usage.flush_usage, state.db)
     return principal
 
 

@@ -76,7 +76,7 @@ _SCHEMES = {
     "apiKey": {
         "type": "http",
         "scheme": "bearer",
-        "description": "Partner API key: cp_<env>_<key id>_<secret>",
+        "description": "Partner API key: cpk_<env>_<key id>_<secret><checksum> (older: cp_...)",
     },
     "staffToken": {
         "type": "http",

@@ -3,8 +3,8 @@
 Accepted, in order:
 - ``Authorization: Bearer cpu_<id>_<secret>``: a user's personal token
   (``carepipe users token``), acting with that user's roles;
-- ``Authorization: Bearer cp_<env>_...``: a partner API key (role ``partner``:
-  the roles table decides what it may do — on these routes, nothing);
+- ``Authorization: Bearer cpk_<env>_...`` (or an older ``cp_``): a partner API key
+  (role ``partner``: the roles table decides what it may do — on these routes, nothing);
 - the console session cookie; then every unsafe method must also send the
   session's CSRF token in ``X-CSRF-Token`` (a cookie alone never changes state).
 """

@@ -53,6 +53,20 @@ class TenantSettings(BaseModel):
         description="The tenant's usual dialect (BCP 47, e.g. en-IN) for model quality "
         "metrics and corrections when a job's context names none.",
     )
+    api_key_grace_hours: float | None = Field(
+        None,
+        gt=0,
+        le=24 * 90,
+        description="Hours a replaced API key keeps working after its successor is activated "
+        "(none: CAREPIPE_API_KEY_GRACE_HOURS).",
+    )
+    api_key_rotation_days: int | None = Field(
+        None,
+        ge=1,
+        le=3650,
+        description="Days after activation an API key is due for rotation "
+        "(none: CAREPIPE_API_KEY_ROTATION_DAYS).",
+    )
 
 
 def settings_of(stored: dict[str, Any] | None) -> TenantSettings:
