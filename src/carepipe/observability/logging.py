@@ -9,6 +9,7 @@ from typing import Any
 import structlog
 
 from carepipe.observability.context import job_id_var, request_id_var
+from carepipe.observability.redaction import install_stdlib_redaction, structlog_processor
 
 # Keys whose values must never reach a log line, whatever a caller passes.
 _REDACT = {"payload", "body", "content", "secret", "password", "api_key", "authorization", "token"}
@@ -58,6 +59,8 @@ def configure_logging(level: str = "INFO", json_output: bool = True) -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
+            # Secrets (loaded values, key-shaped strings) leave no log line (issue 16).
+            structlog_processor,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(lvl),
@@ -65,6 +68,7 @@ def configure_logging(level: str = "INFO", json_output: bool = True) -> None:
         cache_logger_on_first_use=True,
     )
     logging.basicConfig(level=lvl, stream=sys.stderr, format="%(message)s")
+    install_stdlib_redaction()
     # Access logs print raw paths (query strings may carry identifiers); our middleware logs routes.
     logging.getLogger("uvicorn.access").disabled = True
 

@@ -138,8 +138,10 @@ def bundle_output(bundle: dict[str, Any], *, result: dict[str, Any] | None = Non
 
 
 @lru_cache(maxsize=4)
-def _emr_client(url: str, timeout: float) -> FhirRestClient:
-    return FhirRestClient(url, timeout=timeout)
+def _emr_client(url: str, timeout: float, token: str | None = None) -> FhirRestClient:
+    # The token is part of the key (in memory only) so a rotated one gets a new client.
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    return FhirRestClient(url, timeout=timeout, headers=headers)
 
 
 def emr_stage(ctx: StageContext) -> StageOutput:
@@ -169,7 +171,9 @@ def emr_stage(ctx: StageContext) -> StageOutput:
                 }
             }
         )
-    client = _emr_client(url, ctx.settings.emr_timeout_seconds)
+    secret = getattr(ctx.settings, "emr_auth_token", None)
+    token = secret.get_secret_value() if hasattr(secret, "get_secret_value") else secret
+    client = _emr_client(url, ctx.settings.emr_timeout_seconds, token)
     pushed = client.push(bundle, idempotency_key=bundle_context(ctx).job_key)
     summary = {
         "status": "pushed",
