@@ -15,7 +15,7 @@ from carepipe.cli import app
 ROOT_COMMANDS = ["up", "worker", "mllp", "submit"]
 GROUPS = {
     "db": ["upgrade"],
-    "keys": ["create", "list", "revoke", "rotate"],
+    "keys": ["create", "list", "revoke", "rotate", "request", "activate", "extend-grace"],
     "jobs": ["show"],
     "dlq": ["list", "replay", "bulk-replay"],
     "audit": ["verify", "checkpoint", "rotate-key", "export"],
@@ -41,6 +41,21 @@ GROUPS = {
         "rollback",
         "monitor",
         "drift",
+    ],
+    "secrets": ["put", "list", "rollback", "delete", "new-kek", "rewrap"],
+    "flags": [
+        "list",
+        "show",
+        "create",
+        "update",
+        "kill",
+        "enable",
+        "rollback",
+        "approve",
+        "reject",
+        "log",
+        "segment-put",
+        "segments",
     ],
 }
 # A row of the help's "Commands" panel: a box edge, the command's name, its summary.

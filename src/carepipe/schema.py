@@ -9,9 +9,11 @@ the migrations and the tests, so it sits above all of them.
 from __future__ import annotations
 
 from carepipe.core import models as core_models
+from carepipe.core.secrets import models as secret_models
+from carepipe.flags import models as flag_models
 from carepipe.interop.identity import models as identity_models
 from carepipe.mlops import models as mlops_models
-from carepipe.ops import backfill_models, user_models
+from carepipe.ops import backfill_models, key_models, user_models
 from carepipe.review import models as review_models
 
 TABLE_MODULES = (
@@ -21,6 +23,9 @@ TABLE_MODULES = (
     backfill_models,
     review_models,
     mlops_models,
+    secret_models,
+    key_models,
+    flag_models,
 )
 
 metadata = core_models.Base.metadata

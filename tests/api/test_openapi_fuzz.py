@@ -33,10 +33,11 @@ CONFIG = Path(__file__).with_name("schemathesis.toml")
 HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
 EXAMPLES = os.environ.get("CAREPIPE_FUZZ_EXAMPLES", "8")
 SEED = os.environ.get("CAREPIPE_FUZZ_SEED", "20261127")
-PARTNER_PATHS = r"^/(v1/(jobs|hl7|patients)|healthz|readyz)"
+PARTNER_PATHS = r"^/(v1/(jobs|hl7|patients)|api/keys|ofrep/v1|healthz|readyz)"
 STAFF_PATHS = (
     r"^/v1/(dlq|audit|backfills|archive|tenants|queues|reviews|models|deployments|drift"
-    r"|evaluations|comparisons|model-reports|model-report-schedules)"
+    r"|evaluations|comparisons|model-reports|model-report-schedules|secrets|flags"
+    r"|flag-segments)"
 )
 
 

@@ -52,6 +52,13 @@ API = [
     ("GET", "/v1/deployments", {"models.read"}),
     ("GET", "/v1/drift/events", {"models.read"}),
     ("GET", "/v1/evaluations", {"models.read"}),
+    # Secrets store (issue 16): admin only; tests/ops/test_secrets_api.py covers the changes.
+    ("GET", "/v1/secrets", {"secrets.manage"}),
+    # Flags API (issue 16): reads; tests/flags/test_backend_api.py covers the changes.
+    ("GET", "/v1/flags", {"flags.read"}),
+    ("GET", "/v1/flags/{f}", {"flags.read"}),
+    ("GET", "/v1/flags/{f}/versions", {"flags.read"}),
+    ("GET", "/v1/flag-segments", {"flags.read"}),
 ]
 CONSOLE = [
     ("GET", "/console/dlq", {"dlq.read"}),
@@ -89,6 +96,20 @@ CONSOLE = [
     ("GET", "/console/model-compare", {"models.read"}),
     ("GET", "/console/deployments", {"models.read"}),
     ("GET", "/console/model-drift", {"models.read"}),
+    # API keys (issue 16): admin and ops; tests/web/test_keys_browser.py drives the actions.
+    ("GET", "/console/keys", {"keys.manage"}),
+    # Secrets (issue 16): admin only; tests/web/test_secrets_page.py submits the form.
+    ("GET", "/console/secrets", {"secrets.manage"}),
+    # Flags (issue 16): {f} a flag, {p} and {q} flags with a change pending (made by SYSTEM,
+    # so any approver is a second person); in this order, so each change finds its version.
+    ("GET", "/console/flags", {"flags.read"}),
+    ("POST", "/console/flags", {"flags.manage"}),
+    ("GET", "/console/flags/{f}", {"flags.read"}),
+    ("POST", "/console/flags/{f}", {"flags.manage"}),
+    ("POST", "/console/flags/{f}/enabled", {"flags.manage"}),
+    ("POST", "/console/flags/{f}/rollback", {"flags.manage"}),
+    ("POST", "/console/flags/{p}/approve", {"flags.approve"}),
+    ("POST", "/console/flags/{q}/reject", {"flags.approve"}),
 ]
 MY_PREFIXES = (
     "/v1/dlq",
@@ -99,6 +120,7 @@ MY_PREFIXES = (
     "/console/users",
     "/console/reviews",
     "/console/model-quality",
+    "/console/flags",
 )
 REVIEW_TENANT = "acme-review"
 
@@ -107,7 +129,7 @@ def _template(path: str) -> str:
     import re
 
     p = path.split("?")[0]
-    p = re.sub(r"\{[thburivj]\}", "{x}", p)
+    p = re.sub(r"\{[thburivjfpq]\}", "{x}", p)
     return p
 
 
@@ -124,7 +146,41 @@ def test_every_route_of_these_areas_is_in_the_matrix(app):
             assert (method, norm) in declared, f"{method} {path} is not in the permission matrix"
 
 
+def _flag_body(path: str) -> dict:
+    """A form each flag change accepts, on the versions the matrix's order leaves."""
+    why = {"justification": "matrix"}
+    if path == "/console/flags":
+        return {"data": {"key": "matrix-new", "tenants": "acme", "percent": "10", **why}}
+    action = path.rsplit("/", 1)[1]
+    data = {
+        "{f}": {"based_on": "1", "tenants": "acme", "percent": "20", **why},
+        "enabled": {"enabled": "false", **why},
+        "rollback": {"to_version": "1", **why},
+        "approve": {"version": "2"},
+        "reject": {"version": "2", **why},
+    }[action]
+    return {"data": data}
+
+
+def _matrix_flags(db) -> dict[str, str]:
+    """{f}: a flag at version 1; {p}, {q}: four-eyes flags whose version 2 is pending."""
+    from carepipe.flags import service
+
+    off = {"kind": "boolean", "variants": {"on": True, "off": False}, "default_variant": "off"}
+    with db.transaction() as s:
+        for key, four_eyes in (("matrix-f", False), ("matrix-p", True), ("matrix-q", True)):
+            service.create_flag(
+                s, SYSTEM, key, off, justification="matrix", requires_approval=four_eyes
+            )
+        for key in ("matrix-p", "matrix-q"):
+            on = {**off, "default_variant": "on"}
+            service.update_flag(s, SYSTEM, key, on, justification="matrix", based_on=1)
+    return {"f": "matrix-f", "p": "matrix-p", "q": "matrix-q"}
+
+
 def _body(method: str, path: str, ids: dict) -> dict:
+    if path.startswith("/console/flags"):
+        return _flag_body(path) if method == "POST" else {}
     if path.endswith("/payload/reveal"):
         return {"json": {"reason": "matrix test"}}
     if path.endswith("/map-patient"):
@@ -264,6 +320,7 @@ def test_role_matrix(role, app, db, blobs, settings):
             "i": item,
             "v": api_review,
             "j": api_item,
+            **flag_ids,
         }
 
     from carepipe.ops import bulk_replay
@@ -273,6 +330,7 @@ def test_role_matrix(role, app, db, blobs, settings):
     if "review.read" in granted:
         review, item = _waiting_review(db, blobs, settings, username)
         api_review, api_item = _waiting_review(db, blobs, settings, username)
+    flag_ids = _matrix_flags(db)
     seed = make_dead(db, blobs)  # its own transactions: not inside the one below
     with db.transaction() as s:
         bid = bulk_replay.request_bulk_replay(

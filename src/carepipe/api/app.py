@@ -22,15 +22,19 @@ from carepipe.api.routers import (
     backfills,
     deployments,
     dlq,
+    flags,
     health,
     hl7,
     jobs,
+    keys,
     model_drift,
     model_evaluations,
     models,
+    ofrep,
     patients,
     queues,
     reviews,
+    secrets,
     tenants,
 )
 from carepipe.api.state import AppState
@@ -53,6 +57,10 @@ ROUTERS = (
     model_evaluations,
     deployments,
     model_drift,
+    secrets,
+    keys,
+    ofrep,
+    flags,
 )
 
 

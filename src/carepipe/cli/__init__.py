@@ -16,11 +16,13 @@ from carepipe.cli import (
     backfill,
     db,
     dlq,
+    flags,
     jobs,
     keys,
     models,
     queues,
     reviews,
+    secrets,
     server,
     tenants,
     users,
@@ -47,6 +49,8 @@ GROUPS: tuple[tuple[str, typer.Typer], ...] = (
     ("backfill", backfill.group),
     ("reviews", reviews.group),
     ("models", models.group),
+    ("secrets", secrets.group),
+    ("flags", flags.group),
 )
 
 

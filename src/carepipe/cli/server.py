@@ -42,6 +42,9 @@ def up(
     admin_password = _bootstrap_admin(db)
     _register_builtin_models(db, blobs, s)
     api = create_app(s, db=db, blobs=blobs)
+    # Flags are evaluated from this process's snapshot: start it (and its poller/LISTEN)
+    # now, so a kill switch reaches the API and the workers here within seconds.
+    flags = _start_flag_cache(db)
     worker = None
     if workers != 0:
         worker = Worker(db, blobs, s, queues=s.queue_list or None, concurrency=workers)
@@ -59,6 +62,7 @@ def up(
     try:
         uvicorn.run(api, host=h, port=p, log_level="warning", access_log=False)
     finally:
+        flags()
         for stop in extras:
             stop()
         if worker is not None:
@@ -85,6 +89,13 @@ def _register_builtin_models(db: Database, blobs: BlobStore, s: Settings) -> Non
             ensure_builtin_models(session, SYSTEM, blobs, s)
     except Exception as exc:  # the platform runs without a registry; say why it is empty
         typer.echo(f"model registry: built-in models not registered ({type(exc).__name__})")
+
+
+def _start_flag_cache(db: Database) -> Callable[[], None]:
+    """Start this process's flag cache (issue 16, docs/flags.md); returns its stop."""
+    from carepipe.flags.cache import flag_cache
+
+    return flag_cache(db).stop
 
 
 def _start_extras(
@@ -139,10 +150,12 @@ def worker(
     # Canary analysis runs here too: in a PostgreSQL layout with separate workers a canary
     # must not depend on a ``carepipe up`` being alive (two analysers are safe).
     scheduler = Scheduler(canary_jobs(db)).start()
+    stop_flags = _start_flag_cache(db)
     t = threading.Thread(target=w.run, name="carepipe-worker-main")
     t.start()
     while t.is_alive():
         t.join(0.5)
+    stop_flags()
     scheduler.stop()
 
 

@@ -6,7 +6,17 @@ from dataclasses import dataclass, field
 
 from carepipe.core.errors import PermissionDenied
 
-ROLES = ("admin", "ops", "ml_engineer", "data_scientist", "clinician", "compliance", "partner")
+# product_ops (issue 16): runs feature flags (create, roll out, approve) and nothing else.
+ROLES = (
+    "admin",
+    "ops",
+    "ml_engineer",
+    "data_scientist",
+    "clinician",
+    "compliance",
+    "product_ops",
+    "partner",
+)
 
 # The one table mapping roles to permissions. Services call ``require``; the API,
 # console and CLI only translate the refusal.
@@ -38,6 +48,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "models.deploy",
             "models.approve",
             "flags.manage",
+            # Feature flags (issue 16): read, approve a second person's change, break glass.
+            "flags.read",
+            "flags.approve",
+            "flags.break_glass",
+            # Outbound credentials in the secrets store (issue 16): admin only.
+            "secrets.manage",
             "tenants.read",
             "tenants.manage",
         }
@@ -59,6 +75,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "keys.manage",
             "tenants.read",
             "models.read",
+            "flags.read",
         }
     ),
     # models.read (issue 14): the "Model quality" page, per model version x dialect.
@@ -75,6 +92,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "models.evaluate",
             "models.promote",
             "models.deploy",
+            "flags.read",
         }
     ),
     "data_scientist": frozenset({"jobs.read", "models.read", "models.register", "models.evaluate"}),
@@ -90,10 +108,24 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "queues.read",
             "models.read",
             "models.approve",
+            "flags.read",
         }
     ),
+    # Feature flags (issue 16): change, approve (four eyes: not their own change), read.
+    "product_ops": frozenset({"flags.read", "flags.manage", "flags.approve"}),
     # A partner system holding an API key: submits and reads its own tenant's jobs.
-    "partner": frozenset({"jobs.submit", "jobs.read", "patients.read", "patients.map"}),
+    # keys.activate (issue 16): a staged key confirms its own cut-over (POST /api/keys/activate).
+    # flags.evaluate (issue 16): OFREP evaluations, always for the key's own tenant.
+    "partner": frozenset(
+        {
+            "jobs.submit",
+            "jobs.read",
+            "patients.read",
+            "patients.map",
+            "keys.activate",
+            "flags.evaluate",
+        }
+    ),
 }
 
 

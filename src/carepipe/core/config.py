@@ -14,7 +14,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CAREPIPE_", env_file=".env", extra="ignore")
 
-    env: str = Field("dev", description="Environment name; appears in API keys (cp_<env>_...).")
+    env: str = Field("dev", description="Environment name; appears in API keys (cpk_<env>_...).")
     data_dir: Path = Path("var")
     database_url: str = Field(
         "", description="SQLAlchemy URL. Empty: SQLite file under data_dir (embedded default)."
@@ -33,6 +33,30 @@ class Settings(BaseSettings):
     max_payload_bytes: int = 25 * 1024 * 1024
     api_key_cache_seconds: float = Field(
         2.0, description="How long a verified API key is remembered (revocation delay)."
+    )
+    # API key rotation (issue 16, docs/api-keys.md); tenants may override the first two.
+    api_key_grace_hours: float = Field(
+        24.0,
+        gt=0,
+        description="How long a replaced key keeps working after its successor is "
+        "activated; then the scheduler revokes it.",
+    )
+    api_key_rotation_days: int = Field(
+        90,
+        gt=0,
+        description="A partner's active key is due for rotation this long after its "
+        "activation (quarterly by default).",
+    )
+    api_key_usage_flush_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="How often a key's last use and request count are written (counted in "
+        "memory in between; 0 writes on every request).",
+    )
+    key_webhook_url: str | None = Field(
+        None,
+        description="Notified (JSON POST) when a revoked or expired API key is used; empty: "
+        "no notifications.",
     )
     public_url: str = ""
     api_max_inflight: int = Field(
@@ -179,6 +203,61 @@ class Settings(BaseSettings):
     )
     audit_checkpoint_interval_seconds: float = Field(
         60.0, description="How often `carepipe up` writes an audit checkpoint."
+    )
+
+    # --- Secrets store for outbound credentials (issue 16, docs/secrets.md) ---
+    secrets_kek: SecretStr | None = Field(
+        None,
+        description="Base64 32-byte key-encryption key of the secrets store. Empty: "
+        "secrets_kek_file, else generated into data_dir/secrets/kek.key.",
+    )
+    secrets_kek_file: Path | None = Field(
+        None, description="File holding the base64 secrets KEK (used when secrets_kek is empty)."
+    )
+    secrets_old_kek_file: Path | None = Field(
+        None,
+        description="The previous KEK, read only, while a KEK rotation is rolled out to every "
+        "host (docs/secrets.md); remove it after `carepipe secrets rewrap`.",
+    )
+    secrets_cache_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="How long a worker keeps a secret:// value before reading the store "
+        "again: the longest a new secret version takes to reach it.",
+    )
+    emr_auth_token: SecretStr | None = Field(
+        None,
+        description="Bearer token sent to the EMR's FHIR server; may be secret://<name> "
+        "(as may any other credential setting). Empty: no Authorization header.",
+    )
+
+    # --- Feature flags (issue 16, docs/flags.md) ---
+    flags_cache_seconds: float = Field(
+        30.0,
+        gt=0,
+        le=300,
+        description="Longest a process evaluates flags from a snapshot not confirmed "
+        "current (hard ceiling; changes normally arrive within flags_poll_seconds).",
+    )
+    flags_poll_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="How often each process reads flag_state.revision (PostgreSQL also "
+        "notifies at once).",
+    )
+    # OpenFeature provider and OFREP endpoints (issue 16, docs/openfeature.md).
+    flags_ofrep_max_age: int = Field(
+        60,
+        ge=0,
+        le=300,
+        description="Cache-Control max-age (seconds) of OFREP answers: how long a remote "
+        "OpenFeature SDK may reuse an evaluation (the issue caps it at 300).",
+    )
+    flags_count_flush_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="How often each process adds its in-memory per-minute flag evaluation "
+        "counts to flag_evaluation_counts.",
     )
 
     # Console

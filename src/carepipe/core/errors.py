@@ -415,3 +415,61 @@ class DeploymentUnhealthy(Conflict):
     time limit) and was rolled back; ``details`` says which check and why."""
 
     code = "deployment_unhealthy"
+
+
+# --- Secrets store (issue 16, docs/secrets.md) -------------------------------------------
+
+
+class SecretNotFound(NotFound):
+    """No secret of that name is stored (a ``secret://`` reference names a missing one)."""
+
+    code = "secret_not_found"
+
+
+class InvalidSecret(InvalidRequest):
+    """The secret's name or value does not meet the rules (the message never quotes it)."""
+
+    code = "invalid_secret"
+
+
+class SecretKekMismatch(Conflict):
+    """The key-encryption key at hand does not unwrap the stored data key: the KEK was
+    changed without ``carepipe secrets rewrap``, or the wrong file is configured."""
+
+    code = "secret_kek_mismatch"
+
+
+# --- Feature flags (issue 16, docs/flags.md) ----------------------------------------------
+
+
+class FlagNotFound(NotFound):
+    """No flag (or no version of it) by that key."""
+
+    code = "flag_not_found"
+
+
+class FlagConflict(Conflict):
+    """The flag changed since the version the caller edited (``based_on``), it exists
+    already, or a change already waits for approval: nothing was changed; read it again."""
+
+    code = "flag_conflict"
+
+
+class FlagInvalid(ValidationFailed):
+    """A definition or segment fails validation, or names an unknown segment or variant;
+    the messages are in ``details``."""
+
+    code = "flag_invalid"
+
+
+class FourEyesRequired(PermissionDenied):
+    """A change must be approved by someone other than the person who requested it."""
+
+    code = "four_eyes_required"
+
+
+class FlagsUnavailable(TransientError):
+    """This process's flag snapshot is older than ``flags_cache_seconds`` and the database
+    cannot be read: flag evaluations fall back to the caller's default."""
+
+    code = "flags_unavailable"

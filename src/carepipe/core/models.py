@@ -236,6 +236,11 @@ class ApiKey(Base):
     last_used_at: Mapped[datetime | None]
     created_by: Mapped[str | None] = mapped_column(String(128))
     rotated_from: Mapped[str | None] = mapped_column(String(32))
+    # Issue 16 (migration 0011): rotation ticket, masked display, usage (flushed in batches).
+    ticket: Mapped[str | None] = mapped_column(String(128))
+    last4: Mapped[str | None] = mapped_column(String(4))
+    last_used_ip: Mapped[str | None] = mapped_column(String(64))
+    request_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class AuditEvent(Base):

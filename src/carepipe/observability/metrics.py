@@ -159,3 +159,27 @@ MODEL_DRIFT_EVENTS = Counter(
     ["engine_kind", "model_version", "feature", "severity"],
     registry=REGISTRY,
 )
+# API key rotation (issue 16): refused partner keys, counted on every refusal (the audit
+# log gets one event per key per minute), and the time left until each active key is due
+# for rotation (negative: overdue), set by the scheduler.
+API_KEY_REJECTED = Counter(
+    "carepipe_api_key_rejected_total",
+    "Partner API keys refused, by tenant (unknown when no key matched) and reason "
+    "(revoked, expired, staged, invalid, malformed).",
+    ["tenant", "reason"],
+    registry=REGISTRY,
+)
+API_KEY_ROTATION_DUE = Gauge(
+    "carepipe_api_key_rotation_due_seconds",
+    "Seconds until an active partner API key is due for rotation (negative: overdue).",
+    ["tenant", "name", "key_id"],
+    registry=REGISTRY,
+)
+# Feature flags (issue 16): every evaluation through the OpenFeature provider or OFREP.
+# ``flag`` is "unknown" for keys that name no flag, so callers cannot grow the label set.
+FLAG_EVALUATIONS = Counter(
+    "carepipe_flag_evaluations_total",
+    "Flag evaluations, by flag, variant served (empty on error) and OpenFeature reason.",
+    ["flag", "variant", "reason"],
+    registry=REGISTRY,
+)

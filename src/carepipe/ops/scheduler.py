@@ -46,6 +46,21 @@ def default_jobs(db: Database, blobs: BlobStore) -> list[Periodic]:
         Periodic("model.report_schedules", 300.0, lambda: run_due_schedules(db, blobs)),
         # Canary analysis of running model rollouts (each canary's own interval decides).
         Periodic("model.canary_analysis", 5.0, lambda: _canary_analysis(db)),
+        *_api_key_jobs(db),
+    ]
+
+
+def _api_key_jobs(db: Database) -> list[Periodic]:
+    """Issue 16: revoke keys whose grace ended, export time to rotation, write usage
+    tallies of keys that went quiet (busy keys are written as they are used), clear
+    one-time links that expired unviewed."""
+    from carepipe.ops import key_handover, key_rotation, key_usage
+
+    return [
+        Periodic("api_keys.revoke_expired", 30.0, lambda: key_rotation.revoke_expired(db)),
+        Periodic("api_keys.rotation_due", 300.0, lambda: key_rotation.export_rotation_due(db)),
+        Periodic("api_keys.flush_usage", 60.0, lambda: key_usage.flush_usage(db)),
+        Periodic("api_keys.purge_links", 300.0, lambda: key_handover.purge_expired(db)),
     ]
 
 

@@ -20,6 +20,7 @@ from carepipe.interop.fhir.inputs import (
 from carepipe.interop.fhir.orders import build_orders_bundle
 from carepipe.pipelines.common import bundle_context, bundle_output, emr_stage, patient_ref
 from carepipe.pipelines.context import END, StageContext, StageOutput, phi_artifact
+from carepipe.pipelines.flag_use import DOCUMENT_SUMMARIES, stage_flag, with_flags
 from carepipe.pipelines.registry import Pipeline, Stage, register
 
 ORDERS = "orders"
@@ -191,10 +192,13 @@ def fhir_stage(ctx: StageContext) -> StageOutput:
     if orders.not_understood:
         # What was not read is said beside what was: never dropped without a word.
         summary += " Not understood: " + "; ".join(f'"{t}"' for t in orders.not_understood) + "."
-    return bundle_output(
-        bundle,
-        result={"summary": summary, "not_understood": orders.not_understood},
-    )
+    result = {"summary": summary, "not_understood": orders.not_understood}
+    summaries = stage_flag(ctx, DOCUMENT_SUMMARIES, False)
+    if summaries.variant is not None and summaries.value is not True:
+        # "Document summaries" exists and is off for this tenant; without the flag the
+        # summary stays, as it was before flags.
+        del result["summary"]
+    return with_flags(ctx, bundle_output(bundle, result=result), [summaries])
 
 
 PIPELINE = register(

@@ -5,10 +5,11 @@
 repairs Whisper's number forms and garbled drug names (every change recorded), drafts the
 note, and gives each item a calibrated confidence and its flags
 (:mod:`carepipe.engines.notes.assessment`). ``review`` holds the job for a clinician when
-the tenant requires review (``CAREPIPE_REVIEW_TENANTS`` or the tenant's
-``review_required`` setting), with the reasons; a suspect transcript of a tenant without
-review is a dead letter ``asr_suspect``, never a silent success. Items that need review
-reach the bundle with a note saying why; implausible vitals are withheld.
+the tenant requires review (the ``review-required`` flag when it exists, else
+``CAREPIPE_REVIEW_TENANTS`` or the tenant's ``review_required`` setting), with the
+reasons; a suspect transcript of a tenant without review is a dead letter
+``asr_suspect``, never a silent success. Items that need review reach the bundle with a
+note saying why; implausible vitals are withheld. Flags: docs/openfeature.md.
 
 :func:`transcribe`, :func:`draft_note` and :func:`scribe_input` are the stage logic
 without the database: the accuracy benchmark runs them on its clips.
@@ -29,6 +30,7 @@ from carepipe.engines.asr.vocabulary import tenant_vocabulary
 from carepipe.engines.nlp.correction import prepare, word_spans
 from carepipe.engines.notes import SoapNote, load_note_engine
 from carepipe.engines.notes.assessment import assess as assess_note
+from carepipe.flags.jobs import JobFlag
 from carepipe.interop.fhir.inputs import (
     AllergyInput,
     ApprovalInput,
@@ -66,6 +68,15 @@ from carepipe.pipelines.common import (
     patient_ref,
 )
 from carepipe.pipelines.context import StageContext, StageOutput, phi_artifact
+from carepipe.pipelines.flag_use import (
+    DOCUMENT_SUMMARIES,
+    REVIEW_REQUIRED,
+    note_engine,
+    note_settings,
+    stage_flag,
+    summary_of,
+    with_flags,
+)
 from carepipe.pipelines.registry import Pipeline, Stage, register
 from carepipe.review.store import APPROVED_NOTE_KIND, open_review_effect, prepare_review
 
@@ -237,10 +248,12 @@ def _age_years(ctx: StageContext) -> float | None:
 def note_stage(ctx: StageContext) -> StageOutput:
     """Draft the SOAP note; items that need review (and why) are marked."""
     transcript = Transcript.from_dict(ctx.load_json(TRANSCRIPT))
-    served = _served(ctx, "note")
+    engine_flag = note_engine(ctx)  # the flag, when it exists, decides over the registry
+    served = None if engine_flag.variant is not None else _served(ctx, "note")
     started = time.perf_counter()
     try:
-        note = draft_note(_run_settings(ctx, served), transcript, age_years=_age_years(ctx))
+        settings = note_settings(_run_settings(ctx, served), engine_flag)
+        note = draft_note(settings, transcript, age_years=_age_years(ctx))
     except Exception as exc:
         observations.failed(ctx.db, served, ctx.job_id, ctx.tenant, started, exc)
         raise
@@ -280,7 +293,7 @@ def note_stage(ctx: StageContext) -> StageOutput:
     effects = observations.note_served(
         served, ctx.job_id, ctx.tenant, started, counts, confidence, words
     )
-    return StageOutput(
+    out = StageOutput(
         effects=effects,
         artifacts=[
             phi_artifact(
@@ -300,9 +313,14 @@ def note_stage(ctx: StageContext) -> StageOutput:
         ],
         result={"note": result},
     )
+    return with_flags(ctx, out, [engine_flag])
 
 
-def review_required(ctx: StageContext) -> bool:
+def review_required(ctx: StageContext, flag: JobFlag) -> bool:
+    """Whether the job waits for a clinician: the ``review-required`` flag when it exists,
+    else ``CAREPIPE_REVIEW_TENANTS`` or the tenant's ``review_required`` policy."""
+    if flag.variant is not None:  # the flag, when it exists, overrides the tenant policy
+        return bool(flag.value)
     listed = {t.strip() for t in ctx.settings.review_tenants.split(",") if t.strip()}
     if ctx.tenant in listed:
         return True
@@ -321,19 +339,22 @@ def review_stage(ctx: StageContext) -> StageOutput:
     reasons = list(quality.get("reasons") or [])
     note = ctx.load_json(NOTE) or {}
     to_review = int(note.get("review_count") or 0)
-    if review_required(ctx):
+    flag = stage_flag(ctx, REVIEW_REQUIRED, False)
+    if review_required(ctx, flag):
         review: dict[str, Any] = {"status": "waiting", "items_to_review": to_review}
         if reasons:
             review["asr_suspect"] = reasons
         if note.get("flags"):
             review["flags"] = note["flags"]
-        return StageOutput(wait=True, result={"review": review}, effects=[_open_review(ctx)])
+        hold = StageOutput(wait=True, result={"review": review}, effects=[_open_review(ctx)])
+        return with_flags(ctx, hold, [flag])
     if quality.get("suspect"):
         raise AsrSuspect(
             "transcript failed the ASR quality checks: " + ", ".join(reasons),
             details={"reasons": reasons, "metrics": quality.get("metrics", {})},
         )
-    return StageOutput(result={"review": {"status": "not_required", "items_to_review": to_review}})
+    passed = {"status": "not_required", "items_to_review": to_review}
+    return with_flags(ctx, StageOutput(result={"review": passed}), [flag])
 
 
 def _open_review(ctx: StageContext) -> Any:
@@ -545,7 +566,11 @@ def fhir_stage(ctx: StageContext) -> StageOutput:
             ),
         )
     bundle = build_scribe_bundle(bundle_context(ctx), scribe)
-    return bundle_output(bundle, result={"withheld_vitals": withheld} if withheld else None)
+    result: dict[str, Any] = {"withheld_vitals": withheld} if withheld else {}
+    summaries = stage_flag(ctx, DOCUMENT_SUMMARIES, False)
+    if summaries.value is True:  # the beta: only for tenants the flag is on for
+        result["summary"] = summary_of(bundle)
+    return with_flags(ctx, bundle_output(bundle, result=result or None), [summaries])
 
 
 PIPELINE = register(

@@ -28,6 +28,8 @@ from carepipe.core.queue import (
     succeed,
 )
 from carepipe.core.queue.wakeup import PgListener
+from carepipe.core.secrets import resolve_settings
+from carepipe.flags.provider import release_provider
 from carepipe.observability.context import job_id_var
 from carepipe.observability.logging import get_logger
 from carepipe.observability.metrics import (
@@ -162,6 +164,9 @@ class Worker:
                     self._wake.clear()
         finally:
             self._shutdown()
+            # Flag evaluation counts are written and the flag cache's threads end with the
+            # worker (the next flag lookup on this database starts them again).
+            release_provider(self.db)
             WORKER_UP.dec(self.concurrency)
             self.stopped.set()
 
@@ -273,8 +278,11 @@ class Worker:
         try:
             pipeline = get_pipeline(task.pipeline)
             stage = pipeline.stage(task.stage)
-            ctx = StageContext(db=self.db, blobs=self.blobs, settings=self.settings, task=task)
             try:
+                # secret:// settings become the stored values here (docs/secrets.md): a
+                # missing secret fails the task with its code, like any stage error.
+                settings = resolve_settings(self.db, self.settings)
+                ctx = StageContext(db=self.db, blobs=self.blobs, settings=settings, task=task)
                 output = stage.handler(ctx)
                 keys = store_artifact_content(self.blobs, output)
                 handoff = make_handoff(

@@ -28,12 +28,15 @@ from carepipe.web.pages import (
     dashboard,
     deployments,
     dlq,
+    flags,
+    keys,
     model_compare,
     model_drift,
     model_quality,
     models,
     patients,
     reviews,
+    secrets,
     users,
 )
 from carepipe.web.templating import STATIC_DIR, render
@@ -53,6 +56,9 @@ PAGES = (
     model_compare,
     deployments,
     model_drift,
+    flags,
+    keys,
+    secrets,
 )
 
 

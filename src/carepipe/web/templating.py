@@ -41,6 +41,9 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Audit", "/console/audit", "audit.read"),
     NavItem("Patients", "/console/patients", "patients.read"),
     NavItem("Users", "/console/users", "users.manage"),
+    NavItem("API keys", "/console/keys", "keys.manage"),
+    NavItem("Secrets", "/console/secrets", "secrets.manage"),
+    NavItem("Flags", "/console/flags", "flags.read"),
 )
 
 # Scripts and styles only from our own origin (HTMX is vendored); no framing.
