@@ -42,7 +42,9 @@ def test_clinical_numbers_come_through(transcripts: dict[str, Transcript]) -> No
     from carepipe.pipelines.scribe import draft_note
 
     t = transcripts["c02"]
-    assert "132" in t.text
+    # The systolic's digits are recognised, in one of Whisper's forms: "132" on some CPUs,
+    # "1.32" on others (int8 kernels differ by instruction set); the note must read 132.
+    assert re.search(r"(?<![\d.])1[.,\- ]?32(?!\d)", t.text), t.text
     note = draft_note(Settings(_env_file=None), t)
     vitals = {v.kind: v for v in note.vitals}
     assert vitals["blood_pressure"].value_text == "132/84"

@@ -212,16 +212,7 @@ class FasterWhisperEngine:
         self.compute_type = compute_type
         self.cpu_threads = cpu_threads
         try:
-            from faster_whisper import WhisperModel
-
-            self._whisper = WhisperModel(
-                str(self.model.path),
-                device=self.device,
-                compute_type=compute_type,
-                cpu_threads=cpu_threads,
-                num_workers=1,
-                local_files_only=True,
-            )
+            self._whisper = self._load()
         except Exception as exc:  # CTranslate2 raises RuntimeError or ValueError
             raise AsrModelNotFound(
                 f"ASR model at {self.model.path} could not be loaded ({type(exc).__name__})"
@@ -230,13 +221,29 @@ class FasterWhisperEngine:
         self.language = language if language or self._whisper.model.is_multilingual else "en"
         self._lock = threading.Lock()
 
+    def _load(self) -> Any:
+        from faster_whisper import WhisperModel
+
+        whisper = WhisperModel(
+            str(self.model.path),
+            device=self.device,
+            compute_type=self.compute_type,
+            cpu_threads=self.cpu_threads,
+            num_workers=1,
+            local_files_only=True,
+        )
+        whisper.model = _SamplingWatch(whisper.model)
+        return whisper
+
     def _decode(
         self, samples: Any, hotwords: str | None, *, beam_size: int | None = None
     ) -> tuple[list[Segment], Any]:
         # On hard audio faster-whisper falls back from beam search to sampling at rising
-        # temperatures, which is what breaks Whisper's repetition loops. Seeding the
-        # sampler before every decode (decodes are serialised by ``self._lock``) makes
-        # that fallback reproducible: the same recording always gives the same transcript.
+        # temperatures, which is what breaks Whisper's repetition loops. CTranslate2 seeds
+        # each of its worker threads' sampler once, from the global seed, the first time
+        # that thread samples; ``_fresh_sampler`` replaces the threads after any decode
+        # that sampled, so every transcription starts from this seed and the same
+        # recording gives the same transcript whatever was decoded before it.
         ctranslate2.set_random_seed(DECODE_SEED)
         raw_segments, info = self._whisper.transcribe(
             samples,
@@ -249,6 +256,13 @@ class FasterWhisperEngine:
         )
         # The segments are a lazy generator: decoding happens while we iterate.
         return [_segment(s) for s in raw_segments], info
+
+    def _fresh_sampler(self) -> None:
+        """After a decode that sampled, load the model again: new CTranslate2 threads,
+        whose samplers start from ``DECODE_SEED`` (a reload costs about 0.5 s, and only
+        hard audio makes Whisper sample)."""
+        if self._whisper.model.sampled:
+            self._whisper = self._load()
 
     def transcribe(
         self,
@@ -283,6 +297,7 @@ class FasterWhisperEngine:
                 hotwords = hotword_text(merge_vocabulary(vocabulary, heard, self.hotwords))
                 segments, info = self._decode(samples, hotwords)
                 passes = 2
+            self._fresh_sampler()
         chunks = speech_chunks(samples) if self.vad_filter else None
         speech_end = float(chunks[-1]["end"]) / SAMPLE_RATE if chunks else 0.0
         if chunks is None:
@@ -363,3 +378,20 @@ def _prompt_label(prompt: str | None) -> str | None:
     if prompt == CLINICAL_PROMPT:
         return "clinical"
     return "custom:" + hashlib.sha256(prompt.encode()).hexdigest()[:12]
+
+
+class _SamplingWatch:
+    """The CTranslate2 Whisper model, noting whether a ``generate`` call sampled."""
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+        self.sampled = False
+
+    def generate(self, *args: Any, **kwargs: Any) -> Any:
+        # faster-whisper passes sampling_temperature only on its temperature fallback.
+        if kwargs.get("sampling_temperature", 0) > 0:
+            self.sampled = True
+        return self._model.generate(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)

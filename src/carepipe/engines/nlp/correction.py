@@ -140,14 +140,18 @@ _VITAL_CUE = (
     r"(?:blood pressure|pressure|bp|heart rate|pulse|rate|temperature|temp|saturations?|sats"
     r"|weight|weighs|glucose|sugar)"
 )
-# "1.64 over 98", "1-16 over 74", "1,16 over 74", "1 16 over 74"
+# The diastolic after "over", as written or with its tens read as "to" ("8 to 4"): both
+# pieces of "1.32 over 8 to 4" are Whisper's forms of one spoken reading, and each is
+# corrected by its own rule (the "to" by ``_TENS_TO_RE``).
+_DIASTOLIC = r"\s*(?:over|/)\s*(?:\d{2,3}(?!\d)|[2-9]\s+to\s+[1-9]\b)"
+# "1.64 over 98", "1-16 over 74", "1,16 over 74", "1 16 over 74", "1.32 over 8 to 4"
 _BP_SPLIT_RE = re.compile(
-    r"(?<![\d.])(?P<h>[12])(?P<sep>[.,\- ]\s?)(?P<t>\d{2})(?P<tail>\s*(?:over|/)\s*\d{2,3})(?!\d)",
+    r"(?<![\d.])(?P<h>[12])(?P<sep>[.,\- ]\s?)(?P<t>\d{2})(?P<tail>" + _DIASTOLIC + ")",
     re.IGNORECASE,
 )
 # "one 28 over 80", "two 10 over ..."
 _BP_WORD_RE = re.compile(
-    r"\b(?P<h>one|two)\s+(?P<t>\d{2})(?P<tail>\s*(?:over|/)\s*\d{2,3})(?!\d)", re.IGNORECASE
+    r"\b(?P<h>one|two)\s+(?P<t>\d{2})(?P<tail>" + _DIASTOLIC + ")", re.IGNORECASE
 )
 # "blood pressure is 138.82": "one thirty eight over eighty two" written as a decimal.
 _BP_DECIMAL_RE = re.compile(
