@@ -112,3 +112,53 @@ def test_scribe_note_engine_and_review_follow_the_flags_per_tenant(
     assert "summary" not in acme["result"]
     # Only acme's note went to the LLM.
     assert remote.paths.count("/v1/chat/completions") == 1
+
+
+def test_a_percentage_rollout_splits_a_tenants_jobs_unless_it_buckets_by_tenant(
+    db,
+    client,
+    run_jobs,  # noqa: F811 - fixture
+    released_provider,  # noqa: F811 - fixture
+):
+    # Each job is its own targeting key: half of acme's orders get the summary, and
+    # each job's result agrees with the variant recorded for it. Bucketed by tenant, the
+    # same rollout gives every job of the tenant one variant.
+    define(db, "document-summaries", boolean_flag(tenants=["acme"], share=50))
+    acme = partner_auth(db, "acme")
+    split = [_post(client, acme) for _ in range(16)]
+    by_tenant = boolean_flag(tenants=["acme"], share=50)
+    by_tenant["rules"][0]["bucket_by"] = "tenant"
+    define(db, "document-summaries-by-tenant", by_tenant)
+    run_jobs(split)
+
+    with db.session() as s:
+        recorded = dict(
+            s.execute(
+                select(JobFlagVariant.job_id, JobFlagVariant.variant).where(
+                    JobFlagVariant.flag_key == "document-summaries"
+                )
+            ).all()
+        )
+    results = {j: client.get(f"/v1/jobs/{j}", headers=acme).json()["result"] for j in split}
+    assert set(recorded) == set(split)
+    # 2 x 0.5^16: the chance that 16 random job ids all land on one side.
+    assert set(recorded.values()) == {"on", "off"}
+    for job_id, result in results.items():
+        assert result["flags"] == {"document-summaries": recorded[job_id]}
+        assert ("summary" in result) == (recorded[job_id] == "on")
+
+    from carepipe.flags.jobs import job_flag
+
+    variants = {
+        job_flag(
+            db,
+            "document-summaries-by-tenant",
+            False,
+            job_id=j,
+            tenant="acme",
+            pipeline="orders",
+            stage="fhir",
+        ).variant
+        for j in split
+    }
+    assert len(variants) == 1

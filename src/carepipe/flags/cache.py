@@ -21,6 +21,7 @@ from carepipe.flags.store import CHANNEL, Snapshot, load_snapshot, read_revision
 from carepipe.observability.logging import get_logger
 
 log = get_logger("carepipe.flags.cache")
+POLL_THREAD = "carepipe-flag-poll"
 
 
 class FlagCache:
@@ -104,14 +105,18 @@ class FlagCache:
         """Load the snapshot and start the poller (and on PostgreSQL the listener)."""
         if self._threads:
             return self
-        self._stop.clear()
+        # A new event per start: a listener of an earlier start, still inside its last
+        # second of waiting, must keep seeing its own stop.
+        self._stop = stop = threading.Event()
         with self._lock:
             self._load()
-        poller = threading.Thread(target=self._poll_loop, name="carepipe-flag-poll", daemon=True)
+        poller = threading.Thread(
+            target=self._poll_loop, args=(stop,), name=POLL_THREAD, daemon=True
+        )
         self._threads.append(poller)
         if self.db.is_postgres:
             listener = threading.Thread(
-                target=self._listen_loop, name="carepipe-flag-listen", daemon=True
+                target=self._listen_loop, args=(stop,), name="carepipe-flag-listen", daemon=True
             )
             self._threads.append(listener)
         for thread in self._threads:
@@ -119,41 +124,44 @@ class FlagCache:
         return self
 
     def stop(self) -> None:
-        """Stop the background threads (waits at most about a second for each)."""
+        """Stop the background threads. The poller is woken and joined; the listener is
+        not waited for: it sees the stop within a second (its notification wait) and
+        closes its connection, and a stopping worker need not spend that second."""
         self._stop.set()
         self._wake.set()
         for thread in self._threads:
-            thread.join(timeout=2.0)
+            if thread.name == POLL_THREAD:
+                thread.join(timeout=2.0)
         self._threads = []
 
-    def _poll_loop(self) -> None:
-        while not self._stop.is_set():
+    def _poll_loop(self, stop: threading.Event) -> None:
+        while not stop.is_set():
             self._wake.wait(self.poll_seconds)
             self._wake.clear()
-            if self._stop.is_set():
+            if stop.is_set():
                 return
             try:
                 self._poll_once()
             except Exception as exc:  # the database may be briefly away: poll again
                 log.warning("flag_cache_poll_failed", error=type(exc).__name__)
 
-    def _listen_loop(self) -> None:
+    def _listen_loop(self, stop: threading.Event) -> None:
         import psycopg
 
         url = self.db.engine.url.set(drivername="postgresql")
         dsn = url.render_as_string(hide_password=False)
-        while not self._stop.is_set():
+        while not stop.is_set():
             try:
                 with psycopg.connect(dsn, autocommit=True) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     # Changes made while we were not listening: check once now.
                     self._wake.set()
-                    while not self._stop.is_set():
+                    while not stop.is_set():
                         for _ in conn.notifies(timeout=1.0):
                             self.invalidate()
             except Exception as exc:
                 log.warning("flag_cache_listen_failed", error=type(exc).__name__)
-                self._stop.wait(1.0)
+                stop.wait(1.0)
 
 
 _caches: weakref.WeakKeyDictionary[Database, FlagCache] = weakref.WeakKeyDictionary()

@@ -7,9 +7,10 @@ tenant policy, the registry's deployment). The variant is written to
 handoff, so a job that failed before its handoff records nothing it did not run under.
 This module is the only writer of that table.
 
-The evaluation context is the job's ``tenant`` (also its targeting key: a rollout
-chooses tenants, so every job of one tenant gets the same variant), ``pipeline`` and
-``stage``.
+The evaluation context is the job's id (its targeting key, also the attribute ``job``),
+``tenant``, ``pipeline`` and ``stage``. A percentage rollout therefore splits jobs (every
+stage and retry of one job lands in the same bucket); a rule with ``bucket_by: tenant``
+splits tenants instead, so every job of one tenant gets the same variant.
 """
 
 from __future__ import annotations
@@ -44,19 +45,27 @@ class JobFlag:
     variant: str | None
 
 
-def job_context(tenant: str, pipeline: str, stage: str) -> EvaluationContext:
-    """The evaluation context of a job's stage (targeting key: the tenant)."""
+def job_context(job_id: str, tenant: str, pipeline: str, stage: str) -> EvaluationContext:
+    """The evaluation context of a job's stage (targeting key: the job id)."""
     return EvaluationContext(
-        targeting_key=tenant, attributes={"tenant": tenant, "pipeline": pipeline, "stage": stage}
+        targeting_key=job_id,
+        attributes={"job": job_id, "tenant": tenant, "pipeline": pipeline, "stage": stage},
     )
 
 
 def job_flag(
-    db: Database, key: str, default: bool | str, *, tenant: str, pipeline: str, stage: str
+    db: Database,
+    key: str,
+    default: bool | str,
+    *,
+    job_id: str,
+    tenant: str,
+    pipeline: str,
+    stage: str,
 ) -> JobFlag:
     """Evaluate boolean or string flag ``key`` for a job (through the OpenFeature client)."""
     client = flag_client(db)
-    context = job_context(tenant, pipeline, stage)
+    context = job_context(job_id, tenant, pipeline, stage)
     if isinstance(default, bool):
         details: Any = client.get_boolean_details(key, default, context)
     else:

@@ -38,9 +38,15 @@ log = get_logger("carepipe.pipelines.flag_use")
 
 
 def stage_flag(ctx: StageContext, key: str, default: bool | str) -> JobFlag:
-    """Evaluate ``key`` for the stage's job (tenant, pipeline, stage)."""
+    """Evaluate ``key`` for the stage's job (job id, tenant, pipeline, stage)."""
     return job_flag(
-        ctx.db, key, default, tenant=ctx.tenant, pipeline=ctx.task.pipeline, stage=ctx.task.stage
+        ctx.db,
+        key,
+        default,
+        job_id=ctx.job_id,
+        tenant=ctx.tenant,
+        pipeline=ctx.task.pipeline,
+        stage=ctx.task.stage,
     )
 
 
