@@ -116,6 +116,14 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
 def db(settings: Settings) -> Iterator[Database]:
     database = Database(settings.resolved_database_url)
     yield database
+    # A test's API (OFREP) or pipelines may have started this database's flag cache:
+    # stop its poller before the schema goes, or it polls a dropped table for the rest of
+    # the run.
+    from carepipe.flags.cache import release_flag_cache
+    from carepipe.flags.provider import release_provider
+
+    release_provider(database)
+    release_flag_cache(database)
     database.dispose()
 
 
