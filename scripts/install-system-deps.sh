@@ -6,7 +6,9 @@ set -euo pipefail
 RUNTIME=(tesseract-ocr tesseract-ocr-eng)
 # Fonts: the OCR corpus is rendered by Chromium in these (make bench; scripts/make_ocr_corpus.py).
 TEST=(espeak-ng sox chromium prometheus fonts-dejavu-core fonts-liberation fonts-freefont-ttf
-      fonts-crosextra-carlito fonts-crosextra-caladea fonts-noto-mono)
+      fonts-crosextra-carlito fonts-crosextra-caladea fonts-noto-mono
+      # PostgreSQL backups (docs/backups.md): pgBackRest, and a server for throwaway test clusters.
+      pgbackrest postgresql-15)
 
 want=("${RUNTIME[@]}")
 if [[ "${1:-}" != "--runtime" ]]; then

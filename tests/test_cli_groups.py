@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from carepipe.cli import app
 
-ROOT_COMMANDS = ["up", "worker", "mllp", "submit"]
+ROOT_COMMANDS = ["up", "worker", "mllp", "submit", "restore"]
 GROUPS = {
     "db": ["upgrade"],
     "keys": ["create", "list", "revoke", "rotate", "request", "activate", "extend-grace"],
@@ -57,6 +57,7 @@ GROUPS = {
         "segment-put",
         "segments",
     ],
+    "backup": ["status", "now", "list", "verify"],
 }
 # A row of the help's "Commands" panel: a box edge, the command's name, its summary.
 ROW = re.compile(r"^[│|]\s(?P<name>[a-z][a-z0-9-]*)\s")

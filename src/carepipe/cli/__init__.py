@@ -14,6 +14,7 @@ import typer
 from carepipe.cli import (
     audit,
     backfill,
+    backup,
     db,
     dlq,
     flags,
@@ -34,6 +35,7 @@ ROOT_COMMANDS: tuple[Callable[..., None], ...] = (
     server.worker,
     server.mllp,
     jobs.submit,
+    backup.restore,
 )
 
 # Command groups: (name, group), in the order ``carepipe --help`` lists them.
@@ -51,6 +53,7 @@ GROUPS: tuple[tuple[str, typer.Typer], ...] = (
     ("models", models.group),
     ("secrets", secrets.group),
     ("flags", flags.group),
+    ("backup", backup.group),
 )
 
 

@@ -106,6 +106,13 @@ def _start_extras(
 
     scheduler = Scheduler(default_jobs(db, blobs)).start()
     stops = [scheduler.stop]
+    if s.backup_url and db.is_sqlite:
+        # Continuous backup (docs/backups.md): Litestream ships the WAL while we run.
+        from carepipe.ops.backup.litestream import Replicator
+
+        replicator = Replicator(s).start()
+        typer.echo(f"Backups: litestream replicating to {s.backup_url}")
+        stops.append(replicator.stop)
     if mllp:
         from carepipe.pipelines.hl7_intake import start_mllp
 

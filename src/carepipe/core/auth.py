@@ -56,6 +56,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "secrets.manage",
             "tenants.read",
             "tenants.manage",
+            # Backups, verification and restore (issue 17): admin only.
+            "backup.manage",
         }
     ),
     "ops": frozenset(

@@ -260,6 +260,35 @@ class Settings(BaseSettings):
         "counts to flag_evaluation_counts.",
     )
 
+    # --- Backups (issue 17, docs/backups.md) ---
+    backup_url: str = Field(
+        "",
+        description="Where backups go: a directory, file:///path, or s3://bucket/prefix "
+        "(SQLite via Litestream). Empty: no backups.",
+    )
+    backup_sync_interval: str = Field(
+        "1s", description="How often Litestream ships new WAL pages (Go duration: 1s, 10s)."
+    )
+    backup_retention: str = Field(
+        "168h", description="How long Litestream keeps snapshots (Go duration)."
+    )
+    # PostgreSQL backups with pgBackRest (issue 17, docs/backups.md, PostgreSQL section).
+    pgbackrest_stanza: str = Field("carepipe", description="pgBackRest stanza name.")
+    pgbackrest_repo_path: Path | None = Field(
+        None, description="pgBackRest repository directory. Empty: data_dir/pgbackrest/repo."
+    )
+    pgbackrest_cipher_pass: SecretStr | None = Field(
+        None,
+        description="Passphrase of the aes-256-cbc encrypted pgBackRest repository "
+        "(required; keep a copy off the database host, see docs/backups.md).",
+    )
+    backup_rpo_seconds: int = Field(
+        300,
+        gt=0,
+        description="RPO target; PostgreSQL's archive_timeout is derived from it "
+        "(min(60, rpo/5) seconds).",
+    )
+
     # Console
     session_secret: SecretStr | None = None
     log_level: str = "INFO"

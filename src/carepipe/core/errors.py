@@ -473,3 +473,32 @@ class FlagsUnavailable(TransientError):
     cannot be read: flag evaluations fall back to the caller's default."""
 
     code = "flags_unavailable"
+
+
+# --- Backups and restore (issue 17, docs/backups.md) ----------------------------------------
+
+
+class BackupNotConfigured(PermanentError):
+    """``backup_url`` is empty, or the database has no backup backend."""
+
+    code = "backup_not_configured"
+    http_status = 409
+
+
+class BackupFailed(TransientError):
+    """The backup tool failed (replicate, sync or restore); its output is in ``details``."""
+
+    code = "backup_failed"
+
+
+class BackupCorrupt(PermanentError):
+    """A backup does not restore to a sound database, or a backed-up blob's hash is wrong."""
+
+    code = "backup_corrupt"
+
+
+class RestoreTargetExists(PermanentError):
+    """The restore target already holds a database; pass ``--force`` to overwrite it."""
+
+    code = "restore_target_exists"
+    http_status = 409
