@@ -59,6 +59,11 @@ def up(
             f"  first sign-in: user 'admin', one-time password {admin_password}"
             " (you will be asked to change it)"
         )
+    # uvicorn re-raises SIGTERM after its graceful shutdown, with our handler back in
+    # place: without one the default action kills the process before the ``finally``,
+    # leaving Litestream running orphaned (a second one after a restart would write to the
+    # same replica) and the workers cut off. Exit through the ``finally`` instead.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         uvicorn.run(api, host=h, port=p, log_level="warning", access_log=False)
     finally:
@@ -68,6 +73,11 @@ def up(
         if worker is not None:
             worker.stop()
             worker.stopped.wait(s.shutdown_grace_seconds + 5)
+
+
+def _exit_on_sigterm(_sig: int, _frame: object) -> None:
+    """SIGTERM handler of ``carepipe up``: a normal exit, so its shutdown code runs."""
+    raise SystemExit(0)
 
 
 def _bootstrap_admin(db: Database) -> str | None:
