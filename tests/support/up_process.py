@@ -25,6 +25,7 @@ class UpProcess:
     base_url: str
     cwd: Path
     env: dict[str, str]
+    pid: int = 0  # also its process group id (started in a new session)
 
 
 def up_environment(tmp_path: Path, *, keep: tuple[str, ...] = ()) -> dict[str, str]:
@@ -37,16 +38,28 @@ def up_environment(tmp_path: Path, *, keep: tuple[str, ...] = ()) -> dict[str, s
 
 @contextlib.contextmanager
 def carepipe_up(
-    tmp_path: Path, *, ready_path: str = "/healthz", keep_env: tuple[str, ...] = ()
+    tmp_path: Path,
+    *,
+    ready_path: str = "/healthz",
+    keep_env: tuple[str, ...] = (),
+    extra_env: dict[str, str] | None = None,
+    mllp_port: int | None = None,
 ) -> Iterator[UpProcess]:
     """``carepipe up --workers 0 --no-mllp`` until ``ready_path`` answers (90 s at most);
-    terminated on exit."""
+    terminated on exit. ``mllp_port`` starts the MLLP listener on that port instead;
+    ``extra_env`` adds settings. The process leads its own process group, so a test can
+    kill it together with its children (Litestream)."""
     port = free_port()
-    env = up_environment(tmp_path, keep=keep_env)
+    env = up_environment(tmp_path, keep=keep_env) | (extra_env or {})
+    mllp = ["--no-mllp"]
+    if mllp_port is not None:
+        env["CAREPIPE_MLLP_PORT"] = str(mllp_port)
+        mllp = ["--mllp"]
     proc = subprocess.Popen(
-        [str(CAREPIPE), "up", "--workers", "0", "--no-mllp", "--port", str(port)],
+        [str(CAREPIPE), "up", "--workers", "0", *mllp, "--port", str(port)],
         cwd=tmp_path,  # no .env from the repository
         env=env,
+        start_new_session=True,
         stdout=subprocess.DEVNULL,  # the first start prints a one-time password
         stderr=subprocess.PIPE,
         text=True,
@@ -64,7 +77,7 @@ def carepipe_up(
                 pass
             assert time.monotonic() < deadline, "carepipe up did not answer within 90 s"
             time.sleep(0.2)
-        yield UpProcess(base, tmp_path, env)
+        yield UpProcess(base, tmp_path, env, proc.pid)
     finally:
         proc.terminate()
         try:
