@@ -100,6 +100,8 @@ CONSOLE = [
     ("GET", "/console/keys", {"keys.manage"}),
     # Secrets (issue 16): admin only; tests/web/test_secrets_page.py submits the form.
     ("GET", "/console/secrets", {"secrets.manage"}),
+    # Backups (issue 17): admin only; tests/ops/backup/test_backup_health.py presses the buttons.
+    ("GET", "/console/backups", {"backup.manage"}),
     # Flags (issue 16): {f} a flag, {p} and {q} flags with a change pending (made by SYSTEM,
     # so any approver is a second person); in this order, so each change finds its version.
     ("GET", "/console/flags", {"flags.read"}),

@@ -183,3 +183,39 @@ FLAG_EVALUATIONS = Counter(
     ["flag", "variant", "reason"],
     registry=REGISTRY,
 )
+# Backups (issue 17, docs/backups.md): the backend's status() every 30 s, set by the
+# scheduler. ``backend`` is litestream or pgbackrest, so the label set stays bounded.
+# Database-wide: every process with a scheduler exports the same values (use max, not sum).
+BACKUP_LAST_SUCCESS = Gauge(
+    "carepipe_backup_last_success_timestamp_seconds",
+    "Unix time of the newest backup (Litestream: newest replicated LTX; pgBackRest: "
+    "newest full/incremental backup); 0 when there is none.",
+    ["backend"],
+    registry=REGISTRY,
+)
+BACKUP_LAG = Gauge(
+    "carepipe_backup_replication_lag_seconds",
+    "Seconds since the newest restorable point while changes wait to be shipped "
+    "(Litestream: 0 when nothing waits; pgBackRest: since the last archived WAL segment).",
+    ["backend"],
+    registry=REGISTRY,
+)
+BACKUP_LAST_VERIFY = Gauge(
+    "carepipe_backup_last_verify_timestamp_seconds",
+    "Unix time of the last backup verification, sound or not; 0 when never verified.",
+    ["backend"],
+    registry=REGISTRY,
+)
+BACKUP_LAST_VERIFY_OK = Gauge(
+    "carepipe_backup_last_verify_ok",
+    "1 if the last backup verification found the backup sound, else 0 (also 0 when never "
+    "verified).",
+    ["backend"],
+    registry=REGISTRY,
+)
+BACKUP_RPO_TARGET = Gauge(
+    "carepipe_backup_rpo_target_seconds",
+    "The RPO target (CAREPIPE_BACKUP_RPO_SECONDS).",
+    ["backend"],
+    registry=REGISTRY,
+)

@@ -47,6 +47,7 @@ def default_jobs(db: Database, blobs: BlobStore) -> list[Periodic]:
         # Canary analysis of running model rollouts (each canary's own interval decides).
         Periodic("model.canary_analysis", 5.0, lambda: _canary_analysis(db)),
         *_api_key_jobs(db),
+        *_backup_jobs(),
     ]
 
 
@@ -62,6 +63,18 @@ def _api_key_jobs(db: Database) -> list[Periodic]:
         Periodic("api_keys.flush_usage", 60.0, lambda: key_usage.flush_usage(db)),
         Periodic("api_keys.purge_links", 300.0, lambda: key_handover.purge_expired(db)),
     ]
+
+
+def _backup_jobs() -> list[Periodic]:
+    """Issue 17: export backup health (age, lag, last verification) when backups are
+    configured; an install without backups gets no job and no backup series."""
+    from carepipe.core.config import get_settings
+    from carepipe.ops.backup.metrics import backups_configured, export_backup_metrics
+
+    settings = get_settings()
+    if not backups_configured(settings):
+        return []
+    return [Periodic("backup.metrics", 30.0, lambda: export_backup_metrics(settings))]
 
 
 def _drift_check_due(db: Database) -> object:

@@ -25,6 +25,7 @@ from carepipe.web.pages import (
     account,
     audit,
     backfills,
+    backups,
     dashboard,
     deployments,
     dlq,
@@ -59,6 +60,7 @@ PAGES = (
     flags,
     keys,
     secrets,
+    backups,
 )
 
 

@@ -43,6 +43,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Users", "/console/users", "users.manage"),
     NavItem("API keys", "/console/keys", "keys.manage"),
     NavItem("Secrets", "/console/secrets", "secrets.manage"),
+    NavItem("Backups", "/console/backups", "backup.manage"),
     NavItem("Flags", "/console/flags", "flags.read"),
 )
 

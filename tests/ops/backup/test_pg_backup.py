@@ -29,6 +29,8 @@ from sqlalchemy.pool import NullPool
 from carepipe.core.audit import configure, record, setup_from_settings
 from carepipe.core.config import Settings
 from carepipe.core.db import Database
+from carepipe.observability.metrics import REGISTRY
+from carepipe.ops.backup.metrics import export_backup_metrics
 from carepipe.ops.backup.pgbackrest import Cluster as PgCluster
 from carepipe.ops.backup.pgbackrest import (
     archive_command,
@@ -146,6 +148,10 @@ def cluster() -> Iterator[Cluster]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def _gauge(name: str) -> float | None:
+    return REGISTRY.get_sample_value(f"carepipe_backup_{name}", {"backend": "pgbackrest"})
+
+
 def _write(db: Database, n: int, start: int) -> None:
     """``n`` product rows: audit events, each in its own committed transaction."""
     for i in range(start, start + n):
@@ -204,6 +210,11 @@ def test_full_backup_verify_and_point_in_time_restore(cluster: Cluster) -> None:
 
     ok = cluster.carepipe("backup", "verify", "--json")
     assert ok.returncode == 0, ok.stdout + ok.stderr
+    # The scheduler's backup.metrics job (docs/backups.md, "Backup health") reads the same.
+    export_backup_metrics(cluster.settings())
+    assert _gauge("last_verify_ok") == 1 and _gauge("rpo_target_seconds") == RPO_SECONDS
+    assert time.time() - 600 < _gauge("last_success_timestamp_seconds") <= time.time()
+    assert 0 <= _gauge("replication_lag_seconds") < 600
 
     dest = cluster.root / "restored"
     started = time.monotonic()
@@ -248,6 +259,8 @@ def test_full_backup_verify_and_point_in_time_restore(cluster: Cluster) -> None:
     assert bad.returncode != 0
     assert "backup_corrupt" in bad.stderr, bad.stdout + bad.stderr
     assert "invalid checksum" in bad.stderr and victim.name in bad.stderr
+    export_backup_metrics(cluster.settings())
+    assert _gauge("last_verify_ok") == 0
 
 
 def test_archive_timeout_from_rpo_and_config_file_is_private(tmp_path: Path) -> None:

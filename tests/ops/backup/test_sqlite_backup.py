@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from carepipe.core.config import get_settings
 from carepipe.ops.backup.litestream import Replicator
-from tests.support.cli import cli_environment, sqlite_database_url
+from tests.support.cli import sqlite_database_url
 
 run = CliRunner().invoke
 
@@ -25,13 +25,6 @@ run = CliRunner().invoke
 @pytest.fixture(params=["sqlite"])
 def db_url(request, tmp_path):
     return sqlite_database_url(request, tmp_path)
-
-
-@pytest.fixture
-def cli_env(settings, monkeypatch, tmp_path):
-    monkeypatch.setenv("CAREPIPE_BACKUP_URL", str(tmp_path / "backup"))
-    with cli_environment(settings, monkeypatch):
-        yield
 
 
 def _submit(tmp_path: Path, n: int, tag: str) -> None:

@@ -36,6 +36,8 @@ from carepipe.ops.backup.status import (
     BackupStatus,
     RestoreResult,
     VerifyReport,
+    keep_last_verify,
+    last_verify,
 )
 
 BINARY = "pgbackrest"
@@ -298,6 +300,7 @@ class PgBackRestBackend:
             lag_seconds=(datetime.now(UTC) - last_archived).total_seconds()
             if last_archived
             else None,
+            last_verify=last_verify(self.settings),
             details={
                 "stanza": self.tool.stanza,
                 "stanza_status": info.get("status", {}).get("message", "missing stanza"),
@@ -358,13 +361,15 @@ class PgBackRestBackend:
         ]
         if proc.returncode != 0 and not problems:
             problems.append(f"pgbackrest verify exit {proc.returncode}: {_last_lines(output)}")
-        return VerifyReport(
+        report = VerifyReport(
             backend=self.name,
             ok=not problems,
             verified_at=datetime.now(UTC),
             problems=problems,
             details={"stanza": self.tool.stanza},
         )
+        keep_last_verify(self.settings, report)
+        return report
 
     def restore(self, target: Path, at: datetime | None, *, force: bool = False) -> RestoreResult:
         """Restore the newest backup before ``at`` (and WAL up to ``at``) into the data

@@ -15,6 +15,8 @@ from carepipe.ops.backup.status import (
     BackupStatus,
     RestoreResult,
     VerifyReport,
+    keep_last_verify,
+    last_verify,
 )
 
 # Litestream names LTX files by level: 0 holds each sync's pages, the top level snapshots.
@@ -23,10 +25,6 @@ SNAPSHOT_LEVEL = 9
 
 def _parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
-
-
-def _last_verify_path(s: Settings) -> Path:
-    return s.data_dir / "backup-last-verify.json"
 
 
 class LitestreamBackend:
@@ -48,16 +46,13 @@ class LitestreamBackend:
         last_at = _parse_time(newest["timestamp"]) if newest else None
         behind = max(0, (local or 0) - replicated)
         lag = (datetime.now(UTC) - last_at).total_seconds() if behind and last_at else 0.0
-        path = _last_verify_path(s)
         return BackupStatus(
             backend=self.name,
             replica=litestream.replica_url(s),
             last_backup_at=last_at,
             position=newest["max_txid"] if newest else None,
             lag_seconds=round(lag, 3) if newest else None,
-            last_verify=VerifyReport.model_validate_json(path.read_text())
-            if path.exists()
-            else None,
+            last_verify=last_verify(s),
             details={
                 "local_txid": f"{local:016x}" if local is not None else None,
                 "txids_behind": behind,
@@ -103,7 +98,7 @@ class LitestreamBackend:
             problems=problems,
             details={"blobs_checked": blobs["checked"], "blobs_bad": blobs["bad"]},
         )
-        _last_verify_path(self.settings).write_text(report.model_dump_json())
+        keep_last_verify(self.settings, report)
         return report
 
     def restore(self, target: Path, at: datetime | None, *, force: bool = False) -> RestoreResult:

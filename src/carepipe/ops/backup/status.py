@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from pydantic import Field
 
+from carepipe.core.config import Settings
 from carepipe.ops.views import View
 
 
@@ -27,6 +28,22 @@ class VerifyReport(View):
     tables: dict[str, int] = Field(default_factory=dict, description="Rows per table.")
     problems: list[str] = Field(default_factory=list)
     details: dict[str, Any] = Field(default_factory=dict)
+
+
+def _last_verify_path(s: Settings) -> Path:
+    return s.data_dir / "backup-last-verify.json"
+
+
+def keep_last_verify(s: Settings, report: VerifyReport) -> None:
+    """Keep ``report`` as the last verification (``backup status`` and the backup metrics
+    show it: a verify's result must outlive the command that ran it)."""
+    _last_verify_path(s).write_text(report.model_dump_json())
+
+
+def last_verify(s: Settings) -> VerifyReport | None:
+    """The last verification kept by ``keep_last_verify``, if any."""
+    path = _last_verify_path(s)
+    return VerifyReport.model_validate_json(path.read_text()) if path.exists() else None
 
 
 class BackupStatus(View):
