@@ -116,12 +116,30 @@ def _archiver(database_url: str) -> dict[str, Any]:
             row = conn.execute(
                 text(
                     "SELECT last_archived_wal, last_archived_time, archived_count, "
-                    "failed_count, last_failed_wal FROM pg_stat_archiver"
+                    "failed_count, last_failed_wal, "
+                    "pg_walfile_name(pg_current_wal_lsn()) AS current_wal "
+                    "FROM pg_stat_archiver"
                 )
             ).one()
     finally:
         engine.dispose()
     return dict(row._mapping)
+
+
+def _lag_seconds(archiver: dict[str, Any]) -> float | None:
+    """How long the oldest WAL not yet in the repository has waited (None: never archived).
+
+    Seconds since the last segment was archived, unless nothing has been written since:
+    at a segment boundary ``pg_walfile_name`` names the segment just closed, so an idle
+    server whose last segment was archived has nothing at risk (lag 0) and must not page
+    ``CarePipeBackupBehindRpo`` however long it stays idle.
+    """
+    last_archived = archiver.get("last_archived_time")
+    if last_archived is None:
+        return None
+    if archiver.get("current_wal") == archiver.get("last_archived_wal"):
+        return 0.0
+    return (datetime.now(UTC) - last_archived).total_seconds()
 
 
 def render_config(settings: Settings, cluster: Cluster) -> str:
@@ -289,17 +307,12 @@ class PgBackRestBackend:
         entries = [_entry(b) for b in info.get("backup", [])]
         archive = (info.get("archive") or [{}])[0]
         archiver = _archiver(self.settings.resolved_database_url)
-        last_archived = archiver.get("last_archived_time")
         return BackupStatus(
             backend=self.name,
             replica=str(repo_path(self.settings)),
             last_backup_at=entries[-1].created_at if entries else None,
             position=archive.get("max"),
-            # Seconds since the last segment reached the repository: on a busy server
-            # this stays under archive_timeout; above the RPO target it is alert-worthy.
-            lag_seconds=(datetime.now(UTC) - last_archived).total_seconds()
-            if last_archived
-            else None,
+            lag_seconds=_lag_seconds(archiver),
             last_verify=last_verify(self.settings),
             details={
                 "stanza": self.tool.stanza,
