@@ -4,12 +4,7 @@ worker writes them, and a real local HTTP server receiving the model webhook."""
 
 from __future__ import annotations
 
-import json
-import queue
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import select
@@ -17,6 +12,7 @@ from sqlalchemy import select
 from carepipe.core.clock import utcnow
 from carepipe.core.db import Database
 from carepipe.mlops.models import MlDeployment, MlModel, MlModelVersion, MlServingObservation
+from tests.support.webhook import webhook  # noqa: F401 - fixture
 
 
 @pytest.fixture
@@ -74,47 +70,6 @@ def store(db: Database) -> Callable[[list[MlServingObservation]], None]:
     return write
 
 
-class Webhook:
-    """A local HTTP server that keeps every JSON body POSTed to it."""
-
-    def __init__(self) -> None:
-        self.bodies: queue.Queue[dict[str, Any]] = queue.Queue()
-        received = self.bodies
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                received.put(json.loads(self.rfile.read(length)))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def next(self, timeout: float = 10.0) -> dict[str, Any]:
-        return self.bodies.get(timeout=timeout)
-
-    def nothing_within(self, seconds: float) -> bool:
-        try:
-            self.bodies.get(timeout=seconds)
-        except queue.Empty:
-            return True
-        return False
-
-
 @pytest.fixture
-def webhook() -> Iterator[Webhook]:
-    hook = Webhook()
-    hook.thread.start()
-    yield hook
-    hook.server.shutdown()
-    hook.server.server_close()
-
-
-@pytest.fixture
-def settings(settings, webhook):  # type: ignore[no-untyped-def]
+def settings(settings, webhook):  # type: ignore[no-untyped-def]  # noqa: F811 - fixture
     return settings.model_copy(update={"model_webhook_url": webhook.url})

@@ -2,51 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import queue
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 
 from carepipe.api.auth import forget_verified_keys
 from carepipe.ops import key_usage
-
-
-class Webhook:
-    """A local HTTP endpoint that keeps the JSON bodies POSTed to it."""
-
-    def __init__(self) -> None:
-        self.bodies: queue.Queue[dict[str, Any]] = queue.Queue()
-        received = self.bodies
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                received.put(json.loads(self.rfile.read(length)))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-
-    def next(self, timeout: float = 10.0) -> dict[str, Any]:
-        return self.bodies.get(timeout=timeout)
-
-
-@pytest.fixture
-def webhook() -> Iterator[Webhook]:
-    hook = Webhook()
-    thread = threading.Thread(target=hook.server.serve_forever, daemon=True)
-    thread.start()
-    yield hook
-    hook.server.shutdown()
-    hook.server.server_close()
+from tests.support.webhook import webhook  # noqa: F401 - fixture
 
 
 @pytest.fixture(autouse=True)
