@@ -9,11 +9,13 @@ the migrations and the tests, so it sits above all of them.
 from __future__ import annotations
 
 from carepipe.core import models as core_models
+from carepipe.core.maintenance import models as maintenance_models
 from carepipe.core.secrets import models as secret_models
 from carepipe.flags import models as flag_models
 from carepipe.interop.identity import models as identity_models
 from carepipe.mlops import models as mlops_models
 from carepipe.ops import backfill_models, key_models, user_models
+from carepipe.ops.dr import models as dr_models
 from carepipe.review import models as review_models
 
 TABLE_MODULES = (
@@ -26,6 +28,8 @@ TABLE_MODULES = (
     secret_models,
     key_models,
     flag_models,
+    maintenance_models,
+    dr_models,
 )
 
 metadata = core_models.Base.metadata

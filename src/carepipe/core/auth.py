@@ -58,6 +58,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "tenants.manage",
             # Backups, verification and restore (issue 17): admin only.
             "backup.manage",
+            # Fence the platform, run disaster-recovery drills, own their findings.
+            "dr.manage",
+            "dr.read",
         }
     ),
     "ops": frozenset(
@@ -78,6 +81,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "tenants.read",
             "models.read",
             "flags.read",
+            "dr.read",
         }
     ),
     # models.read (issue 14): the "Model quality" page, per model version x dialect.
@@ -111,6 +115,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "models.read",
             "models.approve",
             "flags.read",
+            # Drill reports and their findings (issue 17): evidence for audits.
+            "dr.read",
         }
     ),
     # Feature flags (issue 16): change, approve (four eyes: not their own change), read.

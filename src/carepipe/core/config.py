@@ -288,6 +288,25 @@ class Settings(BaseSettings):
         description="RPO target; PostgreSQL's archive_timeout is derived from it "
         "(min(60, rpo/5) seconds).",
     )
+    # Disaster-recovery drills and the maintenance fence (issue 17, docs/disaster-recovery.md).
+    dr_rto_seconds: int = Field(
+        7200, gt=0, description="RTO target of a drill: fence to standby passing smoke tests."
+    )
+    dr_drill_interval_days: int = Field(
+        182,
+        ge=0,
+        description="Scheduled drills: one when the last is older than this (0: never "
+        "scheduled); also the age at which CarePipeDrDrillOverdue fires.",
+    )
+    dr_work_dir: Path | None = Field(
+        None, description="Where drills build their standby. Empty: data_dir/dr."
+    )
+    maintenance_retry_after_seconds: int = Field(
+        60, gt=0, description="Retry-After of writes refused while the platform is fenced."
+    )
+    maintenance_poll_seconds: float = Field(
+        1.0, gt=0, description="How often each process re-reads the maintenance fence."
+    )
 
     # Console
     session_secret: SecretStr | None = None

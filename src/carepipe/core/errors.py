@@ -502,3 +502,34 @@ class RestoreTargetExists(PermanentError):
 
     code = "restore_target_exists"
     http_status = 409
+
+
+# --- Maintenance fence and disaster-recovery drills (issue 17, docs/disaster-recovery.md) ---
+
+
+class UnderMaintenance(TransientError):
+    """The platform is fenced (a failover or a drill): writes wait; ``Retry-After`` says
+    when to try again (``details.retry_after_seconds``)."""
+
+    code = "maintenance"
+    http_status = 503
+
+
+class DrillNotFound(NotFound):
+    code = "drill_not_found"
+
+
+class FindingNotFound(NotFound):
+    code = "finding_not_found"
+
+
+class DrillRunning(Conflict):
+    """Another drill is running (one at a time: two would fence each other)."""
+
+    code = "drill_running"
+
+
+class StandbyFailed(TransientError):
+    """The standby could not be restored or started; the tool's output is in ``details``."""
+
+    code = "standby_failed"
