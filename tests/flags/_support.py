@@ -3,10 +3,7 @@ service, partner keys, and the provider released when a test ends."""
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -16,7 +13,7 @@ from carepipe.core.db import Database
 from carepipe.flags.provider import release_provider
 from carepipe.flags.service import create_flag, update_flag
 from carepipe.ops.api_keys import create_key
-from tests.engines.notes.test_openai_note_engine import DRAFT, TRANSCRIPT
+from tests.support.openai_sandbox import remote  # noqa: F401 - fixture, re-exported
 
 
 @pytest.fixture
@@ -74,60 +71,3 @@ def engine_flag(*, tenants: list[str]) -> dict[str, Any]:
             {"conditions": [{"attribute": "tenant", "values": tenants}], "variant": "openai-chat"}
         ],
     }
-
-
-class Remote(ThreadingHTTPServer):
-    """An OpenAI-compatible test double on 127.0.0.1: transcriptions (the consultation of
-    the note engine tests) and chat completions (their draft note); records the paths."""
-
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.paths: list[str] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/v1"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: Remote
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.server.paths.append(self.path)
-        if self.path.endswith("/audio/transcriptions"):
-            words = TRANSCRIPT.split(". ")
-            step = 19.0 / len(words)
-            segments = [
-                {"id": i, "start": i * step, "end": (i + 1) * step, "text": " " + w,
-                 "avg_logprob": -0.2, "no_speech_prob": 0.01}
-                for i, w in enumerate(words)
-            ]  # fmt: skip
-            body: Any = {"text": TRANSCRIPT, "language": "english", "duration": 19.3,
-                         "segments": segments}  # fmt: skip
-        else:
-            message = {"role": "assistant", "content": json.dumps(DRAFT)}
-            choice = {"index": 0, "finish_reason": "stop", "message": message}
-            body = {"id": "c", "model": "gpt-4o-mini", "choices": [choice]}
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
-@pytest.fixture
-def remote() -> Iterator[Remote]:
-    """The ASR and LLM test double, serving until the test ends."""
-    server = Remote()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()

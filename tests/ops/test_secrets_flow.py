@@ -16,9 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +33,10 @@ from carepipe.core.models import Job
 from carepipe.ops import users
 from carepipe.ops.api_keys import create_key
 from carepipe.pipelines.worker import Worker
-from tests.engines.notes.test_openai_note_engine import DRAFT, TRANSCRIPT
 from tests.support.cli import cli_environment
 from tests.support.debug_logging import debug_logging
 from tests.support.fhir_test_server import running_fhir_test_server
+from tests.support.openai_sandbox import OpenAISandbox, running_openai_sandbox
 from tests.support.waiting import wait_until
 
 AUDIO = Path(__file__).resolve().parents[1] / "data" / "scribe" / "c02.wav"
@@ -57,69 +55,10 @@ def db_url(request, tmp_path, sqlite_template):
     return f"sqlite:///{target}"
 
 
-class Remote(ThreadingHTTPServer):
-    """One OpenAI-compatible test double: transcriptions and chat completions. Records
-    each request's Authorization; in mode ``reject`` answers 401 quoting the key back,
-    as OpenAI does ("Incorrect API key provided: ...")."""
-
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.mode = "ok"
-        self.auth: list[tuple[str, str]] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/v1"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: Remote
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        auth = self.headers.get("Authorization", "")
-        self.server.auth.append((self.path, auth))
-        if self.server.mode == "reject":
-            key = auth.removeprefix("Bearer ")
-            body: Any = {"error": {"message": f"Incorrect API key provided: {key}"}}
-            return self._send(401, body)
-        if self.path.endswith("/audio/transcriptions"):
-            words = TRANSCRIPT.split(". ")
-            step = 19.0 / len(words)
-            segments = [
-                {"id": i, "start": i * step, "end": (i + 1) * step, "text": " " + w,
-                 "avg_logprob": -0.2, "no_speech_prob": 0.01}
-                for i, w in enumerate(words)
-            ]  # fmt: skip
-            body = {"text": TRANSCRIPT, "language": "english", "duration": 19.3,
-                    "segments": segments}  # fmt: skip
-            return self._send(200, body)
-        message = {"role": "assistant", "content": json.dumps(DRAFT)}
-        choice = {"index": 0, "finish_reason": "stop", "message": message}
-        return self._send(200, {"id": "c", "model": "gpt-4o-mini", "choices": [choice]})
-
-    def _send(self, status: int, body: Any) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
 @pytest.fixture
-def remote() -> Iterator[Remote]:
-    server = Remote()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+def remote() -> Iterator[OpenAISandbox]:
+    with running_openai_sandbox() as server:
+        yield server
 
 
 def test_stored_secrets_reach_the_consumers_and_no_log_line(
