@@ -124,6 +124,10 @@ def db(settings: Settings) -> Iterator[Database]:
 
     release_provider(database)
     release_flag_cache(database)
+    # Likewise the maintenance fence watch that a test's API, worker or listener started.
+    from carepipe.core.maintenance.watch import release_fence_watch
+
+    release_fence_watch(database)
     database.dispose()
 
 

@@ -44,11 +44,13 @@ def carepipe_up(
     keep_env: tuple[str, ...] = (),
     extra_env: dict[str, str] | None = None,
     mllp_port: int | None = None,
+    workers: int = 0,
 ) -> Iterator[UpProcess]:
     """``carepipe up --workers 0 --no-mllp`` until ``ready_path`` answers (90 s at most);
     terminated on exit. ``mllp_port`` starts the MLLP listener on that port instead;
-    ``extra_env`` adds settings. The process leads its own process group, so a test can
-    kill it together with its children (Litestream)."""
+    ``workers`` runs that many worker threads; ``extra_env`` adds settings. The process
+    leads its own process group, so a test can kill it together with its children
+    (Litestream)."""
     port = free_port()
     env = up_environment(tmp_path, keep=keep_env) | (extra_env or {})
     mllp = ["--no-mllp"]
@@ -56,7 +58,7 @@ def carepipe_up(
         env["CAREPIPE_MLLP_PORT"] = str(mllp_port)
         mllp = ["--mllp"]
     proc = subprocess.Popen(
-        [str(CAREPIPE), "up", "--workers", "0", *mllp, "--port", str(port)],
+        [str(CAREPIPE), "up", "--workers", str(workers), *mllp, "--port", str(port)],
         cwd=tmp_path,  # no .env from the repository
         env=env,
         start_new_session=True,

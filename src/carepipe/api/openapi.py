@@ -60,7 +60,7 @@ _DESCRIPTIONS = {
     422: "Well-formed but invalid (validation_failed, unknown_pipeline, hl7_malformed, ...)",
     423: "Account locked (account_locked)",
     429: "Over a rate limit (rate_limited); see Retry-After",
-    503: "Overloaded or not ready (overloaded, not_ready); see Retry-After",
+    503: "Overloaded, not ready or fenced (overloaded, not_ready, maintenance); see Retry-After",
 }
 
 

@@ -38,6 +38,7 @@ from carepipe.core.errors import (
     Hl7Unsupported,
     PayloadTooLarge,
 )
+from carepipe.core.maintenance.watch import fence_watch
 from carepipe.core.models import Job, Message
 from carepipe.interop.hl7 import parse_message
 from carepipe.interop.hl7.ack import ack_code_for, build_ack
@@ -439,7 +440,19 @@ def start_mllp(settings: Settings, db: Database, blobs: BlobStore) -> MllpServer
         max_in_flight=settings.mllp_max_in_flight,
     )
     server.start()  # the server logs mllp.listening with the bound port
+    _follow_fence(server, db)
     return server
+
+
+def _follow_fence(server: MllpServerThread, db: Database) -> None:
+    """Close the port while the platform is fenced and listen again on the lift: a
+    refused connection makes MLLP senders keep their messages and retry, so nothing is
+    acknowledged that a standby restored from the backup could lack (issue 17)."""
+    watch = fence_watch(db)
+    # Both read ``current`` rather than the state passed: the last call wins either way.
+    watch.on_change(lambda _state: server.set_accepting(watch.current is None))
+    if watch.current is not None:
+        server.set_accepting(False)
 
 
 def _async(fn: Any) -> Any:

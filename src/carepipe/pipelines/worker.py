@@ -17,6 +17,7 @@ from carepipe.core.blobs import BlobStore
 from carepipe.core.config import Settings
 from carepipe.core.db import Database, mark_worker_thread
 from carepipe.core.errors import error_code
+from carepipe.core.maintenance.watch import fence_watch
 from carepipe.core.queue import (
     ClaimedTask,
     LeaseLost,
@@ -123,8 +124,15 @@ class Worker:
             self._listener = PgListener(self.db, self.wake)
             self._listener.start()
         last_reap = 0.0
+        fence = fence_watch(self.db)
         try:
             while not self._stop.is_set():
+                if fence.fenced:
+                    # Maintenance fence (docs/disaster-recovery.md): no claims and no reaping
+                    # while writes are paused; tasks in flight finish and record their outcome.
+                    self._wake.wait(self.settings.poll_interval_seconds)
+                    self._wake.clear()
+                    continue
                 now = time.monotonic()
                 if now - last_reap > max(1.0, self.settings.lease_seconds / 4):
                     last_reap = now

@@ -1,4 +1,4 @@
-"""An asyncio MLLP listener for HL7 v2, a small MLLP client, and a thread wrapper.
+"""An asyncio MLLP listener for HL7 v2 and a thread wrapper (the client: ``mllp_client``).
 
 The server owns the transport only: it cuts frames, hands each message's raw
 bytes and the peer address to ``handler``, and frames the ACK built from the
@@ -10,6 +10,7 @@ Failure behaviour: a handler that raises gets an AE with a generic text (the
 connection stays open); an oversized frame gets an AR (and goes to
 ``oversized_handler``, which archives it); an idle connection is closed after
 ``idle_timeout``; connections beyond ``max_connections`` are closed at once.
+``pause()`` closes the port until ``resume()`` (the maintenance fence).
 
 Backpressure: at most ``max_in_flight`` messages are being handled per server.
 A connection whose frames would exceed it waits before handling them and does
@@ -23,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -31,12 +32,29 @@ from typing import Any
 from carepipe.interop.hl7.ack import AckCode, build_ack
 from carepipe.interop.hl7.fields import ERR_INTERNAL
 from carepipe.interop.hl7.framing import OVERSIZED_PREFIX_BYTES, MllpDecoder, Oversized, frame
+from carepipe.interop.hl7.mllp_client import (
+    DEFAULT_MAX_MESSAGE_BYTES,
+    MllpClient,
+    send_messages,
+    send_messages_sync,
+)
 from carepipe.observability.logging import get_logger
 from carepipe.observability.metrics import MLLP_BACKPRESSURE, MLLP_IN_FLIGHT, MLLP_IN_FLIGHT_LIMIT
 
 log = get_logger(__name__)
 
-DEFAULT_MAX_MESSAGE_BYTES = 25 * 1024 * 1024
+__all__ = [
+    "DEFAULT_MAX_MESSAGE_BYTES",
+    "AckDecision",
+    "MllpClient",
+    "MllpServer",
+    "MllpServerThread",
+    "send_messages",
+    "send_messages_sync",
+    "sync_batch_handler",
+    "sync_handler",
+]
+
 DEFAULT_MAX_IN_FLIGHT = 64
 HANDLER_FAILED_TEXT = "internal error while accepting the message; please resend"
 TOO_LARGE_TEXT = "message exceeds the maximum size"
@@ -190,16 +208,19 @@ class MllpServer:
         self.read_size = read_size
         self.stats = MllpStats()
         self._server: asyncio.Server | None = None
+        self._port: int | None = None  # kept while paused: resume() binds it again
+        self.paused = False
+        self._gate: asyncio.Lock | None = None  # pause/resume in the order asked
         self._connections: set[_Connection] = set()
         self._stopping = False
         self._stopped: asyncio.Event | None = None
 
     @property
     def port(self) -> int:
-        """The bound port (useful with port 0)."""
-        if self._server is None or not self._server.sockets:
+        """The bound port (useful with port 0), also while paused."""
+        if self._port is None:
             raise RuntimeError("server not started")
-        return int(self._server.sockets[0].getsockname()[1])
+        return self._port
 
     @property
     def active_connections(self) -> int:
@@ -212,11 +233,16 @@ class MllpServer:
         self._stopped = asyncio.Event()
         self._stopping = False
         self._in_flight = _InFlight(self.max_in_flight)
+        self._gate = asyncio.Lock()
         MLLP_IN_FLIGHT_LIMIT.set(self.max_in_flight)
-        self._server = await asyncio.start_server(
-            self._on_connection, self.host, self.requested_port, reuse_address=True
-        )
+        await self._listen(self.requested_port)
         log.info("mllp.listening", host=self.host, port=self.port)
+
+    async def _listen(self, port: int) -> None:
+        self._server = await asyncio.start_server(
+            self._on_connection, self.host, port, reuse_address=True
+        )
+        self._port = int(self._server.sockets[0].getsockname()[1])
 
     async def serve_forever(self) -> None:
         """Start if needed and run until ``stop()`` is called."""
@@ -232,10 +258,37 @@ class MllpServer:
         was never acknowledged, so the sender will resend it). Handlers still
         running after ``grace`` seconds are cancelled.
         """
-        if self._server is None:
-            return
+        if self._server is not None:
+            await self._close(grace)
+        self.paused = False
+        if self._stopped is not None:
+            self._stopped.set()
+        log.info("mllp.stopped", messages=self.stats.messages)
+
+    async def pause(self, grace: float = 10.0) -> None:
+        """Stop accepting until ``resume()``: the port is closed, so connects are refused
+        and senders keep their messages; open connections end as in ``stop()``."""
+        assert self._gate is not None, "server not started"
+        async with self._gate:
+            if self._server is not None and not self.paused:
+                self.paused = True
+                await self._close(grace)
+                log.info("mllp.paused", port=self._port, messages=self.stats.messages)
+
+    async def resume(self) -> None:
+        """Listen again on the port ``pause()`` closed."""
+        assert self._gate is not None and self._port is not None, "server not started"
+        async with self._gate:
+            if self.paused and self._stopped is not None and not self._stopped.is_set():
+                await self._listen(self._port)
+                self.paused = self._stopping = False
+                log.info("mllp.resumed", port=self._port)
+
+    async def _close(self, grace: float) -> None:
+        server = self._server
+        assert server is not None
         self._stopping = True
-        self._server.close()
+        server.close()
         for conn in list(self._connections):
             if not conn.busy:
                 conn.task.cancel()
@@ -247,11 +300,9 @@ class MllpServer:
             if pending:
                 await asyncio.wait(pending, timeout=1.0)
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._server.wait_closed(), timeout=1.0)
-        self._server = None
-        if self._stopped is not None:
-            self._stopped.set()
-        log.info("mllp.stopped", messages=self.stats.messages)
+            await asyncio.wait_for(server.wait_closed(), timeout=1.0)
+        if self._server is server:
+            self._server = None
 
     async def __aenter__(self) -> MllpServer:
         await self.start()
@@ -484,117 +535,15 @@ class MllpServerThread:
         self._thread.join(grace + 5.0)
         self._thread = None
 
+    def set_accepting(self, accepting: bool) -> None:
+        """``resume()`` (True) or ``pause()`` (False) from another thread, not waiting."""
+        if self._loop is not None and self._loop.is_running():
+            work = self.server.resume() if accepting else self.server.pause()
+            asyncio.run_coroutine_threadsafe(work, self._loop)
+
     def __enter__(self) -> MllpServerThread:
         self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-# --- client -----------------------------------------------------------------------------------
-
-
-class MllpClient:
-    """A small MLLP client: send messages, read one ACK per message (tests, benchmarks, tools)."""
-
-    def __init__(
-        self,
-        host: str,
-        port: int,
-        *,
-        timeout: float = 10.0,
-        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
-    ) -> None:
-        self.host = host
-        self.port = port
-        self.timeout = timeout
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
-        self._decoder = MllpDecoder(max_message_bytes)
-        self._ready: list[bytes] = []
-
-    async def connect(self) -> None:
-        async with asyncio.timeout(self.timeout):
-            self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
-
-    async def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            with contextlib.suppress(Exception):
-                await self._writer.wait_closed()
-            self._writer = self._reader = None
-
-    async def __aenter__(self) -> MllpClient:
-        await self.connect()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    async def send_raw(self, data: bytes) -> None:
-        """Write bytes as they are (no framing): for tests of garbage and partial frames."""
-        assert self._writer is not None, "not connected"
-        self._writer.write(data)
-        await self._writer.drain()
-
-    async def write(self, message: bytes | str) -> None:
-        """Send one framed message without waiting for its ACK."""
-        await self.send_raw(frame(message))
-
-    async def read_ack(self) -> str:
-        """The next ACK (text). Raises ``TimeoutError`` or ``ConnectionError``."""
-        assert self._reader is not None, "not connected"
-        async with asyncio.timeout(self.timeout):
-            while not self._ready:
-                data = await self._reader.read(65536)
-                if not data:
-                    raise ConnectionError("connection closed before the ACK arrived")
-                for ev in self._decoder.feed(data):
-                    if isinstance(ev, bytes):
-                        self._ready.append(ev)
-        return self._ready.pop(0).decode("utf-8", errors="replace")
-
-    async def send(self, message: bytes | str) -> str:
-        """Send one message and wait for its ACK."""
-        await self.write(message)
-        return await self.read_ack()
-
-    async def send_many(self, messages: Iterable[bytes | str], *, window: int = 1) -> list[str]:
-        """Send messages with up to ``window`` unacknowledged at a time; ACKs in order."""
-        acks: list[str] = []
-        outstanding = 0
-        for msg in messages:
-            if outstanding >= window:
-                acks.append(await self.read_ack())
-                outstanding -= 1
-            await self.write(msg)
-            outstanding += 1
-        for _ in range(outstanding):
-            acks.append(await self.read_ack())
-        return acks
-
-
-async def send_messages(
-    host: str,
-    port: int,
-    messages: Sequence[bytes | str],
-    *,
-    timeout: float = 10.0,
-    window: int = 1,
-) -> list[str]:
-    """Open one connection, send ``messages``, return their ACKs in order."""
-    async with MllpClient(host, port, timeout=timeout) as client:
-        return await client.send_many(messages, window=window)
-
-
-def send_messages_sync(
-    host: str,
-    port: int,
-    messages: Sequence[bytes | str],
-    *,
-    timeout: float = 10.0,
-    window: int = 1,
-) -> list[str]:
-    """Blocking ``send_messages`` (own event loop): for scripts and sync tests."""
-    return asyncio.run(send_messages(host, port, messages, timeout=timeout, window=window))
