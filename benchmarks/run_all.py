@@ -61,6 +61,8 @@ LONG_RUNNING = {
     "bench_queue.py": 2400.0,
     # Model evaluation: Whisper tiny.en then base on the 12 clips (~5 min on 2 busy cores).
     "bench_model_eval.py": 1800.0,
+    # pgBackRest vs pg_basebackup on a 1 GB throwaway cluster, then a load run (~9 min).
+    "bench_backup_pg.py": 1800.0,
 }
 
 

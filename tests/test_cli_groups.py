@@ -58,6 +58,8 @@ GROUPS = {
         "segments",
     ],
     "backup": ["status", "now", "list", "verify"],
+    "maintenance": ["fence", "lift", "status"],
+    "dr": ["drill", "list", "show", "report"],
 }
 # A row of the help's "Commands" panel: a box edge, the command's name, its summary.
 ROW = re.compile(r"^[│|]\s(?P<name>[a-z][a-z0-9-]*)\s")

@@ -37,7 +37,7 @@ PARTNER_PATHS = r"^/(v1/(jobs|hl7|patients)|api/keys|ofrep/v1|healthz|readyz)"
 STAFF_PATHS = (
     r"^/v1/(dlq|audit|backfills|archive|tenants|queues|reviews|models|deployments|drift"
     r"|evaluations|comparisons|model-reports|model-report-schedules|secrets|flags"
-    r"|flag-segments)"
+    r"|flag-segments|dr)"
 )
 
 

@@ -59,6 +59,12 @@ API = [
     ("GET", "/v1/flags/{f}", {"flags.read"}),
     ("GET", "/v1/flags/{f}/versions", {"flags.read"}),
     ("GET", "/v1/flag-segments", {"flags.read"}),
+    # Disaster-recovery drills (issue 17): {d} a stored drill, {n} its finding.
+    ("GET", "/v1/dr/drills", {"dr.read"}),
+    ("GET", "/v1/dr/drills/{d}", {"dr.read"}),
+    ("GET", "/v1/dr/drills/{d}/report", {"dr.read"}),
+    ("GET", "/v1/dr/findings", {"dr.read"}),
+    ("PATCH", "/v1/dr/findings/{n}", {"dr.manage"}),
 ]
 CONSOLE = [
     ("GET", "/console/dlq", {"dlq.read"}),
@@ -112,11 +118,18 @@ CONSOLE = [
     ("POST", "/console/flags/{f}/rollback", {"flags.manage"}),
     ("POST", "/console/flags/{p}/approve", {"flags.approve"}),
     ("POST", "/console/flags/{q}/reject", {"flags.approve"}),
+    # Drills (issue 17); tests/web/test_console_drills.py presses "Run drill now".
+    ("GET", "/console/drills", {"dr.read"}),
+    ("GET", "/console/drills/{d}", {"dr.read"}),
+    ("POST", "/console/drills/{d}/findings/{n}", {"dr.manage"}),
+    ("GET", "/console/drills/{d}/report.json", {"dr.read"}),
+    ("GET", "/console/drills/{d}/findings.csv", {"dr.read"}),
 ]
 MY_PREFIXES = (
     "/v1/dlq",
     "/v1/audit",
     "/v1/reviews",
+    "/v1/dr",
     "/console/dlq",
     "/console/audit",
     "/console/users",
@@ -131,7 +144,7 @@ def _template(path: str) -> str:
     import re
 
     p = path.split("?")[0]
-    p = re.sub(r"\{[thburivjfpq]\}", "{x}", p)
+    p = re.sub(r"\{[thburivjfpqdn]\}", "{x}", p)
     return p
 
 
@@ -146,6 +159,16 @@ def test_every_route_of_these_areas_is_in_the_matrix(app):
         norm = re.sub(r"\{[a-z_]+\}", "{x}", path).replace("export.{x}", "export.csv")
         for method in getattr(route, "methods", set()) - {"HEAD"}:
             assert (method, norm) in declared, f"{method} {path} is not in the permission matrix"
+
+
+def _matrix_drill(db) -> dict[str, object]:
+    """{d}: a stored drill, {n}: its finding."""
+    from datetime import date
+
+    from tests.support.dr_drills import stored_drill
+
+    drill_id, (finding,) = stored_drill(db, findings=(("matrix", "low", date(2026, 6, 30)),))
+    return {"d": drill_id, "n": finding}
 
 
 def _flag_body(path: str) -> dict:
@@ -181,6 +204,10 @@ def _matrix_flags(db) -> dict[str, str]:
 
 
 def _body(method: str, path: str, ids: dict) -> dict:
+    if "/findings/" in path:  # a drill finding (issue 17)
+        if path.startswith("/v1"):
+            return {"json": {"owner": "matrix"}}
+        return {"data": {"owner": "matrix", "due_date": "2026-06-30", "status": "open"}}
     if path.startswith("/console/flags"):
         return _flag_body(path) if method == "POST" else {}
     if path.endswith("/payload/reveal"):
@@ -323,6 +350,7 @@ def test_role_matrix(role, app, db, blobs, settings):
             "v": api_review,
             "j": api_item,
             **flag_ids,
+            **_matrix_drill(db),
         }
 
     from carepipe.ops import bulk_replay

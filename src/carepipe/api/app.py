@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from carepipe import __version__
 from carepipe.api.admission import AdmissionMiddleware
 from carepipe.api.errors import install_error_handlers
+from carepipe.api.maintenance import MaintenanceMiddleware
 from carepipe.api.middleware import (
     BodyLimitMiddleware,
     RequestContextMiddleware,
@@ -22,6 +23,7 @@ from carepipe.api.routers import (
     backfills,
     deployments,
     dlq,
+    dr,
     flags,
     health,
     hl7,
@@ -61,6 +63,7 @@ ROUTERS = (
     keys,
     ofrep,
     flags,
+    dr,
 )
 
 
@@ -85,5 +88,8 @@ def create_api(settings: Settings, *, db: Database, blobs: BlobStore) -> FastAPI
         max_inflight=settings.api_max_inflight,
         wait_seconds=settings.api_admission_wait_seconds,
     )
+    # Outside the admission control: a fenced platform refuses writes without waiting
+    # for a slot (issue 17, docs/disaster-recovery.md).
+    api.add_middleware(MaintenanceMiddleware, db=db)
     api.add_middleware(RequestContextMiddleware)
     return api

@@ -17,9 +17,11 @@ from carepipe.cli import (
     backup,
     db,
     dlq,
+    dr,
     flags,
     jobs,
     keys,
+    maintenance,
     models,
     queues,
     reviews,
@@ -54,6 +56,8 @@ GROUPS: tuple[tuple[str, typer.Typer], ...] = (
     ("secrets", secrets.group),
     ("flags", flags.group),
     ("backup", backup.group),
+    ("maintenance", maintenance.group),
+    ("dr", dr.group),
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -35,12 +36,20 @@ def up(
     from carepipe.pipelines.worker import Worker
 
     s = load_settings()
+    h, p = host or s.host, port or s.port
+    # Drills launched from here (the schedule, the console's "Run drill now") run as
+    # their own ``carepipe dr drill`` process and probe this process's doors at their
+    # settings' address: hand them the one it really serves, options included.
+    os.environ["CAREPIPE_HOST"], os.environ["CAREPIPE_PORT"] = h, str(p)
     sys.setswitchinterval(UP_SWITCH_INTERVAL)
     upgrade(s.resolved_database_url)
     db = open_db(s)
     blobs = open_blobs(s)
     admin_password = _bootstrap_admin(db)
     _register_builtin_models(db, blobs, s)
+    # The maintenance fence (issue 17): the API, workers, scheduler and MLLP listener of
+    # this process all read it from this one watch.
+    stop_fence = _start_fence_watch(db)
     api = create_app(s, db=db, blobs=blobs)
     # Flags are evaluated from this process's snapshot: start it (and its poller/LISTEN)
     # now, so a kill switch reaches the API and the workers here within seconds.
@@ -50,7 +59,6 @@ def up(
         worker = Worker(db, blobs, s, queues=s.queue_list or None, concurrency=workers)
         worker.start_background()
     extras = _start_extras(s, db, blobs, mllp=mllp)
-    h, p = host or s.host, port or s.port
     typer.echo(f"CarePipe is up at http://{h}:{p}  (API docs: http://{h}:{p}/docs)")
     typer.echo("Create an API key:  .venv/bin/carepipe keys create --tenant demo --name me")
     typer.echo(f"Operations console: http://{h}:{p}/console")
@@ -73,6 +81,7 @@ def up(
         if worker is not None:
             worker.stop()
             worker.stopped.wait(s.shutdown_grace_seconds + 5)
+        stop_fence()
 
 
 def _exit_on_sigterm(_sig: int, _frame: object) -> None:
@@ -101,6 +110,15 @@ def _register_builtin_models(db: Database, blobs: BlobStore, s: Settings) -> Non
         typer.echo(f"model registry: built-in models not registered ({type(exc).__name__})")
 
 
+def _start_fence_watch(db: Database) -> Callable[[], None]:
+    """Start this process's maintenance fence watch (docs/disaster-recovery.md); returns
+    its stop."""
+    from carepipe.core.maintenance.watch import fence_watch, release_fence_watch
+
+    fence_watch(db)
+    return lambda: release_fence_watch(db)
+
+
 def _start_flag_cache(db: Database) -> Callable[[], None]:
     """Start this process's flag cache (issue 16, docs/flags.md); returns its stop."""
     from carepipe.flags.cache import flag_cache
@@ -112,9 +130,10 @@ def _start_extras(
     s: Settings, db: Database, blobs: BlobStore, *, mllp: bool
 ) -> list[Callable[[], None]]:
     """Background services beside the API: the scheduler and (optionally) the MLLP listener."""
+    from carepipe.core.maintenance.watch import fence_watch
     from carepipe.ops.scheduler import Scheduler, default_jobs
 
-    scheduler = Scheduler(default_jobs(db, blobs)).start()
+    scheduler = Scheduler(default_jobs(db, blobs), fence=fence_watch(db)).start()
     stops = [scheduler.stop]
     if s.backup_url and db.is_sqlite:
         # Continuous backup (docs/backups.md): Litestream ships the WAL while we run.
@@ -144,6 +163,7 @@ def worker(
     s = load_settings()
     load_pipelines(s.pipeline_modules)
     db = open_db(s)
+    stop_fence = _start_fence_watch(db)
     qs = [q.strip() for q in (queues or s.queues).split(",") if q.strip()] or None
     w = Worker(db, open_blobs(s), s, queues=qs, concurrency=concurrency)
     if metrics_port:
@@ -162,11 +182,12 @@ def worker(
 
     signal.signal(signal.SIGTERM, _term)
     signal.signal(signal.SIGINT, _term)
+    from carepipe.core.maintenance.watch import fence_watch
     from carepipe.ops.scheduler import Scheduler, canary_jobs
 
     # Canary analysis runs here too: in a PostgreSQL layout with separate workers a canary
     # must not depend on a ``carepipe up`` being alive (two analysers are safe).
-    scheduler = Scheduler(canary_jobs(db)).start()
+    scheduler = Scheduler(canary_jobs(db), fence=fence_watch(db)).start()
     stop_flags = _start_flag_cache(db)
     t = threading.Thread(target=w.run, name="carepipe-worker-main")
     t.start()
@@ -174,6 +195,7 @@ def worker(
         t.join(0.5)
     stop_flags()
     scheduler.stop()
+    stop_fence()
 
 
 def mllp(
@@ -187,10 +209,13 @@ def mllp(
     s = load_settings()
     s = s.model_copy(update={k: v for k, v in (("mllp_port", port), ("mllp_host", host)) if v})
     load_pipelines(s.pipeline_modules)
-    server = start_mllp(s, open_db(s), open_blobs(s))
+    db = open_db(s)
+    stop_fence = _start_fence_watch(db)  # the listener closes its port while fenced
+    server = start_mllp(s, db, open_blobs(s))
     typer.echo(f"MLLP listener on {s.mllp_host}:{server.port} (tenant {s.mllp_tenant})")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     stop.wait()
     server.stop()
+    stop_fence()

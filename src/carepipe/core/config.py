@@ -269,6 +269,12 @@ class Settings(BaseSettings):
     backup_sync_interval: str = Field(
         "1s", description="How often Litestream ships new WAL pages (Go duration: 1s, 10s)."
     )
+    backup_blob_sync_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="How often the scheduler copies new blobs to <backup_url>/blobs (the "
+        "payloads' RPO; a local blob store and a directory backup_url only).",
+    )
     backup_retention: str = Field(
         "168h", description="How long Litestream keeps snapshots (Go duration)."
     )
@@ -297,6 +303,10 @@ class Settings(BaseSettings):
         ge=0,
         description="Scheduled drills: one when the last is older than this (0: never "
         "scheduled); also the age at which CarePipeDrDrillOverdue fires.",
+    )
+    dr_owner: str = Field(
+        "platform-ops",
+        description="Owner given to a drill's findings (a team or a person; editable after).",
     )
     dr_work_dir: Path | None = Field(
         None, description="Where drills build their standby. Empty: data_dir/dr."

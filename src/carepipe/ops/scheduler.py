@@ -3,6 +3,8 @@ sign audit checkpoints.
 
 Each job is idempotent and safe to run from several processes at once (they
 take leases or conditional updates), so one scheduler per API host is fine.
+While the platform is fenced (``carepipe maintenance fence``) the jobs that write wait
+for the lift; the metric exporters (``writes=False``) go on.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 
 from carepipe.core.blobs import BlobStore
 from carepipe.core.db import Database
+from carepipe.core.maintenance.watch import FenceWatch
 from carepipe.observability.logging import get_logger
 
 log = get_logger("carepipe.scheduler")
@@ -23,6 +26,8 @@ class Periodic:
     name: str
     every_seconds: float
     run: Callable[[], object]
+    # False for jobs that only read (metric exporters): they run while the platform is fenced.
+    writes: bool = True
 
 
 def default_jobs(db: Database, blobs: BlobStore) -> list[Periodic]:
@@ -48,6 +53,7 @@ def default_jobs(db: Database, blobs: BlobStore) -> list[Periodic]:
         Periodic("model.canary_analysis", 5.0, lambda: _canary_analysis(db)),
         *_api_key_jobs(db),
         *_backup_jobs(),
+        *_dr_jobs(db),
     ]
 
 
@@ -59,7 +65,12 @@ def _api_key_jobs(db: Database) -> list[Periodic]:
 
     return [
         Periodic("api_keys.revoke_expired", 30.0, lambda: key_rotation.revoke_expired(db)),
-        Periodic("api_keys.rotation_due", 300.0, lambda: key_rotation.export_rotation_due(db)),
+        Periodic(
+            "api_keys.rotation_due",
+            300.0,
+            lambda: key_rotation.export_rotation_due(db),
+            writes=False,
+        ),
         Periodic("api_keys.flush_usage", 60.0, lambda: key_usage.flush_usage(db)),
         Periodic("api_keys.purge_links", 300.0, lambda: key_handover.purge_expired(db)),
     ]
@@ -69,12 +80,40 @@ def _backup_jobs() -> list[Periodic]:
     """Issue 17: export backup health (age, lag, last verification) when backups are
     configured; an install without backups gets no job and no backup series."""
     from carepipe.core.config import get_settings
+    from carepipe.ops.backup.blobs import blob_backup_configured, sync_blobs
     from carepipe.ops.backup.metrics import backups_configured, export_backup_metrics
 
     settings = get_settings()
     if not backups_configured(settings):
         return []
-    return [Periodic("backup.metrics", 30.0, lambda: export_backup_metrics(settings))]
+    jobs = [Periodic("backup.metrics", 30.0, lambda: export_backup_metrics(settings), writes=False)]
+    if blob_backup_configured(settings):
+        # The database ships continuously; without this the payloads it points to would
+        # wait for a ``backup now``. It writes only to the backup, so it runs while fenced
+        # (a fenced primary's last blobs are exactly what a failover needs).
+        jobs.append(
+            Periodic(
+                "backup.blobs",
+                settings.backup_blob_sync_seconds,
+                lambda: sync_blobs(settings),
+                writes=False,
+            )
+        )
+    return jobs
+
+
+def _dr_jobs(db: Database) -> list[Periodic]:
+    """Issue 17: drill and finding gauges (always: open findings outlive a backup change),
+    and the drill schedule (it decides itself whether backups are configured)."""
+    from carepipe.core.config import get_settings
+    from carepipe.ops.dr.metrics import export_dr_metrics
+    from carepipe.ops.dr.schedule import scheduled_drill
+
+    settings = get_settings()
+    return [
+        Periodic("dr.metrics", 30.0, lambda: export_dr_metrics(db, settings), writes=False),
+        Periodic("dr.schedule", 300.0, lambda: scheduled_drill(db, settings)),
+    ]
 
 
 def _drift_check_due(db: Database) -> object:
@@ -98,10 +137,15 @@ def canary_jobs(db: Database) -> list[Periodic]:
 
 
 class Scheduler:
-    """Runs each job every ``every_seconds`` on a daemon thread; a failing job is only logged."""
+    """Runs each job every ``every_seconds`` on a daemon thread; a failing job is only logged.
 
-    def __init__(self, jobs: list[Periodic]) -> None:
+    With ``fence`` (the process's ``FenceWatch``), writing jobs are skipped while the
+    platform is fenced and run at the first tick after the lift.
+    """
+
+    def __init__(self, jobs: list[Periodic], *, fence: FenceWatch | None = None) -> None:
         self.jobs = jobs
+        self.fence = fence
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="carepipe-scheduler", daemon=True)
 
@@ -119,8 +163,9 @@ class Scheduler:
         due = {j.name: 0.0 for j in self.jobs}
         while not self._stop.wait(1.0):
             now = time.monotonic()
+            fenced = self.fence is not None and self.fence.fenced
             for job in self.jobs:
-                if now < due[job.name]:
+                if now < due[job.name] or (fenced and job.writes):
                     continue
                 due[job.name] = now + job.every_seconds
                 try:

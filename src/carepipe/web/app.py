@@ -29,6 +29,7 @@ from carepipe.web.pages import (
     dashboard,
     deployments,
     dlq,
+    drills,
     flags,
     keys,
     model_compare,
@@ -61,6 +62,7 @@ PAGES = (
     keys,
     secrets,
     backups,
+    drills,
 )
 
 

@@ -44,6 +44,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("API keys", "/console/keys", "keys.manage"),
     NavItem("Secrets", "/console/secrets", "secrets.manage"),
     NavItem("Backups", "/console/backups", "backup.manage"),
+    NavItem("Drills", "/console/drills", "dr.read"),
     NavItem("Flags", "/console/flags", "flags.read"),
 )
 

@@ -17,10 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
-
-from carepipe.interop.hl7.mllp import send_messages_sync
-from tests.interop.hl7.samples import adt
+from tests.support.ack_load import AckLoad, present_ids
 from tests.support.live_server import free_port
 from tests.support.up_process import carepipe_up, run_cli
 
@@ -29,56 +26,11 @@ RPO_SECONDS = 5.0
 LOAD_SECONDS = 7.0
 
 
-class _Load:
-    """Writers that run until ``stop`` is set; ``acked`` holds (wall time of the ack, kind, id)."""
-
-    def __init__(self) -> None:
-        self.stop = threading.Event()
-        self.acked: list[tuple[float, str, str]] = []
-        self.lock = threading.Lock()
-
-    def _note(self, kind: str, ident: str) -> None:
-        with self.lock:
-            self.acked.append((time.time(), kind, ident))
-
-    def hl7(self, port: int) -> None:
-        """One ADT per MLLP exchange, a new control id each, until stopped or killed."""
-        n = 0
-        while not self.stop.is_set():
-            control = f"RPO{n:06d}"
-            n += 1
-            try:
-                (ack,) = send_messages_sync("127.0.0.1", port, [adt(control)], timeout=5)
-            except (OSError, TimeoutError):
-                return  # the server was killed mid-exchange: no ACK, nothing promised
-            if f"MSA|AA|{control}" in ack:
-                self._note("hl7", control)
-
-    def jobs(self, base_url: str, key: str) -> None:
-        """``POST /v1/jobs`` (echo) back to back, until stopped or killed."""
-        n = 0
-        with httpx.Client(base_url=base_url, timeout=5) as client:
-            while not self.stop.is_set():
-                n += 1
-                try:
-                    r = client.post(
-                        "/v1/jobs",
-                        json={"pipeline": "echo", "payload": n},
-                        headers={"Authorization": f"Bearer {key}"},
-                    )
-                except httpx.TransportError:
-                    return
-                # Only a 202 promises anything; the tenant rate limit answers the rest 429.
-                if r.status_code == 202:
-                    self._note("job", r.json()["id"])
-
-
 def _present(db: Path) -> tuple[set[str], set[str]]:
     """(HL7 control ids, job ids) in a restored database."""
     with sqlite3.connect(db) as conn:
         rows = conn.execute("SELECT id, idempotency_key FROM jobs").fetchall()
-    controls = {key.rsplit(":", 1)[1] for _, key in rows if key and key.startswith("hl7:")}
-    return controls, {job_id for job_id, _ in rows}
+    return present_ids(rows)
 
 
 def test_sigkill_under_load_loses_nothing_older_than_the_rpo(tmp_path: Path) -> None:
@@ -89,7 +41,7 @@ def test_sigkill_under_load_loses_nothing_older_than_the_rpo(tmp_path: Path) -> 
         assert r.returncode == 0, r.stderr
         key = r.stdout.strip().splitlines()[-1]
 
-        load = _Load()
+        load = AckLoad()
         writers = [
             threading.Thread(target=load.hl7, args=(mllp_port,)),
             threading.Thread(target=load.jobs, args=(up.base_url, key)),

@@ -7,23 +7,14 @@ to pgBackRest); the shared server on 5432 is never touched. pgBackRest runs as t
 
 from __future__ import annotations
 
-import base64
 import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from carepipe.core.audit import configure, record, setup_from_settings
@@ -31,124 +22,32 @@ from carepipe.core.config import Settings
 from carepipe.core.db import Database
 from carepipe.observability.metrics import REGISTRY
 from carepipe.ops.backup.metrics import export_backup_metrics
-from carepipe.ops.backup.pgbackrest import Cluster as PgCluster
+from carepipe.ops.backup.pgbackrest import Cluster as ServerCluster
 from carepipe.ops.backup.pgbackrest import (
-    archive_command,
     archive_timeout_seconds,
     write_config,
 )
-
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
-RPO_SECONDS = 5  # archive_timeout = 1 s: the WAL lag measured below stays small
-
-# `make test` installs both packages; under CI=1 (.ci/run) a missing one fails, never skips.
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("CI")
-    and (
-        shutil.which("pgbackrest") is None or not (PG_BIN / "initdb").exists() or os.geteuid() != 0
-    ),
-    reason="needs pgbackrest, PostgreSQL 15 server binaries and root (to start the cluster as postgres)",
+from tests.support.live_server import free_port
+from tests.support.pg_cluster import (
+    PgCluster,
+    pg_ctl,
+    requires_pgbackrest,
+    throwaway_cluster,
+    wait_promoted,
 )
 
+RPO_SECONDS = 5  # archive_timeout = 1 s: the WAL lag measured below stays small
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _as_postgres(
-    *argv: str, env: dict[str, str] | None = None, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run ``argv`` as the postgres OS user (PostgreSQL and pgBackRest refuse root's files)."""
-    prefix = ["runuser", "-u", "postgres", "--", "env"]
-    prefix += [f"{k}={v}" for k, v in (env or {}).items()]
-    return subprocess.run([*prefix, *argv], capture_output=True, text=True, cwd=cwd, timeout=300)
-
-
-@dataclass
-class Cluster:
-    """One throwaway cluster and the CarePipe environment pointed at it."""
-
-    root: Path
-    port: int
-    env: dict[str, str]
-
-    def url(self, port: int | None = None) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{port or self.port}/postgres"
-
-    def carepipe(self, *args: str, url: str | None = None) -> subprocess.CompletedProcess[str]:
-        """``carepipe ARGS`` in a subprocess with this cluster's settings (run as root:
-        the backend runs pgBackRest as the cluster's owner)."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CAREPIPE_")}
-        env.update(self.env, CAREPIPE_DATABASE_URL=url or self.url())
-        return subprocess.run(
-            [sys.executable, "-m", "carepipe.cli", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=self.root,
-            timeout=300,
-        )
-
-    def settings(self) -> Settings:
-        return Settings(
-            database_url=self.url(),
-            data_dir=Path(self.env["CAREPIPE_DATA_DIR"]),
-            audit_hmac_key=self.env["CAREPIPE_AUDIT_HMAC_KEY"],
-            pgbackrest_cipher_pass=self.env["CAREPIPE_PGBACKREST_CIPHER_PASS"],
-            backup_rpo_seconds=RPO_SECONDS,
-        )
-
-
-def _pg_ctl(data: Path, port: int, sockets: Path, action: str = "start") -> None:
-    opts = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1"
-    proc = _as_postgres(
-        str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", opts, "-l", f"{data}.log", "-w", action
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr + Path(f"{data}.log").read_text()
+pytestmark = requires_pgbackrest
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
-    root = Path(tempfile.mkdtemp(prefix="cp-pgbr-"))
-    shutil.chown(root, "postgres", "postgres")
-    data, sockets, cp_data = root / "pg", root / "sock", root / "carepipe"
-    for d in (sockets, cp_data):
-        d.mkdir()
-        shutil.chown(d, "postgres", "postgres")
-    env = {
-        "CAREPIPE_DATA_DIR": str(cp_data),
-        "CAREPIPE_AUDIT_HMAC_KEY": base64.b64encode(os.urandom(32)).decode(),
-        "CAREPIPE_PGBACKREST_CIPHER_PASS": base64.b64encode(os.urandom(24)).decode(),
-        "CAREPIPE_BACKUP_RPO_SECONDS": str(RPO_SECONDS),
-        "CAREPIPE_LOG_JSON": "false",
-    }
-    port = _free_port()
-    c = Cluster(root, port, env)
-    s = c.settings()
-    init = _as_postgres(
-        str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"
-    )
-    assert init.returncode == 0, init.stderr
-    with (data / "postgresql.conf").open("a") as conf:
-        conf.write(
-            "wal_level = replica\narchive_mode = on\n"
-            f"archive_command = '{archive_command(s)}'\n"
-            f"archive_timeout = {archive_timeout_seconds(RPO_SECONDS)}\n"
-            "fsync = off\nmax_wal_senders = 3\n"
-        )
-    _pg_ctl(data, port, sockets)
-    try:
+def cluster() -> Iterator[PgCluster]:
+    with throwaway_cluster(RPO_SECONDS) as c:
         yield c
-    finally:
-        for d in (data, root / "restored"):
-            if (d / "postmaster.pid").exists():
-                _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(d), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(root, ignore_errors=True)
 
 
-def _idle_lag(cluster: Cluster, within: float = 15.0) -> float | None:
+def _idle_lag(cluster: PgCluster, within: float = 15.0) -> float | None:
     """``backup status``'s lag once the server is idle (archive_timeout 1 s ships the last
     writes; background WAL such as checkpoints may need a few seconds more)."""
     deadline = time.monotonic() + within
@@ -184,7 +83,7 @@ def _written(url: str) -> list[int]:
         engine.dispose()
 
 
-def test_full_backup_verify_and_point_in_time_restore(cluster: Cluster) -> None:
+def test_full_backup_verify_and_point_in_time_restore(cluster: PgCluster) -> None:
     up = cluster.carepipe("db", "upgrade")
     assert up.returncode == 0, up.stderr
     s = cluster.settings()
@@ -192,11 +91,16 @@ def test_full_backup_verify_and_point_in_time_restore(cluster: Cluster) -> None:
     db = Database(s.resolved_database_url)
     try:
         _write(db, 3, 0)
+        # A blob in the local store: `backup now` copies it beside the database backup.
+        blob_file = cluster.root / "carepipe" / "blobs" / "ab" / "cd" / "abcd-test"
+        blob_file.parent.mkdir(parents=True)
+        blob_file.write_bytes(b"encrypted payload stand-in")
         started = time.monotonic()
         now = cluster.carepipe("backup", "now", "--json")
         full_cli_seconds = time.monotonic() - started
         assert now.returncode == 0, now.stderr
         full_seconds = json.loads(now.stdout)["details"]["elapsed_seconds"]
+        assert json.loads(now.stdout)["details"]["blobs_copied"] == 1
         listed = cluster.carepipe("backup", "list", "--json")
         assert listed.returncode == 0, listed.stderr
         assert '"kind": "full"' in listed.stdout
@@ -219,6 +123,7 @@ def test_full_backup_verify_and_point_in_time_restore(cluster: Cluster) -> None:
     assert status.returncode == 0, status.stderr
     details = json.loads(status.stdout)["details"]
     assert details["stanza_status"] == "ok" and details["archive_timeout_seconds"] == 1
+    assert details["blob_manifest_size"] == 1
     assert details["archiver"]["failed_count"] == 0
 
     ok = cluster.carepipe("backup", "verify", "--json")
@@ -239,10 +144,10 @@ def test_full_backup_verify_and_point_in_time_restore(cluster: Cluster) -> None:
     )
     restore_seconds = time.monotonic() - started
     assert restored.returncode == 0, restored.stdout + restored.stderr
-    port2 = _free_port()
-    _pg_ctl(dest, port2, cluster.root / "sock")
+    port2 = free_port()
+    pg_ctl(dest, port2, cluster.sockets)
     url2 = cluster.url(port2)
-    _wait_promoted(url2)
+    wait_promoted(url2)
     # Exactly the rows committed before T (from the full, the incr and the WAL), none after.
     assert _written(url2) == list(range(9))
     audit = cluster.carepipe("audit", "verify", url=url2)
@@ -271,10 +176,13 @@ def test_full_backup_verify_and_point_in_time_restore(cluster: Cluster) -> None:
     blob = bytearray(victim.read_bytes())
     blob[len(blob) // 2] ^= 0xFF
     victim.write_bytes(bytes(blob))
+    backed_up_blob = cluster.root / "backup" / "blobs" / "ab" / "cd" / "abcd-test"
+    backed_up_blob.write_bytes(b"altered")
     bad = cluster.carepipe("backup", "verify")
     assert bad.returncode != 0
     assert "backup_corrupt" in bad.stderr, bad.stdout + bad.stderr
     assert "invalid checksum" in bad.stderr and victim.name in bad.stderr
+    assert "blob missing or altered: ab/cd/abcd-test" in bad.stderr, bad.stderr
     export_backup_metrics(cluster.settings())
     assert _gauge("last_verify_ok") == 0
 
@@ -282,7 +190,7 @@ def test_full_backup_verify_and_point_in_time_restore(cluster: Cluster) -> None:
 def test_archive_timeout_from_rpo_and_config_file_is_private(tmp_path: Path) -> None:
     assert [archive_timeout_seconds(r) for r in (1, 5, 60, 300, 3600)] == [1, 1, 12, 60, 60]
     s = Settings(data_dir=tmp_path, pgbackrest_cipher_pass="not-in-the-repo")
-    path = write_config(s, PgCluster(tmp_path, 5432, None, "postgres"))
+    path = write_config(s, ServerCluster(tmp_path, 5432, None, "postgres"))
     assert path.stat().st_mode & 0o777 == 0o600
     conf = path.read_text()
     assert "repo1-cipher-type=aes-256-cbc" in conf and "archive-async=y" in conf
@@ -311,20 +219,3 @@ def _archive_lag(url: str) -> float:
     finally:
         engine.dispose()
     raise AssertionError(f"WAL {wal} not archived within 30 s")
-
-
-def _wait_promoted(url: str) -> None:
-    engine = create_engine(url, poolclass=NullPool)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with engine.connect() as conn:
-                    if not conn.execute(text("SELECT pg_is_in_recovery()")).scalar_one():
-                        return
-            except OperationalError:  # still starting up
-                pass
-            time.sleep(0.1)
-    finally:
-        engine.dispose()
-    raise AssertionError("restored cluster did not promote within 60 s")

@@ -58,6 +58,17 @@ def source_dir(s: Settings) -> Path:
     return Path(parsed.path)
 
 
+def blob_backup_configured(s: Settings) -> bool:
+    """Whether CarePipe copies the blobs itself: a local blob store and a directory
+    ``backup_url`` (an S3 blob store is backed up by its bucket's replication)."""
+    if not s.backup_url or urlparse(s.resolved_blob_url).scheme != "file":
+        return False
+    try:
+        return not backup_root(s).startswith("s3://")
+    except BackupNotConfigured:  # an unsupported backup_url: ``backup status`` says why
+        return False
+
+
 def backup_dir(s: Settings) -> Path:
     """``<backup_url>/blobs`` (a local directory)."""
     root = backup_root(s)

@@ -27,9 +27,11 @@ from sqlalchemy.pool import NullPool
 from carepipe.core.config import Settings
 from carepipe.core.errors import (
     BackupFailed,
+    BackupNotConfigured,
     InvalidRequest,
     RestoreTargetExists,
 )
+from carepipe.ops.backup.blobs import read_manifest, sync_blobs, verify_blobs
 from carepipe.ops.backup.status import (
     BackupEntry,
     BackupRun,
@@ -282,8 +284,25 @@ def _utc(epoch: int | None) -> datetime | None:
     return datetime.fromtimestamp(epoch, UTC) if epoch else None
 
 
+def _blobs_backed_up(settings: Settings) -> bool:
+    """Whether the local blob store is copied beside the database backup: it needs a
+    directory ``backup_url`` (``<backup_url>/blobs``) and a ``file://`` blob store."""
+    if not settings.backup_url:
+        return False
+    try:
+        read_manifest(settings)  # raises for an s3:// backup_url
+    except BackupNotConfigured:
+        return False
+    return settings.resolved_blob_url.startswith("file:")
+
+
 class PgBackRestBackend:
-    """The ``BackupBackend`` (``ops.backup.status``) for PostgreSQL databases."""
+    """The ``BackupBackend`` (``ops.backup.status``) for PostgreSQL databases.
+
+    pgBackRest holds the database; the local blob store (the PHI payloads the rows point
+    to) is copied to ``<backup_url>/blobs`` with its manifest, as on SQLite, when
+    ``backup_url`` is a directory: a restored database without its blobs is no restore.
+    """
 
     name = "pgbackrest"
 
@@ -325,6 +344,9 @@ class PgBackRestBackend:
                     self.settings.backup_rpo_seconds
                 ),
                 "archive_command": archive_command(self.settings),
+                "blob_manifest_size": (
+                    len(read_manifest(self.settings)) if _blobs_backed_up(self.settings) else None
+                ),
             },
         )
 
@@ -339,6 +361,9 @@ class PgBackRestBackend:
         started = time.monotonic()
         self.tool.run("backup", f"--type={kind}")
         elapsed = time.monotonic() - started
+        # Blobs after the database: every blob a backed-up row names was written before
+        # its row committed, so this copy covers the backup just taken.
+        blobs = sync_blobs(self.settings) if _blobs_backed_up(self.settings) else None
         newest = self._entries()[-1]
         return BackupRun(
             backend=self.name,
@@ -349,6 +374,8 @@ class PgBackRestBackend:
                 "type": newest.kind,
                 "size_bytes": newest.size_bytes,
                 "elapsed_seconds": round(elapsed, 3),
+                "blobs_copied": blobs.copied if blobs else None,
+                "blob_manifest_size": blobs.total if blobs else None,
             },
         )
 
@@ -374,12 +401,17 @@ class PgBackRestBackend:
         ]
         if proc.returncode != 0 and not problems:
             problems.append(f"pgbackrest verify exit {proc.returncode}: {_last_lines(output)}")
+        details: dict[str, Any] = {"stanza": self.tool.stanza}
+        if _blobs_backed_up(self.settings):
+            blobs = verify_blobs(self.settings)
+            problems += [f"blob missing or altered: {rel}" for rel in blobs.bad]
+            details |= {"blobs_checked": blobs.checked, "blobs_bad": blobs.bad}
         report = VerifyReport(
             backend=self.name,
             ok=not problems,
             verified_at=datetime.now(UTC),
             problems=problems,
-            details={"stanza": self.tool.stanza},
+            details=details,
         )
         keep_last_verify(self.settings, report)
         return report

@@ -7,7 +7,7 @@ module knows nothing of who is asking.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -28,11 +28,24 @@ def start_drill(
     started_at: datetime,
     rto_target_seconds: int,
     rpo_target_seconds: int,
+    stale_after: timedelta | None = None,
 ) -> str:
-    """A new drill row (status ``running``); ``drill_running`` if another one runs."""
-    running = session.scalar(select(DrDrill.id).where(DrDrill.status == "running"))
+    """A new drill row (status ``running``); ``drill_running`` if another one runs.
+
+    A drill still ``running`` after ``stale_after`` is one whose process died (killed,
+    host rebooted): it is closed as ``error`` so that it does not block every drill after.
+    """
+    running = session.scalars(select(DrDrill).where(DrDrill.status == "running")).first()
+    if (
+        running is not None
+        and stale_after is not None
+        and running.started_at < started_at - stale_after
+    ):
+        running.status, running.finished_at = "error", started_at
+        running.error = "abandoned: the drill's process ended without recording a result"
+        running = None
     if running is not None:
-        raise DrillRunning(f"drill {running} is running", details={"drill_id": running})
+        raise DrillRunning(f"drill {running.id} is running", details={"drill_id": running.id})
     drill = DrDrill(
         id=new_id(),
         status="running",

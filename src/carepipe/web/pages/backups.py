@@ -32,6 +32,7 @@ def _page(
     flashes = list(flashes or [])
     ctx: dict[str, object] = {"configured": backups_configured(settings), "status": None}
     ctx["rpo_seconds"] = settings.backup_rpo_seconds
+    ctx["last_drill"] = _last_drill(request, principal)
     if ctx["configured"]:
         try:
             ctx["status"] = service.backup_status(settings, principal)
@@ -43,6 +44,14 @@ def _page(
             flashes.append(("error", exc.message))
     ctx["flashes"] = flashes
     return render(request, "backups.html", ctx, status)
+
+
+def _last_drill(request: Request, principal: Principal) -> object:
+    """The newest finished drill (issue 17), for the page's "Last drill" line."""
+    from carepipe.ops.dr.service import list_drills
+
+    drills = list_drills(app_state(request).db, principal, limit=10)
+    return next((d for d in drills if d.status != "running"), None)
 
 
 @router.get("")
