@@ -48,7 +48,7 @@ def test_clinical_numbers_come_through(transcripts: dict[str, Transcript]) -> No
     note = draft_note(Settings(_env_file=None), t)
     vitals = {v.kind: v for v in note.vitals}
     assert vitals["blood_pressure"].value_text == "132/84"
-    assert vitals["weight"].value_text == "94"
+    assert vitals["weight"].value_text == "94", t.text
     for kind in ("blood_pressure", "weight"):
         if vitals[kind].text not in t.text:  # corrected from Whisper's form: flagged
             assert vitals[kind].needs_review and "asr_corrected:number_form" in vitals[kind].flags

@@ -179,6 +179,21 @@ def test_whisper_blood_pressure_forms_are_read_and_marked(engine, text, expected
     assert "asr_corrected:number_form" in bp[0].flags and bp[0].needs_review
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "you weigh 9 to 4 kilograms, and your blood pressure",
+        # Whisper base after other clips on the same engine: the unit glued to the digit.
+        "with meals, you weigh 9 to 4kg, and your blood pressure",
+    ],
+)
+def test_whisper_weight_tens_read_as_to_is_one_weight(engine, text):
+    note = draft(engine, text)
+    weights = [v for v in note.vitals if v.kind == "weight"]
+    assert [v.value_text for v in weights] == ["94"]
+    assert "asr_corrected:number_form" in weights[0].flags and weights[0].needs_review
+
+
 def test_heart_rate_1_10_is_110_and_flagged(engine):
     note = draft(engine, "Your heart rate is 1.10 and regular.")
     hr = [v for v in note.vitals if v.kind == "heart_rate"]

@@ -177,12 +177,13 @@ _DOSE_SPLIT_RE = re.compile(
     r"|kilo\w*|kgs?|pounds?))\b",
     re.IGNORECASE,
 )
-# "ninety four kilograms" heard as "9 to 4 kilograms", "over eighty four" as "over 8 to 4":
+# "ninety four kilograms" heard as "9 to 4 kilograms" (or "9 to 4kg": no word boundary
+# before the unit), "over eighty four" as "over 8 to 4":
 # a tens digit and a units digit joined by "to", where a range makes no sense (a weight, or
 # the diastolic after "over").
 _TENS_TO_RE = re.compile(
     r"(?P<pre>\bover\s+|\bweigh(?:s|t|ed)?\s+(?:is\s+)?)?(?<![\d.,])(?P<h>[2-9])\s+to\s+"
-    r"(?P<t>[1-9])\b(?P<tail>\s*(?:kilo\w*|kgs?|pounds?))?",
+    r"(?P<t>[1-9])(?![.,]?\d)(?P<tail>\s*(?:kilo\w*|kgs?|pounds?))?",
     re.IGNORECASE,
 )
 _WORD_DIGIT = {"one": "1", "two": "2"}
