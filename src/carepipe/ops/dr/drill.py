@@ -39,7 +39,8 @@ from carepipe.ops.dr.census import (
     table_census,
 )
 from carepipe.ops.dr.heartbeat import Heartbeat
-from carepipe.ops.dr.standby import Standby, StandbyEndpoints, standby_for
+from carepipe.ops.dr.layouts import standby_for
+from carepipe.ops.dr.standby import Standby, StandbyEndpoints
 from carepipe.ops.dr.views import SmokeResult, TimelineEvent
 
 log = get_logger("carepipe.dr")

@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from carepipe.core.config import Settings
-from carepipe.core.errors import BackupNotConfigured
 from carepipe.ops.backup.status import RestoreResult
 
 
@@ -51,17 +49,3 @@ class Standby(Protocol):
     def discard(self) -> None:
         """Remove the standby's files (after ``stop``)."""
         ...
-
-
-def standby_for(settings: Settings, work_dir: Path) -> Standby:
-    """The standby for the configured database's layout, built under ``work_dir``."""
-    url = settings.resolved_database_url
-    if url.startswith("sqlite"):
-        from carepipe.ops.dr.sqlite_standby import SqliteStandby
-
-        return SqliteStandby(settings, work_dir)
-    if url.startswith("postgresql"):
-        from carepipe.ops.dr.pg_standby import PostgresStandby
-
-        return PostgresStandby(settings, work_dir)
-    raise BackupNotConfigured("no standby for this database")
