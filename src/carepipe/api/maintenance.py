@@ -8,9 +8,9 @@ evaluations are POSTs that only read flags and go on too. Every HTTP request als
 carries the fence in ``request.state.maintenance`` (the console's banner reads it).
 
 The fence comes from this process's ``FenceWatch`` (a plain attribute read per request).
-``carepipe up`` starts it; an app built without one (tests, ``create_app`` elsewhere)
-starts it on its first request, off the event loop, since that first start reads the
-database.
+``carepipe up`` starts it; otherwise the app starts it at startup (lifespan), or, when
+run without lifespan events, on its first request, off the event loop, since that first
+start reads the database.
 """
 
 from __future__ import annotations
@@ -59,6 +59,10 @@ class MaintenanceMiddleware:
         self._watch: FenceWatch | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            # Read the fence at startup, so that no request waits for that first read (or
+            # sends its query: a refused key must cost no SQL at all).
+            self._watch = await run_in_threadpool(fence_watch, self.db)
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
