@@ -7,9 +7,15 @@ HTTP, MLLP, the CLI and headless Chromium, measures RTO and RPO, reports, fails 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
 import sqlite3
 import time
 from pathlib import Path
+
+import httpx
+import pytest
 
 from carepipe.interop.hl7.mllp import send_messages_sync
 from tests.interop.hl7.samples import adt
@@ -17,6 +23,7 @@ from tests.support.drill_traffic import (
     SMOKE_TESTS,
     assert_unfenced,
     partner_key,
+    post_job,
     run_drill,
     traffic,
 )
@@ -175,3 +182,48 @@ def test_drill_with_a_bad_blob_backup_fails_and_unfences(tmp_path: Path) -> None
         assert_unfenced(up, key)
         # Failback removed the standby (it holds a copy of production data).
         assert not (tmp_path / "var" / "dr" / drill["id"]).exists()
+
+
+def test_drill_without_failback_leaves_the_standby_serving(tmp_path: Path) -> None:
+    """``--no-failback`` is a real failover: the standby keeps serving the primary's
+    partners (same key), the primary stays fenced until an operator lifts it."""
+    mllp_port = free_port()
+    backup = {"CAREPIPE_BACKUP_URL": str(tmp_path / "backup")}
+    with carepipe_up(tmp_path, extra_env=backup, mllp_port=mllp_port) as up:
+        key = partner_key(up)
+        traffic(up, mllp_port, key, n=1, prefix="DRF")
+        _blobs_copied_by_the_scheduler(tmp_path)
+        r = run_drill(up, mllp_port, RPO_TARGET, "--no-failback", "--json")
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+        drill = json.loads(r.stdout)
+        standby = drill["details"]["standby"]
+        try:
+            assert drill["status"] == "passed"
+            steps = [e["step"] for e in drill["timeline"]]
+            assert "failover" in steps and "failback" not in steps
+            # The partner's key works on the standby: it is the restored database.
+            r = httpx.post(
+                standby["base_url"] + "/v1/jobs",
+                json={"pipeline": "echo", "payload": "on the standby"},
+                headers={"Authorization": f"Bearer {key}"},
+            )
+            assert r.status_code == 202, r.text
+            assert httpx.get(standby["base_url"] + "/readyz").status_code == 200
+            # The standby's own record of the drill is finished, not "running".
+            standby_db = Path(standby["data_dir"]) / "carepipe.db"
+            with sqlite3.connect(standby_db) as conn:
+                (status,) = conn.execute(
+                    "SELECT status FROM dr_drills WHERE id = ?", (drill["id"],)
+                ).fetchone()
+            assert status == "passed"
+            # The old primary stays fenced: writes 503 maintenance, its MLLP port closed.
+            r = post_job(up, key)
+            assert r.status_code == 503 and r.json()["error"]["code"] == "maintenance"
+            assert r.headers["retry-after"]
+            with pytest.raises(ConnectionRefusedError):
+                socket.create_connection(("127.0.0.1", mllp_port), timeout=2).close()
+            r = run_cli(up, "maintenance", "lift")
+            assert r.returncode == 0, r.stderr
+            assert_unfenced(up, key)
+        finally:
+            os.killpg(standby["pid"], signal.SIGTERM)
