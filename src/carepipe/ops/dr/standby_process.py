@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,7 @@ def _setting_value(value: Any) -> str | None:
     return raw or None
 
 
-class CarePipeStandby:
+class CarePipeStandby(ABC):
     """The CarePipe half of a standby under ``work_dir`` (``var/`` is its data dir);
     subclasses restore the database and name it (``standby_database_url``)."""
 
@@ -76,9 +77,9 @@ class CarePipeStandby:
         self._proc: subprocess.Popen[bytes] | None = None
         self._log = work_dir / "standby.log"
 
+    @abstractmethod
     def standby_database_url(self) -> str:
         """The restored database's URL (the layout knows it)."""
-        raise NotImplementedError
 
     def _copy_blobs_and_keys(self) -> None:
         self.details["blobs_copied"] = self._copy_blobs()
