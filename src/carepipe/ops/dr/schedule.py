@@ -17,9 +17,7 @@ before writing a row counts too).
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,6 +31,7 @@ from carepipe.core.clock import utcnow
 from carepipe.core.config import Settings
 from carepipe.core.db import Database
 from carepipe.core.errors import BackupNotConfigured, DrillRunning
+from carepipe.core.executables import find_executable
 from carepipe.observability.logging import get_logger
 from carepipe.ops.backup.metrics import backups_configured
 from carepipe.ops.dr.models import DrDrill
@@ -108,10 +107,7 @@ def _read_marker(root: Path) -> datetime | None:
 
 def carepipe_executable() -> str:
     """The ``carepipe`` of this interpreter's environment (else the one on PATH)."""
-    beside = Path(sys.executable).with_name("carepipe")
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("carepipe")
+    found = find_executable("carepipe")
     if found is None:
         raise FileNotFoundError("no carepipe executable beside the interpreter or on PATH")
     return found
