@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
+# pytest-xdist workers for `make test`. `--dist loadfile` keeps a file's tests in one worker,
+# so module-scoped fixtures (a running `carepipe up`, a throwaway PostgreSQL cluster) start once.
+TEST_WORKERS ?= 2
 
 .PHONY: up test test-quick bench lint format install install-test system-deps clean screenshots
 
@@ -32,7 +35,7 @@ up: $(STAMP)
 
 test: $(TSTAMP) system-deps
 	$(BIN)/ruff check src tests benchmarks scripts
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 # The inner loop: SQLite only, no browser, nothing marked slow (a few minutes).
 test-quick: $(TSTAMP)
