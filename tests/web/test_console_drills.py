@@ -147,6 +147,8 @@ def test_run_drill_now_launches_a_drill_process(settings, db, blobs, tmp_path, m
         drill = wait_until(finished, timeout=60, interval=0.5, what="the drill's row")
         # Nothing was ever backed up: the drill cannot restore and says so.
         assert (drill["trigger"], drill["status"]) == ("console", "error")
+        # The drill runs as the CLI identity but names the console user who asked for it.
+        assert drill["started_by"].startswith("user:ada via ")
         page = admin.get(f"/console/drills/{drill['id']}").text
         assert 'data-testid="drill-error"' in page and "restore" in page
         assert len(list((tmp_path / "dr").glob("launch-*-console.log"))) == 1

@@ -96,6 +96,13 @@ def drill(
     trigger: Annotated[
         str, typer.Option(help="Who started it: cli, schedule or console (recorded).")
     ] = "cli",
+    requested_by: Annotated[
+        str | None,
+        typer.Option(
+            help="Who asked for this drill (the console passes its user); recorded beside "
+            "the identity that runs it."
+        ),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Fence the primary, restore the latest backup to a standby, smoke-test it, measure
@@ -116,6 +123,7 @@ def drill(
             primary_mllp_port=primary_mllp_port,
             failback=failback,
             keep_standby=keep_standby,
+            requested_by=requested_by,
         )
     )
     written = _write_reports(view, report_dir) if report_dir is not None else []

@@ -113,10 +113,13 @@ def carepipe_executable() -> str:
     return found
 
 
-def launch_drill(settings: Settings, *, trigger: str) -> subprocess.Popen[bytes]:
+def launch_drill(
+    settings: Settings, *, trigger: str, requested_by: str | None = None
+) -> subprocess.Popen[bytes]:
     """Start ``carepipe dr drill --trigger <trigger>`` detached (its own session, so a fence
     or a restart of this process does not touch it); its output goes to a log file in the
-    work dir. A thread reaps it so no zombie is left behind."""
+    work dir. A thread reaps it so no zombie is left behind. ``requested_by`` (the console
+    user) is passed on, so the drill row names the person and not only the CLI identity."""
     root = work_dir(settings)
     root.mkdir(parents=True, exist_ok=True)
     now = utcnow()
@@ -124,7 +127,14 @@ def launch_drill(settings: Settings, *, trigger: str) -> subprocess.Popen[bytes]
     log_path = root / f"launch-{now.strftime('%Y%m%dT%H%M%SZ')}-{trigger}.log"
     with log_path.open("ab") as out:
         proc = subprocess.Popen(
-            [carepipe_executable(), "dr", "drill", "--trigger", trigger],
+            [
+                carepipe_executable(),
+                "dr",
+                "drill",
+                "--trigger",
+                trigger,
+                *(["--requested-by", requested_by] if requested_by else []),
+            ],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -171,4 +181,4 @@ def request_drill(db: Database, settings: Settings, principal: Principal) -> int
             target_type="dr_drill",
             after={"trigger": "console", "requested_at": utcnow().astimezone(UTC).isoformat()},
         )
-    return launch_drill(settings, trigger="console").pid
+    return launch_drill(settings, trigger="console", requested_by=principal.actor).pid

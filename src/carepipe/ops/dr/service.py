@@ -39,6 +39,14 @@ def _audit_drill(
         )
 
 
+def _started_by(principal: Principal, requested_by: str | None) -> str:
+    """The drill row's ``started_by``: the person who asked, then the identity that ran it."""
+    if not requested_by or requested_by == principal.actor:
+        return principal.actor
+    # The column holds 128 characters; the running identity is the part that must survive.
+    return f"{requested_by[: 100 - len(principal.actor)]} via {principal.actor}"[:128]
+
+
 def run_drill(
     settings: Settings,
     principal: Principal,
@@ -52,10 +60,13 @@ def run_drill(
     keep_standby: bool = False,
     work_dir: Path | None = None,
     lead_in_seconds: float | None = None,
+    requested_by: str | None = None,
 ) -> DrillView:
     """``dr.manage``: run a drill end to end (``drill_running`` if one runs) and return it.
 
     Targets default to the settings (``dr_rto_seconds``, ``backup_rpo_seconds``).
+    ``requested_by`` names who asked for a launched drill (the console user); the drill
+    still runs, and is audited, as ``principal``, and ``started_by`` names both.
     """
     # The drill's machinery (fence, standby, smoke tests) is loaded only to run one: the
     # API and console import this module for the read services.
@@ -86,7 +97,7 @@ def run_drill(
                 session,
                 trigger=trigger,
                 layout="sqlite" if db.is_sqlite else "postgresql",
-                started_by=principal.actor,
+                started_by=_started_by(principal, requested_by),
                 started_at=utcnow(),
                 rto_target_seconds=opts.rto_target,
                 rpo_target_seconds=opts.rpo_target,
@@ -106,6 +117,7 @@ def run_drill(
                     "rto_target": opts.rto_target,
                     "rpo_target": opts.rpo_target,
                     "failback": failback,
+                    **({"requested_by": requested_by} if requested_by else {}),
                 },
             )
         execute(settings, db, principal, drill_id, opts)
