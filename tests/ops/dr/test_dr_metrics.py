@@ -15,15 +15,6 @@ from carepipe.ops.scheduler import default_jobs
 from tests.support.dr_drills import stored_drill
 
 
-@pytest.fixture(params=["sqlite"])
-def db_url(request, tmp_path):
-    import shutil
-
-    target = tmp_path / "carepipe.db"
-    shutil.copy(request.getfixturevalue("sqlite_template"), target)
-    return f"sqlite:///{target}"
-
-
 @pytest.fixture
 def app(settings, db, blobs):
     from carepipe.app import create_app
