@@ -17,10 +17,11 @@ FHIR bundle builder; the bundle is validated. Entities are read back from the bu
 The same note engine on the reference transcript (no ASR) gives the second column, so a
 miss is attributed to ASR (found from text, lost from audio) or to the note engine.
 Confidence: every medication/vital/lab/allergy item is labelled right or wrong against the
-reference facts; the calibration weights are fitted on dev (``--fit`` prints them for
-``carepipe.engines.notes.assessment.CALIBRATION``); expected calibration error and a
-reliability table are reported on dev and test. The test split is never used for fitting
-or tuning: its file's sha256 is recorded in the result.
+reference facts; the calibration weights are fitted on dev, all three conditions (``--fit``
+prints them for ``carepipe.engines.notes.assessment.CALIBRATION``); expected calibration
+error and a reliability table are reported on dev and test, and every wrong dose or vital
+that reaches the bundle is counted with whether it carries a review note. The test split
+is never used for fitting or tuning: its file's sha256 is recorded in the result.
 
 Transcripts are cached per model version and ASR settings in ``var/scribe_eval/asr``
 (ASR dominates the run time; the note stage is re-run every time).
@@ -414,7 +415,7 @@ def main() -> None:
     parser.add_argument("--conditions", default="clean,noisy,telephone")
     parser.add_argument(
         "--dev-conditions",
-        default="clean",
+        default="clean,noisy,telephone",
         help="conditions run on dev (calibration is fitted on these); test runs --conditions",
     )
     parser.add_argument("--fit", action="store_true", help="fit calibration weights on dev")
