@@ -6,7 +6,8 @@ With ``--split all`` the figures are also printed per split (test, dev) and per 
 split: batch 1 and batch 3 have a dev and a test part, batch 2 and batch 4 (the holdout)
 are test only, batch 5 is a dev batch written on 2026-11-27 for issue 12 and tuned on, and
 batch 6 (test only) is a fresh holdout written blind on 2026-11-27 by someone who had not seen
-the engine, its tests or batch 5.
+the engine, its tests or batch 5, and batch 7 (test only, 200 cases) a second blind holdout
+written on 2026-11-28 from batches 1-4 and the conventions alone.
 
 Every case is submitted as a job to the real ``orders`` pipeline (SQLite, in-process
 worker: engine -> FHIR builder -> validator), and the orders are read back from the bundle
@@ -456,6 +457,7 @@ def run_pipeline(cases: list[dict[str, Any]]) -> tuple[dict[str, Pred], dict[str
     from carepipe.core.blobs import blob_store_from_settings
     from carepipe.core.config import Settings
     from carepipe.core.db import Database
+    from carepipe.core.maintenance.watch import release_fence_watch
     from carepipe.core.migrate import upgrade
     from carepipe.core.models import Artifact, Job
     from carepipe.pipelines.catalog import load_pipelines
@@ -512,6 +514,10 @@ def run_pipeline(cases: list[dict[str, Any]]) -> tuple[dict[str, Pred], dict[str
                 ).scalar_one_or_none()
                 bundle = json.loads(blobs.get(art.blob_key)) if art is not None else None
                 preds[cid] = from_bundle(bundle, job.result or {})
+        # The worker's fence watch polls the database file on a thread of its own: stop it
+        # before the directory goes, or a poll between the check and the delete re-creates
+        # the file and the clean-up fails ("Directory not empty").
+        release_fence_watch(db)
         db.dispose()
     return preds, {
         "jobs": len(ids),
@@ -624,6 +630,7 @@ _GROUP_LABELS = {
     "batch4-test": "batch 4 test (holdout, written after the engine)",
     "batch5-dev": "batch 5 dev (written 2026-11-27 for issue 12, tuned on)",
     "batch6-test": "batch 6 (fresh holdout, written blind 2026-11-27)",
+    "batch7-test": "batch 7 (blind holdout, written 2026-11-28)",
 }
 
 
@@ -733,6 +740,8 @@ def main() -> int:
                     "batch 5 is a dev batch written 2026-11-27 for issue 12 and tuned on",
                     "batch 6 is a fresh test-only holdout written blind 2026-11-27 (never "
                     "tuned on; frozen by tests/engines/orders/test_holdout_batch6_frozen.py)",
+                    "batch 7 is a blind test-only holdout written 2026-11-28 by someone who "
+                    "had seen only batches 1-4 (frozen by test_holdout_batch7_frozen.py)",
                     f"pipeline: {pipeline_info}",
                 ],
                 "split": args.split,

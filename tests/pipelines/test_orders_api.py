@@ -170,3 +170,40 @@ def test_tenant_formulary_codes_win_and_rxnorm_is_kept(
         "display": "Crocin 650 mg tablet",
     }
     assert coding[1]["system"] == RXNORM and coding[1]["code"] == "161"
+
+
+def test_wider_vocabulary_and_sig_rules_reach_the_bundle(client, auth, run_jobs) -> None:
+    # 2026-11-28: generics beyond the shared lexicon, US brands, a weekday schedule, a
+    # bare fraction after the strength, a threshold PRN and new tests, through the API.
+    text = (
+        "Tab Prolomet XL 50 mg ½ OD; MTX 10 mg every Monday; Narcan 0.4 mg IV PRN RR < 8; "
+        "meloxicam 7.5 mg OD. Order serum lactate, CT C-spine and urine Legionella antigen."
+    )
+    _job, bundle = order(client, auth, run_jobs, text)
+    meds = {
+        m["medicationCodeableConcept"]["text"].split(" (")[0]: m
+        for m in resources(bundle, "MedicationRequest")
+    }
+    assert dose(meds["metoprolol"]) == (25, "mg")
+    week = timing_repeat(meds["methotrexate"])
+    assert (week["frequency"], week["period"], week["periodUnit"]) == (1, 1, "wk")
+    assert meds["naloxone"]["dosageInstruction"][0]["asNeededCodeableConcept"]["text"]
+    assert dose(meds["meloxicam"]) == (7.5, "mg")
+    services = {s["code"]["text"] for s in resources(bundle, "ServiceRequest")}
+    assert services == {"Lactate", "CT cervical spine", "Legionella urinary antigen"}
+
+
+def test_an_infusion_rate_is_not_a_dose_and_a_date_is_not_a_schedule(
+    client, auth, run_jobs
+) -> None:
+    _job, bundle = order(
+        client, auth, run_jobs, "IVF RL 100 ml/hr. Hold Ecosprin from today - surgery on Monday"
+    )
+    meds = {
+        m["medicationCodeableConcept"]["text"].split(" (")[0]: m
+        for m in resources(bundle, "MedicationRequest")
+    }
+    assert "doseAndRate" not in meds["ringer lactate"]["dosageInstruction"][0]
+    assert "timing" not in meds["aspirin"].get("dosageInstruction", [{}])[0]
+    # The IV fluid is not a lactate test.
+    assert resources(bundle, "ServiceRequest") == []

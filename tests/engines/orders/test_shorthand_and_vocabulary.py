@@ -264,3 +264,28 @@ def test_bare_number_strength_or_count(
 ) -> None:
     (med,) = engine.extract(text).medications
     assert (med.dose, med.dose_unit) == (dose, unit)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Be candid with the patient about the prognosis",  # "Candid" is a brand only as a product
+        "Cut down on salt and sugar",  # "cut" changes a drug, it is not one
+        "Known CKD on dialysis, review in 3 months",  # history, not a dialysis order
+        "Keep the dressing dry",  # only "wound dressing" / "dressing change" is ordered
+        "IV Ringer's lactate 500 ml over 4 hours",  # the fluid, not a lactate test
+    ],
+)
+def test_new_vocabulary_needs_its_context(engine: RulesOrdersEngine, text: str) -> None:
+    r = engine.extract(text)
+    names = {m.name for m in r.medications}
+    assert names <= {"ringer lactate"}
+    assert not r.services
+
+
+def test_every_generic_of_the_wider_table_is_read_with_its_dose(engine: RulesOrdersEngine) -> None:
+    from carepipe.engines.orders.generics import GENERICS
+
+    for generic in GENERICS:
+        (med,) = engine.extract(f"Start {generic} 5 mg OD").medications
+        assert (med.name, med.dose, med.dose_unit) == (generic, 5.0, "mg"), generic

@@ -21,6 +21,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from carepipe.engines.orders.generics import GENERICS, SPELLINGS
+
 
 @dataclass(frozen=True)
 class DrugName:
@@ -464,7 +466,49 @@ NAMES: dict[str, DrugName] = {
     r"pacitane": _b("trihexyphenidyl"),
     r"donep": _b("donepezil"),
     r"admenta": _b("memantine"),
+    # --- 2026-11-28 (batch 6, retired to dev, and common US/Indian names beside them) ------
+    r"looz": _b("lactulose"),
+    # Ringer's lactate as IV fluid orders write it ("IVF RL 100 ml/hr"); capitals only.
+    r"RL": DrugName("ringer lactate", False, "mL", case_sensitive=True),
+    # "candid" is also an English word: only as the product ("Candid cream", "Candid-B").
+    r"candid(?=\s+(?:cream|powder|lotion|gel|mouth\s+paint|dusting|ear\s+drops)\b)": _b(
+        "clotrimazole"
+    ),
+    r"zosyn": _b("piperacillin / tazobactam"),
+    r"vanc(?:o)?": _g("vancomycin"),
+    r"toradol": _b("ketorolac"),
+    r"dilaudid": _b("hydromorphone"),
+    r"norco": _b("hydrocodone / acetaminophen"),
+    r"vicodin": _b("hydrocodone / acetaminophen"),
+    r"percocet": _b("oxycodone / acetaminophen"),
+    r"xalatan": _b("latanoprost"),
+    r"miralax": _b("polyethylene glycol"),
+    r"peg\s*3350": _g("polyethylene glycol"),
+    r"narcan": _b("naloxone"),
+    r"protonix": _b("pantoprazole"),
+    r"coumadin": _b("warfarin"),
+    r"eliquis": _b("apixaban"),
+    r"xarelto": _b("rivaroxaban"),
+    r"keppra": _b("levetiracetam"),
+    r"ativan": _b("lorazepam"),
+    r"bactrim(?:\s+ds)?": _b("sulfamethoxazole / trimethoprim"),
+    r"keflex": _b("cephalexin"),
+    r"cipro": _g("ciprofloxacin"),
+    r"levaquin": _b("levofloxacin"),
+    r"rocephin": _b("ceftriaxone"),
+    r"unasyn": _b("ampicillin / sulbactam"),
+    r"benadryl": _b("diphenhydramine"),
+    r"tylenol\s*#?\s*3": _b("acetaminophen / codeine"),
+    r"motrin|advil": _b("ibuprofen"),
+    r"aleve": _b("naproxen"),
 }
+
+# Generics the shared lexicon lacks (``generics.py``: typed orders only, not the scribe's
+# ASR vocabulary). setdefault: an entry written above keeps its meaning.
+for _generic in GENERICS:
+    NAMES.setdefault(re.escape(_generic).replace(r"\ ", r"\s+"), _g(_generic))
+for _pattern, _generic in SPELLINGS.items():
+    NAMES.setdefault(_pattern, _g(_generic))
 
 # Shared-NLP canonical names of combinations, in this module's "a / b" form.
 NLP_COMBINATIONS: dict[str, str] = {

@@ -130,7 +130,13 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"blood\s+(?:for\s+)?(?:c\s?&\s?s|c/s)",
     ),
     _lab("Creatinine", "2160-0", r"(?:serum\s+)?creatinine", r"(?:serum\s+)?creat", r"s\.?\s?cr"),
-    _lab("Potassium", "2823-3", r"(?:serum\s+)?potassium", r"(?:serum\s+)?k\+"),
+    _lab(
+        "Potassium",
+        "2823-3",
+        r"(?:serum\s+)?potassium",
+        r"(?:serum\s+)?k\+",
+        r"(?<=check\s)k(?=\s|$)",  # "check K", "recheck K in 4 hours"
+    ),
     _lab("Sodium", "2951-2", r"(?:serum\s+)?sodium", r"(?:serum\s+)?na\+"),
     _lab(
         "Fasting blood glucose",
@@ -182,7 +188,8 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"25[-\s]?(?:oh|hydroxy)\s+vitamin\s+d",
     ),
     _lab("PSA", None, r"psa", r"prostate[-\s]specific\s+antigen"),
-    _lab("Troponin", None, r"(?:hs[-\s]?)?troponins?(?:\s+[it])?", r"trop\s*[it]"),
+    _lab("Free PSA", None, r"free\s+psa", r"free\s+prostate[-\s]specific\s+antigen"),
+    _lab("Troponin", None, r"(?:hs[-\s]?)?troponins?(?:\s+[it])?", r"trop\s*[it]", r"trops?"),
     _lab("D-dimer", None, r"d[-\s]?dimer"),
     _lab("BNP", None, r"(?:nt[-\s]?pro[-\s]?)?bnp"),
     _lab("Procalcitonin", None, r"procalcitonin"),
@@ -193,7 +200,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
         "Thyroid profile",
         None,
         r"tfts?",
-        r"thyroid\s+(?:function\s+tests?|profile|panel)",
+        r"thyroid\s+(?:function(?:\s+tests?)?|profile|panel)",
         r"t3\s*,?\s*t4\s*,?\s*(?:and\s+)?tsh",
     ),
     _lab(
@@ -244,6 +251,12 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _lab("Alkaline phosphatase", None, r"alp", r"alkaline\s+phosphatase", r"s\.?\s*alk\.?\s+phos"),
     _lab("GGT", None, r"ggt", r"gamma[-\s]?gt", r"gamma[-\s]glutamyl\s+transferase"),
     _lab("LDH", None, r"ldh"),
+    _lab(
+        "Blood ketones",
+        None,
+        r"(?:blood|serum|capillary|plasma)\s+ketones?",
+        r"(?:serum\s+)?beta[-\s]?hydroxybutyrate",
+    ),
     _lab("Urine ketones", None, r"urine\s+(?:for\s+)?ketones?(?:\s+bodies)?"),
     _lab(
         "Urine protein/creatinine ratio",
@@ -266,7 +279,11 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _lab("Hepatitis A IgM", None, r"(?:anti[-\s]?)?hav\s+igm", r"igm\s+anti[-\s]?hav"),
     _lab("Hepatitis E IgM", None, r"(?:anti[-\s]?)?hev\s+igm", r"igm\s+anti[-\s]?hev"),
     _lab("Free T3", None, r"free\s+t3", r"ft3", r"free\s+triiodothyronine"),
-    _lab("Phosphorus", None, r"(?:serum|s\.|sr\.)\s*(?:inorganic\s+)?phosph(?:orus|ate)"),
+    _lab(
+        "Phosphorus",
+        None,
+        r"(?:(?:serum|s\.|sr\.)\s*)?(?:inorganic\s+)?phosph(?:orus|ate)(?:\s+levels?)?",
+    ),
     _lab(
         "Oral glucose tolerance test",
         None,
@@ -377,7 +394,11 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _img("MRCP", r"mrcp"),
     _img("PET-CT", r"pet[-\s]?ct(?:\s+scan)?"),
     _img("MRI spine", *_modality(_MRI, r"(?:whole\s+|full\s+)?spine")),
-    _img("CT abdomen and pelvis", *_modality(_CT, r"abdomen\s+(?:and|&)\s+pelvis")),
+    _img(
+        "CT abdomen and pelvis",
+        *_modality(_CT, r"abd(?:omen)?\s*(?:and|&|/)\s*pelvis"),
+        r"ct\s+a\s*/\s*p",
+    ),
     _img("CT abdomen", *_modality(r"(?:cect|" + _CT + ")", "abdomen")),
     _img("MRI brain", *_modality(_MRI, "(?:brain|head)")),
     _img(
@@ -464,11 +485,17 @@ SERVICES: tuple[ServiceEntry, ...] = (
     ),
     _img(
         "X-ray hand",
-        *(a + _VIEW for a in _modality(_XR, r"(?:(?:left|right|both)\s+)?(?:hands?|wrists?)")),
+        *(
+            a + _VIEW
+            for a in _modality(_XR, r"(?:(?:left|right|both|r|l|rt|lt)\s+)?(?:hands?|wrists?)")
+        ),
     ),
     _img(
         "X-ray foot",
-        *(a + _VIEW for a in _modality(_XR, r"(?:(?:left|right|both)\s+)?(?:foot|feet|ankles?)")),
+        *(
+            a + _VIEW
+            for a in _modality(_XR, r"(?:(?:left|right|both|r|l|rt|lt)\s+)?(?:foot|feet|ankles?)")
+        ),
     ),
     _img(
         "X-ray thoracic spine",
@@ -584,13 +611,156 @@ SERVICES: tuple[ServiceEntry, ...] = (
     ),
     _ref("Occupational therapy", r"occupational\s+therapy", r"ot"),
     _ref("Speech therapy", r"speech\s+(?:and\s+language\s+)?therapy"),
+    # --- 2026-11-28: breadth written from clinical knowledge, not from corpus cases -------
+    _lab("Transferrin saturation", None, r"transferrin\s+saturation", r"tsat"),
+    _lab(
+        "Folate", "2284-8", r"(?:serum\s+|rbc\s+)?folate(?:\s+levels?)?", r"folic\s+acid\s+levels?"
+    ),
+    _lab("hs-CRP", "30522-7", r"hs[-\s]?crp", r"high[-\s]sensitivity\s+crp"),
+    _lab("Fibrinogen", "3255-7", r"(?:plasma\s+)?fibrinogen(?:\s+levels?)?"),
+    _lab(
+        "Lactate",
+        "2524-7",
+        # Not the IV fluid: "Ringer's lactate", "RL", "sodium lactate".
+        r"(?<!ringer\s)(?<!ringers\s)(?<!ringer's\s)(?<!sodium\s)"
+        r"(?:serum\s+|blood\s+|venous\s+)?lactate(?:\s+levels?)?",
+        r"lactic\s+acid",
+    ),
+    _lab("Venous blood gas", None, r"vbg", r"venous\s+blood\s+gas(?:es)?"),
+    _lab("Serum osmolality", None, r"(?:serum\s+|plasma\s+)osmolality", r"s\.?\s?osm"),
+    _lab("Urine osmolality", None, r"urine\s+osmolality", r"u\.?\s?osm"),
+    _lab(
+        "C. difficile toxin", None, r"c\.?\s?diff(?:icile)?(?:\s+toxin)?(?:\s+(?:assay|pcr|test))?"
+    ),
+    _lab("COVID-19 PCR", None, r"covid(?:-?19)?\s+(?:rt[-\s]?)?pcr", r"sars[-\s]cov[-\s]2\s+pcr"),
+    _lab(
+        "Influenza PCR", None, r"(?:influenza|flu)\s+(?:a\s*(?:/|and|&)\s*b\s+)?(?:pcr|swab|test)"
+    ),
+    _lab(
+        "HBV DNA", None, r"hbv\s+dna(?:\s+(?:pcr|viral\s+load))?", r"hepatitis\s+b\s+viral\s+load"
+    ),
+    _lab(
+        "HCV RNA", None, r"hcv\s+rna(?:\s+(?:pcr|viral\s+load))?", r"hepatitis\s+c\s+viral\s+load"
+    ),
+    _lab("CD4 count", None, r"cd4(?:\s+(?:count|cells))?"),
+    _lab("TPHA", None, r"tpha", r"treponemal\s+(?:antibod(?:y|ies)|test)"),
+    _lab(
+        "Complement C3 and C4", None, r"c3\s*(?:,|/|and|&)?\s*c4", r"complement\s+(?:levels|c3|c4)"
+    ),
+    _lab("ACTH", None, r"acth", r"(?:plasma\s+)?corticotropin"),
+    _lab("FSH", None, r"(?:serum\s+)?fsh"),
+    _lab("LH", None, r"lh", r"serum\s+lh"),
+    _lab(
+        "Fasting insulin",
+        None,
+        r"fasting\s+(?:serum\s+)?insulin(?:\s+levels?)?",
+        r"serum\s+insulin(?:\s+levels?)?",
+    ),
+    _lab("C-peptide", "1986-9", r"c[-\s]?peptide"),
+    _lab("PTH", "2731-8", r"(?:intact\s+|serum\s+)?pth", r"parathyroid\s+hormone"),
+    _lab("Ceruloplasmin", None, r"(?:serum\s+)?ca?eruloplasmin"),
+    _lab("Lithium level", None, r"(?:serum\s+)?lithium\s+levels?", r"s\.?\s?lithium"),
+    _lab("Valproate level", None, r"(?:serum\s+)?(?:valproate|valproic\s+acid|vpa)\s+levels?"),
+    _lab("Phenytoin level", None, r"(?:serum\s+)?phenytoin\s+levels?"),
+    _lab("Tacrolimus level", None, r"tacrolimus\s+(?:trough\s+)?levels?"),
+    _lab("Urine drug screen", None, r"urine\s+(?:drug|tox(?:icology)?)\s+screen", r"uds"),
+    _lab("Blood alcohol", None, r"blood\s+alcohol(?:\s+level)?", r"serum\s+ethanol"),
+    _lab("CSF analysis", None, r"csf\s+(?:analysis|routine|studies|examination|cell\s+count)"),
+    _lab(
+        "Pleural fluid analysis",
+        None,
+        r"pleural\s+fluid(?:\s+(?:analysis|routine|studies|examination))?",
+    ),
+    _lab(
+        "Ascitic fluid analysis",
+        None,
+        r"ascitic\s+fluid(?:\s+(?:analysis|routine|studies|examination))?",
+        r"saag",
+    ),
+    _lab(
+        "Synovial fluid analysis",
+        None,
+        r"(?:synovial|joint)\s+fluid(?:\s+(?:analysis|routine|studies|examination))?",
+    ),
+    _lab("HPV test", None, r"hpv\s+(?:dna\s+)?(?:test|testing|screen)"),
+    _img("Bone scan", r"(?:whole[-\s]body\s+)?bone\s+scan", r"skeletal\s+scintigraphy"),
+    _img("Thyroid scan", r"thyroid\s+(?:uptake\s+)?scan", r"thyroid\s+scintigraphy"),
+    _img("X-ray KUB", r"x-?\s?ray\s+kub", r"kub\s+(?:x-?\s?ray|film)", r"plain\s+kub"),
+    _img("CT pulmonary angiography", r"ctpa", r"ct\s+pulmonary\s+angiogra(?:m|phy)"),
+    _img("CT coronary angiography", r"ct\s+coronary\s+angiogra(?:m|phy)", r"ccta"),
+    _proc(
+        "Ambulatory BP monitoring",
+        r"ambulatory\s+(?:bp|blood\s+pressure)(?:\s+monitoring)?",
+        r"abpm",
+    ),
+    _proc("DLCO", r"dlco", r"diffusion\s+capacity"),
+    _proc("ERCP", r"ercp"),
+    _proc("Cystoscopy", r"cystoscopy"),
+    _proc("Tympanometry", r"tympanometry", r"impedance\s+audiometry"),
+    _proc("Visual field test", r"visual\s+fields?(?:\s+(?:test|testing|exam))?", r"perimetry"),
+    _proc(
+        "OCT",
+        r"oct",
+        r"oct\s+(?:macula|scan|of\s+the\s+macula|rnfl)",
+        r"optical\s+coherence\s+tomography",
+    ),
+    _proc("Fundus photography", r"fundus\s+(?:photo(?:graph|graphy)?s?|imaging)"),
+    _proc(
+        "Bone marrow biopsy",
+        r"bone\s+marrow\s+(?:aspiration\s+(?:and|&)\s+)?(?:biopsy|aspirat(?:e|ion))",
+    ),
+    _proc("Skin biopsy", r"(?:punch\s+)?skin\s+biopsy", r"punch\s+biopsy"),
+    _proc("Lumbar puncture", r"lumbar\s+puncture", r"lp"),
+    _proc("Thoracentesis", r"thora(?:co)?centesis", r"pleural\s+tap"),
+    _proc("Joint aspiration", r"(?:joint|knee)\s+aspiration", r"arthrocentesis"),
+    _proc("Incision and drainage", r"incision\s+(?:and|&)\s+drainage", r"i\s*(?:&|and)\s*d"),
+    _proc("Wound dressing", r"wound\s+dressing(?:\s+change)?", r"dressing\s+change"),
+    _proc("Suture removal", r"suture\s+removal", r"(?:removal\s+of|remove)\s+sutures"),
+    _proc(
+        "Blood transfusion",
+        r"(?:blood|prbc|packed\s+(?:red\s+)?cells?)\s+transfusion",
+        r"transfuse\s+\d+\s+units?(?:\s+(?:of\s+)?prbc)?",
+    ),
+    # "on dialysis", "dialysis patient": history, not an order; the session must be asked for.
+    _proc("Hemodialysis", r"(?<!on\s)(?:ha?emo)?dialysis(?!\s+(?:patient|dependent|days?))"),
+    _proc(
+        "Urinary catheterization",
+        r"(?:urinary\s+|foley\s+)?catheteri[sz]ation",
+    ),
+    _ref("Infectious diseases", r"infectious\s+diseases?", r"id\s+(?:consult|opinion|referral)"),
+    _ref("Geriatrics", r"geriatrics?", r"geriatrician", r"care\s+of\s+the\s+elderly"),
+    _ref("Allergy clinic", r"allergy\s+(?:clinic|specialist)", r"allergist", r"immunology"),
+    _ref("Sleep clinic", r"sleep\s+(?:clinic|medicine)"),
+    _ref("Pain clinic", r"pain\s+(?:clinic|management|medicine)"),
+    _ref(
+        "Smoking cessation",
+        r"smoking\s+cessation(?:\s+(?:clinic|service|program(?:me)?))?",
+        r"stop\s+smoking\s+service",
+    ),
+    _ref("Social work", r"social\s+work(?:er)?", r"medical\s+social\s+work(?:er)?"),
+    _lab(
+        "Legionella urinary antigen",
+        None,
+        r"(?:urine|urinary)\s+legionella(?:\s+antigen)?",
+        r"legionella\s+(?:urinary\s+|urine\s+)?antigen",
+    ),
+    _lab("Ionized calcium", None, r"ioni[sz]ed\s+calcium", r"ionised\s+ca"),
+    _lab("Total T3", None, r"(?:total\s+|serum\s+)?t3"),
+    _lab("Total T4", None, r"(?:total\s+|serum\s+)?t4"),
+    _lab(
+        "Vancomycin trough level",
+        None,
+        r"vanc(?:o(?:mycin)?)?\s+trough(?:\s+levels?)?",
+        r"trough\s+vanc(?:o(?:mycin)?)?(?:\s+levels?)?",
+    ),
+    _img("CT cervical spine", *_modality(_CT, r"(?:cervical|c)[-\s]?spine")),
 )
 
 # Referral specialties are matched only in a referral context: "pt", "gi", "ent", "ot",
 # "endo" and "surgery" are far too common as plain words.
 REFERRAL_CONTEXT = re.compile(
     r"\b(?:refer(?:ral|red)?|consult(?:ation)?|send\s+to|see\s+(?:the\s+)?|review\s+by|"
-    r"appointment\s+with|opinion|eval(?:uation)?)\b",
+    r"appointment\s+with|opinion|eval(?:uation)?|opd)\b|\br/v\b",
     re.IGNORECASE,
 )
 # Short lab/imaging aliases that also spell ordinary words need an order context.
@@ -612,6 +782,10 @@ AMBIGUOUS_ALIASES = frozenset(
         "rpr",
         "cue",
         "pta",
+        "lp",
+        "lh",
+        "oct",
+        "uds",
     }
 )
 # Referral aliases that are an order on their own ("Physiotherapy for low back pain").
@@ -621,6 +795,7 @@ STANDALONE_REFERRALS = frozenset(
         r"physio",
         r"diet(?:ary)?\s+counsell?ing",
         r"speech\s+(?:and\s+language\s+)?therapy",
+        r"social\s+work(?:er)?",
     }
 )
 
@@ -693,7 +868,7 @@ _VERB_GROUPS: dict[str, str] = {
     "stop": "stop stopped discontinue discontinued cease withdraw d/c dc",
     # Hold pauses an order without ending it (MedicationRequest.status on-hold).
     "hold": "hold held holding withhold withheld suspend pause paused omit",
-    "change": "increase increased decrease decreased reduce reduced titrate uptitrate "
+    "change": "increase increased decrease decreased reduce reduced cut titrate uptitrate "
     "up-titrate downtitrate change adjust double halve taper wean bump escalate",
     "continue": "continue continued cont keep maintain remain",
 }

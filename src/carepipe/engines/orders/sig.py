@@ -39,6 +39,7 @@ from carepipe.engines.orders.sig_words import (
     FREQ_RES,
     HOURLY,
     IMPLICIT_ONE,
+    LONE_FRACTION,
     MAX,
     MAX_TAPER_STEPS,
     NOTATION,
@@ -262,6 +263,12 @@ def _one_step(text: str, default_unit: str, combination: bool, sig: Sig) -> None
                 strength = (value, default_unit)
                 sig.notes.append("unit assumed")
             used.append(bare.span("v"))
+    if count is None and strength is not None and schedule is None:
+        # "Prolomet XL 50 mg ½ OD": a bare fraction after the strength is a tablet count.
+        lone = LONE_FRACTION.search(text)
+        if lone is not None and not any(s < lone.end() and lone.start() < e for s, e in used):
+            count = (to_number(lone.group("v")), sig.form or "tablet")
+            used.append(lone.span())
     if count is None and strength is None:
         implicit = IMPLICIT_ONE.match(text)
         if implicit is not None:
@@ -293,6 +300,9 @@ def _compose_dose(sig: Sig) -> None:
         sig.dose, sig.dose_unit = sig.form_count, sig.form
     elif sig.form == "rotacap" and sig.form_count is not None:
         sig.dose, sig.dose_unit = sig.form_count, "capsule"
+    elif sig.strength is not None and sig.strength_unit == "%":
+        # "1% cream": a concentration, not an amount given; the amount is not stated.
+        sig.dose, sig.dose_unit = None, None
     elif sig.strength is not None:
         count = sig.form_count if (sig.form in SOLID or sig.form is None) else None
         if count is not None and count > 0 and sig.strength_unit != "mL":

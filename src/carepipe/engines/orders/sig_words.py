@@ -109,7 +109,9 @@ def alt(words: dict[str, str]) -> str:
 
 
 STRENGTH = re.compile(
-    rf"(?<![\w.])(?P<v>{NUM})\s*(?P<u>{alt(STRENGTH_UNITS)})(?P<perkg>\s*/\s*kg\b)?(?![\w])",
+    rf"(?<![\w.])(?P<v>{NUM})\s*(?P<u>{alt(STRENGTH_UNITS)})(?P<perkg>\s*/\s*kg\b)?(?![\w])"
+    # "100 ml/hr" is an infusion rate, not an amount given each time.
+    r"(?!\s*/\s*(?:h|hrs?|hours?)\b)",
     re.IGNORECASE,
 )
 CONCENTRATION = re.compile(
@@ -126,6 +128,8 @@ COUNT = re.compile(
     rf"(?P<f>{alt(FORMS)})\b\.?",
     re.IGNORECASE,
 )
+# A fraction standing alone between the strength and the schedule ("50 mg ½ OD").
+LONE_FRACTION = re.compile(r"(?<![\w./-])(?P<v>[½¼¾])(?![\w./-])")
 _SCHEDULE_PART = r"(?:[012](?:\.5)?|[½¼¾]|1½)"
 SCHEDULE = re.compile(
     rf"(?<![\w./-])(?P<a>{_SCHEDULE_PART})\s*-\s*(?P<b>{_SCHEDULE_PART})\s*-\s*"
@@ -135,7 +139,7 @@ SCHEDULE = re.compile(
 BARE = re.compile(
     rf"^[\s-]*(?:(?:sr|er|xl|cr|mr|od|retard|forte|ds|plus)\b[\s-]*)?(?P<v>{NUM})(?P<k>k\b)?"
     r"(?![\d.])(?!\s*(?:%|/|-\s*\d|times\b|x\b|days?\b|d\b|weeks?\b|wks?\b|months?\b|"
-    r"hours?\b|hrs?\b|h\b|min(?:ute)?s?\b|doses?\b))",
+    r"hours?\b|hrs?\b|h\b|min(?:ute)?s?\b|doses?\b|(?:ml|cc)\s*/\s*(?:h|hrs?|hours?)\b))",
     re.IGNORECASE,
 )
 IMPLICIT_ONE = re.compile(r"^\s*(?P<f>sachets?|respules?)\b", re.IGNORECASE)
@@ -170,7 +174,10 @@ _FREQ: tuple[tuple[str, int, float, str, tuple[str, ...]], ...] = (
     ),
     (r"every\s+other\s+day|alternate\s+days?|on\s+alternate\s+days|q\.?o\.?d|eod", 1, 2, "d", ()),
     (
-        r"(?:once\s+)?weekly|once\s+(?:a|per|every)\s+week|every\s+week|(?:a|per)\s+week|/\s*wk",
+        r"(?:once\s+)?weekly|once\s+(?:a|per|every)\s+week|every\s+week|(?:a|per)\s+week|/\s*wk"
+        # "every Monday", "on Sundays" ("surgery on Monday" is a date, not a schedule)
+        r"|(?:every|each)\s+(?:mon|tues|wednes|thurs|fri|satur|sun)day"
+        r"|on\s+(?:mon|tues|wednes|thurs|fri|satur|sun)days",
         1,
         1,
         "wk",
@@ -186,7 +193,7 @@ _FREQ: tuple[tuple[str, int, float, str, tuple[str, ...]], ...] = (
     ),
     (r"q\.?h\.?s|h\.?s|at\s+bed\s*time|bedtime|before\s+(?:bed|sleep)|nocte", 1, 1, "d", ("HS",)),
     (r"at\s+night|nightly|every\s+night|each\s+night|in\s+the\s+night", 1, 1, "d", ("NIGHT",)),
-    (r"every\s+morning|each\s+morning|in\s+the\s+morning|q\.?am|mane", 1, 1, "d", ("MORN",)),
+    (r"every\s+morning|each\s+morning|in\s+the\s+mornings?|q\.?am|mane", 1, 1, "d", ("MORN",)),
     (r"every\s+evening|in\s+the\s+evening|q\.?pm", 1, 1, "d", ("EVE",)),
     (r"bbf|before\s+breakfast", 1, 1, "d", ("ACM",)),
     (r"after\s+breakfast", 1, 1, "d", ("PCM",)),
@@ -231,8 +238,11 @@ MAX = re.compile(r"\b(?:max(?:imum)?|not\s+more\s+than|upto|up\s+to)\b[^,;]*", r
 
 PRN_PATTERN = re.compile(
     r"(?<![\w])(?:p\.?r\.?n\.?|s\.?o\.?s\.?|as\s+needed|as\s+required|if\s+needed|if\s+required|"
-    r"when\s+required|when\s+needed|as\s+and\s+when(?:\s+required)?)(?![\w])"
-    r"(?:\s+(?:for\s+)?(?P<reason>(?!for\b|max\b|every\b|q\d)[a-z][a-z/ ]*?))?"
+    r"when\s+required|when\s+needed|as\s+and\s+when(?:\s+required)?|"
+    r"if\s+(?:you|she|he|they)\s+needs?(?:\s+(?:it|them|one|to))?)(?![\w])"
+    # The reason may be a threshold ("PRN RR < 8", "prn SBP > 180").
+    r"(?:\s+(?:for\s+)?(?P<reason>(?!for\b|max\b|every\b|q\d)[a-z][a-z/ ]*?"
+    r"(?:\s*[<>]=?\s*\d+(?:\.\d+)?)?))?"
     r"(?=$|[,.;(]|\s+(?:and|then|for|every|max|up\s+to|q\d)\b)",
     re.IGNORECASE,
 )
