@@ -52,6 +52,8 @@ import make_scribe_eval as ev  # noqa: E402
 
 from carepipe.core.config import Settings  # noqa: E402
 from carepipe.engines.asr import Transcript, word_error_rate  # noqa: E402
+from carepipe.engines.asr.audio_quality import audio_features_of  # noqa: E402
+from carepipe.engines.asr.quality import assess as assess_transcript  # noqa: E402
 from carepipe.engines.nlp.correction import prepare, word_spans  # noqa: E402
 from carepipe.engines.nlp.drug_names import lookup_medication  # noqa: E402
 from carepipe.engines.notes import load_note_engine  # noqa: E402
@@ -187,13 +189,27 @@ def cached_transcript(s: Settings, c: dict[str, Any], condition: str) -> tuple[T
     path = CACHE / f"{key}.json"
     if path.is_file():
         body = json.loads(path.read_text())
-        return Transcript.from_dict(body["transcript"]), body["cpu_seconds"]
+        t = Transcript.from_dict(body["transcript"])
+        if "bandwidth_hz" not in (t.extra.get("audio") or {}):
+            # Cached before the recording's bandwidth was measured (2026-11-28): measure it
+            # from the clip as the engine does now, and judge the transcript's quality again.
+            t = _with_audio_features(s, t, audio_path.read_bytes())
+            body["transcript"] = t.to_dict()
+            path.write_text(json.dumps(body))
+        return t, body["cpu_seconds"]
     cpu0 = time.process_time()
     t = transcribe(s, "eval", audio_path.read_bytes())
     cpu = time.process_time() - cpu0
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"transcript": t.to_dict(), "cpu_seconds": cpu}))
     return t, cpu
+
+
+def _with_audio_features(s: Settings, t: Transcript, audio: bytes) -> Transcript:
+    extra = {**t.extra, "audio": audio_features_of(audio)}
+    t = Transcript(**{**t.__dict__, "extra": extra})
+    report = assess_transcript(t, low_snr_db=s.asr_low_snr_db)
+    return Transcript(**{**t.__dict__, "extra": {**extra, "quality": report.to_dict()}})
 
 
 def text_transcript(text: str) -> Transcript:

@@ -70,6 +70,9 @@ def test_audio_posted_over_http_becomes_a_fhir_bundle(client, db, run_jobs):
     assert job.status == "succeeded", job.error_message
     status = client.get(f"/v1/jobs/{job_id}", headers=auth).json()
     assert status["result"]["asr"]["suspect"] is False
+    # A room recording: wide band (c02 reads about 5 kHz), not a telephone line.
+    assert status["result"]["asr"]["narrowband"] is False
+    assert status["result"]["asr"]["bandwidth_hz"] > 4000
     assert "needs_review" in status["result"]["note"]
     r = client.get(f"/v1/jobs/{job_id}/bundle", headers=auth)
     assert r.status_code == 200
@@ -117,3 +120,36 @@ def test_a_looping_transcript_waits_for_review_with_its_reason(
     assert job.status == "waiting_review"
     assert {"repetition_loop", "low_coverage"} & set(job.result["review"]["asr_suspect"])
     assert "fhir_bundle" not in artifacts_of(db, job_id)
+
+
+def test_a_telephone_recording_sends_every_heard_number_to_review(client, db, tmp_path, run_jobs):
+    # c02 through a telephone band (300-3400 Hz at 8 kHz), as a call recording would be.
+    phone = tmp_path / "phone.wav"
+    subprocess.run(
+        ["sox", "-R", "-D", str(DATA / "c02.wav"), "-r", "8000", str(phone), "sinc", "300-3400"],
+        check=True,
+        capture_output=True,
+    )
+    auth = _auth(db, "clinic")
+    job_id = _post_audio(client, auth, phone.read_bytes(), "call.wav")
+    (job,) = run_jobs([job_id], timeout=600)
+    assert job.status == "succeeded", job.error_message
+    asr = client.get(f"/v1/jobs/{job_id}", headers=auth).json()["result"]["asr"]
+    assert asr["narrowband"] is True and "narrowband" in asr["quality_flags"]
+    assert asr["bandwidth_hz"] < 4000
+    resources = [
+        e["resource"] for e in client.get(f"/v1/jobs/{job_id}/bundle", headers=auth).json()["entry"]
+    ]
+    numbers = [
+        x
+        for x in resources
+        if (x["resourceType"] == "Observation" and "valueQuantity" in x)
+        or (
+            x["resourceType"] == "MedicationStatement"
+            and any("doseAndRate" in d for d in x.get("dosage", []))
+        )
+    ]
+    assert numbers, "the call still yields vitals or doses"
+    for x in numbers:
+        notes = " ".join(n["text"] for n in x.get("note", []))
+        assert "narrowband_audio" in notes, x["resourceType"]

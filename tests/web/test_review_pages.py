@@ -1,8 +1,8 @@
 """The clinician review pages over HTTP (no browser), on SQLite and PostgreSQL.
 
 Two real scribe jobs per database (the committed clips through the real worker, ASR and
-note engine) wait for review: one of tenant ``clinic-a`` (c01.wav: a medication the note
-engine flags), one of ``clinic-b`` (c01.flac). The set-up runs once per database for the
+note engine) wait for review: one of tenant ``clinic-a`` (c02.wav: a weight and a blood
+pressure the note engine flags, a medication it trusts), one of ``clinic-b`` (c01.flac). The set-up runs once per database for the
 whole module (the ASR is what costs); tests that change a review come last in the file,
 and none relies on another's change.
 """
@@ -44,7 +44,7 @@ class Env:
     app: Any
     db: Database
     blobs: BlobStore
-    review_a: str  # clinic-a, c01.wav
+    review_a: str  # clinic-a, c02.wav
     review_b: str  # clinic-b, c01.flac
     job_a: str
     job_b: str
@@ -94,7 +94,7 @@ def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     db = Database(settings.resolved_database_url)
     blobs = LocalBlobStore(tmp / "blobs", Cipher(b"r" * 32))
     previous = users.use_password_hasher(FAST_HASHER)
-    job_a = _scribe_job(db, blobs, TENANT_A, "c01.wav", "MRN-A-1001")
+    job_a = _scribe_job(db, blobs, TENANT_A, "c02.wav", "MRN-A-1001")
     job_b = _scribe_job(db, blobs, TENANT_B, "c01.flac", "MRN-B-2002")
     worker = Worker(db, blobs, settings, concurrency=2)
     worker.start_background()
@@ -201,7 +201,7 @@ def test_the_audio_is_served_with_byte_ranges(env):
     client, _ = _client(env, "cleo")
     whole = client.get(f"/console/reviews/{env.review_a}/audio")
     assert whole.status_code == 200 and whole.headers["accept-ranges"] == "bytes"
-    assert whole.content == (DATA / "c01.wav").read_bytes()
+    assert whole.content == (DATA / "c02.wav").read_bytes()
     part = client.get(f"/console/reviews/{env.review_a}/audio", headers={"Range": "bytes=100-199"})
     assert part.status_code == 206 and part.content == whole.content[100:200]
     assert part.headers["content-range"] == f"bytes 100-199/{len(whole.content)}"
@@ -381,7 +381,7 @@ def test_approval_is_refused_while_flagged_items_remain(env):
     client, csrf = _client(env, "cleo")
     detail = _detail(env, env.review_a)
     open_items = [i for i in detail.items if i.flagged and i.decision == "pending"]
-    assert open_items, "c01's note has a flagged item (the medication)"
+    assert open_items, "c02's note has flagged items (the weight, the blood pressure)"
     r = client.post(
         f"/console/reviews/{env.review_a}/approve",
         data={"base_version": str(detail.version), "csrf_token": csrf},

@@ -206,6 +206,8 @@ def asr_stage(ctx: StageContext) -> StageOutput:
         "dialect": model_quality.dialect_label(dialect),
         "snr_db": audio.get("snr_db"),
         "speech_ratio": audio.get("speech_ratio"),
+        "bandwidth_hz": audio.get("bandwidth_hz"),
+        "narrowband": "narrowband" in flags,
         "low_snr": "low_snr" in flags,
         "hallucination_suspected": "hallucination_suspected" in flags,
         "quality_flags": flags,

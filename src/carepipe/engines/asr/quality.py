@@ -24,10 +24,12 @@ Beside the reasons, the report carries ``flags`` for monitoring and the review p
 (issue 14): ``hallucination_suspected`` (a ``repetition_loop`` or ``no_speech`` reason) and
 ``low_snr`` (the recording's SNR estimate, :mod:`carepipe.engines.asr.audio_quality`,
 under ``low_snr_db``). Low SNR alone does not make a transcript suspect: a noisy room is
-a reason to listen, not a failed decode. ``segments`` lists the segments that tripped a
-per-segment check with their Whisper signals (times and numbers, never text), and
+a reason to listen, not a failed decode. ``narrowband`` (bandwidth under
+``NARROWBAND_HZ``: a telephone recording) is not suspect either, but the note stage sends
+every heard number of a narrowband recording to review. ``segments`` lists the segments
+that tripped a per-segment check with their Whisper signals (times and numbers, never text), and
 ``metrics`` adds the per-segment ``avg_logprob`` and ``no_speech_prob`` extremes and the
-audio's ``snr_db`` and ``speech_ratio`` when the engine measured them.
+audio's ``snr_db``, ``speech_ratio`` and ``bandwidth_hz`` when the engine measured them.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ import zlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from carepipe.engines.asr.audio_quality import LOW_SNR_DB
+from carepipe.engines.asr.audio_quality import LOW_SNR_DB, NARROWBAND_HZ
 from carepipe.engines.asr.types import Segment, Transcript
 
 MIN_WORDS_PER_SPEECH_MINUTE = 70.0
@@ -196,6 +198,10 @@ def _signals(
         metrics["speech_ratio"] = float(audio.get("speech_ratio") or 0.0)
         if metrics["snr_db"] < low_snr_db:
             flags.append("low_snr")
+    if audio.get("bandwidth_hz"):
+        metrics["bandwidth_hz"] = float(audio["bandwidth_hz"])
+        if metrics["bandwidth_hz"] < NARROWBAND_HZ:
+            flags.append("narrowband")
     flagged = [
         {
             "index": i,

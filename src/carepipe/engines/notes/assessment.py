@@ -33,17 +33,17 @@ from carepipe.engines.notes.models import Grounded, SoapNote
 #: Weights of the calibrated confidence (fitted on the dev split; see the module docstring),
 #: in :data:`FEATURES` order.
 CALIBRATION: tuple[float, ...] = (
-    -5.348,
-    5.678,
-    -1.364,
-    3.166,
-    -0.724,
-    -2.375,
-    2.143,
-    0.163,
-    -1.087,
-    1.593,
-    -0.669,
+    -5.319,
+    5.842,
+    -0.922,
+    2.821,
+    -0.629,
+    -1.29,
+    1.61,
+    -0.33,
+    -0.842,
+    1.709,
+    -0.538,
 )
 FEATURES = (
     "intercept",
@@ -242,9 +242,17 @@ def assess(
             {**item.model_dump(), "confidence": confidence, "flags": flags}
         )
 
+    # A telephone-band recording (asr quality flag ``narrowband``): the recogniser loses the
+    # consonants that tell "fifteen" from "fifty", and on the evaluation's telephone audio
+    # confidence did not catch every wrong number, so each heard value goes to review.
+    narrowband = (
+        ["narrowband_audio"]
+        if asr_quality and "narrowband" in (asr_quality.get("flags") or [])
+        else []
+    )
     vitals = []
     for v in note.vitals:
-        extra = [] if v.plausible else ["implausible_value"]
+        extra = ([] if v.plausible else ["implausible_value"]) + narrowband
         if v.unit_inferred:
             extra.append("unit_inferred")
         if _unusual_pulse_pressure(v):
@@ -255,7 +263,9 @@ def assess(
         finish(
             "lab",
             lab,
-            ([] if lab.plausible else ["implausible_value"]) + number_flags(lab, prepared),
+            ([] if lab.plausible else ["implausible_value"])
+            + number_flags(lab, prepared)
+            + narrowband,
         )
         for lab in note.labs
     ]
@@ -264,7 +274,9 @@ def assess(
     for m in note.medications:
         # A medication's span runs on into its frequency and duration, where a following
         # number is ordinary ("twice a day for 5 days"): only the digits' clarity is checked.
-        extra = number_flags(m, prepared, continues=False) if m.dose is not None else []
+        extra = (
+            number_flags(m, prepared, continues=False) + narrowband if m.dose is not None else []
+        )
         problem = dose_problem(m.name, m.dose, m.dose_unit, age_years=age_years)
         if problem:
             extra.append(problem)
@@ -279,6 +291,8 @@ def assess(
     note_flags = list(note.flags)
     if asr_quality and asr_quality.get("suspect"):
         note_flags += [f"asr_suspect:{r}" for r in asr_quality.get("reasons", [])]
+    if narrowband:
+        note_flags.append("asr_narrowband")
 
     # Contradictions: an allergen that is also an active medication.
     allergens = {a.substance for a in allergies}
