@@ -21,6 +21,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from carepipe.engines.orders.brands import BRANDS
+from carepipe.engines.orders.brands import UNITS as BRAND_UNITS
 from carepipe.engines.orders.generics import GENERICS, SPELLINGS
 
 
@@ -509,6 +511,9 @@ for _generic in GENERICS:
     NAMES.setdefault(re.escape(_generic).replace(r"\ ", r"\s+"), _g(_generic))
 for _pattern, _generic in SPELLINGS.items():
     NAMES.setdefault(_pattern, _g(_generic))
+# More brands (``brands.py``); an entry written above keeps its meaning.
+for _pattern, _generic in BRANDS.items():
+    NAMES.setdefault(_pattern, _b(_generic, BRAND_UNITS.get(_generic, "mg")))
 
 # Shared-NLP canonical names of combinations, in this module's "a / b" form.
 NLP_COMBINATIONS: dict[str, str] = {

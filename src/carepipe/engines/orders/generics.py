@@ -60,6 +60,58 @@ GENERICS: tuple[str, ...] = (
     "methoxsalen", "chlorhexidine",
     # urology
     "vardenafil",
+    # --- 2026-11-28, second list: the commonest outpatient and inpatient generics the
+    # tables still lacked, checked one by one against the engine ("Tab X 10 mg OD" read
+    # nothing, or read a near spelling of another drug: pitavastatin as pravastatin,
+    # cycloserine as cyclosporine, which an exact entry here now prevents).
+    # analgesia, anaesthesia, ICU
+    "methadone", "nalbuphine", "pentazocine", "butorphanol", "remifentanil", "etomidate",
+    "esketamine", "thiopentone", "rocuronium", "vecuronium", "succinylcholine",
+    "sugammadex", "bupivacaine", "ropivacaine", "vasopressin", "terlipressin",
+    "phenylephrine", "milrinone", "esmolol", "nicardipine", "clevidipine", "mannitol",
+    "pralidoxime",
+    # cardiovascular, lipids, haematology
+    "edoxaban", "dalteparin", "phytonadione", "streptokinase", "tenecteplase", "lovastatin",
+    "pitavastatin", "gemfibrozil", "niacin", "evolocumab", "bempedoic acid", "felodipine",
+    "lercanidipine", "benidipine", "azelnidipine", "azilsartan", "terazosin",
+    "acetazolamide", "ambrisentan", "bosentan", "macitentan", "riociguat", "tolvaptan",
+    "conivaptan", "deferasirox", "deferoxamine", "eltrombopag", "darbepoetin",
+    "iron dextran",
+    # diabetes, endocrine, kidney and bone
+    "miglitol", "tirzepatide", "cinacalcet", "paricalcitol", "alfacalcidol",
+    "ergocalciferol", "sevelamer", "risedronate",
+    # respiratory, allergy, GI, liver
+    "ciclesonide", "indacaterol", "roflumilast", "rupatadine", "carbocisteine", "mosapride",
+    "trimethobenzamide", "pancreatin", "pancrelipase", "silymarin", "obeticholic acid",
+    "l-ornithine l-aspartate",
+    # anti-infectives
+    "cloxacillin", "piperacillin", "imipenem", "doripenem", "ceftolozane", "teicoplanin",
+    "colistimethate", "sulfamethoxazole", "streptomycin", "ethionamide", "cycloserine",
+    "delamanid", "griseofulvin", "posaconazole", "sertaconazole", "caspofungin",
+    "anidulafungin", "favipiravir", "ribavirin", "sofosbuvir", "daclatasvir",
+    "velpatasvir", "dolutegravir", "efavirenz", "nevirapine", "artemether",
+    "lumefantrine", "sulfadiazine", "pyrimethamine",
+    # neurology, psychiatry, sleep
+    "fosphenytoin", "brivaracetam", "zonisamide", "ethosuximide", "perampanel",
+    "cenobamate", "eslicarbazepine", "clomipramine", "dosulepin", "carbidopa", "amantadine",
+    "methocarbamol", "zolmitriptan", "naratriptan", "modafinil", "armodafinil",
+    "lisdexamfetamine", "ramelteon", "suvorexant", "eszopiclone", "zopiclone",
+    "nitrazepam",
+    # women's health, urology
+    "methylergometrine", "estriol", "desogestrel", "drospirenone", "cyproterone",
+    "conjugated estrogens",
+    # oncology
+    "fluorouracil", "paclitaxel", "docetaxel", "gemcitabine", "oxaliplatin", "doxorubicin",
+    "vincristine", "etoposide", "bortezomib", "lenalidomide", "thalidomide",
+    # supplements and skin
+    "levocarnitine", "ubidecarenone", "biotin", "lycopene", "hydroquinone",
+    # the generics of the brands in brands.py that the tables did not yet know
+    "fidaxomicin", "varenicline", "ebastine", "nepafenac", "azelastine", "dienogest",
+    "carboprost", "fluocinolone", "amphetamine", "dextroamphetamine", "vilanterol",
+    "umeclidinium", "chymotrypsin", "serratiopeptidase", "framycetin", "povidone iodine",
+    "saccharomyces boulardii", "bacillus clausii", "lactic acid bacillus", "levomefolate",
+    "arginine", "halobetasol", "pimecrolimus", "sucroferric oxyhydroxide",
+    "phenazopyridine", "ethinyl estradiol", "omega-3 fatty acids",
 )  # fmt: skip
 
 #: Spellings of some of them (a regular expression -> the canonical name).
@@ -72,4 +124,13 @@ SPELLINGS: dict[str, str] = {
     r"dexmed": "dexmedetomidine",
     r"bpo": "benzoyl peroxide",
     r"g-?csf": "filgrastim",
+    r"coenzyme\s+q\s?10|co-?q\s?10": "ubidecarenone",
+    r"omega-?\s?3(?:\s+fatty\s+acids?)?": "omega-3 fatty acids",
+    r"l-?carnitine": "levocarnitine",
+    r"l-?methylfolate": "levomefolate",
+    r"l-?arginine": "arginine",
+    r"5-?fu": "fluorouracil",
+    r"sux(?:amethonium)?": "succinylcholine",
+    r"vit(?:amin)?\s*k1?": "phytonadione",
+    r"tnk(?:-?tpa)?": "tenecteplase",
 }

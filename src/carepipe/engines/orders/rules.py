@@ -26,7 +26,7 @@ import hashlib
 import re
 
 from carepipe.engines.nlp.numbers import NormalizedText, normalize_numbers
-from carepipe.engines.orders import drugs, lexicon, meds, residue
+from carepipe.engines.orders import drugs, grammar, lexicon, meds, residue
 from carepipe.engines.orders.clauses import (
     Clause,
     collapse_dotted_abbreviations,
@@ -45,7 +45,7 @@ from carepipe.engines.orders.rxnorm import RXNORM_SYSTEM, VERIFIED, rxnorm_for
 from carepipe.engines.orders.sig import continue_steps, parse_duration, parse_timing
 
 ENGINE_NAME = "rules"
-_RULES_VERSION = "2.0.0"
+_RULES_VERSION = "2.1.0"  # 2.1: grammar.py (history, verb after the dose, except, switch)
 
 _WORD = re.compile(r"[a-z][a-z/-]*", re.I)
 _HAS_LETTER = re.compile(r"[A-Za-z]")
@@ -90,6 +90,9 @@ class RulesOrdersEngine:
         state.test_sentences = {
             sent for sent, (lo, hi) in bounds.items() if _names_a_test(work[lo:hi])
         }
+        state.history_sentences = {
+            sent for sent, (lo, hi) in bounds.items() if grammar.HISTORY.match(work[lo:hi])
+        }
         for clause in clauses:
             self._read_clause(clause, norm, result, state)
         return result
@@ -111,6 +114,18 @@ class RulesOrdersEngine:
         earlier = state.inherited.get(clause.sentence)
         if verb_action is not None:
             state.inherited[clause.sentence] = verb_action
+        # A sentence that opens with history ("Known case of DM on insulin", "s/p PCI
+        # 2019") tells what the patient has or had: without an order verb it orders
+        # nothing, and is listed so that a reader still sees it.
+        if (
+            clause.sentence in state.history_sentences
+            and verb_action is None
+            and earlier is None
+            and not grammar.FOLLOW_UP_WORD.search(clause.text)
+        ):
+            state.last_med = None
+            out.not_understood.append(original)
+            return
         found = OrderSet(engine=out.engine, model_version=out.model_version)
         covered, declined = self._medications(clause, norm, found, earlier, verb_action is not None)
         repeats_before = state.repeats
@@ -169,6 +184,25 @@ class RulesOrdersEngine:
         med = state.last_med[1]
         if _FINISHES.fullmatch(clause.text.strip()):
             return True
+        # A clause that is only a schedule (", twice weekly", ", both once daily after
+        # lunch") gives it to the drug before it, or with "all/each/both" to every drug
+        # of the sentence, when they have none.
+        timing = parse_timing(clause.text)
+        if (
+            timing is not None
+            and not residue.leftovers(clause.text, [])
+            and not _verbs(clause.text)  # "then restart 3 mg OD" is a step, not a schedule
+            and not _CONTINUES.match(clause.text)
+        ):
+            shared = _SHARED.match(clause.text.strip()) is not None
+            targets = state.sentence_meds.get(clause.sentence, [med]) if shared else [med]
+            duration = parse_duration(clause.text)
+            for target in targets:
+                if target.timing is None and not target.steps:
+                    target.timing = timing.model_copy()
+                    if target.duration is None and duration is not None:
+                        target.duration = duration
+            return True
         if not _CONTINUES.match(clause.text):
             if _QUALIFIES.match(clause.text):
                 _extend(med, clause, norm)  # "..., hold if not eating": in its dosage text
@@ -220,11 +254,21 @@ class RulesOrdersEngine:
                     continue
             found.append(m)
         covered: list[tuple[int, int]] = []
-        switching = len(found) >= 2 and _SWITCH.search(clause.text) is not None
+        switching = len(found) >= 2 and (
+            _SWITCH.search(clause.text) is not None
+            or (
+                grammar.SWITCH_VERB.search(clause.text, 0, found[0].name_start) is not None
+                and grammar.SWITCH_TO.fullmatch(clause.text, found[0].name_end, found[1].name_start)
+                is not None
+            )
+        )
         for i, m in enumerate(found):
             action: Action = (
                 _verb_action_before(clause.text, m.name_start)
                 or _verb_right_after(clause.text, m.name_end)
+                or grammar.verb_after_dose(
+                    clause.text, m.name_end, grammar.next_start(found, i, clause.text)
+                )
                 or inherited
                 or _as_action(m.action_hint)
                 or "start"
@@ -233,6 +277,10 @@ class RulesOrdersEngine:
                 action = "stop" if i == 0 else "start"
             if action == "change" and _TAPER_OFF.search(clause.text[: m.name_start]):
                 action = "stop"  # "taper off clonazepam": the course ends
+            if action in ("stop", "hold") and grammar.excepted(clause.text[: m.name_start]):
+                action = "continue"  # "hold all oral meds except levothyroxine": it goes on
+            if action == "change" and not m.steps:
+                grammar.to_target(m, clause.text, grammar.next_start(found, i, clause.text))
             conf = m.confidence
             if m.dose is None and action in ("start", "change"):
                 conf = min(conf, 0.6)  # a start without a dose needs a human look
@@ -267,7 +315,10 @@ class RulesOrdersEngine:
             covered.append((m.name_start, m.name_end))
             covered.extend(m.consumed)
         if switching:
-            covered.append(_SWITCH.search(clause.text).span())  # type: ignore[union-attr]
+            sw = _SWITCH.search(clause.text) or grammar.SWITCH_VERB.search(clause.text)
+            if sw is not None:
+                covered.append(sw.span())
+            covered.append((found[0].name_end, found[1].name_start))  # "... to" / "with"
         return covered, declined
 
     def _services(
@@ -308,6 +359,11 @@ class RulesOrdersEngine:
         chosen: list[tuple[int, int, lexicon.ServiceEntry, bool]] = []
         for h in hits:
             if any(h[0] < e and s < h[1] for s, e in taken):
+                continue
+            if grammar.CONDITION_BEFORE.search(text, 0, h[0]) and not grammar.RECHECKED.match(
+                text, h[1]
+            ):
+                taken.append((h[0], h[1]))  # "hold until creatinine improves": a condition
                 continue
             if _TARGET_AFTER.match(text, h[1]):
                 taken.append((h[0], h[1]))  # "titrate to FBS < 130": a target, not a test
@@ -375,6 +431,7 @@ class _State:
         self.last_med: tuple[int, MedicationOrder] | None = None  # (clause no., order)
         self.clause_no = 0  # clauses read so far
         self.test_sentences: set[int] = set()  # sentences naming a lab test plainly
+        self.history_sentences: set[int] = set()  # sentences opening with history
         self.ordered: set[str] = set()  # services ordered so far (one order each)
         self.repeats = 0  # services named again (not ordered twice)
         self.sentence_meds: dict[int, list[MedicationOrder]] = {}  # sentence -> its drugs
