@@ -102,6 +102,12 @@ def test_full_backup_verify_and_point_in_time_restore(cluster: PgCluster) -> Non
         assert now.returncode == 0, now.stderr
         full_seconds = json.loads(now.stdout)["details"]["elapsed_seconds"]
         assert json.loads(now.stdout)["details"]["blobs_copied"] == 1
+        # The throwaway cluster archives from its first WAL segment, but the stanza is made
+        # by this first `backup now`: pushes before it may fail (more often on a loaded
+        # host). From here on no push may fail.
+        first = cluster.carepipe("backup", "status", "--json")
+        assert first.returncode == 0, first.stderr
+        failed_before = json.loads(first.stdout)["details"]["archiver"]["failed_count"]
         listed = cluster.carepipe("backup", "list", "--json")
         assert listed.returncode == 0, listed.stderr
         assert '"kind": "full"' in listed.stdout
@@ -125,7 +131,7 @@ def test_full_backup_verify_and_point_in_time_restore(cluster: PgCluster) -> Non
     details = json.loads(status.stdout)["details"]
     assert details["stanza_status"] == "ok" and details["archive_timeout_seconds"] == 1
     assert details["blob_manifest_size"] == 1
-    assert details["archiver"]["failed_count"] == 0
+    assert details["archiver"]["failed_count"] == failed_before
 
     ok = cluster.carepipe("backup", "verify", "--json")
     assert ok.returncode == 0, ok.stdout + ok.stderr
