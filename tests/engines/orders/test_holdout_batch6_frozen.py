@@ -10,30 +10,16 @@ its split.
 
 from __future__ import annotations
 
-import hashlib
 import json
-from pathlib import Path
-from typing import Any
 
-CASES = Path(__file__).resolve().parents[2] / "data" / "orders" / "cases.json"
+from tests.support.orders_batches import batch, digest
 
 BATCH6_CASES = 156
 BATCH6_SHA256 = "b2fca42dcb7d9588b028cf5d04f883a27ac145a6c39c8ac60afb469817942b34"
 
 
-def _batch6() -> list[dict[str, Any]]:
-    data = json.loads(CASES.read_text(encoding="utf-8"))
-    return [c for c in data["cases"] if c.get("batch") == 6]
-
-
-def _digest(cases: list[dict[str, Any]]) -> str:
-    """sha256 of the batch's cases in id order, as canonical JSON (key order ignored)."""
-    canon = json.dumps(sorted(cases, key=lambda c: c["id"]), sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(canon.encode("utf-8")).hexdigest()
-
-
 def test_batch6_is_a_dev_batch_with_its_own_ids() -> None:
-    cases = _batch6()
+    cases = batch(6)
     assert len(cases) == BATCH6_CASES
     assert {c["split"] for c in cases} == {"dev"}
     ids = [c["id"] for c in cases]
@@ -41,12 +27,12 @@ def test_batch6_is_a_dev_batch_with_its_own_ids() -> None:
 
 
 def test_batch6_is_unchanged_since_it_was_written_but_for_its_split() -> None:
-    as_written = [{**c, "split": "test"} for c in _batch6()]
-    assert _digest(as_written) == BATCH6_SHA256
+    as_written = [{**c, "split": "test"} for c in batch(6)]
+    assert digest(as_written) == BATCH6_SHA256
 
 
 def test_the_digest_sees_a_one_character_edit() -> None:
-    cases = _batch6()
+    cases = batch(6)
     edited = json.loads(json.dumps(cases))
     edited[0]["text"] += " "
-    assert _digest(edited) != _digest(cases)
+    assert digest(edited) != digest(cases)
