@@ -3,7 +3,6 @@ Debian's Chromium through Playwright, signing in, and the horizontal-overflow pr
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,15 +18,10 @@ from carepipe.core.config import Settings
 from carepipe.core.db import Database
 from carepipe.pipelines.worker import Worker
 from tests.support.console import PASSWORD
+from tests.support.live_server import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager

@@ -12,11 +12,22 @@ import uvicorn
 
 from tests.support.waiting import wait_until
 
+# Ports this process has handed out: two calls in a row can get the same free port from
+# the kernel, and a test that binds both (carepipe up's HTTP and MLLP ports, a throwaway
+# PostgreSQL beside it) then collides with itself ("address already in use", seen once in CI).
+_HANDED_OUT: set[int] = set()
+
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port free now that this process has not handed out before."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
+    raise RuntimeError("no free port that was not handed out before")
 
 
 @contextlib.contextmanager

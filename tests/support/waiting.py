@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -37,3 +38,16 @@ async def wait_until_async(
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}")
         await asyncio.sleep(interval)
+
+
+def port_refuses(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a TCP connection to ``port`` is refused now (the listener is closed)."""
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return False
+    except ConnectionRefusedError:
+        return True
+    except ConnectionResetError:
+        # The knock landed in the backlog as the listener closed: the port is between
+        # states, so it is not refused yet; the next poll sees which way it went.
+        return False

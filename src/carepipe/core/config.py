@@ -99,6 +99,11 @@ class Settings(BaseSettings):
     asr_contextual_pass: bool = Field(
         True, description="Decode twice, the second time biased to drugs heard the first time."
     )
+    asr_rescore_slots: bool = Field(
+        True,
+        description="Rescore drug slots by forced alignment on the loaded Whisper model: "
+        "proposals become 'rescored' corrections that need review (docs/scribe.md).",
+    )
     asr_vocabulary_dir: Path | None = Field(
         None, description="Per-tenant vocabularies: <dir>/<tenant>.txt, one term per line."
     )

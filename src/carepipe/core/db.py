@@ -12,7 +12,7 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -183,6 +183,8 @@ class Database:
         self.wakeup_generation = 0
         # The last time this process's writers all waited: (began, ended), clock time.
         self._stall: tuple[datetime, datetime] | None = None
+        # What must stop before the engine goes (pollers on threads of their own).
+        self._on_dispose: list[Callable[[], None]] = []
 
     @property
     def is_sqlite(self) -> bool:
@@ -261,8 +263,24 @@ class Database:
         with self.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
 
+    def on_dispose(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` when this database is disposed, before its engine goes.
+
+        A poller holding this database on its own thread (the maintenance fence watch)
+        registers its stop here: otherwise a poll between a caller's dispose and its
+        deleting the SQLite file re-creates the file (a benchmark's temporary directory
+        then fails to go).
+        """
+        self._on_dispose.append(callback)
+
     def dispose(self) -> None:
-        self.engine.dispose()
+        """Stop what registered with :meth:`on_dispose`, then close the engine's pool."""
+        callbacks, self._on_dispose = self._on_dispose, []
+        try:
+            for callback in callbacks:
+                callback()
+        finally:
+            self.engine.dispose()
 
 
 def _holds_nul(exc: DataError) -> bool:

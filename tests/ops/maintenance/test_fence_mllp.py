@@ -5,7 +5,6 @@ is read from it, and the same port listens again on the lift. Real sockets throu
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 
 import pytest
@@ -24,17 +23,9 @@ from carepipe.interop.hl7.mllp import (
 from carepipe.ops import maintenance
 from carepipe.pipelines.hl7_intake import start_mllp
 from tests.interop.hl7.samples import adt
-from tests.support.waiting import wait_until
+from tests.support.waiting import port_refuses, wait_until
 
 ADMIN = Principal(kind="user", id="alice", roles=("admin",))
-
-
-def _refused(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return False
-    except ConnectionRefusedError:
-        return True
 
 
 def test_pause_answers_the_message_in_hand_reads_no_more_and_resume_listens_again():
@@ -56,7 +47,7 @@ def test_pause_answers_the_message_in_hand_reads_no_more_and_resume_listens_agai
                 await client.write(adt("FIRST"))
                 await asyncio.to_thread(entered.wait, 10)
                 server.set_accepting(False)  # the fence arrives mid-message
-                await asyncio.to_thread(wait_until, lambda: _refused(port), timeout=5)
+                await asyncio.to_thread(wait_until, lambda: port_refuses(port), timeout=5)
                 await client.write(adt("SECOND"))  # sent, but never to be read
                 release.set()
                 ack = await client.read_ack()
@@ -74,7 +65,7 @@ def test_pause_answers_the_message_in_hand_reads_no_more_and_resume_listens_agai
             send_messages_sync("127.0.0.1", port, [adt("SECOND")], timeout=2)
 
         server.set_accepting(True)
-        wait_until(lambda: not _refused(port), timeout=5, what="the port to listen again")
+        wait_until(lambda: not port_refuses(port), timeout=5, what="the port to listen again")
         (again,) = send_messages_sync("127.0.0.1", port, [adt("SECOND")])
         assert parse_ack(again).code == "AA" and handled == ["FIRST", "SECOND"]
 
@@ -83,7 +74,7 @@ def test_stop_while_paused_returns_at_once():
     server = MllpServerThread("127.0.0.1", 0, sync_handler(lambda _r, _p: AckDecision.accept()))
     server.start()
     server.set_accepting(False)
-    wait_until(lambda: _refused(server.port), timeout=5)
+    wait_until(lambda: port_refuses(server.port), timeout=5)
     done = threading.Thread(target=server.stop)
     done.start()
     done.join(5)
@@ -97,12 +88,12 @@ def test_the_intake_listener_follows_the_fence(db, blobs, settings):
         (first,) = send_messages_sync("127.0.0.1", port, [adt("BEFORE")])
         assert parse_ack(first).code == "AA"
         maintenance.fence(db, ADMIN, reason="drill")
-        wait_until(lambda: _refused(port), timeout=3, what="the MLLP port to close")
+        wait_until(lambda: port_refuses(port), timeout=3, what="the MLLP port to close")
         with pytest.raises(ConnectionRefusedError):
             send_messages_sync("127.0.0.1", port, [adt("DURING")], timeout=2)
 
         maintenance.lift(db, ADMIN)
-        wait_until(lambda: not _refused(port), timeout=3, what="the MLLP port to open")
+        wait_until(lambda: not port_refuses(port), timeout=3, what="the MLLP port to open")
         (during,) = send_messages_sync("127.0.0.1", port, [adt("DURING")])
     finally:
         server.stop()

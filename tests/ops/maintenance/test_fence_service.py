@@ -128,6 +128,33 @@ def test_fence_watch_is_one_per_database_and_sees_this_process_at_once(db):
     assert not watch.running
 
 
+def test_disposing_the_database_stops_its_watch_and_no_poll_recreates_the_file(tmp_path):
+    from carepipe.core.db import Database
+    from carepipe.core.migrate import upgrade
+
+    path = tmp_path / "cp.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    db = Database(url)
+    watch = fence_watch(db)
+    assert watch.running
+    thread = watch._thread
+    db.dispose()
+    # The poller ended inside dispose: a caller may delete the file at once.
+    assert not watch.running and thread is not None and not thread.is_alive()
+    path.unlink()
+    time.sleep(watch.poll_seconds * 2.5)
+    assert not path.exists()
+    # A database used again after its dispose gets a watch again.
+    upgrade(url)
+    again = fence_watch(db)
+    try:
+        assert again is not watch and again.running
+    finally:
+        db.dispose()
+    assert not again.running
+
+
 def _job_status(db, job_id: str) -> str:
     with db.session() as s:
         return s.get(Job, job_id).status

@@ -6,7 +6,6 @@ message in (ACKed AA, its job there) and the waiting job runs."""
 from __future__ import annotations
 
 import json
-import socket
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,19 +25,11 @@ from tests.api.conftest import make_key
 from tests.interop.hl7.samples import adt
 from tests.support.live_server import free_port
 from tests.support.up_process import carepipe_up, run_cli
-from tests.support.waiting import wait_until
+from tests.support.waiting import port_refuses, wait_until
 
 JOB = {"pipeline": "echo", "payload": {"hello": "world"}}
 # The fence must reach the running process within this (one 1 s poll and some margin).
 REACH_SECONDS = 3.0
-
-
-def _refused(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return False
-    except ConnectionRefusedError:
-        return True
 
 
 def _job_status(db: Database, job_id: str) -> str:
@@ -61,7 +52,7 @@ def test_fence_and_lift_a_running_platform(tmp_path: Path) -> None:
             fenced = run_cli(up, "maintenance", "fence", "--reason", "dr drill", "--json")
             assert fenced.returncode == 0, fenced.stderr
             fenced_at = datetime.fromisoformat(json.loads(fenced.stdout)["fenced_at"])
-            wait_until(lambda: _refused(mllp_port), timeout=REACH_SECONDS, interval=0.1)
+            wait_until(lambda: port_refuses(mllp_port), timeout=REACH_SECONDS, interval=0.1)
             refused = wait_until(
                 lambda: (r := api.post("/v1/jobs", json=JOB)).status_code == 503 and r,
                 timeout=REACH_SECONDS,
@@ -91,7 +82,7 @@ def test_fence_and_lift_a_running_platform(tmp_path: Path) -> None:
 
             lifted = run_cli(up, "maintenance", "lift", "--json")
             assert lifted.returncode == 0 and json.loads(lifted.stdout)["fenced"] is False
-            wait_until(lambda: not _refused(mllp_port), timeout=REACH_SECONDS, interval=0.1)
+            wait_until(lambda: not port_refuses(mllp_port), timeout=REACH_SECONDS, interval=0.1)
             (during,) = send_messages_sync("127.0.0.1", mllp_port, [adt("DURING")])
             assert parse_ack(during).code == "AA" and parse_ack(during).control_id == "DURING"
             wait_until(lambda: _job_status(db, waiting) == "succeeded", timeout=10, interval=0.1)

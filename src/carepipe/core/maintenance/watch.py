@@ -7,7 +7,7 @@ within one poll (1 s by default); ``carepipe maintenance fence --wait`` waits th
 
 A read that fails keeps the last known state (logged once per outage): a database
 that is briefly away must neither lift a fence nor invent one. The thread holds only a
-weak reference to its ``Database`` and ends when the database object is gone, so apps
+weak reference to its ``Database`` and ends when the database is disposed or gone, so apps
 and workers built by tests do not leave pollers behind.
 """
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from prometheus_client import Gauge
@@ -175,6 +176,9 @@ def fence_watch(db: Database) -> FenceWatch:
         if watch is None:
             watch = FenceWatch(db, poll_seconds=get_settings().maintenance_poll_seconds)
             _watches[db] = watch
+            # The watch holds the database weakly; the database stops it when disposed, so
+            # no poll touches a database (or re-creates a SQLite file) after its dispose.
+            db.on_dispose(partial(_release, weakref.ref(db)))
     if not watch.running:
         watch.start()
     return watch
@@ -186,6 +190,12 @@ def release_fence_watch(db: Database) -> None:
         watch = _watches.pop(db, None)
     if watch is not None:
         watch.stop()
+
+
+def _release(ref: weakref.ref[Database]) -> None:
+    db = ref()
+    if db is not None:
+        release_fence_watch(db)
 
 
 def refresh_local(db: Database) -> None:
