@@ -24,10 +24,13 @@ that reaches the bundle is counted with whether it carries a review note. The te
 is never used for fitting or tuning: its file's sha256 is recorded in the result.
 
 Transcripts are cached per model version and ASR settings in ``var/scribe_eval/asr``
-(ASR dominates the run time; the note stage is re-run every time).
+(ASR dominates the run time; the note stage is re-run every time). The drug-slot rescoring
+(``CAREPIPE_ASR_RESCORE_SLOTS``, or ``--rescore on|off``) is applied to the cached transcript
+by the pipeline's own functions; its slot scores are cached in ``var/scribe_eval/rescore``.
 
     .venv/bin/python benchmarks/bench_scribe_accuracy.py [--split dev|test|all]
         [--conditions clean,noisy,telephone] [--fit] [--model base|tiny.en]
+        [--rescore on|off] [--out path.json]
 
 Writes benchmarks/results/scribe_accuracy.json.
 """
@@ -51,20 +54,28 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import make_scribe_eval as ev  # noqa: E402
 
 from carepipe.core.config import Settings  # noqa: E402
-from carepipe.engines.asr import Transcript, word_error_rate  # noqa: E402
+from carepipe.engines.asr import (  # noqa: E402
+    Transcript,
+    slot_rescoring,
+    word_error_rate,
+)
 from carepipe.engines.asr.audio_quality import audio_features_of  # noqa: E402
 from carepipe.engines.asr.quality import assess as assess_transcript  # noqa: E402
-from carepipe.engines.nlp.correction import prepare, word_spans  # noqa: E402
 from carepipe.engines.nlp.drug_names import lookup_medication  # noqa: E402
 from carepipe.engines.notes import load_note_engine  # noqa: E402
 from carepipe.engines.notes.assessment import FEATURES, ItemEvidence, assess  # noqa: E402
 from carepipe.interop.fhir.inputs import BundleContext, PatientRef  # noqa: E402
 from carepipe.interop.fhir.scribe import build_scribe_bundle  # noqa: E402
 from carepipe.interop.fhir.validate import ensure_valid  # noqa: E402
-from carepipe.pipelines.scribe import scribe_input_for, transcribe  # noqa: E402
+from carepipe.pipelines.scribe import (  # noqa: E402
+    prepared_text,
+    scribe_input_for,
+    transcribe,
+)
 
 OUT = ROOT / "benchmarks" / "results" / "scribe_accuracy.json"
 CACHE = ROOT / "var" / "scribe_eval" / "asr"
+RESCORE_CACHE = ROOT / "var" / "scribe_eval" / "rescore"
 TRUST = 0.9
 TARGETS = {
     "clean": {"med_name": 0.85, "med_dose": 0.75, "vitals": 0.80, "allergies": 0.80, "wer": 0.15},
@@ -198,11 +209,38 @@ def cached_transcript(s: Settings, c: dict[str, Any], condition: str) -> tuple[T
             path.write_text(json.dumps(body))
         return t, body["cpu_seconds"]
     cpu0 = time.process_time()
-    t = transcribe(s, "eval", audio_path.read_bytes())
+    # The cache holds the transcript before the drug-slot rescoring, which
+    # rescored_transcript() applies to it (with its own score cache): filled with the
+    # rescoring on, every new entry would be rescored twice.
+    t = transcribe(
+        s.model_copy(update={"asr_rescore_slots": False}), "eval", audio_path.read_bytes()
+    )
     cpu = time.process_time() - cpu0
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"transcript": t.to_dict(), "cpu_seconds": cpu}))
     return t, cpu
+
+
+def rescored_transcript(
+    s: Settings, c: dict[str, Any], condition: str, t: Transcript
+) -> tuple[Transcript, float]:
+    """(transcript, cpu seconds) after the drug-slot rescoring the pipeline applies
+    (:func:`carepipe.pipelines.scribe.score_slots`), on the cached transcript; the slot
+    scores are cached apart from the transcripts (the decision is re-made every run)."""
+    if not s.asr_rescore_slots:
+        return t, 0.0
+    audio_path = ev.synthesise(c, condition)
+    key = f"{settings_digest(s)}-{audio_path.stem}-v{slot_rescoring.VERSION}k{slot_rescoring.TOP_K}"
+    path = RESCORE_CACHE / f"{key}.json"
+    if path.is_file():
+        scored = json.loads(path.read_text())
+    else:
+        scored = slot_rescoring.score_slots(s, "eval", audio_path.read_bytes(), t)
+        if scored is None:
+            return t, 0.0
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(scored))
+    return slot_rescoring.with_rescoring(t, scored), float(scored.get("cpu_seconds") or 0.0)
 
 
 def _with_audio_features(s: Settings, t: Transcript, audio: bytes) -> Transcript:
@@ -217,7 +255,7 @@ def text_transcript(text: str) -> Transcript:
 
 
 def run_note(s: Settings, t: Transcript, c: dict[str, Any]) -> dict[str, Any]:
-    prepared = prepare(t.text, word_spans(t))
+    prepared = prepared_text(t)
     draft = load_note_engine(s).generate(prepared.text)
     note, evidences = assess(draft, prepared, asr_quality=t.extra.get("quality"))
     si, _ = scribe_input_for(PatientRef.by_id("eval"), datetime(2026, 1, 1, tzinfo=UTC), t, note)
@@ -336,6 +374,9 @@ def evaluate(s: Settings, split: str, conditions: list[str]) -> dict[str, Any]:
         audio = cpu = wall = 0.0
         points: list[tuple[float, bool]] = []
         wrong_dose_vital = wrong_flagged = 0
+        # Review load: of the right numbers (doses, vitals, labs), how many wait for a
+        # clinician anyway (the price of the flags that catch the wrong ones).
+        right_numbers = right_numbers_review = 0
         suspect = 0
         missed: dict[str, list[tuple[str, ...]]] = defaultdict(list)
         for c in consultations:
@@ -344,6 +385,8 @@ def evaluate(s: Settings, split: str, conditions: list[str]) -> dict[str, Any]:
                 t = text_transcript(ev.reference_text(c))
             else:
                 t, cpu_s = cached_transcript(s, c, cond)
+                t, rescore_cpu = rescored_transcript(s, c, cond, t)
+                cpu_s += rescore_cpu
                 audio += t.audio_seconds
                 cpu += cpu_s
                 wall += t.processing_seconds
@@ -374,6 +417,9 @@ def evaluate(s: Settings, split: str, conditions: list[str]) -> dict[str, Any]:
             ):
                 right = key in set(gold[typ])
                 points.append((item.confidence, right))
+                if right and typ in ("med_dose", "vitals", "labs"):
+                    right_numbers += 1
+                    right_numbers_review += bool(item.needs_review)
                 if evd is not None and cond != "reference":
                     calib_rows.append((evd.vector(), right))
         entry: dict[str, Any] = {t: tallies[t].summary() for t in TYPES}
@@ -382,6 +428,8 @@ def evaluate(s: Settings, split: str, conditions: list[str]) -> dict[str, Any]:
         entry["trusted_precision"] = round(sum(trusted) / len(trusted), 3) if trusted else None
         entry["wrong_dose_or_vital_in_bundle"] = wrong_dose_vital
         entry["wrong_dose_or_vital_flagged"] = wrong_flagged
+        entry["right_numbers"] = right_numbers
+        entry["right_numbers_needing_review"] = right_numbers_review
         ece, table = reliability(points)
         entry["ece"] = ece
         entry["reliability"] = table
@@ -439,9 +487,19 @@ def main() -> None:
     parser.add_argument(
         "--transcribe-only", default="", help="split:condition pairs to transcribe, in order"
     )
+    parser.add_argument(
+        "--rescore",
+        default="",
+        choices=("", "on", "off"),
+        help="drug-slot rescoring on/off for this run (default: CAREPIPE_ASR_RESCORE_SLOTS)",
+    )
+    parser.add_argument("--out", default=str(OUT), help="where to write the result JSON")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    s = Settings(_env_file=None, asr_model=args.model, data_dir=ROOT / "var")  # type: ignore[call-arg]
+    overrides: dict[str, Any] = {}
+    if args.rescore:
+        overrides["asr_rescore_slots"] = args.rescore == "on"
+    s = Settings(_env_file=None, asr_model=args.model, data_dir=ROOT / "var", **overrides)  # type: ignore[call-arg]
     conditions = [c for c in args.conditions.split(",") if c]
     splits = ["dev", "test"] if args.split == "all" else [args.split]
     if args.transcribe_only:
@@ -485,6 +543,7 @@ def main() -> None:
                     e["med_name"]["precision"],
                     e["vitals"]["precision"],
                     e["trusted_precision"],
+                    f"{e['right_numbers_needing_review']} of {e['right_numbers']}",
                     e["ece"],
                     e.get("rtf_cpu_per_core", "-"),
                 ]
@@ -505,6 +564,7 @@ def main() -> None:
                 "med P",
                 "vitals P",
                 "P at conf>=0.9",
+                "right numbers in review",
                 "ECE",
                 "RTF (cpu/core)",
             ],
@@ -512,7 +572,11 @@ def main() -> None:
         },
         "results": results,
         "model_version": t.model_version,
-        "asr_settings": {"beam_size": s.asr_beam_size, "contextual_pass": s.asr_contextual_pass},
+        "asr_settings": {
+            "beam_size": s.asr_beam_size,
+            "contextual_pass": s.asr_contextual_pass,
+            "rescore_slots": s.asr_rescore_slots,
+        },
         "targets": TARGETS,
         "test_split_sha256": test_digest,
         "seconds": round(time.perf_counter() - started, 1),
@@ -521,11 +585,14 @@ def main() -> None:
             "RTF (cpu/core): ASR CPU seconds / audio seconds / threads; wall RTF is in results (the machine is shared)",
             "negations are scored on the note (pertinent negatives are not bundle resources)",
             "reference = the same note engine on the reference transcript (no ASR)",
+            "right numbers in review: of the right doses, vitals and labs, how many carry a "
+            "review flag anyway (the review load the flags that catch wrong ones cost)",
         ],
     }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(body, indent=1, default=str) + "\n")
-    print(f"wrote {OUT.relative_to(ROOT)} in {body['seconds']} s")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(body, indent=1, default=str) + "\n")
+    print(f"wrote {out} in {body['seconds']} s")
 
 
 if __name__ == "__main__":

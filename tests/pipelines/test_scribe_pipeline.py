@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -179,3 +181,46 @@ def test_emr_5xx_is_retried_and_4xx_is_a_dead_letter(db, blobs, settings, run_jo
         bad = _submit(db, blobs, "c05.wav", context={"patient_id": "p-123"})
         (job,) = run_jobs([bad], timeout=300, settings_override=s)
         assert job.status == "dead" and job.error_code == "emr_rejected"
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+def test_a_misheard_drug_is_rescored_by_the_decoder_and_waits_for_review(
+    db, blobs, settings, run_jobs, tmp_path
+):
+    # A dev-split sentence of the scribe evaluation, in its voice: Whisper hears
+    # "montasonne"; the slot rescoring (forced alignment on the loaded model) proposes
+    # mometasone, and the note stage records it as a correction that needs review.
+    raw = tmp_path / "raw.wav"
+    text = "This is sinusitis. Use mometasone nasal spray, two sprays in each nostril once daily."
+    subprocess.run(["espeak-ng", "-v", "en-029", "-s", "173", "-w", str(raw), text], check=True)
+    clip = tmp_path / "clip.wav"
+    subprocess.run(["sox", "-R", "-D", str(raw), "-r", "16000", "-c", "1", str(clip)], check=True)
+    job_id = submit(
+        db,
+        blobs,
+        tenant="clinic",
+        pipeline="scribe",
+        payload=clip.read_bytes(),
+        content_type="audio/wav",
+        filename="clip.wav",
+    ).job_id
+    rescoring = settings.model_copy(update={"asr_rescore_slots": True})
+    (job,) = run_jobs([job_id], timeout=300, settings_override=rescoring)
+    assert job.status == "succeeded", job.error_message
+    arts = artifacts_of(db, job_id)
+    transcript = json.loads(blobs.get(arts["transcript"].blob_key))
+    assert "mometasone" not in transcript["text"].lower()
+    assert [p["replacement"] for p in transcript["extra"]["rescored"]] == ["mometasone"]
+    note = json.loads(blobs.get(arts["soap_note"].blob_key))
+    assert [c["replacement"] for c in note["corrections"] if c["kind"] == "rescored"] == [
+        "mometasone"
+    ]
+    (med,) = [m for m in note["medications"] if m["name"] == "mometasone"]
+    assert "asr_corrected:rescored" in med["flags"] and med["needs_review"]
+    bundle = json.loads(blobs.get(arts["fhir_bundle"].blob_key))
+    statements = [
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "MedicationStatement"
+    ]
+    assert statements and any(s.get("note") for s in statements)  # the reviewer is told why

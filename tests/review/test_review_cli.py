@@ -90,6 +90,8 @@ def test_cli_lists_refuses_then_approves_and_exports_the_correction(
     assert record["wer"] == pytest.approx(1 / n, abs=1e-4)
     assert record["dialect"] == "en-IN" and record["model_versions"]["note"]
     assert record["audio_features"]["duration_seconds"] > 5
+    # A room microphone, not a telephone line (c01.wav reads about 5.3 kHz).
+    assert 4000 < record["audio_features"]["bandwidth_hz"] <= 8000
 
 
 def test_cli_return_keeps_the_job_waiting(cli, held, db):

@@ -11,8 +11,7 @@ reasons; a suspect transcript of a tenant without review is a dead letter
 ``asr_suspect``, never a silent success. Items that need review reach the bundle with a
 note saying why; implausible vitals are withheld. Flags: docs/openfeature.md.
 
-:func:`transcribe`, :func:`draft_note` and :func:`scribe_input` are the stage logic
-without the database: the accuracy benchmark runs them on its clips.
+:func:`transcribe`, :func:`draft_note`, :func:`scribe_input`: the stage logic, no database.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from dataclasses import replace
 from typing import Any
 
 from carepipe.core.errors import AsrSuspect, AudioUnreadable, EngineTimeout, StageTimeout
-from carepipe.engines.asr import Transcript, load_asr_engine
+from carepipe.engines.asr import Transcript, load_asr_engine, slot_rescoring
 from carepipe.engines.asr.audio_quality import LOW_SNR_DB, audio_features_of
 from carepipe.engines.asr.quality import assess as assess_transcript
 from carepipe.engines.asr.vocabulary import tenant_vocabulary
@@ -109,17 +108,26 @@ def transcribe(
             extra["audio"] = audio_features_of(audio)
     t = Transcript(**{**t.__dict__, "extra": extra})
     report = assess_transcript(t, low_snr_db=getattr(settings, "asr_low_snr_db", LOW_SNR_DB))
-    return Transcript(**{**t.__dict__, "extra": {**t.extra, "quality": report.to_dict()}})
+    t = Transcript(**{**t.__dict__, "extra": {**t.extra, "quality": report.to_dict()}})
+    # Drug slots rescored on the loaded model (CAREPIPE_ASR_RESCORE_SLOTS; needs the audio).
+    return slot_rescoring.rescore_transcript(settings, tenant, audio, t)
+
+
+def prepared_text(transcript: Transcript) -> Any:
+    """The transcript corrected before the note (number forms, drug names, rescored slots)."""
+    rescored = transcript.extra.get("rescored") or ()
+    return prepare(transcript.text, word_spans(transcript), rescored=rescored)
 
 
 def draft_note(
     settings: Any, transcript: Transcript, *, age_years: float | None = None
 ) -> SoapNote:
     """Correct the transcript, draft the note, calibrate and flag its items."""
-    prepared = prepare(transcript.text, word_spans(transcript))
+    prepared = prepared_text(transcript)
     note = load_note_engine(settings).generate(prepared.text)
+    quality, tail = transcript.extra.get("quality"), transcript.extra.get("tail_from_seconds")
     assessed, _ = assess_note(
-        note, prepared, asr_quality=transcript.extra.get("quality"), age_years=age_years
+        note, prepared, asr_quality=quality, age_years=age_years, redecoded_from=tail
     )
     return assessed
 

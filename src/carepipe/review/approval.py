@@ -26,7 +26,7 @@ from carepipe.core.errors import ReviewFlagged, ValidationFailed
 from carepipe.core.models import Artifact, Job, Message
 from carepipe.core.queue import resume_job
 from carepipe.review.content import approved_note, draft_items
-from carepipe.review.corrections import CorrectionRecord, correction_record
+from carepipe.review.corrections import CorrectionRecord, correction_record, measured_fully
 from carepipe.review.detail import load_draft
 from carepipe.review.models import Review, ReviewCorrection, ReviewItem
 from carepipe.review.store import APPROVED_NOTE_KIND, load_content
@@ -130,11 +130,7 @@ def approve_review(
     session.add(artifact)
     session.flush()
 
-    raw = (
-        None
-        if "snr_db" in (transcript.extra.get("audio") or {})
-        else _raw_audio(session, blobs, review.job_id)
-    )
+    raw = None if measured_fully(transcript) else _raw_audio(session, blobs, review.job_id)
     dialect = str((review.signals or {}).get("dialect") or "en-IN")
     record = correction_record(
         transcript, items, content, note_model_version=note_version, dialect=dialect, raw_audio=raw

@@ -3,7 +3,8 @@
 A correction record holds the word diff of the draft transcript against the approved one
 and its word error rate (the approved text is the reference: what was really said, as
 the clinician signed it), the note's edits by item type, the model versions, the tenant,
-the dialect and the recording's features (duration, SNR estimate, speech ratio). The
+the dialect and the recording's features (duration, SNR estimate, speech ratio,
+bandwidth: a telephone recording reads under 4 kHz). The
 counts go into the ``review_corrections`` row; the texts and the diff (PHI) into the
 encrypted blob store, for the dataset export.
 
@@ -67,10 +68,10 @@ def transcript_wer(
 
 
 def audio_features(transcript: Transcript, raw: bytes | None = None) -> dict[str, float | None]:
-    """Duration, SNR estimate and speech ratio: as the ASR stage measured them
+    """Duration, SNR estimate, speech ratio and bandwidth: as the ASR stage measured them
     (``extra["audio"]``), else measured here from ``raw`` when given, else what is known."""
     measured = dict(transcript.extra.get("audio") or {})
-    if "snr_db" not in measured and raw is not None:
+    if not measured_fully(transcript) and raw is not None:
         from carepipe.core.errors import AudioUnreadable
         from carepipe.engines.asr.audio_quality import audio_features_of
 
@@ -84,11 +85,20 @@ def audio_features(transcript: Transcript, raw: bytes | None = None) -> dict[str
     if ratio is None and speech is not None and duration > 0:
         ratio = round(min(1.0, float(speech) / duration), 4)
     snr = measured.get("snr_db")
+    bandwidth = measured.get("bandwidth_hz")
     return {
         "duration_seconds": round(duration, 3),
         "snr_db": None if snr is None else float(snr),
         "speech_ratio": None if ratio is None else float(ratio),
+        "bandwidth_hz": None if bandwidth is None else float(bandwidth),
     }
+
+
+def measured_fully(transcript: Transcript) -> bool:
+    """Whether the ASR stage measured every recording feature a correction record keeps
+    (transcripts made before the bandwidth was measured lack it: the audio is read again)."""
+    measured = transcript.extra.get("audio") or {}
+    return "snr_db" in measured and "bandwidth_hz" in measured
 
 
 def correction_record(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,21 @@ def manifest() -> list[dict]:
 
 def clip(name: str) -> bytes:
     return (DATA / name).read_bytes()
+
+
+def say(tmp: Path, turns: list[tuple[str, int, str]]) -> bytes:
+    """espeak-ng speaks each (voice, words per minute, text) turn; sox joins them into one
+    16 kHz mono clip (-R -D: repeatable, no dither: the same clip on every run)."""
+    parts = []
+    for i, (voice, speed, text) in enumerate(turns):
+        raw = tmp / f"{i}.wav"
+        subprocess.run(
+            ["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text], check=True
+        )
+        parts.append(str(raw))
+    out = tmp / "clip.wav"
+    subprocess.run(["sox", "-R", "-D", *parts, "-r", "16000", "-c", "1", str(out)], check=True)
+    return out.read_bytes()
 
 
 @pytest.fixture(autouse=True)

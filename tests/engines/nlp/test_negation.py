@@ -57,6 +57,8 @@ def test_present(text: str, target: str) -> None:
         ("rule out dengue", "dengue", "possible"),
         ("mother has diabetes", "diabetes", "family"),
         ("family history of asthma", "asthma", "family"),
+        ("Mother is on levothyroxine", "levothyroxine", "family"),
+        ("her husband takes warfarin", "warfarin", "family"),
         ("history of asthma as a child", "asthma", "historical"),
     ],
 )

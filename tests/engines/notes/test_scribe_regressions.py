@@ -113,6 +113,34 @@ def test_allergens_from_each_lexicon(engine):
     }
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The answer names the allergen after "only"/"just", or after a "No," that goes on.
+        ("Any allergies? Only to peanuts.", {"peanut"}),
+        ("Any allergies to medicines? No, only grass pollen.", {"pollen"}),
+        # Whisper writes the question's "?" as a comma.
+        ("Any allergies, only to peanuts, any chest pain? No chest pain.", {"peanut"}),
+        # A negative answer that goes on about something else names no allergen.
+        ("Any allergies? No, but he takes aspirin daily.", set()),
+        ("Any allergies? No. Any chest pain? No chest pain.", set()),
+    ],
+)
+def test_allergy_answers_with_only_and_just(engine, text, expected):
+    assert {a.substance for a in draft(engine, text).allergies} == expected
+
+
+def test_an_allergy_said_twice_is_one_item_with_its_reaction(engine):
+    note = draft(
+        engine,
+        "So you're allergic to tree nuts. Any other allergies? No, just nuts, they make me swell.",
+    )
+    assert [(a.substance, a.reaction) for a in note.allergies] == [("tree nut", "swelling")]
+    # A recogniser's looped sentence is one allergy, not three.
+    looped = draft(engine, "Any allergies? " + "I'm allergic to morphine. " * 3)
+    assert [a.substance for a in looped.allergies] == ["morphine"]
+
+
 # --- vitals: subject, forms, weight/height/BMI ------------------------------------------
 
 
@@ -199,6 +227,59 @@ def test_heart_rate_1_10_is_110_and_flagged(engine):
     hr = [v for v in note.vitals if v.kind == "heart_rate"]
     assert [v.value for v in hr] == [110.0]
     assert hr[0].needs_review
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "expected"),
+    [
+        # "ninety four" written as a decimal after a pulse cue.
+        ("Your pulse is 9.4, and your blood pressure is 110 over 70.", "heart_rate", "94"),
+        ("Respiratory rate 2.6, heart rate 112.", "respiratory_rate", "26"),
+        # "pulse" heard as "plus" in a list of vitals.
+        ("Your blood pressure is 88 over 52, plus 124, saturation 94%.", "heart_rate", "124"),
+        # "one twenty two over" heard as "120 to over".
+        ("Pulse 86, saturation 98% blood pressure 120 to over 76.", "blood_pressure", "122/76"),
+    ],
+)
+def test_more_whisper_vital_forms_are_read_and_flagged(engine, text, kind, expected):
+    note = draft(engine, text)
+    found = [v for v in note.vitals if v.kind == kind]
+    assert [v.value_text for v in found] == [expected]
+    assert "asr_corrected:number_form" in found[0].flags and found[0].needs_review
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Paracetamol 500 mg, plus 2 tablets of ibuprofen.",
+        "Blood pressure 130 over 80, plus 10 mg amlodipine.",
+        "Infusion rate 2.5 ml an hour.",
+        "Increase the ramipril from 10 to 20 milligrams.",
+    ],
+)
+def test_those_forms_leave_other_numbers_alone(engine, text):
+    note = draft(engine, text)
+    assert note.corrections == []
+    assert not [v for v in note.vitals if v.kind in ("heart_rate", "respiratory_rate")]
+
+
+def test_to_grams_after_a_drug_is_two_grams_and_flagged(engine):
+    # As heard, and after the drug name itself was corrected ("safe triaxone").
+    for text in (
+        "We'll give ceftriaxone to grams intravenously once daily.",
+        "We'll give safe triaxone to grams intravenously once daily.",
+    ):
+        note = draft(engine, text)
+        (med,) = note.medications
+        assert (med.name, med.dose, med.dose_unit) == ("ceftriaxone", 2.0, "g")
+        assert med.needs_review
+    # Not a dose without a drug before it.
+    assert draft(engine, "I want to talk to units about it.").corrections == []
+
+
+def test_a_weight_that_went_up_to_a_value_is_a_reading_not_a_threshold(engine):
+    note = draft(engine, "Your weight is up to 102 kilos. Keep the sugar up to 180.")
+    assert [(v.kind, v.value) for v in note.vitals] == [("weight", 102.0)]
 
 
 def test_six_fifteen_milligrams_is_flagged_with_the_alternative(engine):

@@ -14,11 +14,22 @@ weights decode slightly differently on each, and monitoring compares like with l
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from carepipe.core.errors import EngineUnavailable
 
 DEVICES = ("auto", "cpu", "cuda")
+#: The widest instruction set MKL may use for CTranslate2's int8 products on a CPU. On hosts
+#: with AMX (Intel Sapphire Rapids and newer) MKL otherwise runs them on AMX tiles, whose
+#: rounding differs from AVX-512's: the same recording gave another transcript there (the
+#: "montasonne" that the drug-slot rescoring tests rely on became "mometasone"), so figures
+#: measured on an AVX-512 host did not hold on the next. Capped, an AMX host decodes as an
+#: AVX-512 host does, for about 10 % more decoding time. (AVX2-only hosts still differ in
+#: small ways, and other numerics, such as the VAD's, are not capped: transcripts are
+#: reproducible on one host, not across every CPU.) An operator who prefers the speed sets
+#: ``MKL_ENABLE_INSTRUCTIONS`` to a wider value (MKL's own names) before starting CarePipe.
+CPU_KERNEL_CAP = "AVX512"
 COMPUTE_TYPES = {"cpu": "int8", "cuda": "float16"}
 
 
@@ -51,6 +62,12 @@ def resolve_device(requested: str | None, *, count: Callable[[], int] = cuda_dev
             "(see docs/monitoring.md, 'ASR on a GPU host')"
         )
     return value
+
+
+def pin_cpu_kernels() -> None:
+    """Cap MKL at :data:`CPU_KERNEL_CAP` unless the operator chose a value; call it before
+    the first model runs on the CPU (MKL reads the variable on its first product)."""
+    os.environ.setdefault("MKL_ENABLE_INSTRUCTIONS", CPU_KERNEL_CAP)
 
 
 def compute_type_for(device: str) -> str:

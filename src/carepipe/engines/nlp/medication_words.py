@@ -279,6 +279,14 @@ NOT_A_DRUG_AFTER = re.compile(
     r"replacement therapy is not)",
     re.IGNORECASE,
 )
+# An abbreviation that is also a score's name: "ASA grade II" (the anaesthetists'
+# physical-status class), "ASA III E" are not aspirin.
+NOT_THE_DRUG_AFTER: dict[str, re.Pattern[str]] = {
+    "asa": re.compile(
+        r"^\s*(?:(?:grade|class|score|physical\s+status|ps)\b|(?-i:I{1,3}|IV|V|VI)(?:\s*E)?\b)",
+        re.IGNORECASE,
+    ),
+}
 SATURATION_AFTER = re.compile(
     r"^\s*(?:(?:is|was|at|of|level|levels|sat\w*|reading)\s+)*(?:about |around )?\d+(?:\.\d+)?"
     r"\s*(?:%|percent|per cent)",

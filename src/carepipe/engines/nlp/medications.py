@@ -36,6 +36,7 @@ from carepipe.engines.nlp.medication_words import (
     MNN_RE,
     N_TIMES_RE,
     NOT_A_DRUG_AFTER,
+    NOT_THE_DRUG_AFTER,
     NUM,
     PRN_RE,
     ROUTE_RES,
@@ -220,6 +221,9 @@ def find_medications(text: str) -> list[MedicationMention]:
         prev_end = matches[idx - 1].end if idx > 0 else 0
         after = norm[m.end : nxt]
         if NOT_A_DRUG_AFTER.match(after):
+            continue
+        surface_rule = NOT_THE_DRUG_AFTER.get(norm[m.start : m.end].lower())
+        if surface_rule is not None and surface_rule.match(after):
             continue
         if m.key == "oxygen" and SATURATION_AFTER.match(after):
             continue  # "your oxygen is 92 percent" is a saturation

@@ -95,7 +95,8 @@ _FAMILY = [
     r"(?:his|her|my|their|your) (?:mother|father|mom|dad|brother|sister|parents?|"
     r"grandmother|grandfather|aunt|uncle|son|daughter|siblings?)(?: (?:has|had|have|with|"
     r"who has|also has|suffers from|died of))?",
-    r"(?:mother|father|mom|dad|brother|sister|parents) (?:has|had|have|with|died of)",
+    r"(?:mother|father|mom|dad|brother|sister|parents|wife|husband) (?:has|had|have|with|"
+    r"died of|(?:is|was|are|were) on|takes|(?:is|was) taking)",
     r"runs in the family",
     r"(?:anyone|anybody|someone|somebody|any one) (?:else )?in (?:the|your|his|her|their) family"
     r"(?: (?:have|has|had|with))?",

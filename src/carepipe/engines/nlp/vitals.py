@@ -200,6 +200,13 @@ _THRESHOLD_RE = re.compile(
     r"|upto|up to|target|goal|keep it|aim for)\s*(?:of\s+)?$",
     re.IGNORECASE,
 )
+# "your weight is up to 102 kilos", "sugar has come down to 140": where a reading now is,
+# not a threshold.
+_NOW_AT_RE = re.compile(
+    r"\b(?:is|was|'s|has|have|had|gone|went|come|came|now)\s+(?:gone\s+|come\s+)?(?:up|down)"
+    r"\s+to\s*$",
+    re.IGNORECASE,
+)
 _CHANGE_RE = re.compile(
     r"\b(?:up|down|lost|lose|losing|loss of|gained|gain|gaining|put on|dropped|drop of|by|another"
     r"|extra)\b(?:\s+(?:about|around|nearly|almost|over))?\s*$",
@@ -334,7 +341,8 @@ def find_vitals(text: str) -> list[VitalSign]:
                 continue
             if _DURATION_AFTER_RE.match(norm, m.end("v")):
                 continue  # "a temperature for 2 days": a duration, not a reading
-            if _THRESHOLD_RE.search(norm[max(0, m.start("v") - 16) : m.start("v")]):
+            before = norm[max(0, m.start("v") - 24) : m.start("v")]
+            if _THRESHOLD_RE.search(before[-16:]) and not _NOW_AT_RE.search(before):
                 continue  # "if the temperature is above 100": an instruction, not a reading
             if kind == "weight" and _CHANGE_RE.search(norm[max(0, m.start() - 25) : m.start("v")]):
                 continue  # "lost four kilos", "up three kilos": a change, not a weight

@@ -133,13 +133,18 @@ def _span(item: Grounded) -> tuple[int, int] | None:
     return item.start, item.end
 
 
-def _number_probabilities(item: Grounded, prepared: PreparedText) -> list[float]:
-    """ASR probabilities of the recognised number words (digits, "forty") under ``item``."""
+def _words_under(item: Grounded, prepared: PreparedText) -> list[WordSpan]:
+    """The recognised words the text of ``item`` was read from."""
     span = _span(item)
     if not span or not prepared.words:
         return []
     s, e = prepared.to_source(*span)
-    inside: list[WordSpan] = [w for w in prepared.words if w.start < e and s < w.end]
+    return [w for w in prepared.words if w.start < e and s < w.end]
+
+
+def _number_probabilities(item: Grounded, prepared: PreparedText) -> list[float]:
+    """ASR probabilities of the recognised number words (digits, "forty") under ``item``."""
+    inside = _words_under(item, prepared)
     return [
         w.probability
         for w in inside
@@ -210,6 +215,13 @@ def number_flags(item: Grounded, prepared: PreparedText, *, continues: bool = Tr
     return flags
 
 
+def _redecoded(item: Grounded, prepared: PreparedText, redecoded_from: float | None) -> bool:
+    """Whether ``item`` rests on words of a tail the recogniser decoded again on its own."""
+    if redecoded_from is None:
+        return False
+    return any(w.t_start >= redecoded_from for w in _words_under(item, prepared))
+
+
 def _correction_flags(item: Grounded, prepared: PreparedText) -> list[str]:
     span = _span(item)
     if not span:
@@ -224,16 +236,25 @@ def assess(
     asr_quality: dict[str, Any] | None = None,
     age_years: float | None = None,
     weights: Sequence[float] = CALIBRATION,
+    redecoded_from: float | None = None,
 ) -> tuple[SoapNote, list[ItemEvidence]]:
     """The note with calibrated confidences, item and note flags; and each item's evidence.
 
     Items keep their values: problems become flags that send the item to review.
+    ``redecoded_from``: the second where the recogniser's re-decoded tail begins
+    (``Transcript.extra["tail_from_seconds"]``), if it decoded one.
     """
     probs = [w.probability for w in prepared.words]
     transcript_p = sum(probs) / len(probs) if probs else 1.0
     evidences: list[ItemEvidence] = []
 
     def finish(kind: str, item: Grounded, extra_flags: list[str]) -> Any:
+        # Speech after an early end-of-text is decoded alone, without the consultation
+        # before it, and is heard worse: on a test clip "once daily and azithromycin"
+        # became "one staleontazine, promethazine" (a drug never said). What rests on it
+        # goes to review.
+        if _redecoded(item, prepared, redecoded_from):
+            extra_flags = [*extra_flags, "asr_redecoded_tail"]
         flags = sorted({*item.flags, *extra_flags, *_correction_flags(item, prepared)})
         ev = _evidence(kind, item, prepared, transcript_p, bool(extra_flags))
         evidences.append(ev)

@@ -9,9 +9,9 @@ place each sentence in S/O/A/P -> assemble the ``SoapNote`` with spans into the 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from carepipe.engines.nlp.allergies import find_allergies, no_known_allergies
+from carepipe.engines.nlp.allergies import AllergyMention, find_allergies, no_known_allergies
 from carepipe.engines.nlp.diagnoses import (
     CONDITION_FAMILIES,
     GENERIC_SURFACES,
@@ -79,6 +79,20 @@ class _Turn:
 
 def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return a[0] < b[1] and b[0] < a[1]
+
+
+def _first_per_substance(allergies: list[AllergyMention]) -> list[AllergyMention]:
+    """One item per substance: "allergic to tree nuts ... any other? No, just nuts" and a
+    recogniser's repeated sentence state one allergy, not two. A reaction said only with a
+    later mention is kept."""
+    first: dict[str, AllergyMention] = {}
+    for a in allergies:
+        kept = first.get(a.substance)
+        if kept is None:
+            first[a.substance] = a
+        elif kept.reaction is None and a.reaction is not None:
+            first[a.substance] = replace(kept, reaction=a.reaction, reaction_span=a.reaction_span)
+    return list(first.values())
 
 
 class RulesNoteEngine:
@@ -226,7 +240,7 @@ class RulesNoteEngine:
                 reaction=a.reaction,
                 rxnorm=a.rxnorm,  # type: ignore[arg-type]
             )
-            for a in allergies
+            for a in _first_per_substance(allergies)
         ]
         follow_items = [
             FollowUpItem(
