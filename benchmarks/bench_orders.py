@@ -1,19 +1,33 @@
 """Orders benchmark: precision/recall of orders read back from the pipeline's FHIR bundles.
 
     .venv/bin/python benchmarks/bench_orders.py [--split test|dev|all] [--openai] [--no-pipeline]
-        [--exclude-batch N ...] [--out PATH]
+        [--exclude-batch N ...] [--out PATH] [--misses dev]
 
 With ``--split all`` the figures are also printed per split (test, dev) and per batch and
 split: batch 1 and batch 3 have a dev and a test part, batch 2 and batch 4 (the holdout)
 are test only, batch 5 is a dev batch written on 2026-11-27 for issue 12 and tuned on,
 batch 6 was a fresh holdout written blind on 2026-11-27 by someone who had not seen the
 engine, its tests or batch 5, scored twice and retired to dev on 2026-11-28 (tuned on since),
-and batch 7 (test only, 200 cases) is the blind holdout written on 2026-11-28 from batches
-1-4 and the conventions alone.
+and batch 7 (200 cases) was the blind holdout written on 2026-11-28 from batches 1-4 and the
+conventions alone, scored four times and retired to dev on 2026-11-28 (tuned on since).
+Batch 8 (200 cases, ids m001-m200) was the blind holdout written on 2026-11-28 the same way
+while batch 7 was being tuned on, merged after that tuning, scored once and retired to dev on
+2026-11-28 (tuned on since). Batch 9 (200 cases, ids n001-n200) was the blind holdout
+written the same way while batch 8 was being tuned on, merged after that tuning, scored once
+and retired to dev on 2026-11-28 (tuned on since). Batch 10 (200 cases, ids p001-p200) was the
+blind holdout written the same way while batch 9 was being tuned on, merged after that tuning,
+scored once and retired to dev on 2026-11-28 (tuned on since). Batch 11 (200 cases, ids
+q001-q200) was the blind holdout written the same way while batch 10 was being tuned on,
+merged after that tuning, scored once and retired to dev on 2026-11-28 (tuned on since); a
+new blind batch is written elsewhere.
 
-``--exclude-batch 7`` leaves the blind holdout out while the engine is being tuned (its
+``--exclude-batch N`` leaves a blind holdout out while the engine is being tuned (its
 figures, read after every pass, would steer the tuning); a run that excludes a batch does
 not overwrite ``benchmarks/results/orders.json`` unless ``--out`` names a file.
+
+``--misses dev`` prints, per dev case the pipeline run got wrong, the missing and extra
+items. Only dev cases can be listed this way: the per-case results of the test split are
+not to be read (they would steer the tuning), so there is no ``--misses test``.
 
 Every case is submitted as a job to the real ``orders`` pipeline (SQLite, in-process
 worker: engine -> FHIR builder -> validator), and the orders are read back from the bundle
@@ -638,6 +652,16 @@ _GROUP_LABELS = {
     "batch6-test": "batch 6 (fresh holdout, written blind 2026-11-27)",
     "batch6-dev": "batch 6 dev (blind holdout until 2026-11-28, retired to dev and tuned on)",
     "batch7-test": "batch 7 (blind holdout, written 2026-11-28)",
+    "batch7-dev": "batch 7 dev (blind holdout until 2026-11-28, scored four times, retired to dev)",
+    "batch8-test": "batch 8 (blind holdout, written 2026-11-28 while batch 7 was tuned on)",
+    "batch8-dev": "batch 8 dev (blind holdout until 2026-11-28, scored once, retired to dev)",
+    "batch9-test": "batch 9 (blind holdout, written 2026-11-28 while batch 8 was tuned on)",
+    "batch9-dev": "batch 9 dev (blind holdout until 2026-11-28, scored once, retired to dev)",
+    "batch10-test": "batch 10 (blind holdout, written 2026-11-28 while batch 9 was tuned on)",
+    "batch10-dev": "batch 10 dev (blind holdout until 2026-11-28, scored once, retired to dev)",
+    "batch11-test": "batch 11 (blind holdout, written 2026-11-28 while batch 10 was tuned on)",
+    "batch11-dev": "batch 11 dev (blind holdout until 2026-11-28, scored once, retired to dev)",
+    "batch12-test": "batch 12 (blind holdout, written 2026-11-28 while batch 11 was tuned on)",
 }
 
 
@@ -646,6 +670,17 @@ def _group_label(key: str) -> str:
     if key in _GROUP_LABELS:
         return _GROUP_LABELS[key]
     return key.replace("batch", "batch ").replace("-", " ")
+
+
+def _print_misses(result: dict[str, Any], allowed: dict[str, dict[str, Any]]) -> None:
+    """The missing and extra items of each case in ``allowed`` (dev cases only)."""
+    print(f"\nmisses of {result['engine']} on {len(allowed)} dev cases:")
+    for err in result["errors"]:
+        if err["id"] in allowed:
+            print(f"{err['id']}: {allowed[err['id']]['text']!r}")
+            for kind in KINDS:
+                if kind in err:
+                    print(f"    {kind}: missing {err[kind]['missing']} extra {err[kind]['extra']}")
 
 
 def main() -> int:
@@ -663,6 +698,8 @@ def main() -> int:
         help="leave this batch out (repeatable), e.g. the blind holdout while tuning",
     )
     ap.add_argument("--out", type=Path, default=None, help=f"results file (default {RESULTS})")
+    # Per-case results steer tuning, so only the dev split's may be printed.
+    ap.add_argument("--misses", choices=["dev"], help="print the dev cases the pipeline got wrong")
     args = ap.parse_args()
     data = json.loads(CASES.read_text())
     cases = [
@@ -707,8 +744,8 @@ def main() -> int:
     results = [score(n, v, cases, p, lt) for n, v, p, lt in runs]
     # Batch 1 was written before the engine existed, batch 2 after batch 1 was scored once,
     # batch 3 (issue 12) before any change for it and frozen since, batch 4 (holdout) after
-    # the engine, batch 5 (dev) on 2026-11-27 and tuned on, batch 6 (fresh holdout) written
-    # blind on 2026-11-27: reported apart, by split too.
+    # the engine, batch 5 (dev) on 2026-11-27 and tuned on, batches 6-11 written blind
+    # as holdouts (2026-11-27, 2026-11-28) and retired to dev since: reported apart, by split too.
     groups: dict[str, list[dict[str, Any]]] = {}
     if args.split == "all":
         for split in ("test", "dev"):
@@ -735,6 +772,8 @@ def main() -> int:
         )
     if pipeline_info:
         print(f"pipeline: {pipeline_info}")
+    if args.misses:
+        _print_misses(results[0], {c["id"]: c for c in cases if c["split"] == args.misses})
     if blind_info:
         print(
             f"rules (blind) lacks {len(blind_info['names'])} drug names and "
@@ -768,8 +807,24 @@ def main() -> int:
                     "batch 6 was a holdout written blind 2026-11-27, scored twice and retired "
                     "to dev on 2026-11-28 (its texts and labels frozen by "
                     "tests/engines/orders/test_holdout_batch6_frozen.py)",
-                    "batch 7 is a blind test-only holdout written 2026-11-28 by someone who "
-                    "had seen only batches 1-4 (frozen by test_holdout_batch7_frozen.py)",
+                    "batch 7 was a blind holdout written 2026-11-28 by someone who had seen "
+                    "only batches 1-4, scored four times and retired to dev on 2026-11-28 "
+                    "(its texts and labels frozen by test_holdout_batch7_frozen.py)",
+                    "batch 8 was a blind holdout written 2026-11-28 by someone who had seen "
+                    "only batches 1-4 and the conventions, scored once and retired to dev on "
+                    "2026-11-28 (its texts and labels frozen by test_holdout_batch8_frozen.py)",
+                    "batch 9 was a blind holdout written 2026-11-28 by someone who had seen "
+                    "only batches 1-4 and the conventions, scored once and retired to dev on "
+                    "2026-11-28 (its texts and labels frozen by test_holdout_batch9_frozen.py)",
+                    "batch 10 was a blind holdout written 2026-11-28 by someone who had seen "
+                    "only batches 1-4 and the conventions, scored once and retired to dev on "
+                    "2026-11-28 (its texts and labels frozen by test_holdout_batch10_frozen.py)",
+                    "batch 11 was a blind holdout written 2026-11-28 by someone who had seen "
+                    "only batches 1-4 and the conventions, scored once and retired to dev on "
+                    "2026-11-28 (its texts and labels frozen by test_holdout_batch11_frozen.py)",
+                    "batch 12 is the blind holdout written 2026-11-28 by someone who had seen "
+                    "only batches 1-4 and the conventions, frozen by its author's hash "
+                    "(test_holdout_batch12_frozen.py) before the engine ran on it",
                     f"pipeline: {pipeline_info}",
                 ],
                 "split": args.split,

@@ -3,9 +3,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from carepipe.app import create_app
+from carepipe.core.auth import SYSTEM
 from carepipe.core.models import Artifact, Job, Task
+from carepipe.ops.api_keys import create_key
 from carepipe.pipelines.worker import Worker
 from tests.support.waiting import wait_until
 
@@ -49,3 +53,18 @@ def dead_task(db, job_id: str) -> Task:
         return s.execute(
             select(Task).where(Task.job_id == job_id, Task.status == "dead")
         ).scalar_one()
+
+
+@pytest.fixture
+def client(settings, db, blobs) -> Iterator[TestClient]:
+    """The HTTP API on the test database (files with other limits define their own)."""
+    with TestClient(create_app(settings, db=db, blobs=blobs)) as c:
+        yield c
+
+
+@pytest.fixture
+def auth(db) -> dict[str, str]:
+    """A bearer header for a fresh API key of the tenant ``clinic``."""
+    with db.transaction() as s:
+        key = create_key(s, SYSTEM, tenant="clinic", name="orders", env="dev").plaintext
+    return {"Authorization": f"Bearer {key}"}

@@ -9,30 +9,10 @@ worker runs extract -> fhir -> emr, and the test reads what a partner gets back:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
-import pytest
-from fastapi.testclient import TestClient
-
-from carepipe.app import create_app
-from carepipe.core.auth import SYSTEM
-from carepipe.ops.api_keys import create_key
 from tests.support.orders_api import dose, order, resources, timing_repeat
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
-
-
-@pytest.fixture
-def client(settings, db, blobs) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, db=db, blobs=blobs)) as c:
-        yield c
-
-
-@pytest.fixture
-def auth(db) -> dict[str, str]:
-    with db.transaction() as s:
-        key = create_key(s, SYSTEM, tenant="clinic", name="orders", env="dev").plaintext
-    return {"Authorization": f"Bearer {key}"}
 
 
 def test_weekly_vitamin_d_keeps_its_60000_units(client, auth, run_jobs) -> None:

@@ -5,28 +5,9 @@ and its FHIR bundle as a partner reads them (``GET /v1/jobs/{id}`` and ``/bundle
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from fastapi.testclient import TestClient
 
-from carepipe.app import create_app
-from carepipe.core.auth import SYSTEM
-from carepipe.ops.api_keys import create_key
 from tests.support.orders_api import dose, order, resources, timing_repeat
-
-
-@pytest.fixture
-def client(settings, db, blobs) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, db=db, blobs=blobs)) as c:
-        yield c
-
-
-@pytest.fixture
-def auth(db) -> dict[str, str]:
-    with db.transaction() as s:
-        key = create_key(s, SYSTEM, tenant="clinic", name="orders", env="dev").plaintext
-    return {"Authorization": f"Bearer {key}"}
 
 
 def test_strength_then_half_tablet_is_half_the_strength(client, auth, run_jobs) -> None:

@@ -171,7 +171,7 @@ def orders_input(orders: OrderSet, ctx: StageContext) -> OrdersInput:
         FollowUpInput(
             description=f.text or f"follow up in {f.value:g} {f.unit}",
             interval=round(f.value),
-            interval_unit=f.unit if f.unit in ("d", "wk", "mo", "a") else None,  # type: ignore[arg-type]
+            interval_unit=f.unit if f.unit in ("h", "d", "wk", "mo", "a") else None,  # type: ignore[arg-type]
         )
         for f in orders.follow_ups
     ]

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from carepipe.engines.orders import RulesOrdersEngine
+
 
 @dataclass
 class Reply:
@@ -90,3 +92,19 @@ def fake_llm() -> Iterator[FakeLlm]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="session")
+def engine() -> RulesOrdersEngine:
+    """The rules engine (stateless: one for the whole run)."""
+    return RulesOrdersEngine()
+
+
+def order_meds(engine: RulesOrdersEngine, text: str) -> list[tuple]:
+    """(name, action, dose, dose unit) of each medication order the engine reads in ``text``."""
+    return [(m.name, m.action, m.dose, m.dose_unit) for m in engine.extract(text).medications]
+
+
+def order_services(engine: RulesOrdersEngine, text: str) -> list[str]:
+    """The display names of the services the engine reads in ``text``, sorted."""
+    return sorted(s.display for s in engine.extract(text).services)

@@ -11,11 +11,6 @@ import pytest
 from carepipe.engines.orders import RulesOrdersEngine
 
 
-@pytest.fixture(scope="module")
-def engine() -> RulesOrdersEngine:
-    return RulesOrdersEngine()
-
-
 def _meds(engine: RulesOrdersEngine, text: str) -> list[tuple[str, float | None, str]]:
     return [(m.name, m.dose, m.action) for m in engine.extract(text).medications]
 

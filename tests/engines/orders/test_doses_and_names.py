@@ -10,11 +10,6 @@ from carepipe.engines.orders.drugs import NAMES, find_names
 from carepipe.engines.orders.rxnorm import VERIFIED, rxnorm_for
 
 
-@pytest.fixture(scope="module")
-def engine() -> RulesOrdersEngine:
-    return RulesOrdersEngine()
-
-
 def _one(engine: RulesOrdersEngine, text: str) -> MedicationOrder:
     r = engine.extract(text)
     assert len(r.medications) == 1, (text, r.medications)

@@ -18,11 +18,6 @@ from carepipe.engines.orders.lexicon import service_by_name
 CASES = Path(__file__).resolve().parents[2] / "data" / "orders" / "cases.json"
 
 
-@pytest.fixture(scope="module")
-def engine() -> RulesOrdersEngine:
-    return RulesOrdersEngine()
-
-
 def _gold_service(s: dict) -> str:
     """A labelled service as the engine names it: its code, else the lexicon entry the
     label means (batch 6, written blind, says "ultrasound abdomen" for "Abdominal
@@ -78,14 +73,80 @@ def _dev_cases() -> list[dict]:
     return [c for c in json.loads(CASES.read_text())["cases"] if c["split"] == "dev"]
 
 
-# Batch 6 (a blind holdout until 2026-11-28, now dev) cases the engine still misses: each
-# a known gap (docs/orders.md), strict so that a fix must take its line out.
+# Batch 6 and batch 7 (blind holdouts until 2026-11-28, now dev) cases the engine still
+# misses: each a known gap (docs/orders.md), strict so that a fix must take its line out.
 KNOWN_DEV_MISSES = {
-    "h025": "'Stop Glyciphage 500': the label gives a stop no dose, the engine the strength",
-    "h061": "'trough before 4th dose' after vancomycin is not read as its trough level",
     "h087": "'sliding scale AC&HS' gets a frequency; the label gives none",
-    "h103": "'up to 100 a day': a dose with no unit after a change verb",
-    "h147": "'with ECHO' in a follow-up sentence is not an order context",
+    "h103": "'up to 100 a day': the bare dose is read since the ninth pass, but 'a day' after it gives no frequency",
+    "k128": "labels disagree: 'after each loose stool' is PRN for loperamide here and not "
+    "for ORS in y060 and k031, so no rule reads it either way",
+    "k150": "'HIDA if equivocal': the label leaves a conditional test out; the engine orders "
+    "it (a rule would need to tell a condition from a reason for every test)",
+    "m023": "bare 'vitamin D' and 'calcium' in a lab list are also drugs; no list rule reads them as tests",
+    "m033": "'Neb with Levolin ... and Budecort ... q6h': a schedule after the second drug of 'X and Y' is not shared with the first",
+    "m039": "'up to three times daily when needed' is read as a maximum, so no frequency",
+    "m051": "history ('Was on warfarin until 2023 ... switched her to apixaban, currently stable') is not recognised; both are ordered",
+    "m064": "'Metformin XR 500 -> 1000 mg': an arrow between doses is not read as a change",
+    "m080": "'Change Thyrox 50 to Thyrox 75 mcg': the brand named twice gives a stop and a start, not one change",
+    "m093": "'Skip tomorrow morning's dose' labelled hold (its author flagged it uncertain); 'skip' is not a hold word",
+    "m106": "'send CSF for routine analysis and culture': the split wording is not read as two CSF tests",
+    "m112": "'urine protein:creatinine ratio' (a table entry) is split at the colon and orders a serum creatinine",
+    "m114": "history ('Diabetic for 12 years, on insulin') orders insulin",
+    "m119": "'that has been stopped and replaced with telmisartan': the passive stop goes to the wrong drug",
+    "m135": "'neurology stat' is a referral without a referral word",
+    "m140": "'X-ray left hip' is not in the table (the label files it as X-ray pelvis)",
+    "m158": "labels disagree: 'T. Warf 5 mg - withhold' is a hold with no dose here, but a hold or stop with a written unit keeps it elsewhere",
+    "m161": "'IV ceftriaxone, which we will switch to oral cefuroxime': the drug switched from is not stopped",
+    "m177": "'serum ammonia, albumin': bare 'albumin' in a lab list is not read as a test",
+    "m178": "'Diagnostic tap: ascitic fluid analysis and culture': the tap is not paracentesis and the list is not split",
+    "m183": "'q6h SOS (infant 4 kg)': SOS before a bracket is not read as PRN",
+    "m187": "'Does not need insulin at present': the negated drug is not reported",
+    # Batch 9 (seventh pass): labels and rules left as they are.
+    "n061": "'Inj Orofer' is iron sucrose, but Orofer XT tablets are ferrous ascorbate: one "
+    "brand entry cannot say which, so the brand was not added",
+    "n086": "'- no alcohol' after the order is advice: listed as not understood, the label "
+    "wants it negated",
+    "n110": "'Hold SQ heparin': the shared NLP reads a bare 'heparin' only after a medication "
+    "cue, and 'hold' is not one",
+    "n157": "spoken 'two fifty' is 2, not 250: reading a digit word and a tens word as "
+    "hundreds would also turn clock times ('nine thirty') into doses",
+    "n180": "the unknown test is listed as 'quorvanase', without the 'serum ... level' "
+    "around it that the label lists",
+}
+# Batch 10 (eighth pass): misses left, each a known gap or a label against the conventions.
+KNOWN_DEV_MISSES |= {
+    "p003": "'Omit ramipril and bendroflumethiazide': the second drug of 'X and Y' after a hold verb is not read (the NLP does not know bendroflumethiazide)",
+    "p033": "'2WW referral to colorectal surgeons': 'colorectal surgeons' is not read as general surgery",
+    "p037": "'Candid-V6 vaginal tablet 1 at bedtime': a count written after the form gives no dose",
+    "p046": "'dengue NS1 and IgM': the IgM after 'and' is not read as a second dengue test",
+    "p054": "'Budecort ... and Duolin respules 8 hourly': a schedule after the second drug of 'X and Y' is not shared (as m033)",
+    "p056": "'apply BID to affected areas': a schedule after 'apply' with no dose is not kept",
+    "p063": "'Shelcal-HD' is read as calcium carbonate alone; the label gives calcium carbonate / cholecalciferol",
+    "p067": "spoken 'eight seventy-five' is 8, not 875 (as n157: digit word and tens word are not read as hundreds)",
+    "p075": "'MRI brain with MRA': the MRA after 'with' is not read as a second imaging order",
+    "p080": "'SALT assessment' has no referral word in its own clause, so the speech therapy referral is not made",
+    "p100": "'dextrose 50% 50 mL IV' after 'with' is read as the vehicle of the insulin, not a drug of its own",
+    "p105": "'USG for dating' is not read as an obstetric ultrasound",
+    "p110": "the engine's canonical 'penicillin v' and the label's 'phenoxymethylpenicillin' are one drug, but the comparison has no synonym for them",
+    "p113": "'Oramorph 2.5-5 mg': a dose range gives its upper bound (5 mg); the label takes the lower (batches 1-4 set no convention)",
+    "p114": "'LDL 168 on Tab Atorva 10': the current dose after a result ('on X') is ordered beside the change",
+    "p122": "'Clenil 100 micrograms, reduce to 1 puff BD': the change after a comma is not joined to the drug",
+    "p134": "'Inj Hydrocort' is not read as hydrocortisone, and meropenem after the 'to keep MAP' clause is read as continued",
+    "p139": "'Omit tonight's enoxaparin': 'tonight' gives a daily frequency; the label gives none",
+    "p148": "'400 micrograms/dose, 1-2 sprays': the strength per dose is taken as the dose, not the spray count",
+    "p163": "'1 mg/kg (max 40 mg) OD': the schedule after a bracketed maximum is lost",
+    "p164": "'Tab Bandy' (albendazole) is left out: 'bandy' is an English word (brands.py)",
+    "p181": "'at 22:00' (a clock time) is not read as once daily",
+    "p186": "label names 'polyethylene glycol 3350'; the engine's canonical is 'polyethylene glycol' (the comparison has no synonym)",
+    "p189": "labels disagree: 'C3/C4' is one entry ('Complement C3 and C4') in the table; this label splits it in two",
+    "p192": "'not on any blood thinners' names no drug: listed as not understood, the label wants it negated",
+    "p193": "'QDS PRN (max 60 mg/kg/day)': the PRN before a bracketed maximum is lost",
+}
+# Batch 11 (ninth pass): misses left, each a label no general rule can meet.
+KNOWN_DEV_MISSES |= {
+    "q030": "the engine's canonical 'glycopyrrolate' and the label's UK 'glycopyrronium' are one drug, but the comparison has no synonym for them (as p110)",
+    "q173": "the label's negated fragment 'flu vaccine' is not in the text ('declined flu and COVID boosters' is negated whole)",
+    "q183": "Trimbow's glycopyrrolate against the label's 'glycopyrronium' (as q030: the comparison has no synonym)",
 }
 
 

@@ -8,11 +8,6 @@ import pytest
 from carepipe.engines.orders import RulesOrdersEngine
 
 
-@pytest.fixture(scope="module")
-def engine() -> RulesOrdersEngine:
-    return RulesOrdersEngine()
-
-
 @pytest.mark.parametrize(
     ("text", "dose"),
     [

@@ -371,13 +371,90 @@ MORE_BRANDS: dict[str, str] = {
     r"tadacip": "tadalafil",
 }
 
+# Fifth pass (2026-11-28): brands that the retired holdout batch 7 named and the tables
+# lacked, each with the other common brands of the same composition (so that the next
+# prescriber's choice of brand reads too). "O2" is also oxygen: only right after "Tab".
+FIFTH_PASS_BRANDS: dict[str, str] = {
+    r"thyrocab": "carbimazole",
+    r"alphadopa": "methyldopa",
+    r"isotroin": "isotretinoin",
+    r"accutane": "isotretinoin",
+    r"absorica": "isotretinoin",
+    r"coartem": "artemether / lumefantrine",
+    r"lumerax": "artemether / lumefantrine",
+    r"doxinate": "doxylamine / pyridoxine",
+    r"diclegis": "doxylamine / pyridoxine",
+    r"candid[-\s]?b": "clotrimazole / beclomethasone",
+    # Eighth pass (2026-11-28), each checked against its pack: Candid-V vaginal tablets
+    # (V1/V3/V6) are clotrimazole alone; Forecox is the 4-drug TB fixed dose (rifampicin
+    # 225, isoniazid 150, pyrazinamide 750, ethambutol 400); Terbinaforce is terbinafine;
+    # "FCM" is how Indian notes write ferric carboxymaltose; Humulin I (UK) / Humulin N
+    # (US) is isophane (NPH) insulin, not the regular insulin of Humulin R / S.
+    r"candid[-\s]?v\s?[136]?": "clotrimazole",
+    r"forecox": "ethambutol / isoniazid / pyrazinamide / rifampin",
+    r"terbinaforce": "terbinafine",
+    r"fcm": "ferric carboxymaltose",
+    r"humulin[-\s]?[in]\b": "insulin isophane",
+    r"epofit": "epoetin alfa",
+    r"eprex": "epoetin alfa",
+    r"epogen": "epoetin alfa",
+    r"procrit": "epoetin alfa",
+    r"adcal[-\s]?d3(?:\s+forte)?": "calcium carbonate / cholecalciferol",
+    r"calcichew[-\s]?d3(?:\s+forte)?": "calcium carbonate / cholecalciferol",
+    r"clenil(?:\s+modulite)?": "beclomethasone",
+    r"(?:(?<=tab\s)|(?<=tab\.\s)|(?<=tablet\s))o2": "ofloxacin / ornidazole",
+    r"floxapen": "flucloxacillin",
+}
+
+#: Sixth pass (2026-11-28): the UK/Indian name of varenicline beside the US Chantix, and the
+#: tacrolimus ointments of eczema (Protopic; Tacroz in India) beside the oral Prograf.
+SIXTH_PASS_BRANDS: dict[str, str] = {
+    r"champix": "varenicline",
+    r"tacroz(?:\s+forte)?": "tacrolimus",
+    r"protopic": "tacrolimus",
+}
+
+#: Seventh pass (2026-11-28): mebendazole (Mebex, Cipla), febuxostat (Febutaz, Sun) and
+#: the US prochlorperazine (Compazine), named in batch 9.
+SEVENTH_PASS_BRANDS: dict[str, str] = {
+    r"mebex": "mebendazole",
+    r"febutaz": "febuxostat",
+    r"compazine": "prochlorperazine",
+}
+
+#: Ninth pass (2026-11-28): brands named in batch 11, each a common product on Indian, UK or
+#: US prescriptions: vildagliptin (Jalra, Novartis India) and with metformin (Jalra-M),
+#: ivermectin (Ivecop, Menarini India), naproxen / domperidone (Naxdom, Sun), disodium
+#: hydrogen citrate (Alkasol, Stadmed), the UK inhalers Fostair (beclometasone /
+#: formoterol) and Trimbow (with glycopyrronium, Chiesi), morphine oral solution
+#: (Oramorph), sodium zirconium cyclosilicate (Lokelma) and nirmatrelvir / ritonavir
+#: (Paxlovid).
+NINTH_PASS_BRANDS: dict[str, str] = {
+    r"jalra[-\s]?m": "metformin / vildagliptin",
+    r"jalra(?![-\s]?m\b)": "vildagliptin",
+    r"ivecop": "ivermectin",
+    r"naxdom": "naproxen / domperidone",
+    r"alkasol": "disodium hydrogen citrate",
+    r"fostair": "beclomethasone / formoterol",
+    r"trimbow": "beclomethasone / formoterol / glycopyrrolate",
+    r"oramorph": "morphine",
+    r"lokelma": "sodium zirconium cyclosilicate",
+    r"paxlovid": "nirmatrelvir / ritonavir",
+}
+
 #: Units of a bare strength for brands not in mg ("Apidra 6" is 6 units).
 UNITS: dict[str, str] = {
     "insulin glulisine": "[iU]",
     "insulin regular": "[iU]",
     "cholecalciferol": "[iU]",
     "potassium chloride": "meq",
+    "epoetin alfa": "[iU]",
+    "beclomethasone": "mcg",
 }
 
 BRANDS.update({k: v for k, v in US_BRANDS.items() if k not in BRANDS})
 BRANDS.update({k: v for k, v in MORE_BRANDS.items() if k not in BRANDS})
+BRANDS.update({k: v for k, v in FIFTH_PASS_BRANDS.items() if k not in BRANDS})
+BRANDS.update({k: v for k, v in SIXTH_PASS_BRANDS.items() if k not in BRANDS})
+BRANDS.update({k: v for k, v in SEVENTH_PASS_BRANDS.items() if k not in BRANDS})
+BRANDS.update({k: v for k, v in NINTH_PASS_BRANDS.items() if k not in BRANDS})

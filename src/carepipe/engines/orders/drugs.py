@@ -388,7 +388,7 @@ NAMES: dict[str, DrugName] = {
     r"pioz": _b("pioglitazone"),
     r"volix": _b("voglibose"),
     r"glaritus": _b("insulin glargine", "[iU]"),
-    r"neomercazole": _b("carbimazole"),
+    r"neo[-\s]?mercazole": _b("carbimazole"),
     r"arachitol": _b("cholecalciferol", "[iU]"),
     r"rocaltrol": _b("calcitriol", "mcg"),
     r"orofer[-\s]?xt": _b("ferrous ascorbate / folic acid"),

@@ -28,6 +28,9 @@ GENERICS: tuple[str, ...] = (
     # GI
     "magaldrate", "docusate", "prucalopride", "linaclotide", "otilonium", "pinaverium",
     "sodium picosulfate", "granisetron", "palonosetron", "aprepitant", "meclizine",
+    "cyclizine",  # UK antiemetic (eighth pass)
+    # anti-infective: pivmecillinam, the UK first-line for lower UTI (eighth pass)
+    "pivmecillinam",
     "dimenhydrinate", "octreotide",
     # neurology, psychiatry
     "rivastigmine", "galantamine", "rasagiline", "pyridostigmine", "neostigmine",
@@ -112,6 +115,15 @@ GENERICS: tuple[str, ...] = (
     "saccharomyces boulardii", "bacillus clausii", "lactic acid bacillus", "levomefolate",
     "arginine", "halobetasol", "pimecrolimus", "sucroferric oxyhydroxide",
     "phenazopyridine", "ethinyl estradiol", "omega-3 fatty acids",
+    # fifth pass: salts that are prescribed by their salt name (calcium acetate is a phosphate
+    # binder, calcium gluconate the IV calcium: neither is the carbonate supplement), and
+    # common UK/US antibiotics and an antiemetic the tables lacked
+    "calcium acetate", "calcium gluconate", "calcium citrate", "lithium carbonate",
+    "flucloxacillin", "dicloxacillin", "doxylamine",
+    # ninth pass: UK generics of eye drops, palliative care, B12 injection and IV penicillin,
+    # and the generics of the ninth pass's brands
+    "chloramphenicol", "levomepromazine", "hydroxocobalamin", "benzylpenicillin",
+    "nirmatrelvir", "sodium zirconium cyclosilicate", "disodium hydrogen citrate",
 )  # fmt: skip
 
 #: Spellings of some of them (a regular expression -> the canonical name).
@@ -133,4 +145,10 @@ SPELLINGS: dict[str, str] = {
     r"sux(?:amethonium)?": "succinylcholine",
     r"vit(?:amin)?\s*k1?": "phytonadione",
     r"tnk(?:-?tpa)?": "tenecteplase",
+    # Penicillin V is the oral penicillin; "penicillin" alone is not the same order.
+    r"penicillin\s+v(?:k)?|pen\s+vk?|phenoxymethyl\s*penicillin": "penicillin v",
+    # "Mag oxide" is how ward notes shorten magnesium oxide ("mag" alone is no drug).
+    r"mag\.?\s+ox(?:ide)?": "magnesium oxide",
+    # PTU: propylthiouracil, the thionamide of the first trimester (seventh pass).
+    r"ptu": "propylthiouracil",
 }

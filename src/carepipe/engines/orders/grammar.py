@@ -22,12 +22,64 @@ def _verb_of(word: str) -> Action | None:
 
 # "switch A to B", "replace A with B" (no "from"): only when B follows "to"/"with" at once
 # (A's strength may stand between), so "change A to 24 units and B to 1 g" is no switch.
-SWITCH_VERB = re.compile(r"\b(?:switch|swap|convert|change|replace)\w*\b", re.I)
+# "Narrow Zosyn to ceftriaxone", "de-escalate meropenem to ..." (ninth pass)
+SWITCH_VERB = re.compile(r"\b(?:switch|swap|convert|change|replace|narrow|de-?escalate)\w*\b", re.I)
 SWITCH_TO = re.compile(
     r"\s*(?:\d+(?:\.\d+)?\s*(?:mg|mcg|g|units?|iu)?\s*)?(?:to|with|by)\s+"
     r"(?:(?:tab|cap|inj|syp)\.?\s+)?",
     re.I,
 )
+# "... and switch her to losartan 50 mg": the drug switched to is started (the verb before
+# it may be the "stop" of the drug it replaces).
+_SWITCHED_TO = re.compile(
+    r"\b(?:switch|swap|change|convert)\w*\s+(?:(?:him|her|them|over|the\s+patient|patient)\s+)?"
+    r"(?:to|onto)\s+(?:(?:the\s+)?(?:tab|cap|inj|syp)\.?\s+)?$",
+    re.I,
+)
+
+
+def switched_to(text: str, pos: int) -> Action | None:
+    """ "start" when the drug at ``pos`` is what the patient is switched to."""
+    return "start" if _SWITCHED_TO.search(text, 0, pos) else None
+
+
+def switched_from_first(text: str, found: list[meds.MedMention]) -> bool:
+    """ "Amlodipine causing ankle edema - switch to lisinopril 10 mg": the drug named first,
+    with no dose and no verb before it, is the one the switch replaces (ninth pass)."""
+    if len(found) != 2 or found[0].dose is not None:
+        return False
+    if any(_verb_of(w.group(0)) for w in _WORD.finditer(text, 0, found[0].name_start)):
+        return False
+    sw = SWITCH_VERB.search(text, found[0].name_end, found[1].name_start)
+    return sw is not None and _SWITCHED_TO.search(text, 0, found[1].name_start) is not None
+
+
+_OPENS_BRACKET = re.compile(r"[\s\d./,-]*(?:mg|mcg|g)?\s*\(\s*$", re.I)
+
+
+def absorb_spelled_out(text: str, outer: meds.MedMention, inner: meds.MedMention) -> bool:
+    """ "Paxlovid (nirmatrelvir 300 mg / ritonavir 100 mg) PO BID", "Tab Glycomet (metformin)
+    500 BD": a bracket right after a name that names the same drug or one of its ingredients
+    spells it out; what it names is not another order (ninth pass). True if so; the outer
+    order then takes the schedule written after the bracket, and the dose too when the drug
+    is the same."""
+    parts = [p.strip() for p in outer.name.split(" / ")]
+    if inner.name != outer.name and inner.name not in parts:
+        return False
+    if _OPENS_BRACKET.fullmatch(text, outer.name_end, inner.name_start) is None:
+        return False
+    if outer.timing is None:
+        outer.timing, outer.duration = inner.timing, outer.duration or inner.duration
+        outer.as_needed = outer.as_needed or inner.as_needed
+        outer.route = outer.route or inner.route
+    if inner.name == outer.name and outer.dose is None and not outer.steps:
+        outer.dose, outer.dose_unit = inner.dose, inner.dose_unit
+        outer.strength, outer.strength_unit = inner.strength, inner.strength_unit
+        outer.form_count = inner.form_count
+        outer.steps = inner.steps
+    return True
+
+
 # A test named right after "until"/"unless" is a condition on an order, not a test order
 # ("hold until creatinine improves"), unless it is to be done ("until K+ is rechecked").
 RECHECKED = re.compile(
@@ -40,12 +92,23 @@ CONDITION_BEFORE = re.compile(
 )
 
 
+# A label before a colon heads what follows ("Blood sugar monitoring: FBS..."); a dot may
+# stand in it ("H. pylori: clarithromycin ...": the infection treated, not a test).
+HEADING = re.compile(r"\s*(?P<label>[A-Za-z][A-Za-z ./&-]{1,40})(?<!\s[Rr][Ee]):\s*\S")
+
+
 # History, not an order: "known case of", "K/C/O", "h/o", "s/p", "known diabetic on ...".
 HISTORY = re.compile(
     r"\s*(?:(?:pt|patient|he|she)\s+(?:is\s+)?(?:a\s+)?)?(?:known\s+case\s+of|k/?c/?o\b|"
     r"h/o\b|history\s+of|(?:past\s+)?(?:medical\s+)?history\s*:|pmh\b|s/p\b|"
+    # "Family history: mother on thyroxine" is someone else's drug; a social, drug or
+    # surgical history lists the past.
+    r"(?:family|social|drug|medication|surgical)\s+history\s*:|f/h\b|"
     r"status\s+post\b|known\s+(?:hypertensive|diabetic|asthmatic|epileptic|"
-    r"hypothyroid|ckd|cad|copd|case)\b|(?:already|currently|presently)\s+on\b)",
+    r"hypothyroid|ckd|cad|copd|case)\b|"
+    r"(?:already|currently|presently)\s+(?:on|taking|using)\b|"
+    # "Allergies: penicillin (hives), codeine" lists what must not be given (eighth pass).
+    r"(?:drug\s+)?allerg(?:y|ies|ic)\s*(?:to\b|:)|nkda\b)",
     re.IGNORECASE,
 )
 FOLLOW_UP_WORD = re.compile(r"\b(?:f/u|follow[-\s]?up|review|rtc|refer)", re.IGNORECASE)
@@ -64,7 +127,9 @@ EXCEPT = re.compile(
 AFTER_DOSE = re.compile(
     r"(?:(?<![\w/])[-\u2013:]\s*(?P<imp>continue|stop|discontinue|hold|"
     r"withhold|omit)|(?<!then\s)(?<!and\s)\b(?P<past>continued|stopped|discontinued|held|"
-    r"withheld|increased|reduced|decreased))\b"
+    r"withheld|increased|reduced|decreased)"
+    # "aspirin 75 mg OD to carry on throughout", "Atorvastatin 20 mg ON (unchanged)"
+    r"|\b(?P<cont>(?:to\s+)?carry\s+on|unchanged))\b"
     r"(?!\s+(?:if|when|unless|for\s+(?:sbp|bp|hr|pulse)\b))",
     re.IGNORECASE,
 )
@@ -79,10 +144,25 @@ FROM_TO = re.compile(
 UCUM = {"mg": "mg", "mcg": "mcg", "g": "g", "unit": "[iU]", "units": "[iU]", "iu": "[iU]"}
 
 
-def to_target(m: meds.MedMention, text: str, end: int) -> None:
-    """Give a change written "from X to Y" its new dose Y (the parser read X)."""
+# "bump your Lexapro up to twenty", "cut the gabapentin back to 300 at night": the new dose
+# of a change written as a bare number, in the drug's usual unit (ninth pass).
+_BARE_TARGET = re.compile(
+    r"\b(?:(?:up|down|back)\s+)?to\s+(?P<dose>\d+(?:\.\d+)?)(?![\d.%/])"
+    r"(?!\s*(?:mg|mcg|µg|g|gm|ml|l|units?|iu|u|%|days?|d|weeks?|wks?|w|months?|mo|hours?|hrs?"
+    r"|h|minutes?|mins?|times|x|puffs?|tabs?|tablets?|caps?|drops?|sprays?|-\s*\d)\b)",
+    re.IGNORECASE,
+)
+
+
+def to_target(m: meds.MedMention, text: str, end: int, unit: str = "mg") -> None:
+    """Give a change written "from X to Y" its new dose Y (the parser read X), or a change
+    with no dose written "to Y" with no unit its dose Y in ``unit``."""
     ft = FROM_TO.search(text, m.name_end, end)
     if ft is None:
+        bare = _BARE_TARGET.search(text, m.name_end, end) if m.dose is None else None
+        if bare is not None:
+            m.dose, m.dose_unit = float(bare.group("dose")), unit
+            m.consumed.append(bare.span())
         return
     unit = (ft.group("u2") or ft.group("u1") or "").lower()
     m.dose = float(ft.group("dose"))
@@ -107,6 +187,8 @@ def verb_after_dose(text: str, pos: int, end: int) -> Action | None:
     m = AFTER_DOSE.search(text, pos, end)
     if m is None:
         return None
+    if m.group("cont"):
+        return "continue"
     return _verb_of(m.group("imp") or m.group("past"))
 
 

@@ -44,9 +44,12 @@ def _ref(specialty: str, *aliases: str) -> ServiceEntry:
 
 # Imaging "modality of site" helpers: "CT head", "CT of the head", "head CT".
 def _modality(mod: str, site: str) -> tuple[str, str]:
-    return (rf"{mod}\s+(?:of\s+)?(?:the\s+)?{site}", rf"{site}\s+{mod}")
+    # "MRI of that knee", "X-ray of his left hip": a determiner may stand before the site.
+    det = r"(?:(?:the|that|this|his|her|your|their)\s+)?"
+    return (rf"{mod}\s+(?:of\s+)?{det}{site}", rf"{site}\s+{mod}")
 
 
+_MG = r"(?<!\d)(?<!\d\s)(?-i:Mg)"
 _CT = r"(?:ct|cat)(?:\s+scan)?"
 _MRI = r"mri(?:\s+scan)?"
 _US = r"(?:ultrasound|ultrasonography|sonogram|usg|us)(?:\s+scan)?"
@@ -68,7 +71,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _lab(
         "Lipid panel",
         "57698-3",
-        r"lipid\s+(?:panel|profile|screen)",
+        r"lipid\s+(?:panel|profile|screen|tests?)",
         r"lipids",
         r"fasting\s+lipids",
         r"(?:fasting\s+)?lipid\s+profile",
@@ -121,6 +124,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
         "Urine culture",
         None,
         r"urine\s+(?:for\s+)?(?:culture|c\s?&\s?s|c/s|cs)",
+        r"msu(?:\s+(?:for\s+)?(?:culture|m\s?c\s?&\s?s))?",  # a mid-stream urine is sent to culture
         r"urine\s+culture\s+and\s+sensitivity",
     ),
     _lab(
@@ -169,12 +173,19 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _lab("aPTT", "14979-9", r"a?ptt", r"activated\s+partial\s+thromboplastin\s+time"),
     _lab("CRP", "1988-5", r"crp", r"c[-\s]reactive\s+protein"),
     _lab("ESR", "30341-2", r"esr", r"sed(?:imentation)?\s+rate"),
-    _lab("Magnesium", "19123-9", r"(?:serum\s+)?magnesium", r"mg\s+level"),
+    # "Mg" in a list of tests ("CMP, Mg, phos"): capitalised, with no number before it
+    # (that "mg" is a unit), and only where the sentence orders tests.
+    _lab("Magnesium", "19123-9", r"(?:serum\s+)?magnesium", r"mg\s+level", _MG),
     _lab("ALT", "1742-6", r"alt", r"sgpt", r"alanine\s+aminotransferase"),
     _lab("AST", "1920-8", r"sgot", r"aspartate\s+aminotransferase"),
     _lab("Creatine kinase", "2157-6", r"cpk", r"creatine\s+(?:phospho)?kinase", r"ck"),
     _lab("CK-MB", None, r"cpk[-\s]?mb", r"ck[-\s]?mb"),
-    _lab("Uric acid", "3084-1", r"(?:serum\s+|s\.?\s?)?uric\s+acid"),
+    _lab(
+        "Uric acid",
+        "3084-1",
+        r"(?:serum\s+|s\.?\s?)?uric\s+acid",
+        r"(?:serum\s+)?urate(?!\s*-?\s*lowering)",  # "urate-lowering therapy" is a drug class
+    ),
     _lab("Serum calcium", "17861-6", r"(?:serum|s\.)\s*calcium", r"calcium\s+levels?"),
     _lab("Lipase", None, r"(?:serum\s+)?lipase"),
     _lab("Amylase", None, r"(?:serum\s+)?amylase"),
@@ -187,12 +198,14 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"(?:serum\s+)?(?:vitamin|vit\.?)\s*d3?\s+(?:levels?|test)",
         r"25[-\s]?(?:oh|hydroxy)\s+vitamin\s+d",
     ),
-    _lab("PSA", None, r"psa", r"prostate[-\s]specific\s+antigen"),
+    _lab("PSA", "2857-1", r"psa", r"prostate[-\s]specific\s+antigen"),
     _lab("Free PSA", None, r"free\s+psa", r"free\s+prostate[-\s]specific\s+antigen"),
     _lab("Troponin", None, r"(?:hs[-\s]?)?troponins?(?:\s+[it])?", r"trop\s*[it]", r"trops?"),
     _lab("D-dimer", None, r"d[-\s]?dimer"),
-    _lab("BNP", None, r"(?:nt[-\s]?pro[-\s]?)?bnp"),
-    _lab("Procalcitonin", None, r"procalcitonin"),
+    # NT-proBNP is a different assay from BNP (other cut-offs): not one order.
+    _lab("BNP", None, r"bnp", r"b-type\s+natriuretic\s+peptide"),
+    _lab("NT-proBNP", "33762-6", r"nt[-\s]?pro[-\s]?bnp"),
+    _lab("Procalcitonin", "33959-8", r"procalcitonin", r"pct(?=\s*(?:level|,|$))"),
     _lab("Arterial blood gas", None, r"abg", r"arterial\s+blood\s+gas(?:es)?"),
     _lab("Rheumatoid factor", None, r"ra\s+factor", r"rheumatoid\s+factor", r"rf"),
     _lab("ANA", None, r"ana", r"antinuclear\s+antibod(?:y|ies)"),
@@ -256,7 +269,13 @@ SERVICES: tuple[ServiceEntry, ...] = (
         None,
         r"(?:serum\s+|s\.\s*|sr\.\s*)?bilirubin(?:\s+(?:total|direct|indirect|t\s*/\s*d))?",
     ),
-    _lab("Alkaline phosphatase", None, r"alp", r"alkaline\s+phosphatase", r"s\.?\s*alk\.?\s+phos"),
+    _lab(
+        "Alkaline phosphatase",
+        None,
+        r"alp",
+        r"alkaline\s+phosphatase",
+        r"(?:s\.?\s*)?alk\.?\s+phos",
+    ),
     _lab("GGT", None, r"ggt", r"gamma[-\s]?gt", r"gamma[-\s]glutamyl\s+transferase"),
     _lab("LDH", None, r"ldh"),
     _lab(
@@ -280,7 +299,12 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _lab("Cortisol", None, r"(?:serum\s+|morning\s+|8\s*am\s+)?cortisol"),
     _lab("Ammonia", None, r"(?:serum\s+|blood\s+|plasma\s+)?ammonia"),
     _lab("Sputum Gram stain", None, r"sputum\s+(?:for\s+)?gram(?:'?s)?\s+stain"),
-    _lab("Throat swab culture", None, r"throat\s+swab(?:\s+(?:for\s+)?(?:culture|c\s?&\s?s|c/s))?"),
+    _lab(
+        "Throat swab culture",
+        None,
+        r"throat\s+swab(?:\s+(?:for\s+)?(?:culture|c\s?&\s?s|c/s))?",
+        r"throat\s+culture",  # US (ninth pass)
+    ),
     _lab(
         "Pus culture", None, r"pus\s+(?:for\s+)?(?:culture|c\s?&\s?s|c/s)(?:\s+and\s+sensitivity)?"
     ),
@@ -291,6 +315,15 @@ SERVICES: tuple[ServiceEntry, ...] = (
         "Phosphorus",
         None,
         r"(?:(?:serum|s\.|sr\.)\s*)?(?:inorganic\s+)?phosph(?:orus|ate)(?:\s+levels?)?",
+        r"phos",  # "Mg, phos" ("alk phos" is the longer ALP)
+    ),
+    # Serum bicarbonate; "sodium bicarbonate" is the drug (its name is read first).
+    _lab(
+        "Bicarbonate",
+        None,
+        r"(?:serum|s\.|venous|plasma)\s*bicarbonate",
+        r"(?<=check\s)bicarbonate",
+        r"hco3-?",
     ),
     _lab(
         "Oral glucose tolerance test",
@@ -363,6 +396,13 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"fobt",
         r"fecal\s+occult\s+blood(?:\s+test)?",
     ),
+    _lab(
+        "Fecal immunochemical test",
+        None,
+        r"fit\s+test",
+        r"fa?ecal\s+immunochemical\s+test(?:ing)?",
+        r"qfit",
+    ),
     _lab("Peripheral smear", None, r"peripheral\s+(?:blood\s+)?smear", r"gbp"),
     _lab("Reticulocyte count", None, r"retic(?:ulocyte)?\s+count"),
     _lab("Pap smear", None, r"pap\s+(?:smear|test)", r"cervical\s+cytology"),
@@ -372,6 +412,8 @@ SERVICES: tuple[ServiceEntry, ...] = (
         None,
         r"uacr",
         r"(?:urine\s+)?albumin.creatinine\s+ratio",
+        # "urine microalbumin/creatinine ratio" is one test, not also a serum creatinine
+        r"(?:urine\s+)?micro\s?albumin\s*[/:]\s*creatinine(?:\s+ratio)?",
         r"urine\s+(?:micro\s?albumin|acr)",
         r"micro\s?albumin(?:uria)?",
     ),
@@ -381,18 +423,29 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"rfts?",
         r"renal\s+function\s+(?:tests?|panel)",
         r"kfts?",
-        r"kidney\s+function\s+tests?",
+        # "a full blood count and kidney function" (UK, ninth pass)
+        r"(?<!for\s)(?<!on\s)(?<!to\s)kidney\s+function(?:\s+tests?)?",
         r"renal\s+profile",
+        # UK "U&Es" (urea, creatinine, sodium, potassium) is the kidney function panel that
+        # batches 1-4 call KFT, not the electrolytes alone (eighth pass).
+        r"u\s?&\s?es?",
+        r"urea\s+(?:and|&)\s+electrolytes",
     ),
     _lab(
         "Electrolytes",
         None,
         r"(?:serum\s+)?electrolytes",
         r"lytes",
-        r"u\s?&\s?es?",
         r"(?:s\.?\s*)?na\+?\s*(?:/|,|&|and)?\s*k\+?",  # "S. Na K", "Na/K"
     ),
-    _lab("Coagulation panel", None, r"coag(?:ulation)?\s+(?:panel|profile|screen)", r"coags"),
+    _lab(
+        "Coagulation panel",
+        None,
+        r"coag(?:ulation)?\s+(?:panel|profile|screen)",
+        r"coags",
+        r"clotting\s+(?:screen|profile|studies)",  # UK
+        r"clotting",  # UK, in a list of tests ("Group and save, FBC, clotting"; ninth pass)
+    ),
     _lab("Stool culture", None, r"stool\s+(?:for\s+)?culture"),
     # --- imaging -------------------------------------------------------------------------
     _img(
@@ -432,6 +485,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _img(
         "Abdominal ultrasound",
         *_modality(_US, r"(?:the\s+)?abdomen"),
+        *_modality(_US, r"ruq"),  # right upper quadrant: gallbladder and liver
         r"abdominal\s+" + _US,
         r"usg\s+abdomen",
     ),
@@ -445,11 +499,10 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _img(
         "Obstetric ultrasound",
         r"(?:obstetric|obs|ob)\s+(?:" + _US + r"|scan)",
-        r"nt\s+scan",
-        r"anomaly\s+scan",
         r"tiffa(?:\s+scan)?",
         r"level\s+(?:ii|2)\s+(?:usg|ultrasound|scan)",
         r"(?:growth|dating|viability)\s+scan",
+        r"(?:usg|ultrasound)\s+(?:obstetric|obs)",  # "USG obstetric" (ninth pass)
     ),
     _img(
         "Renal ultrasound",
@@ -457,6 +510,12 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"renal\s+" + _US,
         *_modality(_US, "kub"),
     ),
+    # The two timed scans of pregnancy are ordered by name: each its own order.
+    _img("NT scan", r"nt\s+scan", r"nuchal\s+translucency(?:\s+scan)?"),
+    _img("Anomaly scan", r"anomaly\s+scan", r"(?:fetal\s+)?anomaly\s+(?:usg|ultrasound)"),
+    # The trauma bedside scan: capitals only ("fast" is a word: "fast from midnight").
+    _img("FAST ultrasound", r"(?-i:e?FAST)(?:\s+(?:scan|ultrasound|usg|exam))?", r"e?fast\s+scan"),
+    _img("Cranial ultrasound", r"cranial\s+(?:ultrasound|usg|us)", r"neurosonogram"),
     _img("Echocardiogram", r"echocardiogram", r"echocardiography", r"echo", r"2d\s+echo", r"tte"),
     _img("Mammogram", r"(?:screening\s+)?mammogram", r"mammography", r"mammo"),
     _img("DEXA scan", r"dexa(?:\s+scan)?", r"bone\s+density\s+(?:scan|test)"),
@@ -490,7 +549,10 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _img(
         "Arterial Doppler",
         r"arterial\s+doppler(?:\s+(?:of\s+)?(?:the\s+)?(?:\w+\s+)?(?:lower\s+|upper\s+)?limbs?)?",
+        r"(?:(?:bilateral\s+)?(?:lower|upper)\s+(?:extremity|limb)\s+)?arterial\s+"
+        r"(?:duplex|doppler)(?:\s+(?:scan|ultrasound))?",
     ),
+    _proc("Ankle-brachial index", r"abi", r"ankle[-\s]brachial\s+(?:pressure\s+)?index"),
     _img("Renal Doppler", r"renal\s+(?:artery\s+)?doppler"),
     _img(
         "X-ray shoulder",
@@ -520,7 +582,8 @@ SERVICES: tuple[ServiceEntry, ...] = (
     ),
     _img("Abdominal X-ray", *_modality(_XR, "abdomen"), r"axr"),
     # --- procedures ----------------------------------------------------------------------
-    _proc("ECG", r"ecg", r"ekg", r"electrocardiogram", r"12[-\s]lead\s+ecg"),
+    # "serial ECGs": the plural is the same order, repeated.
+    _proc("ECG", r"(?:serial\s+)?ecgs?", r"ekgs?", r"electrocardiograms?", r"12[-\s]lead\s+ecg"),
     _proc("Colonoscopy", r"colonoscopy"),
     _proc(
         "Upper GI endoscopy",
@@ -529,16 +592,20 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"ogd(?:\s?scopy)?",
         r"ugie",
         r"upper\s+gi\s+(?:endoscopy|scopy)",
+        r"ugi\s+(?:endo)?scopy",  # ninth pass
     ),
     _proc(
         "Fundoscopy",
         r"fundoscopy",
         r"(?:dilated\s+)?fundus\s+exam(?:ination)?",
         r"retinal\s+exam(?:ination)?",
+        r"fundus",  # alone only in an order context (AMBIGUOUS_ALIASES): "fundus normal"
     ),
     _proc("Mantoux test", r"mantoux(?:\s+test)?", r"tuberculin\s+skin\s+test"),
     _proc("Spirometry", r"spirometry", r"pfts?", r"pulmonary\s+function\s+tests?"),
-    _proc("Holter monitor", r"holter(?:\s+monitor)?"),
+    # "24-hour tape" is the UK name for the Holter (eighth pass)
+    _proc("Holter monitor", r"holter(?:\s+monitor)?", r"24[-\s]?h(?:ou)?r?\s+(?:ecg\s+)?tape"),
+    _proc("Event monitor", r"(?:cardiac\s+)?event\s+(?:monitor|recorder)"),
     _proc("Stress test", r"(?:exercise\s+|treadmill\s+)?stress\s+test", r"tmt"),
     _proc("EEG", r"eeg", r"electroencephalogra(?:m|phy)"),
     _proc(
@@ -554,7 +621,13 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _proc("Audiometry", r"(?:pure[-\s]tone\s+)?audiometry", r"pta", r"hearing\s+test"),
     _proc("Sleep study", r"sleep\s+study", r"polysomnography", r"psg"),
     # --- referrals (found after "refer to"/"referral to"/"consult") ------------------------
-    _ref("Cardiology", r"cardiology", r"cardiologist", r"cardio"),
+    _ref(
+        "Cardiology",
+        r"cardiology",
+        r"cardiologist",
+        r"cardio",
+        r"rapid\s+access\s+chest\s+pain\s+clinic",  # UK cardiology clinic (eighth pass)
+    ),
     _ref(
         "Ophthalmology",
         r"ophthalmology",
@@ -633,7 +706,11 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"physician\s+(?:opinion|consult(?:ation)?|referral)",
     ),
     _ref("Occupational therapy", r"occupational\s+therapy", r"ot"),
-    _ref("Speech therapy", r"speech\s+(?:and\s+language\s+)?therapy"),
+    # UK "SALT" (speech and language therapy): in capitals only, "salt" is a word
+    _ref("Speech therapy", r"speech\s+(?:and\s+language\s+)?therapy", r"(?-i:SALT)"),
+    _ref("Memory clinic", r"memory\s+(?:clinic|service|assessment\s+service)"),
+    _lab("Bone profile", None, r"bone\s+profile"),  # UK: calcium, phosphate, ALP, albumin
+    _lab("Coeliac serology", None, r"c(?:o)?eliac\s+(?:serology|screen|antibod(?:y|ies))"),
     # --- 2026-11-28: breadth written from clinical knowledge, not from corpus cases -------
     _lab("Transferrin saturation", None, r"transferrin\s+saturation", r"tsat"),
     _lab(
@@ -686,9 +763,13 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _lab("Valproate level", None, r"(?:serum\s+)?(?:valproate|valproic\s+acid|vpa)\s+levels?"),
     _lab("Phenytoin level", None, r"(?:serum\s+)?phenytoin\s+levels?"),
     _lab("Tacrolimus level", None, r"tacrolimus\s+(?:trough\s+)?levels?"),
+    # The overdose level (4 h after ingestion), not an order for the drug.
+    _lab("Paracetamol level", None, r"(?:paracetamol|acetaminophen|apap)\s+levels?"),
     _lab("Urine drug screen", None, r"urine\s+(?:drug|tox(?:icology)?)\s+screen", r"uds"),
     _lab("Blood alcohol", None, r"blood\s+alcohol(?:\s+level)?", r"serum\s+ethanol"),
     _lab("CSF analysis", None, r"csf\s+(?:analysis|routine|studies|examination|cell\s+count)"),
+    _lab("CSF culture", None, r"csf\s+(?:culture|c\s*/\s*s)"),
+    _lab("Urine cytology", None, r"urine\s+(?:for\s+)?cytology"),
     _lab(
         "Pleural fluid analysis",
         None,
@@ -733,7 +814,8 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"bone\s+marrow\s+(?:aspiration\s+(?:and|&)\s+)?(?:biopsy|aspirat(?:e|ion))",
     ),
     _proc("Skin biopsy", r"(?:punch\s+)?skin\s+biopsy", r"punch\s+biopsy"),
-    _proc("Lumbar puncture", r"lumbar\s+puncture", r"lp"),
+    # "Lp(a)" is lipoprotein(a), not a lumbar puncture (ninth pass)
+    _proc("Lumbar puncture", r"lumbar\s+puncture", r"lp(?!\s?\(a\))"),
     _proc("Thoracentesis", r"thora(?:co)?centesis", r"pleural\s+tap"),
     _proc("Joint aspiration", r"(?:joint|knee)\s+aspiration", r"arthrocentesis"),
     _proc("Incision and drainage", r"incision\s+(?:and|&)\s+drainage", r"i\s*(?:&|and)\s*d"),
@@ -750,11 +832,23 @@ SERVICES: tuple[ServiceEntry, ...] = (
         "Urinary catheterization",
         r"(?:urinary\s+|foley\s+)?catheteri[sz]ation",
     ),
-    _ref("Infectious diseases", r"infectious\s+diseases?", r"id\s+(?:consult|opinion|referral)"),
+    _ref(
+        "Infectious diseases",
+        r"infectious\s+diseases?",
+        r"id\s+(?:consult|opinion|referral)",
+        # "refer to ID clinic" (seventh pass): the capitals say it ("id" is also a word).
+        r"(?-i:ID)\s+(?:clinic|team|opd)",
+    ),
     _ref("Geriatrics", r"geriatrics?", r"geriatrician", r"care\s+of\s+the\s+elderly"),
     _ref("Allergy clinic", r"allergy\s+(?:clinic|specialist)", r"allergist", r"immunology"),
-    _ref("Sleep clinic", r"sleep\s+(?:clinic|medicine)"),
+    _ref(
+        "Sleep clinic",
+        r"sleep\s+(?:clinic|medicine)(?:\s+(?:referral|consult(?:ation)?|opinion|opd))?",
+    ),
     _ref("Pain clinic", r"pain\s+(?:clinic|management|medicine)"),
+    # Rehabilitation programmes are referrals of their own (after MI, in COPD).
+    _ref("Cardiac rehabilitation", r"cardiac\s+rehab(?:ilitation)?"),
+    _ref("Pulmonary rehabilitation", r"pulmonary\s+rehab(?:ilitation)?"),
     _ref(
         "Smoking cessation",
         r"smoking\s+cessation(?:\s+(?:clinic|service|program(?:me)?))?",
@@ -782,7 +876,13 @@ SERVICES: tuple[ServiceEntry, ...] = (
     # only where certain. Not taken, for precision: "albumin" and "GTT" alone (IV albumin
     # is a drug, "gtt" is drops), bare "biopsy" ("with the biopsy report"), "eGFR" (read
     # with the creatinine it comes from) and "nebulisation" (the route of a drug).
-    _lab("Albumin", "1751-7", r"(?:serum|s\.)\s*albumin", r"albumin\s+levels?"),
+    _lab(
+        "Albumin",
+        "1751-7",
+        r"(?:serum|s\.)\s*albumin",
+        r"albumin\s+levels?",
+        r"(?<=check\s)albumin",  # "check albumin": a test (IV albumin is a drug)
+    ),
     _lab("Total protein", "2885-2", r"(?:serum\s+)?total\s+proteins?"),
     _lab(
         "Protein electrophoresis",
@@ -893,6 +993,9 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _lab("ANCA", None, r"anca", r"[cp]-?anca"),
     _lab("Immunoglobulins", None, r"(?:serum\s+)?immunoglobulins?(?:\s+levels?)?"),
     _lab("Total IgE", None, r"(?:total\s+|serum\s+)?ige(?:\s+levels?)?"),
+    # AEC: the Indian allergy work-up's eosinophil count (capitals only: "aec" is no word).
+    _lab("Absolute eosinophil count", None, r"(?-i:AEC)", r"absolute\s+eosinophil\s+count"),
+    _proc("Skin prick test", r"skin\s+prick\s+tests?(?:ing)?", r"allergy\s+skin\s+tests?"),
     _lab("Fecal calprotectin", None, r"(?:stool|fa?ecal)\s+calprotectin"),
     _img("MR venography", r"mrv", r"mr\s+venogra(?:m|phy)"),
     _proc("Non-stress test", r"nst", r"non[-\s]?stress\s+test"),
@@ -976,13 +1079,76 @@ SERVICES: tuple[ServiceEntry, ...] = (
         )
         for site, rx in sites
     ),
-    _proc("Urodynamic study", r"urodynamics?(?:\s+stud(?:y|ies))?", r"uroflowmetry"),
+    _proc("Urodynamic study", r"urodynamics?(?:\s+stud(?:y|ies))?"),
+    _proc("Uroflowmetry", r"uroflow(?:metry)?"),  # a flow test alone, not full urodynamics
+    # Seventh pass (2026-11-28): common tests and specialties batch 9 named that the table
+    # lacked. Display names only (no LOINC code was confirmed for them).
+    _lab("Haptoglobin", None, r"(?:serum\s+)?haptoglobin(?:\s+levels?)?"),
+    _lab("Anti-Xa level", None, r"anti-?\s?(?:factor\s+)?xa(?:\s+(?:levels?|assay|activity))?"),
+    # First- and second-trimester aneuploidy screens of Indian antenatal care.
+    _lab("Double marker test", None, r"double\s+marker(?:\s+(?:test|screen))?", r"dual\s+marker"),
+    _lab("Triple marker test", None, r"triple\s+marker(?:\s+(?:test|screen))?"),
+    _lab("Quadruple marker test", None, r"quad(?:ruple)?\s+marker(?:\s+(?:test|screen))?"),
+    _img(
+        "MRI pituitary",
+        *_modality(_MRI, r"(?:pituitary(?:\s+gland)?|sella)"),
+        rf"{_MRI}\s+sella(?:\s+turcica)?",
+    ),
+    _ref("Hepatology", r"hepatology", r"hepatologist", r"liver\s+clinic"),
+    # Ninth pass (2026-11-28): common tests, studies and services batch 11 named that the
+    # table lacked (UK and US names of each). Display names only, no LOINC code.
+    _lab(
+        "Type and screen",
+        None,
+        r"type\s+(?:and|&)\s+screen",
+        r"group\s+(?:and|&)\s+save",  # UK
+        r"(?-i:G\s?&\s?S)",
+    ),
+    _lab(
+        "Chlamydia/gonorrhea NAAT",
+        None,
+        r"(?:gc|ng|gonorrh?o?ea)\s*(?:/|and|&|\+)\s*(?:chlamydia|ct)\s+(?:naat|pcr|nat)",
+        r"chlamydia\s*(?:/|and|&|\+)\s*(?:gc|ng|gonorrh?o?ea)\s+(?:naat|pcr|nat)",
+        r"(?:naat|pcr)\s+for\s+(?:gc|gonorrh?o?ea)\s+(?:and|&)\s+chlamydia",
+        r"(?:naat|pcr)\s+for\s+chlamydia\s+(?:and|&)\s+(?:gc|gonorrh?o?ea)",
+    ),
+    _lab(
+        "Hepatitis panel",
+        None,
+        r"(?:acute\s+|viral\s+)?hepatitis\s+(?:panel|serology|screen)",
+        r"hep\s+(?:panel|serology|screen)",
+    ),
+    _lab("Renin", None, r"(?:plasma\s+)?renin(?:\s+(?:activity|levels?))?"),
+    _lab(
+        "Rapid strep test",
+        None,
+        r"rapid\s+strep(?:\s+(?:a\s+)?(?:test|antigen(?:\s+test)?|swab|screen))?",
+        r"strep\s+a\s+rapid\s+(?:antigen\s+)?test",
+    ),
+    _lab("Lipoprotein(a)", None, r"lp\s?\(a\)", r"lipoprotein\s?\(a\)", r"lipoprotein\s+a"),
+    _lab("Apolipoprotein B", None, r"apo\s?b(?:-?100)?", r"apolipoprotein\s+b(?:-?100)?"),
+    _img(
+        "Coronary artery calcium score",
+        r"(?:coronary\s+(?:artery\s+)?)?calcium\s+scor(?:e|ing)",
+        r"cac\s+scor(?:e|ing)",
+    ),
+    _img(
+        "Liver Doppler ultrasound",
+        r"liver\s+(?:ultrasound|usg|us)(?:\s+scan)?\s+with\s+doppler",
+        r"(?:liver|hepatic|portal\s+venous|portal)\s+doppler(?:\s+(?:ultrasound|usg|scan))?",
+        r"doppler\s+(?:ultrasound|usg)\s+(?:of\s+)?(?:the\s+)?liver",
+    ),
+    _ref("Falls clinic", r"falls?\s+(?:clinic|service|team|prevention\s+service)"),
+    _ref(
+        "Occupational therapy",
+        r"(?:ot|occupational\s+therapy)\s+(?:home\s+|functional\s+)?(?:assessment|eval(?:uation)?)",
+    ),
 )
 
 # Referral specialties are matched only in a referral context: "pt", "gi", "ent", "ot",
 # "endo" and "surgery" are far too common as plain words.
 REFERRAL_CONTEXT = re.compile(
-    r"\b(?:refer(?:ral|red)?|consult(?:ation)?|send\s+to|see\s+(?:the\s+)?|review\s+by|"
+    r"\b(?:refer(?:rals?|red)?|consult(?:ation)?s?|send\s+to|see\s+(?:the\s+)?|review\s+by|"
     r"appointment\s+with|opinion|eval(?:uation)?|opd)\b|\br/v\b",
     re.IGNORECASE,
 )
@@ -990,7 +1156,10 @@ REFERRAL_CONTEXT = re.compile(
 AMBIGUOUS_ALIASES = frozenset(
     {
         "ua",
+        "fundus",
         "hb",
+        "abi",
+        _MG,
         "echo",
         "alt",
         "pt",
@@ -1005,7 +1174,8 @@ AMBIGUOUS_ALIASES = frozenset(
         "rpr",
         "cue",
         "pta",
-        "lp",
+        r"lp(?!\s?\(a\))",
+        "clotting",
         "lh",
         "oct",
         "uds",
@@ -1019,8 +1189,120 @@ STANDALONE_REFERRALS = frozenset(
         r"diet(?:ary)?\s+counsell?ing",
         r"speech\s+(?:and\s+language\s+)?therapy",
         r"social\s+work(?:er)?",
+        # "OT home assessment" (ninth pass)
+        r"(?:ot|occupational\s+therapy)\s+(?:home\s+|functional\s+)?(?:assessment|eval(?:uation)?)",
     }
 )
+
+
+# A clause that is only a short test name, maybe with when ("UA", "Hb after 1 month"):
+# in an order text that is the test, though the name alone would be too weak in prose.
+_LONE_TEST = re.compile(
+    r"\s*(?P<name>[A-Za-z][\w+-]{0,5})\s*(?:(?:after|in)\s+\d+\s*(?:days?|weeks?|wks?|months?|"
+    # "Echo in AM", "Echo tomorrow morning" (ninth pass)
+    r"mths?)|tomorrow(?:\s+morning|\s+am)?|today|now|stat|in\s+(?:the\s+)?(?i:am|morning))?"
+    r"\s*\.?\s*"
+)
+# "GI for urgent EGD", "Cards for cath": a specialty named first, then what it is for.
+_SPECIALTY_FOR = re.compile(r"\s*(?P<name>[A-Za-z][\w-]{1,20})\s+for\b")
+
+
+def names_a_test(text: str) -> bool:
+    """True when ``text`` names a lab test or study unambiguously: the context in which
+    "Hb" or "ALT" in a list means the test."""
+    return any(
+        cs.entry.category != "referral" and cs.pattern.search(text) for cs in compiled_services()
+    )
+
+
+def lone_test(text: str) -> bool:
+    """True when ``text`` is only a short lab name such as "UA" or "Hb after 1 month" (or a
+    short study's: "Echo in AM")."""
+    m = _LONE_TEST.fullmatch(text)
+    return m is not None and any(
+        cs.entry.category in ("laboratory", "imaging")
+        and cs.ambiguous is not None
+        and cs.ambiguous.fullmatch(m.group("name"))
+        for cs in compiled_services()
+    )
+
+
+# "Follow-up after 1 year with ECHO": a short test name right after "with" in a follow-up
+# is done for that visit. Not the names of people or specialties ("with PT", "with ENT").
+_WITH_TEST = re.compile(r"\bwith\s+(?:an?\s+|the\s+|repeat\s+)?(?P<name>[A-Za-z][\w-]{1,5})\b")
+_SEEN_WITH = frozenset({"pt", "ot", "ent", "gi", "endo"})
+
+
+def follow_up_with_test(text: str) -> bool:
+    """True when ``text`` is a follow-up that names a short test after "with"."""
+    m = _WITH_TEST.search(text)
+    return (
+        m is not None
+        and m.group("name").lower() not in _SEEN_WITH
+        and FOLLOW_UP.search(text, 0, m.start()) is not None
+    )
+
+
+# "Vanc 1.25 g IV q12h, trough before 4th dose": the level of the drug just ordered.
+_LEVEL_WORD = re.compile(
+    r"\s*(?:(?:check|send|get|draw)\s+(?:a\s+)?)?(?P<w>trough(?:\s+levels?)?|"
+    r"(?:drug\s+)?levels?|peak(?:\s+levels?)?)\b"
+    # "levels are fine": a result, not an order.
+    r"(?!\s+(?:are|is|was|were|ok|fine|normal|stable|within)\b)",
+    re.IGNORECASE,
+)
+
+
+def level_of(generic: str, text: str) -> tuple[int, int, ServiceEntry] | None:
+    """The drug-level test that ``text`` (a clause after ``generic``'s order) asks for, with
+    the span of its word, when the table has that drug's level."""
+    m = _LEVEL_WORD.match(text)
+    if m is None:
+        return None
+    word = re.sub(r"^drug\s+", "", m.group("w").lower())
+    for cs in compiled_services():
+        if cs.entry.category == "laboratory" and cs.pattern.fullmatch(f"{generic} {word}"):
+            return m.start("w"), m.end("w"), cs.entry
+    return None
+
+
+def specialty_for(text: str) -> bool:
+    """True when ``text`` opens with a specialty and "for" ("GI for urgent EGD")."""
+    m = _SPECIALTY_FOR.match(text)
+    return m is not None and any(
+        cs.entry.category == "referral"
+        and any(p is not None and p.fullmatch(m.group("name")) for p in (cs.pattern, cs.ambiguous))
+        for cs in compiled_services()
+    )
+
+
+_OPEN = re.compile(r"\s*\(\s*")
+_CLOSE = re.compile(r"\s*\)")
+_MODALITY = re.compile(r"\b(?:usg|ultrasound|us|ct|mri|x-?\s?ray|xr|doppler)\b", re.IGNORECASE)
+
+
+def without_bracketed_names(
+    text: str, chosen: list[tuple[int, int, ServiceEntry, bool]]
+) -> list[tuple[int, int, ServiceEntry, bool]]:
+    """ "USG pelvis (TVS)", "USG obstetric (NT scan)", "anomaly scan (obstetric USG)": two
+    studies, one in brackets right after the other, are one order. It is the one written
+    by its modality and site; the named scan beside it says what it is for (ninth pass).
+    When both or neither name a modality, both are kept."""
+    ordered = sorted(chosen, key=lambda h: h[0])
+    drop: set[int] = set()
+    for i in range(1, len(ordered)):
+        outer, inner = ordered[i - 1], ordered[i]
+        if not (
+            outer[2].category == inner[2].category == "imaging"
+            and _OPEN.fullmatch(text, outer[1], inner[0])
+            and _CLOSE.match(text, inner[1])
+        ):
+            continue
+        outer_mod = _MODALITY.search(text, outer[0], outer[1]) is not None
+        inner_mod = _MODALITY.search(text, inner[0], inner[1]) is not None
+        if outer_mod != inner_mod:
+            drop.add(i if outer_mod else i - 1)
+    return [h for i, h in enumerate(ordered) if i not in drop]
 
 
 @dataclass(frozen=True)
@@ -1087,12 +1369,15 @@ def service_by_name(name: str, category: str | None = None) -> ServiceEntry | No
 
 _VERB_GROUPS: dict[str, str] = {
     "start": "start starts started starting begin commence initiate prescribe prescribed "
-    "give administer take add put resume restart trial rx",
+    "give administer take add put resume restart trial rx "
+    # "try you on some ibuprofen gel", "I've suggested she takes lansoprazole" (ninth pass)
+    "try suggest suggested advise advised recommend recommended",
     "stop": "stop stopped discontinue discontinued cease withdraw d/c dc",
     # Hold pauses an order without ending it (MedicationRequest.status on-hold).
     "hold": "hold held holding withhold withheld suspend pause paused omit",
     "change": "increase increased decrease decreased reduce reduced cut titrate uptitrate "
-    "up-titrate downtitrate change adjust double halve taper wean bump escalate",
+    "up-titrate downtitrate change adjust double halve taper wean bump escalate ↑ ↓ "
+    "inc incr",  # "Inc Inj Basaglar to 18 units" (seventh pass)
     "continue": "continue continued cont keep maintain remain",
 }
 # Medication verbs -> order action.
@@ -1108,6 +1393,11 @@ ORDER_VERBS = re.compile(
 NEGATION = re.compile(
     r"\b(?:no\s+need\s+(?:for|of|to)|no(?=\s+\w)|not\s+(?:needed|required|indicated|necessary)|"
     r"not\s+(?:a|an|any)\b|"
+    # "not keen on the colonoscopy", "Not starting insulin yet" (seventh pass)
+    r"not\s+(?:keen\s+on|starting(?!\s+to\b)|to\s+start)\b|"
+    # "Not for antibiotics; not for CT": a ceiling of care (ninth pass)
+    r"^\s*not\s+for\s+(?!more|longer|over|than|long|use|\d)|"
+    r"not\s+(?:scheduling|booking|ordering|arranging|requesting|sending)\b|"
     r"do\s+not|don't|avoid|avoiding|declines?|declined|refuses?|refused|defer|deferred|"
     r"hold\s+off|unnecessary|without\s+(?:any\s+)?(?:need|indication))\b",
     re.IGNORECASE,
@@ -1124,8 +1414,10 @@ FOLLOW_UP = re.compile(
     r"return(?:\s+to\s+clinic)?|rtc|tca|come\s+(?:back|again|after)|revisit|recall|re-?visit|"
     r"next\s+(?:visit|appointment|review)|reassess|re-?evaluate)\b"
     r"[^.;]*?(?:\b(?:in|after|within)\s+(?:about\s+|approximately\s+|another\s+)?)?"
-    r"(?:\b(?P<value>\d+(?:\.\d+)?|a|an|one)\s*"
-    r"(?P<unit>days?|d|weeks?|wks?|w|months?|mos?|mths?|mnths?|m|years?|yrs?|y|fortnights?)\b"
+    # A word value needs a space before its unit: "and" is not "an" + "d", "am" not "a" + "m".
+    r"(?:\b(?P<value>\d+(?:\.\d+)?|(?:a|an|one)(?=\s))\s*"
+    r"(?P<unit>days?|d|weeks?|wks?|w|months?|mos?|mths?|mnths?|m|years?|yrs?|y|fortnights?|"
+    r"hours?|hrs?)\b"
     # "2/52" (weeks), "3/12" (months), "5/7" (days): British clinic notation
     r"|(?P<num>\d{1,2})\s*/\s*(?P<den>52|12|7)(?![\d/]))",
     re.IGNORECASE,

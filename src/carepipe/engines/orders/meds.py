@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from carepipe.engines.orders import drugs
+from carepipe.engines.orders import drugs, substances
 from carepipe.engines.orders.models import DoseStep, Quantity, Timing
 from carepipe.engines.orders.sig import Sig, parse_sig
 
@@ -46,6 +46,7 @@ class MedMention:
     strength: float | None = None
     strength_unit: str | None = None
     form_count: float | None = None
+    unit_assumed: bool = False  # a bare strength ("Telma 40"): the product's, as written
     steps: list[DoseStep] = field(default_factory=list)
     consumed: list[tuple[int, int]] = field(default_factory=list)  # words the parser used
 
@@ -117,6 +118,23 @@ _VEHICLES = frozenset({"sodium chloride", "dextrose", "ringer lactate"})
 _VEHICLE_BEFORE = re.compile(
     r"\b(?:in|with|diluted\s+in)\s+(?:\d+(?:\.\d+)?\s*(?:ml|cc|l)\s+(?:of\s+)?)?$", re.I
 )
+# "lansoprazole 15 mg OD while on naproxen": the drug after "while on" times the other
+# one; it is not ordered again.
+_WHILE_ON_BEFORE = re.compile(
+    r"\b(?:while|whilst|as\s+long\s+as)\s+(?:on|taking)\s+(?:the\s+)?$", re.I
+)
+# "folic acid 5 mg weekly, the day after MTX", "calcium 4 hours apart from levothyroxine":
+# a drug named bare to time the other one is not ordered here either.
+_TIMED_BY_BEFORE = re.compile(
+    r"\b(?:(?:the\s+|a\s+)?(?:day|morning|night|evening)|\d+(?:\.\d+)?\s*(?:h|hrs?|hours?|min|"
+    r"mins|minutes?|days?)|(?:an?|one|two|three|four|half\s+an)\s+(?:hours?|days?))\s+"
+    r"(?:after|before|following|apart\s+from|away\s+from)\s+(?:the\s+|each\s+|every\s+|"
+    r"his\s+|her\s+|your\s+)?(?:dose\s+of\s+)?$",
+    re.I,
+)
+# Medical adjectives the shared NLP's fuzzy match reads as a drug ("retinal" as retinol,
+# i.e. vitamin A): a spelling slip is not assumed where the word is itself a word.
+_WORDS_NOT_DRUGS = frozenset({"retinal", "renal", "dental", "nasal", "rectal", "vaginal", "spinal"})
 # Between two drug names, these join them into one combination product.
 _COMBINE_GAP = re.compile(r"^\s*[/+]\s*$|^-$")
 
@@ -156,10 +174,30 @@ def _names(text: str) -> list[_Name]:
         )
         for h in drugs.find_names(text)
     ]
+    own += [
+        _Name(
+            generic=substance.generic,
+            start=h.start,
+            end=h.end,
+            brand=None,
+            default_unit=substance.default_unit,
+            combination=False,
+            confidence=0.8,
+        )
+        for h in substances.given_as_medicine(text)
+        if (substance := h.substance) is not None
+        and not any(h.start < o.end and o.start < h.end for o in own)
+    ]
     others: list[_Name] = []
     if _nlp_find is not None:
+        # "Calcium 1 g IV": the shared NLP's bare "calcium" is the oral carbonate.
+        unnamed = [(h.start, h.end) for h in substances.unnamed_salts(text)]
         for m in _nlp_find(text):
             if any(m.name_start < o.end and o.start < m.name_end for o in own):
+                continue
+            if any(m.name_start < e and s < m.name_end for s, e in unnamed):
+                continue
+            if m.matched_by == "fuzzy" and m.surface.strip().lower() in _WORDS_NOT_DRUGS:
                 continue
             generic = drugs.canonical_combination(m.name)
             action = getattr(m, "action", None)
@@ -212,6 +250,9 @@ def find_meds(text: str) -> list[MedMention]:
             vehicles.append((n.start, n.end))  # read as part of the drug it carries
             continue
         names.append(n)
+    # Parsed (its words are its own, not the drug's before it), then left out below.
+    references = {n.start for n in names[1:] if _WHILE_ON_BEFORE.search(text, 0, n.start)}
+    timed_by = {n.start for n in names if _TIMED_BY_BEFORE.search(text, 0, n.start)}
     out: list[MedMention] = []
     prev_end = 0
     for i, n in enumerate(names):
@@ -244,10 +285,16 @@ def find_meds(text: str) -> list[MedMention]:
         mention.brand = n.brand
         mention.strength, mention.strength_unit = sig.strength, sig.strength_unit
         mention.form_count = sig.form_count
+        mention.unit_assumed = "unit assumed" in sig.notes
         mention.steps = sig.steps
         mention.consumed = [(n.end + s, n.end + e) for s, e in sig.consumed]
         out.append(mention)
         prev_end = n.end + len(window)
+    bare = {m.name_start for m in out if m.dose is None and m.timing is None}
+    references |= timed_by & bare
+    for ref in [m for m in out if m.name_start in references]:
+        out.remove(ref)
+        vehicles.append((ref.start, max(ref.end, ref.name_end)))
     for start, end in vehicles:
         carrier = next((m for m in reversed(out) if m.name_start < start), None)
         if carrier is not None:

@@ -56,6 +56,8 @@ monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu th
 fri sat sun weekdays weekends alternate
 min mins minute minutes over slow slowly infusion rotacap rotacaps rotahaler amp amps
 ampoule ampoules vial vials tsf tsp teaspoon teaspoons tbsp
+cream creams ointment ointments gel gels lotion lotions non sent instead evaluate
+takes carry throughout unchanged
 """
 FILLER = frozenset(_FILLER_WORDS.split()) | frozenset(lexicon.VERBS)
 

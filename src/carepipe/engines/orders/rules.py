@@ -26,7 +26,20 @@ import hashlib
 import re
 
 from carepipe.engines.nlp.numbers import NormalizedText, normalize_numbers
-from carepipe.engines.orders import drugs, grammar, lexicon, meds, residue
+from carepipe.engines.orders import (
+    drugs,
+    grammar,
+    history,
+    lexicon,
+    meds,
+    not_orders,
+    residue,
+    results,
+    shared_schedule,
+    substances,
+    trailing,
+    verbs,
+)
 from carepipe.engines.orders.clauses import (
     Clause,
     collapse_dotted_abbreviations,
@@ -42,12 +55,15 @@ from carepipe.engines.orders.models import (
     Span,
 )
 from carepipe.engines.orders.rxnorm import RXNORM_SYSTEM, VERIFIED, rxnorm_for
-from carepipe.engines.orders.sig import continue_steps, parse_duration, parse_timing
+from carepipe.engines.orders.sig import continue_steps
 
 ENGINE_NAME = "rules"
-_RULES_VERSION = "2.1.0"  # 2.1: grammar.py (history, verb after the dose, except, switch)
+# 2.1: grammar.py (history, verb after the dose, except, switch); 2.2: trailing.py (a count
+# and schedule after a comma) and the fifth pass's rules; 2.3: results.py (a result is not an
+# order) and the sixth pass's rules; 2.4: history.py; 2.5: not_orders.py; 2.6: the ninth
+# pass (verbs.py, shared_schedule.py split out; results, declines, asides) (docs/orders.md)
+_RULES_VERSION = "2.6.0"
 
-_WORD = re.compile(r"[a-z][a-z/-]*", re.I)
 _HAS_LETTER = re.compile(r"[A-Za-z]")
 _SWITCH = re.compile(r"\b(?:switch|swap|convert|change|replace)\w*\b.*?\bfrom\b", re.I)
 
@@ -88,10 +104,15 @@ class RulesOrdersEngine:
             lo, hi = bounds.get(c.sentence, (c.start, c.end))
             bounds[c.sentence] = (min(lo, c.start), max(hi, c.end))
         state.test_sentences = {
-            sent for sent, (lo, hi) in bounds.items() if _names_a_test(work[lo:hi])
+            sent for sent, (lo, hi) in bounds.items() if lexicon.names_a_test(work[lo:hi])
         }
         state.history_sentences = {
             sent for sent, (lo, hi) in bounds.items() if grammar.HISTORY.match(work[lo:hi])
+        }
+        state.result_sentences = {  # "Hb 11.2, FBS 98. All normal.": results, not orders
+            sent - 1
+            for sent, (lo, hi) in bounds.items()
+            if results.judges_the_sentence_before(work[lo:hi])
         }
         for clause in clauses:
             self._read_clause(clause, norm, result, state)
@@ -107,9 +128,10 @@ class RulesOrdersEngine:
         state: _State,
     ) -> None:
         original = _original_text(norm, clause.start, clause.end)
+        state.seen += 1
         if not _HAS_LETTER.search(original):
             return  # bare numbers or symbols as sent: nothing to read or report
-        verb_action = _first_verb_action(clause.text)
+        verb_action = verbs.first_action(clause.text)
         # Earlier clauses of the sentence lend their verb ("Start X, Y and Z").
         earlier = state.inherited.get(clause.sentence)
         if verb_action is not None:
@@ -119,7 +141,7 @@ class RulesOrdersEngine:
         # nothing, and is listed so that a reader still sees it.
         if (
             clause.sentence in state.history_sentences
-            and verb_action is None
+            and not history.verb_after_opening(clause.text)
             and earlier is None
             and not grammar.FOLLOW_UP_WORD.search(clause.text)
         ):
@@ -128,14 +150,33 @@ class RulesOrdersEngine:
             return
         found = OrderSet(engine=out.engine, model_version=out.model_version)
         covered, declined = self._medications(clause, norm, found, earlier, verb_action is not None)
+        if not_orders.defers(clause.text) or (
+            earlier is None and history.tells_the_past(clause.text, found.medications)
+        ):
+            state.last_med = None  # "She was on metformin earlier", "will consider": listed
+            out.not_understood.append(original)
+            if not_orders.defers(clause.text):
+                # "we may switch to sertraline at review in 4 weeks": the review is booked
+                self._follow_ups(clause, norm, found)
+                out.follow_ups.extend(found.follow_ups)
+                state.deferred = (state.seen, original)
+            return
         repeats_before = state.repeats
         covered += self._services(clause, norm, found, covered, state)
         covered += self._follow_ups(clause, norm, found)
-        heading = _HEADING.match(clause.text)
+        heading = grammar.HEADING.match(clause.text)
         if heading is not None:
             covered.append(heading.span("label"))
         repeated_only = found.order_count == 0 and state.repeats > repeats_before
 
+        # A decline after what it names ("D-dimer not needed given Wells score", "vitamin K
+        # not needed"); after a dose it qualifies the drug instead ("..., not needed if ...").
+        if not_orders.declined_after(clause.text) and all(
+            m.dose is None and m.timing is None for m in found.medications
+        ):
+            out.negated.append(original)
+            _decline_deferred(out, state, found, clause.text)
+            return
         # A negation cue before the first order negates the clause ("no need for a CXR");
         # one after it qualifies the order instead ("follow up in 3 months if no better").
         # "hold off on the metformin" holds the drug: it is not a negation.
@@ -146,8 +187,10 @@ class RulesOrdersEngine:
                 default=None,
             )
             cue = clause.start + neg.start()
-            if first is None or norm.to_original(cue, cue)[0] < first:
+            before = first is None or norm.to_original(cue, cue)[0] < first
+            if before:
                 out.negated.append(original)
+                _decline_deferred(out, state, found, clause.text)
                 return
         state.clause_no += 1
         if found.order_count == 0:
@@ -157,11 +200,12 @@ class RulesOrdersEngine:
             (out.negated if declined else out.not_understood).append(original)
             return
         out.medications.extend(found.medications)
+        out.negated.extend(found.negated)  # "... instead of amoxicillin"
         if found.medications:
             same = state.sentence_meds.setdefault(clause.sentence, [])
             same.extend(found.medications)
-            _share_schedule(clause.text, same)
-            _share_joined(clause.text, found.medications)
+            shared_schedule.share_schedule(clause.text, same)
+            shared_schedule.share_joined(clause.text, found.medications)
         out.services.extend(found.services)
         out.follow_ups.extend(found.follow_ups)
         state.last_med = (state.clause_no, found.medications[-1]) if found.medications else None
@@ -185,24 +229,13 @@ class RulesOrdersEngine:
         if _FINISHES.fullmatch(clause.text.strip()):
             return True
         # A clause that is only a schedule (", twice weekly", ", both once daily after
-        # lunch") gives it to the drug before it, or with "all/each/both" to every drug
-        # of the sentence, when they have none.
-        timing = parse_timing(clause.text)
-        if (
-            timing is not None
-            and not residue.leftovers(clause.text, [])
-            and not _verbs(clause.text)  # "then restart 3 mg OD" is a step, not a schedule
-            and not _CONTINUES.match(clause.text)
-        ):
-            shared = _SHARED.match(clause.text.strip()) is not None
-            targets = state.sentence_meds.get(clause.sentence, [med]) if shared else [med]
-            duration = parse_duration(clause.text)
-            for target in targets:
-                if target.timing is None and not target.steps:
-                    target.timing = timing.model_copy()
-                    if target.duration is None and duration is not None:
-                        target.duration = duration
-            return True
+        # lunch"), or a count and a schedule (", one four times a day", ", 2 puffs BD"),
+        # finishes the drug before it, or with "all/each/both" every drug of the sentence.
+        if not _CONTINUES.match(clause.text):
+            to_all = shared_schedule.SHARED.match(clause.text.strip()) is not None
+            targets = state.sentence_meds.get(clause.sentence, [med]) if to_all else [med]
+            if trailing.finish_previous(clause.text, targets):
+                return True
         if not _CONTINUES.match(clause.text):
             if _QUALIFIES.match(clause.text):
                 _extend(med, clause, norm)  # "..., hold if not eating": in its dosage text
@@ -241,8 +274,9 @@ class RulesOrdersEngine:
         offsets) and whether any mention was skipped as negated ("not on aspirin")."""
         found = []
         declined = False
+        aside_spans: list[tuple[int, int]] = []
         for m in meds.find_meds(clause.text):
-            if m.assertion == "hypothetical" and _CONDITIONAL_HOLD.search(clause.text):
+            if m.assertion == "hypothetical" and verbs.CONDITIONAL_HOLD.search(clause.text):
                 m.assertion = "present"  # "hold if SBP < 100" is not a hypothetical drug
             if m.assertion in ("negated", "family") or (
                 m.assertion == "historical" and not has_verb
@@ -252,8 +286,21 @@ class RulesOrdersEngine:
                 else:
                     declined = declined or m.assertion == "negated"
                     continue
+            gone = not_orders.replaced(clause.text, m.name_start)
+            if gone is not None:  # "clarithromycin ... instead of amoxicillin"
+                declined = True
+                out.negated.append(_original_text(norm, clause.start + gone, clause.start + m.end))
+                aside_spans.append((gone, m.end))
+                continue
+            gone = not_orders.aside(clause.text, m.name_start)
+            if gone is not None:  # "Stop aspirin (now on apixaban)"
+                aside_spans.append((gone, m.end))
+                continue
+            if found and grammar.absorb_spelled_out(clause.text, found[-1], m):
+                aside_spans.append((m.start, m.end))  # "Paxlovid (nirmatrelvir ...) BID"
+                continue
             found.append(m)
-        covered: list[tuple[int, int]] = []
+        covered: list[tuple[int, int]] = list(aside_spans)
         switching = len(found) >= 2 and (
             _SWITCH.search(clause.text) is not None
             or (
@@ -261,16 +308,18 @@ class RulesOrdersEngine:
                 and grammar.SWITCH_TO.fullmatch(clause.text, found[0].name_end, found[1].name_start)
                 is not None
             )
+            or grammar.switched_from_first(clause.text, found)
         )
         for i, m in enumerate(found):
             action: Action = (
-                _verb_action_before(clause.text, m.name_start)
-                or _verb_right_after(clause.text, m.name_end)
+                grammar.switched_to(clause.text, m.name_start)
+                or verbs.action_before(clause.text, m.name_start)
+                or verbs.right_after(clause.text, m.name_end)
                 or grammar.verb_after_dose(
                     clause.text, m.name_end, grammar.next_start(found, i, clause.text)
                 )
                 or inherited
-                or _as_action(m.action_hint)
+                or verbs.hint(m.action_hint, clause.text[: m.name_start])
                 or "start"
             )
             if switching:
@@ -280,7 +329,14 @@ class RulesOrdersEngine:
             if action in ("stop", "hold") and grammar.excepted(clause.text[: m.name_start]):
                 action = "continue"  # "hold all oral meds except levothyroxine": it goes on
             if action == "change" and not m.steps:
-                grammar.to_target(m, clause.text, grammar.next_start(found, i, clause.text))
+                grammar.to_target(
+                    m,
+                    clause.text,
+                    grammar.next_start(found, i, clause.text),
+                    drugs.default_unit(m.name),
+                )
+            if action == "stop" and m.unit_assumed:
+                m.dose = m.dose_unit = None  # "Stop Telma 40": the product, nothing given
             conf = m.confidence
             if m.dose is None and action in ("start", "change"):
                 conf = min(conf, 0.6)  # a start without a dose needs a human look
@@ -332,12 +388,14 @@ class RulesOrdersEngine:
         text = clause.text
         reason = lexicon.REASON.search(text)
         limit = reason.start() if reason else len(text)
-        heading = _HEADING.match(text)
+        heading = grammar.HEADING.match(text)
         first = heading.end("label") if heading else 0  # "Blood sugar monitoring: FBS..."
-        referral_ctx = lexicon.REFERRAL_CONTEXT.search(text) is not None
+        referral_ctx = not_orders.referral_context(text) or lexicon.specialty_for(text)
         order_ctx = (
             referral_ctx
             or lexicon.ORDER_VERBS.search(text) is not None
+            or lexicon.lone_test(text)  # "UA", "Hb after 1 month" as a clause of their own
+            or lexicon.follow_up_with_test(text)  # "Follow-up after 1 year with ECHO"
             or clause.sentence in state.test_sentences  # "S. creatinine, Hb, TLC"
         )
         hits: list[tuple[int, int, lexicon.ServiceEntry, bool]] = []
@@ -352,10 +410,19 @@ class RulesOrdersEngine:
             if cs.ambiguous is not None and order_ctx:
                 for m in cs.ambiguous.finditer(text, first, limit):
                     hits.append((m.start(), m.end(), cs.entry, True))
+        last = state.last_med
+        level = (
+            lexicon.level_of(last[1].name, text) if last and last[0] == state.clause_no else None
+        )
+        if level is not None:
+            hits.append((*level, False))  # "Vanc 1 g IV q12h, trough before 4th dose"
         # Longest match first; a span already taken (or inside a medication name) is
         # skipped.
         hits.sort(key=lambda h: (-(h[1] - h[0]), h[0]))
         taken: list[tuple[int, int]] = list(med_spans)
+        result_clause = results.is_result(text) or (
+            clause.sentence in state.result_sentences and not lexicon.ORDER_VERBS.search(text)
+        )
         chosen: list[tuple[int, int, lexicon.ServiceEntry, bool]] = []
         for h in hits:
             if any(h[0] < e and s < h[1] for s, e in taken):
@@ -365,6 +432,14 @@ class RulesOrdersEngine:
             ):
                 taken.append((h[0], h[1]))  # "hold until creatinine improves": a condition
                 continue
+            if result_clause or results.is_finding(text, h[1]):
+                taken.append((h[0], h[1]))  # "DEXA last month showed osteopenia": a result
+                continue
+            if substances.is_test_load(text, h[0]):
+                taken.append((h[0], h[1]))  # "OGTT with 75 g glucose": the test's load
+                continue
+            if substances.written_as_given(text, h[0], h[1]):
+                continue  # "magnesium 400 mg PO": a medicine, not a test (if unknown, listed)
             if _TARGET_AFTER.match(text, h[1]):
                 taken.append((h[0], h[1]))  # "titrate to FBS < 130": a target, not a test
                 continue
@@ -373,7 +448,7 @@ class RulesOrdersEngine:
                 continue
             taken.append((h[0], h[1]))
             chosen.append(h)
-        for start, end, entry, ambiguous in sorted(chosen, key=lambda h: h[0]):
+        for start, end, entry, ambiguous in lexicon.without_bracketed_names(text, chosen):
             if entry.display in state.ordered:
                 state.repeats += 1
                 continue  # "TLC, DLC, platelet count": one CBC
@@ -432,9 +507,12 @@ class _State:
         self.clause_no = 0  # clauses read so far
         self.test_sentences: set[int] = set()  # sentences naming a lab test plainly
         self.history_sentences: set[int] = set()  # sentences opening with history
+        self.result_sentences: set[int] = set()  # sentences judged by the next one
         self.ordered: set[str] = set()  # services ordered so far (one order each)
         self.repeats = 0  # services named again (not ordered twice)
         self.sentence_meds: dict[int, list[MedicationOrder]] = {}  # sentence -> its drugs
+        self.deferred: tuple[int, str] | None = None  # (clause seen, text) of a later plan
+        self.seen = 0  # clauses looked at, whatever they gave
 
 
 # "then stop", "and stop", "max 3 per day": the end of the previous drug's instruction.
@@ -455,22 +533,10 @@ _CONTINUES = re.compile(
     r"titrate|uptitrate|wean|step\s+(?:up|down)|go\s+up|bump|restart|resume)\b)",
     re.IGNORECASE,
 )
-# A label before a colon heads what follows ("Labs:", "Blood sugar monitoring:"); "re:"
-# does not end a label ("Psych consult re: low mood" orders the consult).
-_HEADING = re.compile(r"\s*(?P<label>[A-Za-z][A-Za-z /&-]{1,40})(?<!\s[Rr][Ee]):\s*\S")
-# "Tab A 75, Tab B 75, Tab C 40 - all 0-0-1": one schedule for every drug of the list.
-_PLUS = re.compile(r"\S\s*\+\s*(?:inj\.?\s+|tab\.?\s+|neb\.?\s+)?[A-Za-z]", re.I)
-_SHARED = re.compile(r"\b(?:all|each|both)\b(?:\s+(?:to\s+be\s+)?(?:taken|given))?", re.I)
 # A test name followed by a comparison is a target or a result ("to FBS < 130").
 _TARGET_AFTER = re.compile(r"\s*(?:<|>|<=|>=|≤|≥|=|below|above|under|over)\s*\d", re.IGNORECASE)
 _HOLD_OFF = re.compile(r"\bhold\s+off\b", re.IGNORECASE)
 _TAPER_OFF = re.compile(r"\b(?:taper|wean)(?:ing)?\s+off\b", re.IGNORECASE)
-# "hold if SBP < 100", "hold for HR < 55": a condition on the order, not a hold.
-_CONDITIONAL_HOLD = re.compile(
-    r"\b(?:hold|withhold|omit)\s+(?:the\s+dose\s+)?(?:if|when|for\s+(?:sbp|bp|hr|pulse|"
-    r"heart\s+rate|blood\s+pressure|sugar|glucose|rbs|fbs)\b)",
-    re.IGNORECASE,
-)
 
 
 def _extend(med: MedicationOrder, clause: Clause, norm: NormalizedText) -> None:
@@ -482,43 +548,19 @@ def _extend(med: MedicationOrder, clause: Clause, norm: NormalizedText) -> None:
     med.text = norm.original[med.span.start : med.span.end]
 
 
-def _share_schedule(text: str, meds_of_sentence: list[MedicationOrder]) -> None:
-    """Give a schedule written once for a list ("..., all 0-0-1") to the drugs without one."""
-    m = _SHARED.search(text)
-    if m is None:
+def _decline_deferred(out: OrderSet, state: _State, found: OrderSet, clause: str) -> None:
+    """ "Will consider colonoscopy ...; not scheduling today", "I would consider an MRI, but
+    this is not needed at present": a plan for later that the next clause declines for now
+    is negated, not merely listed (ninth pass)."""
+    if state.deferred is None or state.deferred[0] != state.seen - 1:
         return
-    rest = text[m.end() :]
-    timing = parse_timing(rest)
-    if timing is None:
+    if found.order_count or not not_orders.declines_for_now(clause):
         return
-    duration = parse_duration(rest)
-    for med in meds_of_sentence:
-        if med.timing is None and not med.steps and med.action in ("start", "continue", "change"):
-            med.timing = timing.model_copy()
-            if med.duration is None and duration is not None:
-                med.duration = duration
-
-
-def _share_joined(text: str, meds_of_clause: list[MedicationOrder]) -> None:
-    """ "Levolin 1 respule + Budecort 1 respule TDS": drugs given together share the
-    schedule written after the last of them."""
-    if len(meds_of_clause) < 2 or not _PLUS.search(text):
-        return
-    last = meds_of_clause[-1]
-    if last.timing is None:
-        return
-    for med in meds_of_clause[:-1]:
-        if med.timing is None and not med.steps and med.action == last.action:
-            med.timing = last.timing.model_copy()
-
-
-def _names_a_test(text: str) -> bool:
-    """True when ``text`` names a lab test or study unambiguously: the context in which
-    "Hb" or "ALT" in a list means the test."""
-    return any(
-        cs.entry.category != "referral" and cs.pattern.search(text)
-        for cs in lexicon.compiled_services()
-    )
+    text = state.deferred[1]
+    if text in out.not_understood:
+        out.not_understood.remove(text)
+        out.negated.append(text)
+    state.deferred = None
 
 
 def _items(orders: OrderSet) -> list[MedicationOrder | ServiceOrder | FollowUp]:
@@ -528,51 +570,3 @@ def _items(orders: OrderSet) -> list[MedicationOrder | ServiceOrder | FollowUp]:
 def _original_text(norm: NormalizedText, start: int, end: int) -> str:
     s, e = norm.to_original(start, end)
     return norm.original[s:e].strip()
-
-
-def _verb_of(word: str) -> Action | None:
-    return lexicon.VERBS.get(word.lower())  # type: ignore[return-value]
-
-
-def _as_action(word: str | None) -> Action | None:
-    if word in ("start", "stop", "continue", "change", "hold"):
-        return word  # type: ignore[return-value]
-    return None
-
-
-def _verbs(text: str, end: int | None = None) -> list[Action]:
-    """Actions of the verbs in ``text[:end]``, skipping conditional holds."""
-    out: list[Action] = []
-    for m in _WORD.finditer(text, 0, len(text) if end is None else end):
-        action = _verb_of(m.group(0))
-        if action is None:
-            continue
-        if action == "hold" and _CONDITIONAL_HOLD.match(text, m.start()):
-            continue
-        out.append(action)
-    return out
-
-
-_RIGHT_AFTER = re.compile(r"\s*(?:[-:,]\s*)?(?P<verb>[a-z][a-z/-]*)", re.IGNORECASE)
-
-
-def _verb_right_after(text: str, pos: int) -> Action | None:
-    """ "Warfarin hold x 2 days", "aspirin - stop": a verb right after the name."""
-    m = _RIGHT_AFTER.match(text, pos)
-    if m is None:
-        return None
-    action = _verb_of(m.group("verb"))
-    if action == "hold" and _CONDITIONAL_HOLD.match(text, m.start("verb")):
-        return None
-    return action
-
-
-def _first_verb_action(text: str) -> Action | None:
-    found = _verbs(text)
-    return found[0] if found else None
-
-
-def _verb_action_before(text: str, pos: int) -> Action | None:
-    """The action of the last verb before ``pos`` in the clause."""
-    found = _verbs(text, pos)
-    return found[-1] if found else None

@@ -206,11 +206,18 @@ def _strengths(text: str, used: list[tuple[int, int]]) -> tuple[tuple[float, str
         combo = True
         used.append(m.span())
         masked = masked[: m.start()] + " " * (m.end() - m.start()) + masked[m.end() :]
-    for m in STRENGTH.finditer(masked):
+    found = list(STRENGTH.finditer(masked))
+    for i, m in enumerate(found):
         unit = STRENGTH_UNITS[m.group("u").lower()]
         if m.group("perkg"):
             unit = f"{unit}/kg"
         used.append(m.span())
+        later = found[i + 1] if i + 1 < len(found) else None
+        if unit == "%" and later is not None and STRENGTH_UNITS[later.group("u").lower()] == "mL":
+            # "Calcium gluconate 10% 10 mL": the percentage names the solution, the
+            # volume is what is given.
+            used.append(later.span())
+            return (to_number(later.group("v")), "mL"), combo
         return (to_number(m.group("v")), unit), combo
     return None, combo
 
@@ -247,7 +254,8 @@ def _one_step(text: str, default_unit: str, combination: bool, sig: Sig) -> None
             sig.notes.append("unequal doses in the schedule: the first is given")
     if strength is None and not combo:
         bare = BARE.match(text)
-        if bare is not None:
+        # "Coartem 4 tabs": a number already read as the tablet count is not a strength.
+        if bare is not None and not any(s < bare.end("v") and bare.start("v") < e for s, e in used):
             value = to_number(bare.group("v")) * (1000 if bare.group("k") else 1)
             rest = text[bare.end() :]
             # "Glycomet GP 1 1-0-1": a tablet count; "Rocaltrol 0.25 OD": a strength.

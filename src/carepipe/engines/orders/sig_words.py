@@ -14,11 +14,19 @@ from carepipe.engines.orders.models import DoseStep, Quantity, Timing
 _FRACTIONS = {"½": 0.5, "¼": 0.25, "¾": 0.75}
 # "1½" and "1 ½" are one and a half; "50 ½ tab" is a strength then half a tablet, so a
 # space may come before the fraction only after a small tablet count.
-NUM = r"(?:\d{1,3}(?:,\d{3})+(?!\d)|[1-4]\s+[½¼¾]|\d+(?:\.\d+)?[½¼¾]?|[½¼¾]|\.\d+)"
+# "6 lakh IU" (Indian notation, seventh pass): a lakh is 100,000.
+NUM = (
+    r"(?:\d+(?:\.\d+)?\s*lakhs?\b|\d{1,3}(?:,\d{3})+(?!\d)|[1-4]\s+[½¼¾]|\d+(?:\.\d+)?[½¼¾]?"
+    r"|[½¼¾]|\.\d+)"
+)
+_LAKH = re.compile(r"\s*lakhs?$", re.IGNORECASE)
 
 
 def to_number(raw: str) -> float:
-    """ "60,000" -> 60000, "½" -> 0.5, "1½" -> 1.5, "0.5" -> 0.5."""
+    """ "60,000" -> 60000, "½" -> 0.5, "1½" -> 1.5, "0.5" -> 0.5, "6 lakh" -> 600000."""
+    lakh = _LAKH.search(raw)
+    if lakh is not None:
+        return to_number(raw[: lakh.start()]) * 100_000
     raw = raw.replace(",", "").replace(" ", "")
     frac = 0.0
     if raw and raw[-1] in _FRACTIONS:
@@ -137,7 +145,7 @@ SCHEDULE = re.compile(
 )
 # A strength written without a unit right after the name: "Glycomet 500", "amox 500".
 BARE = re.compile(
-    rf"^[\s-]*(?:(?:sr|er|xl|cr|mr|od|retard|forte|ds|plus)\b[\s-]*)?(?P<v>{NUM})(?P<k>k\b)?"
+    rf"^[\s-]*(?:(?:sr|er|xr|xl|cr|mr|la|cd|od|retard|forte|ds|plus)\b[\s-]*)?(?P<v>{NUM})(?P<k>k\b)?"
     r"(?![\d.])(?!\s*(?:%|/|-\s*\d|times\b|x\b|days?\b|d\b|weeks?\b|wks?\b|months?\b|"
     r"hours?\b|hrs?\b|h\b|min(?:ute)?s?\b|doses?\b|(?:ml|cc)\s*/\s*(?:h|hrs?|hours?)\b))",
     re.IGNORECASE,
@@ -149,12 +157,19 @@ COUNT_AFTER = re.compile(
     re.IGNORECASE,
 )
 # The dose form named before the drug: "Tab", "T.", "Cap", "Inj".
-PREFIX_FORM = re.compile(r"(?<![\w])(?P<f>tabs?|tablets?|t|caps?|capsules?)\.?\s*$", re.I)
+PREFIX_FORM = re.compile(r"(?<![\w])(?P<f>tabs?|tablets?|t|caps?|capsules?|sachets?)\.?\s*$", re.I)
 _INHALED_FORMS = frozenset({"puff", "respule", "rotacap"})
 
 # --- frequency -----------------------------------------------------------------------------
 
 # (pattern, frequency, period, periodUnit, when codes)
+# A UK "OM" / "ON" counts only right after a dose ("40 mg OM", "2 tabs ON").
+_AFTER_DOSE = (
+    r"(?:(?<=\dmg )|(?<=\d mg )|(?<=mcg )|(?<=\d g )|(?<=\dg )|(?<=units )|(?<=tab )"
+    r"|(?<=tabs )|(?<=\d ))"
+)
+# ... and only where the sig may end: "ON the advice of", "ON ALTERNATE DAYS" are words.
+_END_OF_SIG = r"(?![ \t]+(?!(?:because|for|and|then|x|to|until|with|PRN)\b)\w)"
 _FREQ: tuple[tuple[str, int, float, str, tuple[str, ...]], ...] = (
     (r"q\.?i\.?d|qds|four\s+times\s+(?:a\s+day|daily|per\s+day)", 4, 1, "d", ()),
     (
@@ -184,6 +199,8 @@ _FREQ: tuple[tuple[str, int, float, str, tuple[str, ...]], ...] = (
         (),
     ),
     (r"(?:once\s+)?monthly|once\s+(?:a|per)\s+month|every\s+month", 1, 1, "mo", ()),
+    # Yearly infusions (zoledronic acid): "once yearly", "annually", "once a year".
+    (r"(?:once\s+)?(?:yearly|annually)|once\s+(?:a|per)\s+year|every\s+year", 1, 1, "a", ()),
     (
         r"q\.?d|o\.?d|once\s+(?:a\s+day|daily)|daily|every\s+day|(?:a|per)\s+day|/\s*day",
         1,
@@ -198,23 +215,45 @@ _FREQ: tuple[tuple[str, int, float, str, tuple[str, ...]], ...] = (
     (r"bbf|before\s+breakfast", 1, 1, "d", ("ACM",)),
     (r"after\s+breakfast", 1, 1, "d", ("PCM",)),
     (r"after\s+lunch", 1, 1, "d", ("PCD",)),
-    (r"with\s+(?:dinner|supper)", 1, 1, "d", ("CV",)),
+    # The other single meals (FHIR EventTiming ACD, CD, CM), beside the ones above.
+    (r"before\s+lunch", 1, 1, "d", ("ACD",)),
+    (r"with\s+lunch", 1, 1, "d", ("CD",)),
+    (r"with\s+breakfast", 1, 1, "d", ("CM",)),
+    (r"with\s+(?:dinner|supper|(?:the\s+|her\s+|his\s+)?evening\s+meal)", 1, 1, "d", ("CV",)),
+    # UK "OM" / "ON" (omni mane, omni nocte; eighth pass): in capitals and right after a
+    # dose, because "on" is also a word ("20 mg ON", not "MG ON ALTERNATE DAYS").
+    (_AFTER_DOSE + r"(?-i:OM)" + _END_OF_SIG, 1, 1, "d", ("MORN",)),
+    (_AFTER_DOSE + r"(?-i:ON)" + _END_OF_SIG, 1, 1, "d", ("NIGHT",)),
     (r"after\s+dinner", 1, 1, "d", ("PCV",)),
     (r"before\s+dinner", 1, 1, "d", ("ACV",)),
     (r"at\s+\d{1,2}(?::\d\d)?\s*(?:am|pm)", 1, 1, "d", ()),
-    (r"before\s+(?:each\s+|every\s+)?meals?|a\.?c\.?(?=\s|$)", 3, 1, "d", ("AC",)),
-    (r"after\s+(?:each\s+|every\s+)?meals?|p\.?c\.?(?=\s|$)", 3, 1, "d", ("PC",)),
-    (r"with\s+(?:each\s+|every\s+)?meals?", 3, 1, "d", ("C",)),
+    (
+        r"before\s+(?:each\s+|every\s+)?(?:major\s+|main\s+)?meals?|a\.?c\.?(?=\s|$)",
+        3,
+        1,
+        "d",
+        ("AC",),
+    ),
+    (
+        r"after\s+(?:each\s+|every\s+)?(?:major\s+|main\s+)?meals?|p\.?c\.?(?=\s|$)",
+        3,
+        1,
+        "d",
+        ("PC",),
+    ),
+    (r"with\s+(?:each\s+|every\s+)?(?:major\s+|main\s+)?meals?", 3, 1, "d", ("C",)),
 )
 FREQ_RES = [
     (re.compile(rf"(?<![\w/])(?:{p})(?![\w])", re.IGNORECASE), f, per, u, w)
     for p, f, per, u, w in _FREQ
 ]
 # Words that only say WHEN a daily dose is taken: they do not override a stated count.
-WHEN_ONLY = frozenset({"HS", "NIGHT", "MORN", "EVE", "ACM", "PCM", "PCD", "CV", "PCV", "ACV"})
+WHEN_ONLY = frozenset(
+    {"HS", "NIGHT", "MORN", "EVE", "ACM", "PCM", "PCD", "ACD", "CD", "CM", "CV", "PCV", "ACV"}
+)
 EVERY = re.compile(
     r"(?<![\w])(?:every|q)\s*(?P<p>\d+(?:\.\d+)?)(?:\s*(?:to|-|\u2013)\s*(?P<pmax>\d+(?:\.\d+)?))?"
-    r"\s*(?P<unit>hours?|hrs?|h|hourly|minutes?|mins?|min|days?|d|weeks?|wks?|w)(?![\w])",
+    r"\s*(?P<unit>hours?|hrs?|h|hourly|minutes?|mins?|min|days?|d|weeks?|wks?|w|months?)(?![\w])",
     re.IGNORECASE,
 )
 # "8 hourly", "6th hourly", "4-6 hrly": every N hours, as Indian and UK notes write it.
@@ -228,7 +267,7 @@ TIMES_PER = re.compile(
 )
 ONCE_ONLY = re.compile(
     r"(?<![\w])(?:stat|now|x\s*1(?!\d|\s*(?:/|days?|d\b|weeks?|wks?|months?))|once(?!\s+(?:a|per|"
-    r"daily|weekly|monthly|every|in))|single\s+dose|one\s+dose|1\s+dose|loading(?:\s+dose)?|"
+    r"daily|weekly|monthly|yearly|annually|every|in))|single\s+dose|one\s+dose|1\s+dose|loading(?:\s+dose)?|"
     r"(?:on\s+)?day\s+1)(?![\w])",
     re.IGNORECASE,
 )
@@ -241,14 +280,16 @@ PRN_PATTERN = re.compile(
     r"when\s+required|when\s+needed|as\s+and\s+when(?:\s+required)?|"
     r"if\s+(?:you|she|he|they)\s+needs?(?:\s+(?:it|them|one|to))?)(?![\w])"
     # The reason may be a threshold ("PRN RR < 8", "prn SBP > 180").
-    r"(?:\s+(?:for\s+)?(?P<reason>(?!for\b|max\b|every\b|q\d)[a-z][a-z/ ]*?"
+    # "PRN with laxative cover", "PRN with food": what it is taken with is no reason
+    r"(?:\s+(?:for\s+)?(?P<reason>(?!for\b|max\b|every\b|q\d|with\b)[a-z][a-z/ ]*?"
     r"(?:\s*[<>]=?\s*\d+(?:\.\d+)?)?))?"
-    r"(?=$|[,.;(]|\s+(?:and|then|for|every|max|up\s+to|q\d)\b)",
+    # or a time before the need: "PRN 1 hour before activity".
+    r"(?=$|[,.;:(]|\s+(?:and|then|for|every|max|up\s+to|q\d|before|prior|with)\b|\s+\d)",
     re.IGNORECASE,
 )
 PRN_IF = re.compile(
     r"\bif\s+(?P<reason>(?:temp(?:erature)?|fever|febrile|pain|painful|vomit\w*|nausea|"
-    r"wheez\w*|breathless\w*|sob|headache|itch\w*|loose\s+stools?|cough|sleepless\w*|"
+    r"wheez\w*|breathless\w*|sob|short\s+of\s+breath|dyspn\w*|headache|itch\w*|loose\s+stools?|cough|sleepless\w*|"
     r"anxious|agitat\w*|constipat\w*)[^,;]*)",
     re.IGNORECASE,
 )

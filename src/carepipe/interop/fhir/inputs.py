@@ -414,7 +414,7 @@ class FollowUpInput:
 
     description: str
     interval: int | None = None
-    interval_unit: Literal["d", "wk", "mo", "a"] | None = None
+    interval_unit: Literal["h", "d", "wk", "mo", "a"] | None = None
     reason: str | None = None
 
 

@@ -38,8 +38,11 @@ def _as_date(value: DateLike) -> date:
 
 
 def due_date(start: DateLike, interval: int, unit: str) -> date:
-    """``start`` plus ``interval`` days, weeks, months or years (month end clamped)."""
+    """``start`` plus ``interval`` hours, days, weeks, months or years (month end clamped);
+    hours count in whole days ("review in 48 hours" is due two days on)."""
     day = _as_date(start)
+    if unit == "h":
+        return day + timedelta(days=interval // 24)
     if unit == "d":
         return day + timedelta(days=interval)
     if unit == "wk":

@@ -1,0 +1,131 @@
+"""The patient's past and what they already take: drug mentions that are not orders.
+
+Written on 2026-11-28 (issue 12, seventh pass) from batch 9's false positives, in general
+form. Two kinds of clause tell of drugs instead of ordering them:
+
+- a clause with a strong narrative marker ("She was on metformin earlier", "he finished
+  the course of amoxicillin", "used to take"): the drug is history even when a past-tense
+  verb stands beside it ("... but stopped it herself");
+- a clause with only a time in the past ("... six months ago", "last week", "earlier")
+  and no verb at all.
+
+Either way the clause orders nothing only when none of its drugs has a dose or a
+schedule: "Had amoxicillin 500 mg TDS last week" may be a list of what to give again, so
+it is left to the rest of the reader. A verb in the present ("Stopped metformin 2 weeks
+ago, start insulin") keeps the order.
+
+Eighth pass (2026-11-28, batch 10's false positives): some clauses tell what was done even
+with a dose written, because their verb says so, not a bare time:
+
+- a report that a drug was given or taken ("Received ceftriaxone 2 g in the ED", "Took an
+  extra dose of metoprolol", "TT already given", "already has a repeat prescription",
+  "reports taking ibuprofen", "Counselled regarding insulin"), or a passive past ("was
+  started by her physician", "was increased to 5 mg at their review");
+- a start or change verb in the past tense with a time in the past ("we started lisinopril 10 mg at
+  the last visit", "Dermatology started isotretinoin last week", "Started on sertraline
+  ... in March"): no verb in the present beside it.
+
+Ninth pass (2026-11-28, batch 11's false positives), in the same form: a dose "given in
+ED" (at triage, by the paramedics, overnight) was given, not ordered; "was on Tab
+Glimestar 2 mg earlier" is history with its dose too (as "was on" is without one); and a
+switch told in the past with its year or its agent ("switched to Eliquis by cardiology in
+2022") is history. A present verb beside any of them still keeps the order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Protocol
+
+from carepipe.engines.orders import grammar, lexicon
+from carepipe.engines.orders.models import Timing
+
+_STRONG = re.compile(
+    r"\b(?:(?:was|were|had\s+been)\s+(?:on|taking)|used\s+to\s+(?:take|be\s+on)"
+    r"|(?:finished|completed)\s+(?:the\s+|a\s+|his\s+|her\s+|their\s+)?course)\b",
+    re.IGNORECASE,
+)
+_WEAK = re.compile(
+    r"\b(?:ago|last\s+(?:week|month|year|night)|earlier|previously|in\s+the\s+past)\b",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[a-z][a-z/-]*", re.IGNORECASE)
+_TOLD = re.compile(
+    r"\b(?:received|took|(?:already|previously)\s+(?:given|received|has|had|prescribed)"
+    r"|reports?\s+(?:taking|using)|counsell?ed\s+(?:regarding|about|on|re)"
+    # "was started by her physician"; not "has been stopped and replaced with" (done now),
+    # nor "was given IV ceftriaxone, which we will switch" (a stop to come, batch 8 m161)
+    r"|(?:was|were|had\s+been)\s+(?:started|commenced|increased|decreased|reduced|changed"
+    r"|prescribed)"
+    # "She stopped amlodipine herself": the patient's own act ("Metformin stopped 2 days
+    # ago", with no one named, stays a stop as in the seventh pass)
+    r"|(?:she|he|they|patient|pt)\s+(?:has\s+|had\s+)?stopped|herself|himself|themselves"
+    # "2 g IV given in ED", "given by the paramedics"; not "to be given in the ward"
+    r"|(?<!be\s)given\s+(?:(?:in|at|by)\s+(?:the\s+)?(?:ed|a\s?&\s?e|er|casualty|emergency"
+    r"|triage|resus|ambulance|paramedics?|crew)|earlier|overnight|last\s+night|yesterday)"
+    # "switched to Eliquis by cardiology", "stopped by previous physician"
+    r"|(?:started|stopped|switched|changed|prescribed)\s+(?:\w+\s+){0,3}by\s+(?:the\s+|his\s+"
+    r"|her\s+|their\s+|a\s+|previous\s+|another\s+|outside\s+)*(?:\w+olog(?:y|ist)|gp"
+    r"|physician|doctor|consultant|surgeons?|team|specialist|hospital|dr\b))\b",
+    re.IGNORECASE,
+)
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+# A time in the past that an order is never written with ("in March", "at the last visit",
+# "on 2 May", "yesterday"); "in 2 weeks" and "tomorrow" are times to come.
+_PAST_TIME = re.compile(
+    # not "earlier": "asked her to have dinner earlier" (batch 8 m024) is no time past
+    r"\b(?:ago|last\s+(?:week|month|year|night|visit|review|admission)|yesterday"
+    r"|previously|in\s+the\s+past|prior\s+to\s+admission|in\s+(?:" + _MONTHS + r")"
+    r"|in\s+(?:19|20)\d\d"  # "switched ... in 2022"
+    r"|on\s+\d{1,2}(?:st|nd|rd|th)?\s+(?:" + _MONTHS + r"))\b",
+    re.IGNORECASE,
+)
+_WAS_ON = re.compile(r"\b(?:was|were|had\s+been)\s+on\b", re.IGNORECASE)
+# "stopped" is not among them: "Stopped metformin 2 weeks ago" still records the stop.
+_PAST_FORMS = frozenset({"started", "increased", "decreased", "reduced", "changed", "switched"})
+
+
+class _Drug(Protocol):
+    dose: float | None
+    timing: Timing | None
+
+
+def _verbs(text: str) -> list[str]:
+    return [w.group(0).lower() for w in _WORD.finditer(text) if w.group(0).lower() in lexicon.VERBS]
+
+
+def tells_the_past(text: str, drugs: Sequence[_Drug]) -> bool:
+    """True when the clause ``text`` tells what the patient took, not what to give."""
+    if drugs and _told_with_dose(text):
+        return True
+    if not drugs or any(d.dose is not None or d.timing is not None for d in drugs):
+        return False
+    strong = _STRONG.search(text)
+    if strong is not None:
+        # "was on metformin ... but stopped it herself": only past-tense verbs beside the
+        # marker ("take" in "used to take" is the marker's own).
+        rest = text[: strong.start()] + " " + text[strong.end() :]
+        return all(v.endswith("ed") for v in _verbs(rest))
+    return _WEAK.search(text) is not None and not _verbs(text)
+
+
+def verb_after_opening(text: str) -> bool:
+    """True when a verb follows the history that opens ``text`` (or, with no such
+    opening, when ``text`` has a verb): "Already taking vitamin D" has none, its
+    "taking" is part of the opening; "K/C/O HTN, start amlodipine" has one."""
+    opening = grammar.HISTORY.match(text)
+    return bool(_verbs(text[opening.end() :] if opening else text))
+
+
+def _told_with_dose(text: str) -> bool:
+    """The eighth pass's history, read even when a dose is written: every verb in the
+    past ("Received ...", "was started by ...", "started ... last week"), none present."""
+    verbs = _verbs(text)
+    if any(not (v.endswith("ed") or v == "given") for v in verbs):
+        return False  # "Received X yesterday, give Y now": an order stands beside it
+    if _TOLD.search(text) is not None:
+        return True
+    if _WAS_ON.search(text) and (_WEAK.search(text) or _PAST_TIME.search(text)):
+        return True  # "Was on Tab Glimestar 2 mg earlier" ("was on X 5 mg, increase ..." is not)
+    return any(v in _PAST_FORMS for v in verbs) and _PAST_TIME.search(text) is not None

@@ -1,0 +1,113 @@
+"""Clauses that name orders without giving them (eighth pass, 2026-11-28).
+
+Written from batch 10's false positives, in general form:
+
+- a plan for later or someone else's plan: "If sugars remain high, will consider adding
+  Tab Jardiance", "If the calprotectin comes back raised we will refer to
+  gastroenterology", "The surgical team plan to restart apixaban": nothing is ordered now;
+- a test declined after its name: "INR checks no longer needed", "Test-of-cure urine
+  culture not needed" (a cue before the test, "no need for a CXR", was already read);
+- a review in a specialty's OPD is a follow-up, not a referral: "Review in cardiology OPD
+  after 1 week" (as "Follow up with Dr Rao in cardiology clinic", batch 1-4 y089), while
+  "refer to general surgery OPD" and a bare "cardiology OPD" stay referrals.
+
+Ninth pass (2026-11-28, batch 11's false positives):
+
+- a decline after the name may end with its reason or its time ("D-dimer not needed given
+  Wells score", "Widal and blood culture not needed now", "varenicline not started per
+  patient preference"), and it declines a drug named with no dose ("vitamin K not needed");
+- the drug a new one replaces is not ordered: "clarithromycin 500 mg BD instead of
+  amoxicillin" (recorded as negated);
+- a drug in an aside on what the patient takes now is no order: "Stop aspirin (now on
+  apixaban)";
+- another clinician's recommendation is their plan: "Her rheumatologist has recommended
+  starting hydroxychloroquine" (as "the team plan to");
+- a plan for later that the next clause declines for now ("Will consider colonoscopy ...;
+  not scheduling today") is negated, not only listed.
+"""
+
+from __future__ import annotations
+
+import re
+
+from carepipe.engines.orders.lexicon import REFERRAL_CONTEXT
+
+_DEFERRED = re.compile(
+    r"\b(?:will|would|may|might|could)\s+(?:consider|think\s+about)\b"
+    r"|^\s*if\b.*\b(?:we|i)\s+(?:will|would|may|might|could)\b"
+    r"|\b(?:team|surgeons?|gp|consultant|cardiologists?)\s+(?:plans?|intends?)\s+to\b"
+    r"|\b(?:\w+ologists?|team|surgeons?|gp|consultant|specialists?)\s+(?:has|have|had)\s+"
+    r"(?:recommended|suggested|advised)\b",
+    re.IGNORECASE,
+)
+_DECLINED_AFTER = re.compile(
+    r"\b(?:(?:is|are|was|were)\s+)?(?:not|no\s+longer)\s+(?:needed|required|indicated|necessary"
+    r"|started|prescribed)"
+    # "... not needed now", "... not needed given Wells score", "... per patient preference"
+    r"(?:\s+(?:now|at\s+present|today|yet|for\s+now|currently))?"
+    r"(?:\s*[,-]?\s*(?:given|as|because|since|due\s+to|per|in\s+view\s+of)\b[^;]*)?"
+    r"\s*[.;]?\s*$",
+    re.IGNORECASE,
+)
+_REVIEW_IN_OPD = re.compile(
+    r"\b(?:review|follow[-\s]?up|f/u|revisit|come\s+back)\s+(?:in|at)\s+(?:the\s+)?"
+    r"(?:[a-z]+\s+){1,3}opd\b",
+    re.IGNORECASE,
+)
+
+
+def defers(clause: str) -> bool:
+    """True when the clause plans for later or tells another team's plan."""
+    return _DEFERRED.search(clause) is not None
+
+
+def declined_after(clause: str) -> bool:
+    """True when the clause ends by declining what it names ("X not needed")."""
+    return _DECLINED_AFTER.search(clause) is not None
+
+
+def referral_context(text: str) -> bool:
+    """REFERRAL_CONTEXT, but an "OPD" that is where a review happens refers nobody."""
+    spans = [m.span() for m in _REVIEW_IN_OPD.finditer(text)]
+    return any(
+        not any(s <= m.start() < e for s, e in spans) for m in REFERRAL_CONTEXT.finditer(text)
+    )
+
+
+# "... instead of amoxicillin": the drug the new one replaces.
+_REPLACED = re.compile(
+    r"\b(?:instead\s+of|in\s+place\s+of|rather\s+than)\s+(?:the\s+|tab\.?\s+|cap\.?\s+)?$",
+    re.IGNORECASE,
+)
+# "Stop aspirin (now on apixaban)": an aside on what the patient takes now.
+_ASIDE = re.compile(
+    r"\(\s*(?:(?:now|already|currently|still)\s+)?on\s+(?:tab\.?\s+|cap\.?\s+|inj\.?\s+)?$",
+    re.IGNORECASE,
+)
+
+
+def replaced(clause: str, name_start: int) -> int | None:
+    """Where "instead of" starts when the drug at ``name_start`` is the one replaced."""
+    m = _REPLACED.search(clause, 0, name_start)
+    return m.start() if m else None
+
+
+def aside(clause: str, name_start: int) -> int | None:
+    """Where the bracket starts when the drug at ``name_start`` is named in "(now on X)"."""
+    m = _ASIDE.search(clause, 0, name_start)
+    return m.start() if m else None
+
+
+# "not scheduling today", "but this is not needed at present": a decline of what was just
+# planned, naming nothing of its own.
+_FOR_NOW = re.compile(
+    r"\s*(?:but\s+)?(?:(?:this|that|it)\s+(?:is\s+)?)?not\s+(?:\w+ing|needed|required|indicated"
+    r"|necessary)?\s*(?:(?:it|this|that|them|one)\s*)?"
+    r"(?:now|today|yet|at\s+present|for\s+now|currently|at\s+this\s+(?:time|stage))?\s*[.;]?\s*",
+    re.IGNORECASE,
+)
+
+
+def declines_for_now(clause: str) -> bool:
+    """True when ``clause`` only declines, for now, what the clause before it planned."""
+    return _FOR_NOW.fullmatch(clause) is not None

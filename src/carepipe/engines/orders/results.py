@@ -1,0 +1,98 @@
+"""Words that make a named test a result already in hand, not a test to order.
+
+"ECG done - sinus rhythm", "Her DEXA last month showed osteopenia", "Reports reviewed:
+HbA1c 7.1 %, lipids within target": the test is named because its result is being read.
+A clause with such a word orders none of its tests unless it also has an order verb
+("repeat the echo, last one showed EF 35%" still orders the echo).
+
+A test followed at once by its value or its trend is a finding too (seventh pass,
+2026-11-28): "platelets 48k", "HbA1c 8.2%", "creatinine 1.1", "TSH 2.4", "platelets
+dropping", "(creat up)", unless the clause has an order verb. Only values no order is
+written with count: a decimal with no dose or time unit after it, or a number with a lab
+unit, a percent or "k"; "CBC 2 days later" and "troponin 0.5 h after" stay orders.
+
+Eighth pass (2026-11-28, batch 10's false positives): "grew", "pending" and "negative
+for" read a result ("Sputum culture from Tuesday grew Haemophilus", "Blood cultures from
+admission are still pending", "CT from yesterday negative for appendicitis"); a test
+followed at once by its verdict is a finding ("USG abdomen normal", "Dengue NS1
+positive"), and a value may follow the day it was read on ("TSH today 12.4").
+
+Ninth pass (2026-11-28, batch 11's false positives): a whole number that ends the test's
+item ("Hb 128, eGFR 74", "FBS 98.") is its value as much as a decimal is (an order writes
+a unit or a time after a number: "CBC 2 days later"), and "mmol/mol" is a lab unit; a
+count of tests before the verdict ("Troponin x2 negative") is still a finding; "pending"
+that ends the clause ("urine culture pending") and "already sent / done / drawn" tell that
+the test is in hand; a sentence that only judges the one before ("All normal.", "All
+reviewed, nothing further needed.") makes that sentence's tests results.
+"""
+
+from __future__ import annotations
+
+import re
+
+from carepipe.engines.orders.lexicon import ORDER_VERBS
+
+PAST_RESULT = re.compile(
+    r"\b(?:showed|shows|revealed|reveals|demonstrated|was\s+(?:normal|unremarkable)"
+    r"|(?:reports?|results?|labs?)\s+(?:seen|noted)|reviewed|within\s+(?:target|normal\s+limits)"
+    r"|(?:reported|came\s+back)\s+(?:as\s+)?(?:normal|unremarkable|negative|positive)"
+    r"|done\s*(?:[-:\u2013]|yesterday|today|last|on\b)"
+    r"|grew|(?:still\s+|are\s+|is\s+)pending|(?:negative|positive)\s+for"
+    # "CT abdomen done at an outside hospital, report awaited" ("urine culture sent" is an
+    # order being carried out: batches 6 and 7 label it so)
+    r"|done\s+(?:at|in|elsewhere|outside)|(?:reports?|results?)\s+awaited"
+    # "urine culture pending", "Blood cultures already sent" (ninth pass)
+    r"|pending(?=\s*(?:[.;,)]|$))|already\s+(?:been\s+)?(?:sent|done|drawn|taken|collected"
+    r"|performed)|(?:sent|done|drawn|collected)\s+already)",
+    re.IGNORECASE,
+)
+
+
+def is_result(clause: str) -> bool:
+    """True when the clause reads a result and asks for nothing."""
+    return PAST_RESULT.search(clause) is not None and ORDER_VERBS.search(clause) is None
+
+
+_VALUE_AFTER = re.compile(
+    r"\s*(?:(?:today|yesterday|this\s+morning)\s+)?(?:[:=]\s*|(?:is|was|of)\s+)?(?:"
+    r"\d+\.\d+(?![\d.])(?!\s*(?:mg|mcg|g|ml|l|units?|iu|hrs?|hours?|h|days?|d|weeks?|wks?|"
+    r"months?|mins?|minutes?)\b)"
+    r"|\d+(?:\.\d+)?\s*(?:%|k\b|lakhs?\b|mg/dl|g/dl|mmol/l|mmol/mol|meq/l|u/l|iu/l|miu/l|ng/ml|"
+    r"pg/ml|/mm3|cells\b)"
+    # "Hb 128, eGFR 74", "FBS 98.": a whole number that ends the item (ninth pass); not a
+    # zero, which is the first of a series of times ("Troponin 0, 3 h")
+    r"|(?!0\b)\d+(?![\d.])(?=\s*(?:[,;)]|\.(?!\d)|$)))",
+    re.IGNORECASE,
+)
+_TREND_AFTER = re.compile(
+    # "Troponin x2 negative": the count of tests done before the verdict (ninth pass)
+    r"\s*(?:x\s?\d+\s+)?(?:is\s+|are\s+|were\s+|was\s+)?"
+    r"(?:dropping|falling|rising|low|high|up|down|elevated|raised|deranged|improving|worsening"
+    r"|normal|negative|positive|unremarkable)\b",
+    re.IGNORECASE,
+)
+
+
+def is_finding(clause: str, end: int) -> bool:
+    """True when the test named just before ``end`` is followed by its value or trend and
+    the clause asks for nothing ("potassium is 5.9 - repeat it tomorrow" orders it)."""
+    if ORDER_VERBS.search(clause) is not None:
+        return False
+    return (
+        _VALUE_AFTER.match(clause, end) is not None or _TREND_AFTER.match(clause, end) is not None
+    )
+
+
+# A sentence that only judges the results of the one before it ("All normal.", "All
+# reviewed, nothing further needed.", "Both within normal limits").
+_VERDICT = re.compile(
+    r"\s*(?:all|both|these|results?|bloods?|labs?|reports?)\s+(?:(?:are|were|is|was)\s+)?"
+    r"(?:normal|reviewed|unremarkable|satisfactory|within\s+(?:normal\s+)?(?:limits|range|target)"
+    r"|nad|negative|fine|ok|stable)\b",
+    re.IGNORECASE,
+)
+
+
+def judges_the_sentence_before(sentence: str) -> bool:
+    """True when ``sentence`` is only a verdict on the results named before it."""
+    return _VERDICT.match(sentence) is not None and ORDER_VERBS.search(sentence) is None

@@ -1,0 +1,106 @@
+"""A clause that finishes the drug named before it: its count and its schedule.
+
+British and US prescriptions often name the product first and say how to take it after a
+comma: "Flucloxacillin 500mg capsules, one four times a day for 7 days", "Clenil Modulite
+100 micrograms, two puffs twice daily via spacer", "spironolactone 25 mg, half a tablet
+once daily", "Hydrocortisone 1% cream, apply thinly twice daily". The second clause names
+no drug; it carries the tablet (or puff) count and the schedule of the one before it. A
+clause that is only a schedule (", twice weekly"; ", all once daily") is the same rule
+without a count. Written on 2026-11-28 (issue 12, fifth pass) in general form; the ninth
+pass reads a volume as the dose (", 10 mL TDS") and "into the right ear" as manner.
+"""
+
+from __future__ import annotations
+
+import re
+
+from carepipe.engines.orders import lexicon, residue
+from carepipe.engines.orders.models import MedicationOrder
+from carepipe.engines.orders.sig import parse_duration, parse_timing
+from carepipe.engines.orders.sig_words import COUNTED_FORMS, FORMS, NUM, SOLID, alt, to_number
+
+# The count at the head of the clause ("one", "2 puffs", "half a tablet", "take 1 tab"),
+# read after the shared NLP has written number words as digits ("one" -> "1").
+_COUNT = re.compile(
+    rf"^\s*(?:(?:take|apply|inhale|use|give|instil+)\s+)?(?P<v>{NUM})\s*(?:a\s+|an\s+)?"
+    rf"(?:(?P<f>{alt(FORMS)})\b\.?)?",
+    re.IGNORECASE,
+)
+# "Amoxicillin 125 mg/5 mL suspension, 10 mL TDS": a volume is the dose (ninth pass).
+_VOLUME = re.compile(
+    rf"^\s*(?:(?:take|give)\s+)?(?P<v>{NUM})\s*(?:ml|mls|millilitres?|milliliters?)\b",
+    re.IGNORECASE,
+)
+# Verbs that tell how to take the drug, not what to do with the order.
+_HOW = frozenset({"take", "apply", "inhale", "use", "give", "instil", "instill"})
+# Words of the manner of use, beside residue.FILLER ("apply thinly", "via spacer").
+_MANNER = frozenset(
+    ["thinly", "sparingly", "generously", "gently", "via", "spacer", "using", "with", "times",
+     "into"]
+)  # fmt: skip
+
+
+def _only_manner(text: str, covered: list[tuple[int, int]]) -> bool:
+    """True when every word left over is filler or a word of the manner of use."""
+    for s, e in residue.leftovers(text, covered):
+        words = re.findall(r"[a-z]+", text[s:e].lower())
+        if any(w not in _MANNER for w in words):
+            return False
+    return True
+
+
+def _order_verbs(text: str) -> bool:
+    """A verb that acts on an order ("then restart 3 mg OD") makes the clause a step."""
+    return any(
+        w in lexicon.VERBS and w not in _HOW for w in re.findall(r"[a-z][a-z/-]*", text.lower())
+    )
+
+
+def finish_previous(text: str, targets: list[MedicationOrder]) -> bool:
+    """Give ``text``'s count and schedule to ``targets`` (the drug before it, or with
+    "all/each/both" every drug of the sentence); True if the clause was read so."""
+    timing = parse_timing(text)
+    if timing is None or _order_verbs(text):
+        return False
+    volume = _VOLUME.match(text)
+    count = None if volume else _COUNT.match(text)
+    covered = [count.span()] if count is not None and count.group("v") else []
+    if volume is not None:
+        covered = [volume.span()]
+    if not _only_manner(text, covered):
+        return False
+    duration = parse_duration(text)
+    for med in targets:
+        if med.timing is not None or med.steps:
+            continue
+        med.timing = timing.model_copy()
+        if med.duration is None and duration is not None:
+            med.duration = duration
+        if volume is not None and med.dose is None:
+            med.dose, med.dose_unit = to_number(volume.group("v")), "mL"
+        elif covered and med.form_count is None and count is not None:
+            _give_count(med, to_number(count.group("v")), count.group("f"))
+    return True
+
+
+def _give_count(med: MedicationOrder, value: float, form_word: str | None) -> None:
+    """dose = strength x count for a tablet or capsule; a count of puffs is the dose."""
+    form = FORMS[form_word.lower()] if form_word else None
+    if not 0 < value <= 10:
+        return  # "1 4 times a day" reads "1"; a larger number is no count
+    med.form_count = value
+    if form in COUNTED_FORMS:
+        med.dose, med.dose_unit = value, form
+    elif (
+        med.strength is not None
+        and med.strength_unit not in ("%", "mL")
+        and form
+        in (
+            *SOLID,
+            None,
+        )
+    ):
+        med.dose = round(med.strength * value, 6)
+        med.dose_unit = med.strength_unit
+    elif med.strength is None and med.dose is None and " / " not in med.name:
+        med.dose, med.dose_unit = value, form or "tablet"
