@@ -806,25 +806,25 @@ def main() -> int:
                     "batch 5 is a dev batch written 2026-11-27 for issue 12 and tuned on",
                     "batch 6 was a holdout written blind 2026-11-27, scored twice and retired "
                     "to dev on 2026-11-28 (its texts and labels frozen by "
-                    "tests/engines/orders/test_holdout_batch6_frozen.py)",
+                    "tests/engines/orders/test_holdout_batches_frozen.py)",
                     "batch 7 was a blind holdout written 2026-11-28 by someone who had seen "
                     "only batches 1-4, scored four times and retired to dev on 2026-11-28 "
-                    "(its texts and labels frozen by test_holdout_batch7_frozen.py)",
+                    "(its texts and labels frozen by test_holdout_batches_frozen.py)",
                     "batch 8 was a blind holdout written 2026-11-28 by someone who had seen "
                     "only batches 1-4 and the conventions, scored once and retired to dev on "
-                    "2026-11-28 (its texts and labels frozen by test_holdout_batch8_frozen.py)",
+                    "2026-11-28 (its texts and labels frozen by test_holdout_batches_frozen.py)",
                     "batch 9 was a blind holdout written 2026-11-28 by someone who had seen "
                     "only batches 1-4 and the conventions, scored once and retired to dev on "
-                    "2026-11-28 (its texts and labels frozen by test_holdout_batch9_frozen.py)",
+                    "2026-11-28 (its texts and labels frozen by test_holdout_batches_frozen.py)",
                     "batch 10 was a blind holdout written 2026-11-28 by someone who had seen "
                     "only batches 1-4 and the conventions, scored once and retired to dev on "
-                    "2026-11-28 (its texts and labels frozen by test_holdout_batch10_frozen.py)",
+                    "2026-11-28 (its texts and labels frozen by test_holdout_batches_frozen.py)",
                     "batch 11 was a blind holdout written 2026-11-28 by someone who had seen "
                     "only batches 1-4 and the conventions, scored once and retired to dev on "
-                    "2026-11-28 (its texts and labels frozen by test_holdout_batch11_frozen.py)",
+                    "2026-11-28 (its texts and labels frozen by test_holdout_batches_frozen.py)",
                     "batch 12 is the blind holdout written 2026-11-28 by someone who had seen "
                     "only batches 1-4 and the conventions, frozen by its author's hash "
-                    "(test_holdout_batch12_frozen.py) before the engine ran on it",
+                    "(test_holdout_batches_frozen.py) before the engine ran on it",
                     f"pipeline: {pipeline_info}",
                 ],
                 "split": args.split,

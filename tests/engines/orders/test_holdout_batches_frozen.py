@@ -1,0 +1,84 @@
+"""The blind holdout batches of the orders corpus are frozen: texts and labels never edited.
+
+From batch 6 on, each holdout was written by a helper who had seen only batches 1-4 and the
+corpus conventions (never the engine, its tables, its tests or docs/orders.md), while another
+helper tuned the engine on the batch before. Its author hashed it before the engine ever ran
+on it; it was merged after that tuning was committed and scored as a holdout (docs/orders.md,
+"The blind batch N, scored once", and the corpus description in
+``tests/data/orders/cases.json``). A retired batch became dev and was tuned on; its split is
+the only edit it may have had since.
+
+A batch's value as a holdout depends on nobody editing it or tuning on its misses, so each
+one's content is pinned here by the hash its author recorded. Retiring a batch is one edit
+to its row: ``split`` becomes ``"dev"``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pytest
+
+from tests.support.orders_batches import batch, digest
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """One blind batch: its ids, its author's hash, and its split now."""
+
+    number: int
+    id_prefix: str
+    cases: int
+    sha256: str  # of the cases as written, that is with split "test"
+    split: str  # "test" while it is the holdout, "dev" once retired and tuned on
+
+
+HOLDOUTS = [
+    Holdout(6, "h", 156, "b2fca42dcb7d9588b028cf5d04f883a27ac145a6c39c8ac60afb469817942b34", "dev"),
+    Holdout(7, "k", 200, "ed7b0560d0ef529dd648af421b558a58f6a2fdb186440deaea21c0433308baef", "dev"),
+    Holdout(8, "m", 200, "f18a18867a4b9402022d57fa990b3a74203ad79e6b4afc3efd3be74fa8a2f936", "dev"),
+    Holdout(9, "n", 200, "f579a7f7fa4c5b2894c4dcb3085559866c52c10d47f09da81212f9f339c544ad", "dev"),
+    Holdout(
+        10, "p", 200, "6554fb2a6275c7fc7a770032f950109465917c4c4549276d0d4a6fbfcaf0afad", "dev"
+    ),
+    Holdout(
+        11, "q", 200, "90f89e49ccd8775e290605af1e8f34fad8de49e0337e22c411243848be0edc66", "dev"
+    ),
+    Holdout(
+        12, "r", 200, "1c8b74b44a217ff2cebea98379919a95f18b4d8039857026ed8dcd6cf6bff4bc", "test"
+    ),
+]
+
+
+def _name(h: Holdout) -> str:
+    return f"batch{h.number}"
+
+
+@pytest.mark.parametrize("holdout", HOLDOUTS, ids=_name)
+def test_the_batch_has_its_own_ids_and_its_split(holdout: Holdout) -> None:
+    cases = batch(holdout.number)
+    assert len(cases) == holdout.cases
+    assert {c["split"] for c in cases} == {holdout.split}
+    expected_ids = [f"{holdout.id_prefix}{i:03d}" for i in range(1, holdout.cases + 1)]
+    assert [c["id"] for c in cases] == expected_ids
+
+
+@pytest.mark.parametrize("holdout", HOLDOUTS, ids=_name)
+def test_the_batch_is_unchanged_since_it_was_written_but_for_its_split(
+    holdout: Holdout,
+) -> None:
+    as_written = [{**c, "split": "test"} for c in batch(holdout.number)]
+    assert digest(as_written) == holdout.sha256
+
+
+def test_exactly_one_blind_batch_is_the_holdout() -> None:
+    # The newest one; the blind protocol scores one unseen batch at a time.
+    assert [h.number for h in HOLDOUTS if h.split == "test"] == [HOLDOUTS[-1].number]
+
+
+def test_the_digest_sees_a_one_character_edit() -> None:
+    cases = batch(HOLDOUTS[-1].number)
+    edited = json.loads(json.dumps(cases))
+    edited[0]["text"] += "."
+    assert digest(edited) != digest(cases)
