@@ -662,6 +662,7 @@ _GROUP_LABELS = {
     "batch11-test": "batch 11 (blind holdout, written 2026-11-28 while batch 10 was tuned on)",
     "batch11-dev": "batch 11 dev (blind holdout until 2026-11-28, scored once, retired to dev)",
     "batch12-test": "batch 12 (blind holdout, written 2026-11-28 while batch 11 was tuned on)",
+    "batch12-dev": "batch 12 dev (blind holdout until 2026-11-28, scored once, retired to dev)",
 }
 
 
@@ -822,9 +823,9 @@ def main() -> int:
                     "batch 11 was a blind holdout written 2026-11-28 by someone who had seen "
                     "only batches 1-4 and the conventions, scored once and retired to dev on "
                     "2026-11-28 (its texts and labels frozen by test_holdout_batches_frozen.py)",
-                    "batch 12 is the blind holdout written 2026-11-28 by someone who had seen "
-                    "only batches 1-4 and the conventions, frozen by its author's hash "
-                    "(test_holdout_batches_frozen.py) before the engine ran on it",
+                    "batch 12 was a blind holdout written 2026-11-28 by someone who had seen "
+                    "only batches 1-4 and the conventions, scored once and retired to dev on "
+                    "2026-11-28 (its texts and labels frozen by test_holdout_batches_frozen.py)",
                     f"pipeline: {pipeline_info}",
                 ],
                 "split": args.split,

@@ -46,7 +46,7 @@ HOLDOUTS = [
         11, "q", 200, "90f89e49ccd8775e290605af1e8f34fad8de49e0337e22c411243848be0edc66", "dev"
     ),
     Holdout(
-        12, "r", 200, "1c8b74b44a217ff2cebea98379919a95f18b4d8039857026ed8dcd6cf6bff4bc", "test"
+        12, "r", 200, "1c8b74b44a217ff2cebea98379919a95f18b4d8039857026ed8dcd6cf6bff4bc", "dev"
     ),
 ]
 

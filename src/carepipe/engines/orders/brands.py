@@ -442,6 +442,17 @@ NINTH_PASS_BRANDS: dict[str, str] = {
     r"paxlovid": "nirmatrelvir / ritonavir",
 }
 
+#: Tenth pass (2026-11-28), real and common names: the progestogen-only pill (Organon; its
+#: UK generic twin Cerelle), an Indian analgesic combination (Enzoflam, Alkem) and ramipril
+#: (Ramistar, Lupin); Gaviscon Advance (sodium alginate with potassium bicarbonate, Reckitt).
+TENTH_PASS_BRANDS: dict[str, str] = {
+    r"cerazette": "desogestrel",
+    r"cerelle": "desogestrel",
+    r"enzoflam": "acetaminophen / diclofenac / serratiopeptidase",
+    r"ramistar": "ramipril",
+    r"gaviscon\s+advance": "potassium bicarbonate / sodium alginate",
+}
+
 #: Units of a bare strength for brands not in mg ("Apidra 6" is 6 units).
 UNITS: dict[str, str] = {
     "insulin glulisine": "[iU]",
@@ -458,3 +469,4 @@ BRANDS.update({k: v for k, v in FIFTH_PASS_BRANDS.items() if k not in BRANDS})
 BRANDS.update({k: v for k, v in SIXTH_PASS_BRANDS.items() if k not in BRANDS})
 BRANDS.update({k: v for k, v in SEVENTH_PASS_BRANDS.items() if k not in BRANDS})
 BRANDS.update({k: v for k, v in NINTH_PASS_BRANDS.items() if k not in BRANDS})
+BRANDS.update({k: v for k, v in TENTH_PASS_BRANDS.items() if k not in BRANDS})

@@ -128,6 +128,15 @@ GENERICS: tuple[str, ...] = (
 
 #: Spellings of some of them (a regular expression -> the canonical name).
 SPELLINGS: dict[str, str] = {
+    # tenth pass: IV fluids by their ward names, and the UK short form of prednisolone
+    r"hartmann'?s(?:\s+solution)?": "ringer lactate",
+    r"compound\s+sodium\s+lactate": "ringer lactate",
+    r"lr": "ringer lactate",
+    r"d(?:10|25|50)w?": "dextrose",
+    r"pred": "prednisolone",
+    r"co-?codamol": "acetaminophen / codeine",
+    r"co-?dydramol": "acetaminophen / dihydrocodeine",
+    r"bendroflume?thiazide|bendrofluazide": "bendroflumethiazide",
     r"amphotericin(?:\s+b)?": "amphotericin b",
     r"polymyxin(?:\s+b)?": "polymyxin b",
     r"zoledronic\s+acid|zoledronate": "zoledronic acid",

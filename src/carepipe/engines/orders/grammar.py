@@ -43,6 +43,20 @@ def switched_to(text: str, pos: int) -> Action | None:
     return "start" if _SWITCHED_TO.search(text, 0, pos) else None
 
 
+def route_switch(text: str, found: list[meds.MedMention]) -> bool:
+    """ "Switch IV paracetamol to oral paracetamol 1 g QDS": the same drug by another
+    route is one change to the new signature, not a stop and a start (tenth pass)."""
+    return (
+        len(found) == 2
+        and found[0].name == found[1].name
+        and SWITCH_VERB.search(text, 0, found[0].name_start) is not None
+        and re.fullmatch(
+            r"\s*(?:to|with|for)\s+(?:\w+\s+){0,2}", text[found[0].end : found[1].start]
+        )
+        is not None
+    )
+
+
 def switched_from_first(text: str, found: list[meds.MedMention]) -> bool:
     """ "Amlodipine causing ankle edema - switch to lisinopril 10 mg": the drug named first,
     with no dose and no verb before it, is the one the switch replaces (ninth pass)."""
@@ -107,6 +121,9 @@ HISTORY = re.compile(
     r"status\s+post\b|known\s+(?:hypertensive|diabetic|asthmatic|epileptic|"
     r"hypothyroid|ckd|cad|copd|case)\b|"
     r"(?:already|currently|presently)\s+(?:on|taking|using)\b|"
+    # "Home meds: lisinopril 20 daily", "Current meds per GP record: ..." (tenth pass)
+    r"(?:home|current|regular|usual|pre-?admission|outpatient)\s+(?:meds|medications|medicines)"
+    r"\b[^:.;]{0,30}:|meds\s+on\s+admission\b|"
     # "Allergies: penicillin (hives), codeine" lists what must not be given (eighth pass).
     r"(?:drug\s+)?allerg(?:y|ies|ic)\s*(?:to\b|:)|nkda\b)",
     re.IGNORECASE,
@@ -129,7 +146,9 @@ AFTER_DOSE = re.compile(
     r"withhold|omit)|(?<!then\s)(?<!and\s)\b(?P<past>continued|stopped|discontinued|held|"
     r"withheld|increased|reduced|decreased)"
     # "aspirin 75 mg OD to carry on throughout", "Atorvastatin 20 mg ON (unchanged)"
-    r"|\b(?P<cont>(?:to\s+)?carry\s+on|unchanged))\b"
+    r"|\b(?P<cont>(?:to\s+)?carry\s+on|unchanged"
+    # "T. Metolar XR 25 1-0-0 cont;": the short form ends the item (tenth pass)
+    r"|cont(?=\.?\s*(?:[;,]|$))))\b"
     r"(?!\s+(?:if|when|unless|for\s+(?:sbp|bp|hr|pulse)\b))",
     re.IGNORECASE,
 )
@@ -190,6 +209,40 @@ def verb_after_dose(text: str, pos: int, end: int) -> Action | None:
     if m.group("cont"):
         return "continue"
     return _verb_of(m.group("imp") or m.group("past"))
+
+
+# "Started on X by the GP yesterday - continue": the start told is history, the verb after
+# the dose is the order (tenth pass).
+STARTED = re.compile(r"\b(?:was\s+|been\s+)?started\b", re.IGNORECASE)
+
+# A list's label that says what happened to its drugs ("CHANGED: furosemide 40 mg BID",
+# "Stopped: bendroflumethiazide", discharge summaries; tenth pass).
+_ACTION_HEADING = re.compile(
+    r"^\s*(?P<w>new|started|changed|increased|reduced|decreased|stopped|discontinued|held"
+    r"|withheld|continued?|unchanged)\s*:",
+    re.IGNORECASE,
+)
+_HEADING_ACTIONS: dict[str, Action] = {
+    "new": "start",
+    "started": "start",
+    "changed": "change",
+    "increased": "change",
+    "reduced": "change",
+    "decreased": "change",
+    "stopped": "stop",
+    "discontinued": "stop",
+    "held": "hold",
+    "withheld": "hold",
+    "continue": "continue",
+    "continued": "continue",
+    "unchanged": "continue",
+}
+
+
+def heading_action(text: str) -> Action | None:
+    """The action a list label at the clause's start gives its drugs ("CHANGED:")."""
+    m = _ACTION_HEADING.match(text)
+    return _HEADING_ACTIONS[m.group("w").lower()] if m else None
 
 
 def next_start(found: list[meds.MedMention], i: int, text: str) -> int:

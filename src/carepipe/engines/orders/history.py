@@ -30,6 +30,14 @@ ED" (at triage, by the paramedics, overnight) was given, not ordered; "was on Ta
 Glimestar 2 mg earlier" is history with its dose too (as "was on" is without one); and a
 switch told in the past with its year or its agent ("switched to Eliquis by cardiology in
 2022") is history. A present verb beside any of them still keeps the order.
+
+Tenth pass (2026-11-28, batch 12's false positives and a known gap), in the same form: a
+dose given somewhere or at some time told after "given" ("Was given ceftriaxone 1 g in
+casualty", "Seen in A&E yesterday, given 1 g paracetamol"); what the patient takes now
+("already taking paracetamol 1 g QDS", "She takes omeprazole 20 mg OD already", "they have
+started hydroxychloroquine 200 mg BD"); a clause with no verb that tells a drug the patient
+is on, or one taken since a time ("HTN on Tab Telma 40 OD", "On Tab Ecosprin 75 since
+2021"). "d/c home on Fostair", "go home on cefdinir" are the discharge's orders.
 """
 
 from __future__ import annotations
@@ -51,6 +59,10 @@ _WEAK = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[a-z][a-z/-]*", re.IGNORECASE)
+_PLACES = (
+    r"(?:ed|a\s?&\s?e|er|casualty|emergency(?:\s+department)?|triage|resus|ambulance"
+    r"|paramedics?|crew)"
+)
 _TOLD = re.compile(
     r"\b(?:received|took|(?:already|previously)\s+(?:given|received|has|had|prescribed)"
     r"|reports?\s+(?:taking|using)|counsell?ed\s+(?:regarding|about|on|re)"
@@ -67,7 +79,17 @@ _TOLD = re.compile(
     # "switched to Eliquis by cardiology", "stopped by previous physician"
     r"|(?:started|stopped|switched|changed|prescribed)\s+(?:\w+\s+){0,3}by\s+(?:the\s+|his\s+"
     r"|her\s+|their\s+|a\s+|previous\s+|another\s+|outside\s+)*(?:\w+olog(?:y|ist)|gp"
-    r"|physician|doctor|consultant|surgeons?|team|specialist|hospital|dr\b))\b",
+    r"|physician|doctor|consultant|surgeons?|team|specialist|hospital|dr\b)"
+    # "Was given ceftriaxone 1 g in casualty", "Seen in A&E yesterday, given 1 g paracetamol"
+    r"|(?:was|were)\s+given\b.*\b(?:in|at|by)\s+(?:the\s+)?" + _PLACES + r"\b"
+    r"|\b(?:in|at)\s+(?:the\s+)?" + _PLACES + r"\b.*\bgiven\b"
+    r"|(?:was|were)\s+given\b.*\b(?:yesterday|overnight|last\s+night|earlier\s+today)"
+    # a clause that opens with "given": "(Seen in A&E yesterday,) given 1 g paracetamol"
+    r"|^\s*given\s+(?=\d|iv\b|im\b|po\b|oral\b|a\s+dose|one\s+dose)"
+    # what the patient takes now: "already taking paracetamol", "takes omeprazole ... already"
+    r"|already\s+(?:taking|on|using)|\b(?:takes|is\s+taking)\b.*\balready"
+    # someone else's start: "they have started hydroxychloroquine" ("we have" is ours)
+    r"|(?:they|he|she|team|gp)\s+(?:have|has)\s+(?:started|commenced|prescribed))\b",
     re.IGNORECASE,
 )
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
@@ -79,6 +101,19 @@ _PAST_TIME = re.compile(
     r"|previously|in\s+the\s+past|prior\s+to\s+admission|in\s+(?:" + _MONTHS + r")"
     r"|in\s+(?:19|20)\d\d"  # "switched ... in 2022"
     r"|on\s+\d{1,2}(?:st|nd|rd|th)?\s+(?:" + _MONTHS + r"))\b",
+    re.IGNORECASE,
+)
+_SINCE = re.compile(
+    r"\bsince\s+(?:(?:19|20)\d\d|last\b|(?:mon|tues|wednes|thurs|fri|satur|sun)day|"
+    + _MONTHS
+    + r"|\d+\s+(?:days?|weeks?|months?|years?))\b",
+    re.IGNORECASE,
+)
+# "HTN on Tab Telma 40 OD", "On Tab Ecosprin 75 ...": a few words, then "on" and the drug
+# ("d/c home on Fostair", "go home on cefdinir" are discharge orders, not history).
+_ON_DRUG = re.compile(
+    r"^\s*(?:(?!(?:home|discharged?|d/c|dc|sent|go|going|to)\b)[a-z][\w/.-]*\s+){0,3}?"
+    r"on\s+(?:tab|tablet|cap|capsule|inj|t|syp|syrup)\b",
     re.IGNORECASE,
 )
 _WAS_ON = re.compile(r"\b(?:was|were|had\s+been)\s+on\b", re.IGNORECASE)
@@ -95,10 +130,20 @@ def _verbs(text: str) -> list[str]:
     return [w.group(0).lower() for w in _WORD.finditer(text) if w.group(0).lower() in lexicon.VERBS]
 
 
-def tells_the_past(text: str, drugs: Sequence[_Drug]) -> bool:
-    """True when the clause ``text`` tells what the patient took, not what to give."""
+def tells_the_past(text: str, drugs: Sequence[_Drug], rest: str = "") -> bool:
+    """True when the clause ``text`` tells what the patient took, not what to give.
+
+    ``rest`` is the sentence after the clause: a verb there ("Pt on Tab Metformin 500 BD,
+    continue") may act on the drug, so a clause with no verb is then not read as history."""
     if drugs and _told_with_dose(text):
         return True
+    if (
+        drugs
+        and not _verbs(text)
+        and not _verbs(rest)
+        and (_SINCE.search(text) or _ON_DRUG.match(text))
+    ):
+        return True  # "On Tab Ecosprin 75 ... since 2021", "HTN on Tab Telma 40 OD"
     if not drugs or any(d.dose is not None or d.timing is not None for d in drugs):
         return False
     strong = _STRONG.search(text)
@@ -108,6 +153,16 @@ def tells_the_past(text: str, drugs: Sequence[_Drug]) -> bool:
         rest = text[: strong.start()] + " " + text[strong.end() :]
         return all(v.endswith("ed") for v in _verbs(rest))
     return _WEAK.search(text) is not None and not _verbs(text)
+
+
+_MEDS_LIST = re.compile(r"\s*(?:meds|medications|medicines|drugs)\s*:", re.IGNORECASE)
+
+
+def history_sentences(sentences: dict[int, str]) -> set[int]:
+    """The sentences (by index) that open with history, and a medication list right after
+    one ("PMH: HTN, GERD. Meds: amlodipine 10 ...": what the patient takes; tenth pass)."""
+    found = {n for n, text in sentences.items() if grammar.HISTORY.match(text)}
+    return found | {n for n, text in sentences.items() if n - 1 in found and _MEDS_LIST.match(text)}
 
 
 def verb_after_opening(text: str) -> bool:

@@ -50,6 +50,15 @@ def _modality(mod: str, site: str) -> tuple[str, str]:
 
 
 _MG = r"(?<!\d)(?<!\d\s)(?-i:Mg)"
+_ENDOCRINE_REVIEW = r"endocrine(?=\s+(?:review|opinion|consult|team))"
+_NOT_A_SALT = (
+    r"(?!\s+(?:valproate|chloride|bicarbonate|citrate|phosphate|picosulfate|alginate"
+    r"|nitroprusside|fusidate|lactate|polystyrene|zirconium|feredetate|docusate))"
+)
+_PT_VERB = (
+    r"(?!\s+(?:wants|wanted|wishes|has|had|is|was|declines|declined|refuses|refused|agrees"
+    r"|agreed|prefers|reports|says|states|feels|will|would|needs|asked|asks|understands)\b)"
+)
 _CT = r"(?:ct|cat)(?:\s+scan)?"
 _MRI = r"mri(?:\s+scan)?"
 _US = r"(?:ultrasound|ultrasonography|sonogram|usg|us)(?:\s+scan)?"
@@ -119,11 +128,13 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"cue",
         r"complete\s+urine\s+examination",
         r"ua\s+with\s+reflex(?:\s+culture)?",
+        r"(?:a\s+)?urine\s+dip(?:stick)?(?:\s+test)?",  # UK (tenth pass)
+        r"dipstick\s+urin(?:e|alysis)",
     ),
     _lab(
         "Urine culture",
         None,
-        r"urine\s+(?:for\s+)?(?:culture|c\s?&\s?s|c/s|cs)",
+        r"urine\s+(?:for\s+)?(?:culture|c\s?&\s?s|c/s|cs|cx)",  # "cx": US (tenth pass)
         r"msu(?:\s+(?:for\s+)?(?:culture|m\s?c\s?&\s?s))?",  # a mid-stream urine is sent to culture
         r"urine\s+culture\s+and\s+sensitivity",
     ),
@@ -131,6 +142,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
         "Blood culture",
         None,
         r"blood\s+cultures?(?:\s+(?:and|&)\s+sensitivity)?",
+        r"blood\s+cx",  # US (tenth pass)
         r"blood\s+(?:for\s+)?(?:c\s?&\s?s|c/s)",
     ),
     _lab("Creatinine", "2160-0", r"(?:serum\s+)?creatinine", r"(?:serum\s+)?creat", r"s\.?\s?cr"),
@@ -141,7 +153,8 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"(?:serum\s+)?k\+",
         r"(?<=check\s)k(?=\s|$)",  # "check K", "recheck K in 4 hours"
     ),
-    _lab("Sodium", "2951-2", r"(?:serum\s+)?sodium", r"(?:serum\s+)?na\+"),
+    # not a sodium salt given ("sodium valproate", "sodium chloride": tenth pass)
+    _lab("Sodium", "2951-2", r"(?:serum\s+)?sodium" + _NOT_A_SALT, r"(?:serum\s+)?na\+"),
     _lab(
         "Fasting blood glucose",
         "1558-6",
@@ -149,6 +162,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"fbg",
         r"fpg",
         r"fasting\s+(?:blood\s+|plasma\s+)?(?:sugar|glucose)",
+        r"fasting\s+finger\s?sticks?(?:\s+glucose)?",  # US (tenth pass)
     ),
     _lab(
         "Postprandial blood glucose",
@@ -166,6 +180,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"blood\s+sugar",
         r"rbs",
         r"random\s+blood\s+(?:sugar|glucose)",
+        r"fsbg",  # finger-stick blood glucose (tenth pass)
     ),
     _lab("Hemoglobin", "718-7", r"h(?:a)?emoglobin", r"hgb", r"hb"),
     _lab("INR", "6301-6", r"inr", r"pt\s*/\s*inr", r"pt\s*[-&]\s*inr"),
@@ -196,7 +211,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
         "Vitamin D level",
         None,
         r"(?:serum\s+)?(?:vitamin|vit\.?)\s*d3?\s+(?:levels?|test)",
-        r"25[-\s]?(?:oh|hydroxy)\s+vitamin\s+d",
+        r"25[-\s]?(?:oh|hydroxy)[-\s]*(?:vitamin|vit\.?)\s*d3?",
     ),
     _lab("PSA", "2857-1", r"psa", r"prostate[-\s]specific\s+antigen"),
     _lab("Free PSA", None, r"free\s+psa", r"free\s+prostate[-\s]specific\s+antigen"),
@@ -230,7 +245,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"(?:sputum\s+)?gene\s?xpert(?:\s+sputum)?",
         r"(?:sputum\s+)?truenat",
     ),
-    _lab("Sputum culture", None, r"sputum\s+(?:for\s+)?(?:culture|c\s?&\s?s|c/s)"),
+    _lab("Sputum culture", None, r"sputum\s+(?:for\s+)?(?:culture|c\s?&\s?s|c/s|cx)"),
     _lab("Dengue NS1 antigen", None, r"(?:dengue\s+)?ns1(?:\s+antigen)?", r"dengue\s+serology"),
     _lab(
         "Malaria parasite test",
@@ -381,7 +396,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"grouping\s+and\s+typing",
     ),
     _lab("Urine pregnancy test", None, r"upt", r"urine\s+(?:pregnancy\s+test|hcg)"),
-    _lab("Beta hCG", None, r"(?:serum\s+)?(?:beta|β|b)[-\s]?hcg"),
+    _lab("Beta hCG", None, r"(?:serum\s+)?(?:beta|β|b)[-\s]?hcg", r"serum\s+hcg"),
     _lab(
         "Stool routine",
         None,
@@ -638,8 +653,15 @@ SERVICES: tuple[ServiceEntry, ...] = (
     ),
     _ref("Podiatry", r"podiatry", r"podiatrist", r"foot\s+clinic"),
     _ref("Gastroenterology", r"gastroenterology", r"gastroenterologist", r"gi", r"gastro"),
-    _ref("Physiotherapy", r"physiotherapy", r"physical\s+therapy", r"physio", r"pt"),
-    _ref("Endocrinology", r"endocrinology", r"endocrinologist", r"endo"),
+    # "Pt wants a second opinion": the patient, not physiotherapy (tenth pass)
+    _ref("Physiotherapy", r"physiotherapy", r"physical\s+therapy", r"physio", r"pt" + _PT_VERB),
+    _ref(
+        "Endocrinology",
+        r"endocrinology",
+        r"endocrinologist",
+        r"endo",
+        _ENDOCRINE_REVIEW,  # tenth pass
+    ),
     _ref("Nephrology", r"nephrology", r"nephrologist", r"renal\s+clinic", r"nephro"),
     _ref("Neurology", r"neurology", r"neurologist", r"neuro"),
     _ref("Dermatology", r"dermatology", r"dermatologist", r"derm(?:at)?", r"skin\s+opd"),
@@ -1119,6 +1141,19 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"hep\s+(?:panel|serology|screen)",
     ),
     _lab("Renin", None, r"(?:plasma\s+)?renin(?:\s+(?:activity|levels?))?"),
+    # --- tenth pass (2026-11-28): tests batch 12 named that the table lacked --------------
+    _lab(
+        "Aldosterone",
+        None,
+        r"(?:plasma\s+|serum\s+)?aldosterone(?!\s+(?:antagonists?|receptor|blockers?))",
+    ),
+    _lab(
+        "Pneumococcal urinary antigen",
+        None,
+        r"pneumococcal\s+(?:urin(?:e|ary)\s+)?(?:antigen|ag)\b",
+        r"(?:urine|urinary)\s+pneumococcal\s+(?:antigen|ag)\b",
+    ),
+    _lab("Rapid urease test", None, r"rapid\s+urease\s+test", r"clo\s+test"),
     _lab(
         "Rapid strep test",
         None,
@@ -1148,7 +1183,9 @@ SERVICES: tuple[ServiceEntry, ...] = (
 # Referral specialties are matched only in a referral context: "pt", "gi", "ent", "ot",
 # "endo" and "surgery" are far too common as plain words.
 REFERRAL_CONTEXT = re.compile(
-    r"\b(?:refer(?:rals?|red)?|consult(?:ation)?s?|send\s+to|see\s+(?:the\s+)?|review\s+by|"
+    # "see her pediatrician in 3-5 days" is a follow-up with her own doctor (tenth pass)
+    r"\b(?:refer(?:rals?|red)?|consult(?:ation)?s?|send\s+to|see\s+(?!(?:her|his|their|your)\b)"
+    r"(?:the\s+)?|review\s+by|"
     r"appointment\s+with|opinion|eval(?:uation)?|opd)\b|\br/v\b",
     re.IGNORECASE,
 )
@@ -1186,6 +1223,7 @@ STANDALONE_REFERRALS = frozenset(
     {
         r"physiotherapy",
         r"physio",
+        _ENDOCRINE_REVIEW,  # "Urgent endocrine review" (tenth pass)
         r"diet(?:ary)?\s+counsell?ing",
         r"speech\s+(?:and\s+language\s+)?therapy",
         r"social\s+work(?:er)?",
@@ -1411,11 +1449,16 @@ REASON = re.compile(
 FOLLOW_UP = re.compile(
     r"\b(?:follow[-\s]?up|f/u|fu|review(?:\s+in\s+opd)?|r/v|rv(?=\s+(?:after|in)\b)|"
     r"see\s+(?:me|you|him|her|them|the\s+patient|patient)?\s*(?:back|again)?|"
-    r"return(?:\s+to\s+clinic)?|rtc|tca|come\s+(?:back|again|after)|revisit|recall|re-?visit|"
-    r"next\s+(?:visit|appointment|review)|reassess|re-?evaluate)\b"
+    # "return if fever > 3 days" is a safety net, not a booking (tenth pass)
+    r"return(?!\s+if\b)(?:\s+to\s+clinic)?|rtc|tca|come\s+(?:back|again|after)|revisit|recall"
+    r"|re-?visit|next\s+(?:visit|appointment|review)|reassess|re-?evaluate"
+    # "Appointment in 1 week", "Wound check in 2 days", "phone back in 2 weeks", "recheck HR
+    # and BP in clinic in 2/52" (tenth pass)
+    r"|appointment|wound\s+check|phone\s+back|(?:tele)?phone\s+review|in\s+clinic)\b"
     r"[^.;]*?(?:\b(?:in|after|within)\s+(?:about\s+|approximately\s+|another\s+)?)?"
     # A word value needs a space before its unit: "and" is not "an" + "d", "am" not "a" + "m".
-    r"(?:\b(?P<value>\d+(?:\.\d+)?|(?:a|an|one)(?=\s))\s*"
+    # "in 3-5 days": the earliest (tenth pass, as a dose range gives its lower bound)
+    r"(?:\b(?P<value>\d+(?:\.\d+)?|(?:a|an|one)(?=\s))(?:\s*(?:-|\u2013|to)\s*\d+)?\s*"
     r"(?P<unit>days?|d|weeks?|wks?|w|months?|mos?|mths?|mnths?|m|years?|yrs?|y|fortnights?|"
     r"hours?|hrs?)\b"
     # "2/52" (weeks), "3/12" (months), "5/7" (days): British clinic notation

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from carepipe.engines.orders import drugs, substances
+from carepipe.engines.orders.dose_before import dose_before
 from carepipe.engines.orders.models import DoseStep, Quantity, Timing
 from carepipe.engines.orders.sig import Sig, parse_sig
 
@@ -112,6 +113,10 @@ _NOT_A_MEDICINE_AFTER = re.compile(
     re.IGNORECASE,
 )
 # "vit D levels", "digoxin level", "lithium assay": a blood test, not a medicine order.
+# "25-OH vit D": the test of it (tenth pass).
+_A_TEST_BEFORE = re.compile(r"\b25[-\s]?(?:oh|hydroxy)[-\s]*$", re.IGNORECASE)
+# What a gargle, soak or bath made at home is made of: advice, not a medicine.
+_HOUSEHOLD = frozenset({"sodium chloride", "sodium bicarbonate", "magnesium sulfate"})
 _A_TEST_AFTER = re.compile(r"\s*(?:levels?|assay|estimation)\b", re.IGNORECASE)
 # "Iron sucrose 200 mg IV in 100 ml NS over 30 min": the saline carries the drug.
 _VEHICLES = frozenset({"sodium chloride", "dextrose", "ringer lactate"})
@@ -244,8 +249,10 @@ def find_meds(text: str) -> list[MedMention]:
     names: list[_Name] = []
     vehicles: list[tuple[int, int]] = []
     for n in _names(text):
-        if _NOT_A_MEDICINE_AFTER.match(text, n.end) or _A_TEST_AFTER.match(text, n.end):
+        if _A_TEST_AFTER.match(text, n.end) or _A_TEST_BEFORE.search(text, 0, n.start):
             continue
+        if _NOT_A_MEDICINE_AFTER.match(text, n.end) and n.generic in _HOUSEHOLD:
+            continue  # "warm saline gargles"; "betadine gargles" is the antiseptic (tenth pass)
         if n.generic in _VEHICLES and _VEHICLE_BEFORE.search(text, 0, n.start):
             vehicles.append((n.start, n.end))  # read as part of the drug it carries
             continue
@@ -253,15 +260,26 @@ def find_meds(text: str) -> list[MedMention]:
     # Parsed (its words are its own, not the drug's before it), then left out below.
     references = {n.start for n in names[1:] if _WHILE_ON_BEFORE.search(text, 0, n.start)}
     timed_by = {n.start for n in names if _TIMED_BY_BEFORE.search(text, 0, n.start)}
+    # "Give 25 g glucose IV", "given 1 g paracetamol and 10 mg oral morphine" (tenth pass)
+    befores = [
+        dose_before(text, names[i - 1].end if i else 0, n.start, i == 0)
+        for i, n in enumerate(names)
+    ]
     out: list[MedMention] = []
     prev_end = 0
     for i, n in enumerate(names):
         nxt = names[i + 1].start if i + 1 < len(names) else len(text)
+        if i + 1 < len(names) and (ahead := befores[i + 1]) is not None:
+            nxt = ahead.start  # the next drug's own dose, written before its name
         window = _own_window(text, n.end, nxt, i + 1 == len(names))
         before = text[prev_end : n.start]
         sig = parse_sig(window, before[-60:], n.default_unit, n.combination)
         offset_before = n.start - len(before[-60:])
         start = n.start if sig.before_start is None else offset_before + sig.before_start
+        written_before = befores[i]
+        if written_before is not None and sig.dose is None and not n.combination:
+            sig.dose, sig.dose_unit = written_before.value, written_before.unit
+            start = min(start, written_before.start)
         end = max([n.end, *(n.end + e for _s, e in sig.consumed)])
         conf = n.confidence
         if "unit assumed" in sig.notes:

@@ -35,9 +35,15 @@ from carepipe.engines.orders.lexicon import REFERRAL_CONTEXT
 _DEFERRED = re.compile(
     r"\b(?:will|would|may|might|could)\s+(?:consider|think\s+about)\b"
     r"|^\s*if\b.*\b(?:we|i)\s+(?:will|would|may|might|could)\b"
-    r"|\b(?:team|surgeons?|gp|consultant|cardiologists?)\s+(?:plans?|intends?)\s+to\b"
-    r"|\b(?:\w+ologists?|team|surgeons?|gp|consultant|specialists?)\s+(?:has|have|had)\s+"
-    r"(?:recommended|suggested|advised)\b",
+    r"|\b(?:team|surgeons?|gp|consultant|\w+ologists?|\w+ology|who|they)\s+(?:plans?|intends?)"
+    r"\s+to\b"
+    # Tenth pass: a team named by its specialty ("Orthogeriatrics have recommended", "ID
+    # recommends narrowing to cefazolin") and a study "planned by cardiology" are theirs.
+    r"|\b(?:\w+olog(?:ists?|y)|\w+iatrics|id|team|surgeons?|gp|consultant"
+    r"|specialists?)\s+(?:(?:has|have|had)\s+(?:recommended|suggested|advised)"
+    r"|recommends|suggests|advises)\b"
+    r"|\bplanned\s+by\s+(?:the\s+)?\w+"
+    r"|\bfor\s+(?:the\s+)?(?:gp|team|\w+ologists?)\s+to\s+consider\b",
     re.IGNORECASE,
 )
 _DECLINED_AFTER = re.compile(

@@ -24,6 +24,10 @@ count of tests before the verdict ("Troponin x2 negative") is still a finding; "
 that ends the clause ("urine culture pending") and "already sent / done / drawn" tell that
 the test is in hand; a sentence that only judges the one before ("All normal.", "All
 reviewed, nothing further needed.") makes that sentence's tests results.
+
+Tenth pass (2026-11-28, batch 12): "read as" gives a verdict ("CT A/P read as
+unremarkable"), a sample "sent yesterday" is in hand, a year may stand between a study and
+its verdict ("Colonoscopy 2019 normal"), and a reading in mm is a value ("Mantoux 14 mm").
 """
 
 from __future__ import annotations
@@ -43,7 +47,9 @@ PAST_RESULT = re.compile(
     r"|done\s+(?:at|in|elsewhere|outside)|(?:reports?|results?)\s+awaited"
     # "urine culture pending", "Blood cultures already sent" (ninth pass)
     r"|pending(?=\s*(?:[.;,)]|$))|already\s+(?:been\s+)?(?:sent|done|drawn|taken|collected"
-    r"|performed)|(?:sent|done|drawn|collected)\s+already)",
+    r"|performed)|(?:sent|done|drawn|collected)\s+already"
+    # tenth pass: "CT A/P read as unremarkable", "Sputum CBNAAT sent yesterday"
+    r"|read\s+as\b|(?:sent|drawn|collected)\s+(?:yesterday|last\s+\w+|on\s+\w+day))",
     re.IGNORECASE,
 )
 
@@ -58,7 +64,7 @@ _VALUE_AFTER = re.compile(
     r"\d+\.\d+(?![\d.])(?!\s*(?:mg|mcg|g|ml|l|units?|iu|hrs?|hours?|h|days?|d|weeks?|wks?|"
     r"months?|mins?|minutes?)\b)"
     r"|\d+(?:\.\d+)?\s*(?:%|k\b|lakhs?\b|mg/dl|g/dl|mmol/l|mmol/mol|meq/l|u/l|iu/l|miu/l|ng/ml|"
-    r"pg/ml|/mm3|cells\b)"
+    r"pg/ml|/mm3|cells\b|mm\b(?!\s*hg))"
     # "Hb 128, eGFR 74", "FBS 98.": a whole number that ends the item (ninth pass); not a
     # zero, which is the first of a series of times ("Troponin 0, 3 h")
     r"|(?!0\b)\d+(?![\d.])(?=\s*(?:[,;)]|\.(?!\d)|$)))",
@@ -66,7 +72,8 @@ _VALUE_AFTER = re.compile(
 )
 _TREND_AFTER = re.compile(
     # "Troponin x2 negative": the count of tests done before the verdict (ninth pass)
-    r"\s*(?:x\s?\d+\s+)?(?:is\s+|are\s+|were\s+|was\s+)?"
+    # "Colonoscopy 2019 normal": the year it was done may stand before the verdict
+    r"\s*(?:x\s?\d+\s+|(?:in\s+)?(?:19|20)\d\d\s+)?(?:is\s+|are\s+|were\s+|was\s+)?"
     r"(?:dropping|falling|rising|low|high|up|down|elevated|raised|deranged|improving|worsening"
     r"|normal|negative|positive|unremarkable)\b",
     re.IGNORECASE,

@@ -61,8 +61,9 @@ ENGINE_NAME = "rules"
 # 2.1: grammar.py (history, verb after the dose, except, switch); 2.2: trailing.py (a count
 # and schedule after a comma) and the fifth pass's rules; 2.3: results.py (a result is not an
 # order) and the sixth pass's rules; 2.4: history.py; 2.5: not_orders.py; 2.6: the ninth
-# pass (verbs.py, shared_schedule.py split out; results, declines, asides) (docs/orders.md)
-_RULES_VERSION = "2.6.0"
+# pass (verbs.py, shared_schedule.py split out; results, declines, asides); 2.7: the tenth
+# pass (dose_before.py; history, results, plans, headings, ranges) (docs/orders.md)
+_RULES_VERSION = "2.7.0"
 
 _HAS_LETTER = re.compile(r"[A-Za-z]")
 _SWITCH = re.compile(r"\b(?:switch|swap|convert|change|replace)\w*\b.*?\bfrom\b", re.I)
@@ -106,9 +107,10 @@ class RulesOrdersEngine:
         state.test_sentences = {
             sent for sent, (lo, hi) in bounds.items() if lexicon.names_a_test(work[lo:hi])
         }
-        state.history_sentences = {
-            sent for sent, (lo, hi) in bounds.items() if grammar.HISTORY.match(work[lo:hi])
-        }
+        state.sentence_rest = {c.start: work[c.end : bounds[c.sentence][1]] for c in clauses}
+        state.history_sentences = history.history_sentences(
+            {sent: work[lo:hi] for sent, (lo, hi) in bounds.items()}
+        )
         state.result_sentences = {  # "Hb 11.2, FBS 98. All normal.": results, not orders
             sent - 1
             for sent, (lo, hi) in bounds.items()
@@ -151,7 +153,10 @@ class RulesOrdersEngine:
         found = OrderSet(engine=out.engine, model_version=out.model_version)
         covered, declined = self._medications(clause, norm, found, earlier, verb_action is not None)
         if not_orders.defers(clause.text) or (
-            earlier is None and history.tells_the_past(clause.text, found.medications)
+            earlier is None
+            and history.tells_the_past(
+                clause.text, found.medications, state.sentence_rest.get(clause.start, "")
+            )
         ):
             state.last_med = None  # "She was on metformin earlier", "will consider": listed
             out.not_understood.append(original)
@@ -301,6 +306,11 @@ class RulesOrdersEngine:
                 continue
             found.append(m)
         covered: list[tuple[int, int]] = list(aside_spans)
+        route_change = grammar.route_switch(clause.text, found)
+        if route_change:  # "Switch IV paracetamol to oral paracetamol 1 g QDS": one change
+            verb = grammar.SWITCH_VERB.search(clause.text, 0, found[0].name_start)
+            covered.append((verb.start() if verb else found[0].start, found[1].name_start))
+            found = found[1:]
         switching = len(found) >= 2 and (
             _SWITCH.search(clause.text) is not None
             or (
@@ -313,6 +323,7 @@ class RulesOrdersEngine:
         for i, m in enumerate(found):
             action: Action = (
                 grammar.switched_to(clause.text, m.name_start)
+                or grammar.heading_action(clause.text)
                 or verbs.action_before(clause.text, m.name_start)
                 or verbs.right_after(clause.text, m.name_end)
                 or grammar.verb_after_dose(
@@ -324,6 +335,16 @@ class RulesOrdersEngine:
             )
             if switching:
                 action = "stop" if i == 0 else "start"
+            if route_change:
+                action = "change"
+            if action == "start" and grammar.STARTED.search(clause.text, 0, m.name_start):
+                # "Started on X by the GP yesterday - continue" (tenth pass)
+                action = (
+                    grammar.verb_after_dose(
+                        clause.text, m.name_end, grammar.next_start(found, i, clause.text)
+                    )
+                    or action
+                )
             if action == "change" and _TAPER_OFF.search(clause.text[: m.name_start]):
                 action = "stop"  # "taper off clonazepam": the course ends
             if action in ("stop", "hold") and grammar.excepted(clause.text[: m.name_start]):
@@ -335,8 +356,9 @@ class RulesOrdersEngine:
                     grammar.next_start(found, i, clause.text),
                     drugs.default_unit(m.name),
                 )
-            if action == "stop" and m.unit_assumed:
-                m.dose = m.dose_unit = None  # "Stop Telma 40": the product, nothing given
+            if action in ("stop", "hold") and m.unit_assumed:
+                # "Stop Telma 40", "Pause Tab Warf 5" (tenth pass): the product, nothing given
+                m.dose = m.dose_unit = None
             conf = m.confidence
             if m.dose is None and action in ("start", "change"):
                 conf = min(conf, 0.6)  # a start without a dose needs a human look
@@ -513,6 +535,7 @@ class _State:
         self.sentence_meds: dict[int, list[MedicationOrder]] = {}  # sentence -> its drugs
         self.deferred: tuple[int, str] | None = None  # (clause seen, text) of a later plan
         self.seen = 0  # clauses looked at, whatever they gave
+        self.sentence_rest: dict[int, str] = {}  # clause start -> its sentence after it
 
 
 # "then stop", "and stop", "max 3 per day": the end of the previous drug's instruction.

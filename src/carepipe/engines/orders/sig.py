@@ -207,6 +207,9 @@ def _strengths(text: str, used: list[tuple[int, int]]) -> tuple[tuple[float, str
         used.append(m.span())
         masked = masked[: m.start()] + " " * (m.end() - m.start()) + masked[m.end() :]
     found = list(STRENGTH.finditer(masked))
+    low = _range_low(masked, found[0], used) if found else None
+    if low is not None:
+        return low, combo
     for i, m in enumerate(found):
         unit = STRENGTH_UNITS[m.group("u").lower()]
         if m.group("perkg"):
@@ -220,6 +223,24 @@ def _strengths(text: str, used: list[tuple[int, int]]) -> tuple[tuple[float, str
             return (to_number(later.group("v")), "mL"), combo
         return (to_number(m.group("v")), unit), combo
     return None, combo
+
+
+_RANGE_BEFORE = re.compile(rf"(?<![\w./-])(?P<lo>{NUM})\s*(?:-|\u2013|to)\s*$", re.IGNORECASE)
+
+
+def _range_low(
+    text: str, first: re.Match[str], used: list[tuple[int, int]]
+) -> tuple[float, str] | None:
+    """ "2.5-5 mg", "5 to 10 mg": the lower bound is the dose (tenth pass; the labels of
+    batches 10 and 12 take it, a range's upper bound being a ceiling, not a dose)."""
+    m = _RANGE_BEFORE.search(text, 0, first.start())
+    if m is None or to_number(m.group("lo")) >= to_number(first.group("v")):
+        return None
+    unit = STRENGTH_UNITS[first.group("u").lower()]
+    if unit == "%":
+        return None
+    used.append((m.start(), first.end()))
+    return to_number(m.group("lo")), f"{unit}/kg" if first.group("perkg") else unit
 
 
 def _count(text: str, used: list[tuple[int, int]]) -> tuple[float, str] | None:
@@ -299,7 +320,31 @@ def _one_step(text: str, default_unit: str, combination: bool, sig: Sig) -> None
     prn, reason = parse_prn(text, used)
     sig.as_needed = sig.as_needed or prn
     sig.as_needed_for = sig.as_needed_for or reason
+    _divide_daily_dose(text, sig)
     _compose_dose(sig)
+
+
+_PER_DAY_DIVIDED = re.compile(
+    r"/\s*kg\s*/\s*(?:day|d)\b.*?\b(?:divided|in\s+(?:\d|two|three|four)\s+divided)\b",
+    re.IGNORECASE,
+)
+
+
+def _divide_daily_dose(text: str, sig: Sig) -> None:
+    """ "90 mg/kg/day divided BID": each dose is the day's amount over the doses a day
+    (45 mg/kg; tenth pass). The weight is still not multiplied in."""
+    t = sig.timing
+    if (
+        sig.strength is None
+        or not (sig.strength_unit or "").endswith("/kg")
+        or t is None
+        or not t.frequency
+        or t.period != 1
+        or t.periodUnit != "d"
+        or _PER_DAY_DIVIDED.search(text) is None
+    ):
+        return
+    sig.strength = round(sig.strength / t.frequency, 6)
 
 
 def _compose_dose(sig: Sig) -> None:

@@ -84,6 +84,8 @@ FORMS: dict[str, str] = {
     "puffs": "puff",
     "drop": "drop",
     "drops": "drop",
+    "gtt": "drop",  # guttae (tenth pass: "1 gtt OU QHS")
+    "gtts": "drop",
     "spray": "spray",
     "sprays": "spray",
     "sachet": "sachet",
@@ -117,7 +119,10 @@ def alt(words: dict[str, str]) -> str:
 
 
 STRENGTH = re.compile(
-    rf"(?<![\w.])(?P<v>{NUM})\s*(?P<u>{alt(STRENGTH_UNITS)})(?P<perkg>\s*/\s*kg\b)?(?![\w])"
+    rf"(?<![\w.])(?P<v>{NUM})\s*(?P<u>{alt(STRENGTH_UNITS)})"
+    # "0.1 units/kg/hr", "2 mcg/kg/min": a rate (tenth pass)
+    r"(?!\s*/\s*kg\s*/\s*(?:h|hrs?|hours?|min|mins|minutes?)\b)"
+    r"(?P<perkg>\s*/\s*kg\b)?(?![\w])"
     # "100 ml/hr" is an infusion rate, not an amount given each time.
     r"(?!\s*/\s*(?:h|hrs?|hours?)\b)",
     re.IGNORECASE,
@@ -284,7 +289,8 @@ PRN_PATTERN = re.compile(
     r"(?:\s+(?:for\s+)?(?P<reason>(?!for\b|max\b|every\b|q\d|with\b)[a-z][a-z/ ]*?"
     r"(?:\s*[<>]=?\s*\d+(?:\.\d+)?)?))?"
     # or a time before the need: "PRN 1 hour before activity".
-    r"(?=$|[,.;:(]|\s+(?:and|then|for|every|max|up\s+to|q\d|before|prior|with)\b|\s+\d)",
+    # "PRN (max 4 doses/24h)": a bracket after a space too (tenth pass)
+    r"(?=$|\s*[,.;:(]|\s+(?:and|then|for|every|max|up\s+to|q\d|before|prior|with)\b|\s+\d)",
     re.IGNORECASE,
 )
 PRN_IF = re.compile(
