@@ -48,6 +48,9 @@ HOLDOUTS = [
     Holdout(
         12, "r", 200, "1c8b74b44a217ff2cebea98379919a95f18b4d8039857026ed8dcd6cf6bff4bc", "dev"
     ),
+    Holdout(
+        13, "s", 200, "dde71562c86fb592277f31ba4daea4bad61b438829d0f8d0d8c115ed4e4297c3", "test"
+    ),
 ]
 
 
