@@ -5,11 +5,7 @@ reach the bundle as orders; the orders beside them must."""
 
 from __future__ import annotations
 
-from tests.support.orders_api import dose, order, resources
-
-
-def _drugs(bundle: dict) -> list[str]:
-    return [m["medicationCodeableConcept"]["text"] for m in resources(bundle, "MedicationRequest")]
+from tests.support.orders_api import dose, drug_names, order, resources
 
 
 def test_history_with_a_dose_is_listed_not_sent(client, auth, run_jobs) -> None:
@@ -18,7 +14,7 @@ def test_history_with_a_dose_is_listed_not_sent(client, auth, run_jobs) -> None:
         "Start doxycycline 100 mg BD"
     )
     job, bundle = order(client, auth, run_jobs, text)
-    assert _drugs(bundle) == ["doxycycline"]
+    assert drug_names(bundle) == ["doxycycline"]
     assert dose(resources(bundle, "MedicationRequest")[0]) == (100, "mg")
     listed = " | ".join(job["result"]["not_understood"])
     assert "Received ceftriaxone" in listed and "codeine" in listed

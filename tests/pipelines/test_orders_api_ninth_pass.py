@@ -5,14 +5,7 @@ must not reach the bundle as orders (or as stops); the orders beside them must."
 
 from __future__ import annotations
 
-from tests.support.orders_api import dose, order, resources, timing_repeat
-
-
-def _drugs(bundle: dict) -> list[tuple[str, str]]:
-    return [
-        (m["medicationCodeableConcept"]["text"], m["status"])
-        for m in resources(bundle, "MedicationRequest")
-    ]
+from tests.support.orders_api import dose, drugs_with_status, order, resources, timing_repeat
 
 
 def test_results_and_tests_in_hand_send_no_service(client, auth, run_jobs) -> None:
@@ -22,7 +15,7 @@ def test_results_and_tests_in_hand_send_no_service(client, auth, run_jobs) -> No
     )
     job, bundle = order(client, auth, run_jobs, text)
     assert resources(bundle, "ServiceRequest") == []
-    assert _drugs(bundle) == [("doxycycline", "active")]
+    assert drugs_with_status(bundle) == [("doxycycline", "active")]
     assert dose(resources(bundle, "MedicationRequest")[0]) == (100, "mg")
     listed = " | ".join(job["result"]["not_understood"])
     assert "FBS 96" in listed and "already sent" in listed
@@ -34,7 +27,7 @@ def test_declined_replaced_and_aside_drugs_are_not_ordered(client, auth, run_job
         "Stop aspirin (now on apixaban)."
     )
     job, bundle = order(client, auth, run_jobs, text)
-    assert _drugs(bundle) == [("clarithromycin", "active"), ("aspirin", "stopped")]
+    assert drugs_with_status(bundle) == [("clarithromycin", "active"), ("aspirin", "stopped")]
     negated = " | ".join(job["result"]["negated"])
     assert "instead of amoxicillin" in negated and "vitamin K not needed" in negated
 
@@ -45,7 +38,7 @@ def test_a_switch_a_discharge_and_a_uk_inhaler(client, auth, run_jobs) -> None:
         "d/c home on Fostair 100/6 two puffs BD"
     )
     _job, bundle = order(client, auth, run_jobs, text)
-    assert _drugs(bundle) == [
+    assert drugs_with_status(bundle) == [
         ("ramipril", "stopped"),
         ("losartan", "active"),
         ("beclomethasone / formoterol (Fostair)", "active"),

@@ -5,11 +5,7 @@ orders beside them must."""
 
 from __future__ import annotations
 
-from tests.support.orders_api import dose, order, resources
-
-
-def _drugs(bundle: dict) -> list[str]:
-    return [m["medicationCodeableConcept"]["text"] for m in resources(bundle, "MedicationRequest")]
+from tests.support.orders_api import dose, drug_names, order, resources
 
 
 def test_history_beside_an_order_is_listed_not_sent(client, auth, run_jobs) -> None:
@@ -18,7 +14,7 @@ def test_history_beside_an_order_is_listed_not_sent(client, auth, run_jobs) -> N
         "herself. Start sitagliptin 100 mg OD"
     )
     job, bundle = order(client, auth, run_jobs, text)
-    assert _drugs(bundle) == ["sitagliptin"]
+    assert drug_names(bundle) == ["sitagliptin"]
     listed = " | ".join(job["result"]["not_understood"])
     assert "mother on thyroxine" in listed and "was on metformin" in listed
 
@@ -39,10 +35,10 @@ def test_a_finding_with_an_order_verb_is_ordered(client, auth, run_jobs) -> None
     assert lab["code"]["coding"][0]["code"] == "2823-3"  # potassium, LOINC
 
 
-def test_an_infection_heading_orders_only_its_drugs(client, auth, run_jobs) -> None:
+def test_an_infection_heading_orders_only_itsdrug_names(client, auth, run_jobs) -> None:
     text = "H. pylori: clarithromycin 500 mg BID x 14 days, amoxicillin 1 g BID x 14 days"
     job, bundle = order(client, auth, run_jobs, text)
-    assert _drugs(bundle) == ["clarithromycin", "amoxicillin"]
+    assert drug_names(bundle) == ["clarithromycin", "amoxicillin"]
     assert resources(bundle, "ServiceRequest") == []
     assert job["result"]["not_understood"] == []
 

@@ -6,14 +6,7 @@ other words must reach it as the writer meant."""
 
 from __future__ import annotations
 
-from tests.support.orders_api import dose, order, resources, timing_repeat
-
-
-def _drugs(bundle: dict) -> list[tuple[str, str]]:
-    return [
-        (m["medicationCodeableConcept"]["text"], m["status"])
-        for m in resources(bundle, "MedicationRequest")
-    ]
+from tests.support.orders_api import dose, drugs_with_status, order, resources, timing_repeat
 
 
 def test_doses_given_earlier_and_current_meds_are_not_ordered(client, auth, run_jobs) -> None:
@@ -22,7 +15,7 @@ def test_doses_given_earlier_and_current_meds_are_not_ordered(client, auth, run_
         "Orthogeriatrics have recommended starting zoledronic acid. Give 25 g glucose IV"
     )
     job, bundle = order(client, auth, run_jobs, text)
-    assert _drugs(bundle) == [("dextrose", "active")]
+    assert drugs_with_status(bundle) == [("dextrose", "active")]
     assert dose(resources(bundle, "MedicationRequest")[0]) == (25, "g")
     listed = " | ".join(job["result"]["not_understood"])
     assert "in casualty" in listed and "lisinopril" in listed and "zoledronic" in listed
@@ -32,7 +25,7 @@ def test_a_route_switch_and_a_dose_range(client, auth, run_jobs) -> None:
     text = "Switch IV paracetamol to oral paracetamol 1 g QDS. Oxycodone 5-10 mg PO q4h PRN pain"
     _job, bundle = order(client, auth, run_jobs, text)
     meds = resources(bundle, "MedicationRequest")
-    assert _drugs(bundle) == [("acetaminophen", "active"), ("oxycodone", "active")]
+    assert drugs_with_status(bundle) == [("acetaminophen", "active"), ("oxycodone", "active")]
     action = next(e for e in meds[0]["extension"] if e["url"].endswith("order-action"))
     assert action["valueCode"] == "change"
     assert dose(meds[0]) == (1, "g") and timing_repeat(meds[0])["frequency"] == 4
@@ -56,7 +49,7 @@ def test_discharge_list_headings_and_new_names(client, auth, run_jobs) -> None:
     )
     _job, bundle = order(client, auth, run_jobs, text)
     meds = resources(bundle, "MedicationRequest")
-    assert _drugs(bundle) == [
+    assert drugs_with_status(bundle) == [
         ("furosemide", "active"),
         ("bendroflumethiazide", "stopped"),
         ("ringer lactate", "active"),

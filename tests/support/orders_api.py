@@ -26,6 +26,19 @@ def resources(bundle: dict, kind: str) -> list[dict[str, Any]]:
     return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
 
 
+def drug_names(bundle: dict) -> list[str]:
+    """The medication text of each MedicationRequest, in entry order."""
+    return [m["medicationCodeableConcept"]["text"] for m in resources(bundle, "MedicationRequest")]
+
+
+def drugs_with_status(bundle: dict) -> list[tuple[str, str]]:
+    """(medication text, status) of each MedicationRequest, in entry order."""
+    return [
+        (m["medicationCodeableConcept"]["text"], m["status"])
+        for m in resources(bundle, "MedicationRequest")
+    ]
+
+
 def dose(med: dict[str, Any], i: int = 0) -> tuple[float, str]:
     """Value and unit of a MedicationRequest's ``i``-th dosage instruction."""
     q = med["dosageInstruction"][i]["doseAndRate"][0]["doseQuantity"]
