@@ -5,21 +5,11 @@
 
 With ``--split all`` the figures are also printed per split (test, dev) and per batch and
 split: batch 1 and batch 3 have a dev and a test part, batch 2 and batch 4 (the holdout)
-are test only, batch 5 is a dev batch written on 2026-11-27 for issue 12 and tuned on,
-batch 6 was a fresh holdout written blind on 2026-11-27 by someone who had not seen the
-engine, its tests or batch 5, scored twice and retired to dev on 2026-11-28 (tuned on since),
-and batch 7 (200 cases) was the blind holdout written on 2026-11-28 from batches 1-4 and the
-conventions alone, scored four times and retired to dev on 2026-11-28 (tuned on since).
-Batch 8 (200 cases, ids m001-m200) was the blind holdout written on 2026-11-28 the same way
-while batch 7 was being tuned on, merged after that tuning, scored once and retired to dev on
-2026-11-28 (tuned on since). Batch 9 (200 cases, ids n001-n200) was the blind holdout
-written the same way while batch 8 was being tuned on, merged after that tuning, scored once
-and retired to dev on 2026-11-28 (tuned on since). Batch 10 (200 cases, ids p001-p200) was the
-blind holdout written the same way while batch 9 was being tuned on, merged after that tuning,
-scored once and retired to dev on 2026-11-28 (tuned on since). Batch 11 (200 cases, ids
-q001-q200) was the blind holdout written the same way while batch 10 was being tuned on,
-merged after that tuning, scored once and retired to dev on 2026-11-28 (tuned on since); a
-new blind batch is written elsewhere.
+are test only, batch 5 is a dev batch written on 2026-11-27 for issue 12 and tuned on.
+From batch 6 on, each batch was written blind (by someone who had seen only batches 1-4 and
+the corpus conventions) while the batch before it was tuned on, frozen by its author's hash,
+scored as a holdout and then retired to dev and tuned on; ``BLIND_BATCHES`` below says when,
+and docs/orders.md tells each pass.
 
 ``--exclude-batch N`` leaves a blind holdout out while the engine is being tuned (its
 figures, read after every pass, would steer the tuning); a run that excludes a batch does
@@ -65,6 +55,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -643,27 +634,59 @@ def _print_table(results: list[dict[str, Any]]) -> None:
         print(row)
 
 
+@dataclass(frozen=True)
+class BlindBatch:
+    """A batch written blind as a holdout: when, how often it was scored, when retired."""
+
+    number: int
+    written: str
+    scored: str  # how many times it was scored as a holdout
+    retired: str | None  # the day it became dev, None while it is the holdout
+
+
+#: The blind batches, oldest first (their texts are frozen by
+#: tests/engines/orders/test_holdout_batches_frozen.py). Retiring one sets ``retired``.
+BLIND_BATCHES = (
+    BlindBatch(6, "2026-11-27", "twice", "2026-11-28"),
+    BlindBatch(7, "2026-11-28", "four times", "2026-11-28"),
+    *(BlindBatch(n, "2026-11-28", "once", "2026-11-28") for n in range(8, 13)),
+    BlindBatch(13, "2026-11-28", "once", None),
+)
+
 _GROUP_LABELS = {
     "split-test": "test split (never tuned on)",
     "split-dev": "dev split (tuned on)",
     "batch3-test": "batch 3 test (issue 12, frozen before the engine)",
     "batch4-test": "batch 4 test (holdout, written after the engine)",
     "batch5-dev": "batch 5 dev (written 2026-11-27 for issue 12, tuned on)",
-    "batch6-test": "batch 6 (fresh holdout, written blind 2026-11-27)",
-    "batch6-dev": "batch 6 dev (blind holdout until 2026-11-28, retired to dev and tuned on)",
-    "batch7-test": "batch 7 (blind holdout, written 2026-11-28)",
-    "batch7-dev": "batch 7 dev (blind holdout until 2026-11-28, scored four times, retired to dev)",
-    "batch8-test": "batch 8 (blind holdout, written 2026-11-28 while batch 7 was tuned on)",
-    "batch8-dev": "batch 8 dev (blind holdout until 2026-11-28, scored once, retired to dev)",
-    "batch9-test": "batch 9 (blind holdout, written 2026-11-28 while batch 8 was tuned on)",
-    "batch9-dev": "batch 9 dev (blind holdout until 2026-11-28, scored once, retired to dev)",
-    "batch10-test": "batch 10 (blind holdout, written 2026-11-28 while batch 9 was tuned on)",
-    "batch10-dev": "batch 10 dev (blind holdout until 2026-11-28, scored once, retired to dev)",
-    "batch11-test": "batch 11 (blind holdout, written 2026-11-28 while batch 10 was tuned on)",
-    "batch11-dev": "batch 11 dev (blind holdout until 2026-11-28, scored once, retired to dev)",
-    "batch12-test": "batch 12 (blind holdout, written 2026-11-28 while batch 11 was tuned on)",
-    "batch12-dev": "batch 12 dev (blind holdout until 2026-11-28, scored once, retired to dev)",
 }
+for _b in BLIND_BATCHES:
+    _while = f" while batch {_b.number - 1} was tuned on" if _b.number > 7 else ""
+    _GROUP_LABELS[f"batch{_b.number}-test"] = (
+        f"batch {_b.number} (blind holdout, written {_b.written}{_while})"
+    )
+    if _b.retired:
+        _GROUP_LABELS[f"batch{_b.number}-dev"] = (
+            f"batch {_b.number} dev (blind holdout until {_b.retired}, scored {_b.scored}, "
+            "retired to dev and tuned on)"
+        )
+
+
+def _blind_notes() -> list[str]:
+    """One line per blind batch for the results file: what it is now and since when."""
+    notes = []
+    for b in BLIND_BATCHES:
+        now = (
+            f"was scored {b.scored} as a holdout, retired to dev on {b.retired} and tuned on"
+            if b.retired
+            else "is the holdout, never tuned on"
+        )
+        notes.append(
+            f"batch {b.number}, written blind {b.written} by someone who had seen only "
+            f"batches 1-4 and the conventions, {now} (its texts and labels frozen by "
+            "tests/engines/orders/test_holdout_batches_frozen.py)"
+        )
+    return notes
 
 
 def _group_label(key: str) -> str:
@@ -745,8 +768,8 @@ def main() -> int:
     results = [score(n, v, cases, p, lt) for n, v, p, lt in runs]
     # Batch 1 was written before the engine existed, batch 2 after batch 1 was scored once,
     # batch 3 (issue 12) before any change for it and frozen since, batch 4 (holdout) after
-    # the engine, batch 5 (dev) on 2026-11-27 and tuned on, batches 6-11 written blind
-    # as holdouts (2026-11-27, 2026-11-28) and retired to dev since: reported apart, by split too.
+    # the engine, batch 5 (dev) on 2026-11-27 and tuned on, batches 6 on written blind as
+    # holdouts (BLIND_BATCHES): reported apart, by split too.
     groups: dict[str, list[dict[str, Any]]] = {}
     if args.split == "all":
         for split in ("test", "dev"):
@@ -805,27 +828,7 @@ def main() -> int:
                     "author wrote corpus and tables); names added later that the test split "
                     "also uses are removed too",
                     "batch 5 is a dev batch written 2026-11-27 for issue 12 and tuned on",
-                    "batch 6 was a holdout written blind 2026-11-27, scored twice and retired "
-                    "to dev on 2026-11-28 (its texts and labels frozen by "
-                    "tests/engines/orders/test_holdout_batches_frozen.py)",
-                    "batch 7 was a blind holdout written 2026-11-28 by someone who had seen "
-                    "only batches 1-4, scored four times and retired to dev on 2026-11-28 "
-                    "(its texts and labels frozen by test_holdout_batches_frozen.py)",
-                    "batch 8 was a blind holdout written 2026-11-28 by someone who had seen "
-                    "only batches 1-4 and the conventions, scored once and retired to dev on "
-                    "2026-11-28 (its texts and labels frozen by test_holdout_batches_frozen.py)",
-                    "batch 9 was a blind holdout written 2026-11-28 by someone who had seen "
-                    "only batches 1-4 and the conventions, scored once and retired to dev on "
-                    "2026-11-28 (its texts and labels frozen by test_holdout_batches_frozen.py)",
-                    "batch 10 was a blind holdout written 2026-11-28 by someone who had seen "
-                    "only batches 1-4 and the conventions, scored once and retired to dev on "
-                    "2026-11-28 (its texts and labels frozen by test_holdout_batches_frozen.py)",
-                    "batch 11 was a blind holdout written 2026-11-28 by someone who had seen "
-                    "only batches 1-4 and the conventions, scored once and retired to dev on "
-                    "2026-11-28 (its texts and labels frozen by test_holdout_batches_frozen.py)",
-                    "batch 12 was a blind holdout written 2026-11-28 by someone who had seen "
-                    "only batches 1-4 and the conventions, scored once and retired to dev on "
-                    "2026-11-28 (its texts and labels frozen by test_holdout_batches_frozen.py)",
+                    *_blind_notes(),
                     f"pipeline: {pipeline_info}",
                 ],
                 "split": args.split,
