@@ -8,7 +8,7 @@ Whether Whisper ends early on this clip depends on the host's CPU kernels (it di
 AMX host of 2026-11-28 afternoon, not on the AVX2-only host of that evening), so the first
 test checks what the user gets on any host, the second hands the re-decode the early end
 itself, on the real model and the real clip, and the third checks that what the note rests
-on a re-decoded tail goes to review.
+on a re-decoded tail goes to review (the drugs where this host hears them, the diagnosis).
 """
 
 from __future__ import annotations
@@ -104,10 +104,15 @@ def test_what_the_note_takes_from_a_redecoded_tail_goes_to_review(heard) -> None
     # give ..."), as the AMX host's was from about there.
     as_redecoded = replace(t, extra={**t.extra, "tail_from_seconds": t.extra["turn_two_from"]})
     note = draft_note(settings, as_redecoded)
-    assert note.medications and note.vitals
-    for m in note.medications:  # every drug was said in the tail
-        assert "asr_redecoded_tail" in m.flags and m.needs_review, m
-    for v in note.vitals:  # every vital was said before it
+    # What the recogniser makes of the drug names in the tail depends on the host's CPU
+    # kernels (on the AMX host of 2026-11-29 "ceftriaxone" came out "f3xone" and no drug
+    # was found), so the items said in the tail are the drugs and the diagnosis, and at
+    # least one of them must be there; every vital was said in the first turn.
+    said_in_tail = [*note.medications, *note.diagnoses]
+    assert said_in_tail and note.vitals
+    for item in said_in_tail:
+        assert "asr_redecoded_tail" in item.flags and item.needs_review, item
+    for v in note.vitals:
         assert "asr_redecoded_tail" not in v.flags, v
     # Heard in one pass, the same items carry no such flag.
     assert not any("asr_redecoded_tail" in i.flags for i in draft_note(settings, t).medications)

@@ -27,7 +27,10 @@ def test_a_good_canary_advances_step_by_step_and_is_promoted(client, people, db,
         json={
             "version": new,
             "steps": [50, 100],
-            "analysis": {"interval_seconds": 0, "min_jobs": 2},
+            # Two jobs an arm make a p99 of one job, and the first job of a loaded host
+            # also pays for warming the engine: the latency judgement is tested with
+            # enough jobs in test_canary_worker.py, not here.
+            "analysis": {"interval_seconds": 0, "min_jobs": 2, "max_p99_factor": None},
         },
     )
     assert r.status_code == 200, r.text
