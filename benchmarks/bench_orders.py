@@ -641,7 +641,8 @@ class BlindBatch:
     number: int
     written: str
     scored: str  # how many times it was scored as a holdout
-    retired: str | None  # the day it became dev, None while it is the holdout
+    retired: str | None  # the day it became dev, None while it is a holdout
+    tuned_meanwhile: int | None = None  # the batch being tuned on while it was written
 
 
 #: The blind batches, oldest first (their texts are frozen by
@@ -649,8 +650,10 @@ class BlindBatch:
 BLIND_BATCHES = (
     BlindBatch(6, "2026-11-27", "twice", "2026-11-28"),
     BlindBatch(7, "2026-11-28", "four times", "2026-11-28"),
-    *(BlindBatch(n, "2026-11-28", "once", "2026-11-28") for n in range(8, 13)),
-    BlindBatch(13, "2026-11-28", "once", None),
+    *(BlindBatch(n, "2026-11-28", "once", "2026-11-28", n - 1) for n in range(8, 13)),
+    BlindBatch(13, "2026-11-28", "once", None, 12),
+    # Written while nothing was tuned: scored with the engine that scored batch 13.
+    BlindBatch(14, "2026-11-29", "once", None),
 )
 
 _GROUP_LABELS = {
@@ -661,7 +664,7 @@ _GROUP_LABELS = {
     "batch5-dev": "batch 5 dev (written 2026-11-27 for issue 12, tuned on)",
 }
 for _b in BLIND_BATCHES:
-    _while = f" while batch {_b.number - 1} was tuned on" if _b.number > 7 else ""
+    _while = f" while batch {_b.tuned_meanwhile} was tuned on" if _b.tuned_meanwhile else ""
     _GROUP_LABELS[f"batch{_b.number}-test"] = (
         f"batch {_b.number} (blind holdout, written {_b.written}{_while})"
     )
@@ -679,7 +682,7 @@ def _blind_notes() -> list[str]:
         now = (
             f"was scored {b.scored} as a holdout, retired to dev on {b.retired} and tuned on"
             if b.retired
-            else "is the holdout, never tuned on"
+            else "is a holdout, never tuned on"
         )
         notes.append(
             f"batch {b.number}, written blind {b.written} by someone who had seen only "

