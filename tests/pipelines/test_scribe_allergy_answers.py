@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import base64
 import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -21,6 +19,7 @@ from fastapi.testclient import TestClient
 from carepipe.app import create_app
 from carepipe.core.auth import SYSTEM
 from carepipe.ops.api_keys import create_key
+from tests.engines.asr.conftest import say
 
 pytestmark = pytest.mark.skipif(
     shutil.which("espeak-ng") is None or shutil.which("sox") is None,
@@ -52,19 +51,6 @@ def client(settings, db, blobs):
         yield c
 
 
-def _say(tmp: Path) -> bytes:
-    parts = []
-    for i, (voice, speed, text) in enumerate(TURNS):
-        raw = tmp / f"{i}.wav"
-        subprocess.run(
-            ["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text], check=True
-        )
-        parts.append(str(raw))
-    out = tmp / "clip.wav"
-    subprocess.run(["sox", "-R", "-D", *parts, "-r", "16000", "-c", "1", str(out)], check=True)
-    return out.read_bytes()
-
-
 def test_the_allergy_answer_becomes_an_allergy_intolerance(client, db, run_jobs, tmp_path):
     with db.transaction() as s:
         key = create_key(s, SYSTEM, tenant="clinic", name="test", env="dev").plaintext
@@ -73,7 +59,7 @@ def test_the_allergy_answer_becomes_an_allergy_intolerance(client, db, run_jobs,
         "/v1/jobs",
         headers=auth,
         data={"pipeline": "scribe"},
-        files={"file": ("visit.wav", _say(tmp_path), "audio/wav")},
+        files={"file": ("visit.wav", say(tmp_path, TURNS), "audio/wav")},
     )
     assert r.status_code == 202, r.text
     job_id = r.json()["id"]
