@@ -10,7 +10,9 @@ Checks (thresholds measured on the scribe dev clips; see docs/scribe.md):
 
 - ``low_coverage``: fewer words than ``MIN_WORDS_PER_SPEECH_MINUTE`` per minute of speech
   the VAD found (conversational speech runs at 120-200 words per minute; a truncated
-  decode leaves far fewer), or the segments cover under ``MIN_TIME_COVERAGE`` of it;
+  decode leaves far fewer), or the segments cover under ``MIN_TIME_COVERAGE`` of it, or
+  speech the engine found skipped between two segments stayed unheard (its re-decode
+  looped: ``extra["holes_unheard_seconds"]``);
 - ``truncated_end``: the last segment ends well before the last speech, or the engine
   decoded the speech after it again and had to drop that tail (it looped);
 - ``repetition_loop``: a segment's gzip compression ratio above ``MAX_COMPRESSION_RATIO``
@@ -125,6 +127,10 @@ def assess(transcript: Transcript, *, low_snr_db: float = LOW_SNR_DB) -> Quality
         unheard = float(transcript.extra.get("tail_unheard_seconds") or 0.0)
         if unheard > 0 or (speech_end and speech_end - last_end > MAX_TAIL_GAP_SECONDS):
             reasons.append("truncated_end")
+        # Speech Whisper jumped over mid-recording whose re-decode looped and was dropped.
+        holes = float(transcript.extra.get("holes_unheard_seconds") or 0.0)
+        if holes > 0 and "low_coverage" not in reasons:
+            reasons.append("low_coverage")
     elif speech > 0 and words == 0:
         reasons.append("low_coverage")
 

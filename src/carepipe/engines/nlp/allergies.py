@@ -56,6 +56,15 @@ _CAUSES_RE = re.compile(
     r"vomit\w*|sick|anaphyla\w*|lips swell|face swell|throat swell)",
     re.IGNORECASE,
 )
+# "Milk, he gets a rash.", "Bee stings, I swell up.": a sentence that opens with the
+# substance, then the reaction (how answers are said when the question was lost).
+_THEN_REACTS_RE = re.compile(
+    r"(?:^|(?<=[.?!]))\s*(?P<item>[a-z][a-z\-']*(?: [a-z][a-z\-']*)?)\s*,\s*"
+    r"(?:he|she|i|they|we|it)\s+(?:gets?|got|breaks? out in|broke out in|comes? out in|"
+    r"came out in)?\s*(?:a |an |bad |terrible |severe )*"
+    r"(?P<reaction>rash(?:es)?|hives|swell\w*|itch\w*|wheez\w*|vomit\w*|anaphyla\w*)",
+    re.IGNORECASE,
+)
 _NKA_RE = re.compile(
     r"\b(?:no known (?:drug |medication |medicine )?allerg(?:y|ies)|nkda|nka"
     r"|no drug allerg(?:y|ies)"
@@ -135,6 +144,10 @@ def _allergen_matcher() -> PhraseMatcher:
     return PhraseMatcher(phrases)
 
 
+def _category(allergen: str) -> str:
+    return "food" if allergen in _FOOD else ("environment" if allergen in _ENV else "medication")
+
+
 def _classify(item: str) -> tuple[str, str, str | None, float] | None:
     """(substance, category, rxnorm, confidence) for the words of one list item."""
     words = [t.text for t in tokenize(item) if t.text not in _STOP]
@@ -145,11 +158,12 @@ def _classify(item: str) -> tuple[str, str, str | None, float] | None:
     if allergen is None and len(words) == 2:
         # A qualified allergen: "grass pollen", "cow's milk" (the head noun last).
         allergen = _allergen_matcher().lookup(words[-1])
+    if allergen is None and len(words) == 2 and lookup_medication(phrase) is None:
+        # The allergen first and a word the recogniser added after it ("Pollen pins, BKT"
+        # for "Pollen gives me hay fever").
+        allergen = _allergen_matcher().lookup(words[0])
     if allergen is not None:
-        category = (
-            "food" if allergen in _FOOD else ("environment" if allergen in _ENV else "medication")
-        )
-        return allergen, category, None, 0.9
+        return allergen, _category(allergen), None, 0.9
     med = lookup_medication(phrase)
     if med is None:
         # The longest known drug inside the item ("amoxicillin tablets").
@@ -162,6 +176,13 @@ def _classify(item: str) -> tuple[str, str, str | None, float] | None:
                 break
     if med is not None:
         return med, "medication", rxnorm_code(med), 0.9
+    negated = any(w in ("not", "no", "never", "without", "nothing", "none") for w in words)
+    for n in range(len(words) - 1, 0, -1) if len(words) > 2 and not negated else ():
+        # The longest allergen inside a longer item ("sticking plaster has made me itch").
+        for i in range(len(words) - n + 1):
+            allergen = _allergen_matcher().lookup(" ".join(words[i : i + n]))
+            if allergen is not None:
+                return allergen, _category(allergen), None, 0.9
     # Validated against the drug, food and environmental lexicons: anything else ("ceiling",
     # "just") is not recorded as an allergen.
     return None
@@ -187,10 +208,20 @@ _ANSWER_LEAD_RE = re.compile(
 )
 
 
-def _answered_allergies(text: str, taken: list[tuple[int, int]]) -> list[AllergyMention]:
-    """ "Any allergies? Codeine, it makes me vomit." -- the answer names the substance."""
-    out: list[AllergyMention] = []
-    for q in _ALLERGY_QUESTION_RE.finditer(text):
+# The question heard as a statement ("Any allergies to medicines?" as "And it allergic to
+# medicines."): a sentence about allergies counts as the question only before an answer
+# that goes on to name one ("No, only grass pollen", "Just nuts").
+_ALLERGY_STATEMENT_RE = re.compile(
+    r"\ballerg\w*[^?.!]{0,40}[.!]\s*(?=(?:no\s*,?\s*)?(?:only|just)\b)", re.IGNORECASE
+)
+
+
+def _answer_starts(text: str) -> list[int]:
+    """Where the substance of each non-negative answer to an allergy question begins
+    ("Any allergies? Yes, only to |peanuts.")."""
+    out = []
+    questions = [*_ALLERGY_QUESTION_RE.finditer(text), *_ALLERGY_STATEMENT_RE.finditer(text)]
+    for q in questions:
         start = q.end()
         label = re.match(r"(?:patient|pt|mother|father|p)\s*:\s*", text[start:], re.IGNORECASE)
         if label:
@@ -200,6 +231,66 @@ def _answered_allergies(text: str, taken: list[tuple[int, int]]) -> list[Allergy
         lead = _ANSWER_LEAD_RE.match(text, start)
         if lead:
             start = lead.end()
+        out.append(start)
+    return sorted(set(out))
+
+
+_WORD_RE = re.compile(r"[A-Za-z][A-Za-z'\-]*")
+# Where the words that name the substance end: a comma or sentence end, or the reaction
+# ("Codeine makes me vomit", "Milk, he gets a rash").
+_HEAD_END_RE = re.compile(
+    r"[,.;:!?\n]|\b(?:it|they|which|that|gives?|gave|makes?|made|causes?|caused|gets?|got"
+    r"|i'm|i've|he|she|he's|she's)\b",
+    re.IGNORECASE,
+)
+# "<substance> makes me vomit", "<substance>, it gives him a rash": the words before the
+# reaction verb.
+_REACTION_CUE_RE = re.compile(
+    r"(?P<item>(?:[A-Za-z][\w'\-]*\s+){0,2}[A-Za-z][\w'\-]*)(?:\s*,\s*(?:it|they|that))?"
+    r"\s+(?:always\s+)?"
+    r"(?:gives?|gave|causes?|caused|makes?|made)\s+(?:me|him|her|them|my|his)\s+"
+    r"(?:a\s+|an\s+|bad\s+|really\s+)?(?=" + "|".join(p for p, _ in _REACTIONS) + r"|sick\b)",
+    re.IGNORECASE,
+)
+#: At most this many words name the substance in an answer or before a reaction.
+ALLERGEN_SLOT_WORDS = 3
+
+
+def allergen_slots(text: str) -> list[tuple[int, int, str]]:
+    """Where an allergen's name is expected in ``text`` (a transcript), as (start, end, cue):
+
+    - ``"answer"``: the first words of a non-negative answer to an allergy question ("Any
+      drug allergies? |Code I| makes me vomit.", "any allergies, only to |be noticed|");
+    - ``"reaction"``: the words right before a reaction ("|Code I| makes me vomit").
+
+    The recogniser often garbles those short answers; the ASR's slot rescoring
+    (:mod:`carepipe.engines.asr.slot_rescoring`) asks the decoder which allergen or drug
+    name the audio of such a slot supports. Answers that start with a negative ("No.",
+    "None that I know of") have no slot.
+    """
+    out: list[tuple[int, int, str]] = []
+    for start in _answer_starts(text):
+        stop = _HEAD_END_RE.search(text, start)
+        end = stop.start() if stop else len(text)
+        words = list(_WORD_RE.finditer(text, start, end))[:ALLERGEN_SLOT_WORDS]
+        if words and words[0].start() - start <= 1:
+            out.append((words[0].start(), words[-1].end(), "answer"))
+    for m in _REACTION_CUE_RE.finditer(text):
+        opened = max(text.rfind(p, 0, m.start("item")) for p in ".?!\n") + 1
+        if _TRIGGER_RE.search(text[opened : m.end("item")]):
+            continue  # "allergic to X, it makes me itch": X is the trigger's slot
+        words = list(_WORD_RE.finditer(text, m.start("item"), m.end("item")))
+        if words:
+            out.append((words[0].start(), words[-1].end(), "reaction"))
+    # "Just a rash": a reaction, not a substance misheard.
+    out = [x for x in out if not any(rx.search(text[x[0] : x[1]]) for rx, _ in _REACTION_RES)]
+    return sorted(set(out))
+
+
+def _answered_allergies(text: str, taken: list[tuple[int, int]]) -> list[AllergyMention]:
+    """ "Any allergies? Codeine, it makes me vomit." -- the answer names the substance."""
+    out: list[AllergyMention] = []
+    for start in _answer_starts(text):
         stop = re.compile(r"[.;!?\n]").search(text, start)
         answer_end = stop.start() if stop else len(text)
         answer = text[start:answer_end]
@@ -316,7 +407,8 @@ def find_allergies(text: str) -> list[AllergyMention]:
                 )
             )
             taken.append((idx, idx + len(part)))
-    for m in _CAUSES_RE.finditer(text):
+    causes = [*_CAUSES_RE.finditer(text), *_THEN_REACTS_RE.finditer(text)]
+    for m in sorted(causes, key=lambda m: m.start()):
         item_words = m.group("item").split()
         for n in (2, 1):
             if len(item_words) < n:

@@ -1,0 +1,82 @@
+"""A patient's short allergy answer through the front door: audio posted over HTTP, the worker,
+and the AllergyIntolerance in the FHIR bundle (issue 11: "Codeine makes me vomit" was the
+kind of answer the recogniser lost; docs/scribe.md, 2026-11-29).
+
+The clip is dev e10 of the scribe evaluation in its own voices and speeds (espeak-ng). Whether
+this host's recogniser hears "codeine" itself or the decoder chooses it in the answer's slot
+depends on the CPU's int8 kernels; either way the allergy must reach the bundle, and a changed
+word must say so in the resource.
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+
+import pytest
+from fastapi.testclient import TestClient
+
+from carepipe.app import create_app
+from carepipe.core.auth import SYSTEM
+from carepipe.ops.api_keys import create_key
+from tests.engines.asr.conftest import say
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("espeak-ng") is None or shutil.which("sox") is None,
+    reason="needs espeak-ng and sox",
+)
+
+TURNS = [
+    (
+        "en-us+m3",
+        177,
+        "Your blood pressure is one twenty four over seventy eight. Any drug allergies?",
+    ),
+    ("en-gb+f4", 172, "Codeine makes me vomit."),
+]
+
+
+@pytest.fixture(params=["sqlite"])
+def db_url(request, tmp_path, sqlite_template):
+    # The model work dominates; the queue itself is covered on both databases elsewhere.
+    target = tmp_path / "carepipe.db"
+    shutil.copy(sqlite_template, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def client(settings, db, blobs):
+    s = settings.model_copy(update={"max_payload_bytes": 4 * 1024 * 1024})
+    with TestClient(create_app(s, db=db, blobs=blobs)) as c:
+        yield c
+
+
+def test_the_allergy_answer_becomes_an_allergy_intolerance(client, db, run_jobs, tmp_path):
+    with db.transaction() as s:
+        key = create_key(s, SYSTEM, tenant="clinic", name="test", env="dev").plaintext
+    auth = {"Authorization": f"Bearer {key}"}
+    r = client.post(
+        "/v1/jobs",
+        headers=auth,
+        data={"pipeline": "scribe"},
+        files={"file": ("visit.wav", say(tmp_path, TURNS), "audio/wav")},
+    )
+    assert r.status_code == 202, r.text
+    job_id = r.json()["id"]
+    (job,) = run_jobs([job_id], timeout=600)
+    assert job.status == "succeeded", job.error_message
+    bundle = client.get(f"/v1/jobs/{job_id}/bundle", headers=auth).json()
+    resources = [e["resource"] for e in bundle["entry"]]
+    (allergy,) = [x for x in resources if x["resourceType"] == "AllergyIntolerance"]
+    assert "codeine" in allergy["code"]["text"].lower()
+    assert allergy["category"] == ["medication"]
+    assert allergy["reaction"][0]["manifestation"][0]["text"] == "vomiting"
+    # No medication was made of the allergen.
+    assert not [x for x in resources if x["resourceType"] == "MedicationStatement"]
+    (doc,) = [x for x in resources if x["resourceType"] == "DocumentReference"]
+    transcript = base64.b64decode(doc["content"][0]["attachment"]["data"]).decode()
+    if "codeine" not in transcript.lower():
+        # The decoder chose "codeine" for what the recogniser wrote: the resource says so.
+        notes = " ".join(n["text"] for n in allergy.get("note", []))
+        assert notes.startswith("Needs review (CarePipe scribe)")
+        assert "asr_corrected:rescored" in notes
