@@ -48,3 +48,8 @@ def dose(med: dict[str, Any], i: int = 0) -> tuple[float, str]:
 def timing_repeat(med: dict[str, Any], i: int = 0) -> dict[str, Any]:
     """The timing ``repeat`` of a MedicationRequest's ``i``-th dosage instruction."""
     return med["dosageInstruction"][i]["timing"]["repeat"]
+
+
+def order_action(med: dict[str, Any]) -> str:
+    """The order action (start, stop, hold, change, continue) a MedicationRequest carries."""
+    return next(e for e in med["extension"] if e["url"].endswith("order-action"))["valueCode"]

@@ -49,7 +49,7 @@ HOLDOUTS = [
         12, "r", 200, "1c8b74b44a217ff2cebea98379919a95f18b4d8039857026ed8dcd6cf6bff4bc", "dev"
     ),
     Holdout(
-        13, "s", 200, "dde71562c86fb592277f31ba4daea4bad61b438829d0f8d0d8c115ed4e4297c3", "test"
+        13, "s", 200, "dde71562c86fb592277f31ba4daea4bad61b438829d0f8d0d8c115ed4e4297c3", "dev"
     ),
     Holdout(
         14, "v", 200, "2aaac96358e82ee3195145da35c8662bf60a586e7a0bfe3034b311d68946e465", "test"

@@ -453,6 +453,26 @@ TENTH_PASS_BRANDS: dict[str, str] = {
     r"gaviscon\s+advance": "potassium bicarbonate / sodium alginate",
 }
 
+#: Eleventh pass (2026-11-29), real and common names (pack compositions): UK morphine MR
+#: capsules (Zomorph), macrogol sachets (Laxido), the triple inhaler Trelegy Ellipta,
+#: teicoplanin (Targocid), the ear spray Otomize (neomycin, dexamethasone, acetic acid),
+#: estradiol patches (Evorel), clobetasone butyrate (Eumovate: not clobetasol), the
+#: injectable medroxyprogesterone (Depo-Provera); Indian sodium bicarbonate tablets
+#: (Sodamint), pregabalin (Pregaba) and the four-drug TB fixed-dose combination "HRZE".
+ELEVENTH_PASS_BRANDS: dict[str, str] = {
+    r"zomorph": "morphine",
+    r"laxido": "polyethylene glycol",
+    r"trelegy(?:\s+ellipta)?": "fluticasone / umeclidinium / vilanterol",
+    r"targocid": "teicoplanin",
+    r"otomize": "acetic acid / dexamethasone / neomycin",
+    r"evorel": "estradiol",
+    r"eumovate": "clobetasone",
+    r"depo-?\s?provera": "medroxyprogesterone",
+    r"sodamint": "sodium bicarbonate",
+    r"pregaba": "pregabalin",
+    r"(?:fdc\s+)?hrze": "ethambutol / isoniazid / pyrazinamide / rifampin",
+}
+
 #: Units of a bare strength for brands not in mg ("Apidra 6" is 6 units).
 UNITS: dict[str, str] = {
     "insulin glulisine": "[iU]",
@@ -470,3 +490,4 @@ BRANDS.update({k: v for k, v in SIXTH_PASS_BRANDS.items() if k not in BRANDS})
 BRANDS.update({k: v for k, v in SEVENTH_PASS_BRANDS.items() if k not in BRANDS})
 BRANDS.update({k: v for k, v in NINTH_PASS_BRANDS.items() if k not in BRANDS})
 BRANDS.update({k: v for k, v in TENTH_PASS_BRANDS.items() if k not in BRANDS})
+BRANDS.update({k: v for k, v in ELEVENTH_PASS_BRANDS.items() if k not in BRANDS})

@@ -124,6 +124,11 @@ GENERICS: tuple[str, ...] = (
     # and the generics of the ninth pass's brands
     "chloramphenicol", "levomepromazine", "hydroxocobalamin", "benzylpenicillin",
     "nirmatrelvir", "sodium zirconium cyclosilicate", "disodium hydrogen citrate",
+    # eleventh pass: a US antitussive, an anticholinergic of psychiatry, a moderate topical
+    # steroid (clobetasone, not the potent clobetasol it was read as), the estrogen of HRT,
+    # and the generics of the eleventh pass's brands
+    "benzonatate", "procyclidine", "clobetasone", "estradiol", "neomycin", "acetic acid",
+    "benzathine penicillin",
 )  # fmt: skip
 
 #: Spellings of some of them (a regular expression -> the canonical name).

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from carepipe.engines.orders import lexicon, meds
+from carepipe.engines.orders import lexicon, meds, sig
 from carepipe.engines.orders.models import Action
 
 _WORD = re.compile(r"[a-z][a-z/-]*", re.I)
@@ -118,6 +118,9 @@ HISTORY = re.compile(
     # "Family history: mother on thyroxine" is someone else's drug; a social, drug or
     # surgical history lists the past.
     r"(?:family|social|drug|medication|surgical)\s+history\s*:|f/h\b|"
+    # UK "DH:" (drug history), "SH:"; the history of the presenting illness, "HPI:" and
+    # "HPC:", tells what brought the patient, with what they take (eleventh pass)
+    r"(?:dh|sh|hpi|hpc)\s*:|history\s+of\s+present(?:ing)?\s+(?:illness|complaint)\s*:|"
     r"status\s+post\b|known\s+(?:hypertensive|diabetic|asthmatic|epileptic|"
     r"hypothyroid|ckd|cad|copd|case)\b|"
     r"(?:already|currently|presently)\s+(?:on|taking|using)\b|"
@@ -147,8 +150,13 @@ AFTER_DOSE = re.compile(
     r"withheld|increased|reduced|decreased)"
     # "aspirin 75 mg OD to carry on throughout", "Atorvastatin 20 mg ON (unchanged)"
     r"|\b(?P<cont>(?:to\s+)?carry\s+on|unchanged"
+    # "Paliperidone depot 100 mg IM monthly, next due 14th": a course under way (eleventh)
+    r"|next\s+(?:dose\s+|injection\s+)?due"
     # "T. Metolar XR 25 1-0-0 cont;": the short form ends the item (tenth pass)
-    r"|cont(?=\.?\s*(?:[;,]|$))))\b"
+    r"|cont(?=\.?\s*(?:[;,]|$))"
+    # "Tab Levipil 500 mg 1-0-1 continue.": the whole word ending the item (eleventh pass;
+    # checked against the whole text, since the search stops at the next drug)
+    r"|(?P<endcont>continue)(?=\s*(?:[;,.]|$))))\b"
     r"(?!\s+(?:if|when|unless|for\s+(?:sbp|bp|hr|pulse)\b))",
     re.IGNORECASE,
 )
@@ -201,11 +209,16 @@ def excepted(before: str) -> bool:
     )
 
 
+_ITEM_END = re.compile(r"\s*(?:[;,.]|$)")
+
+
 def verb_after_dose(text: str, pos: int, end: int) -> Action | None:
     """The action of a verb written after the name's dose, before the next drug."""
     m = AFTER_DOSE.search(text, pos, end)
     if m is None:
         return None
+    if m.group("endcont") and not _ITEM_END.match(text, m.end()):
+        return None  # "... and asked her to continue metformin": the next drug's verb
     if m.group("cont"):
         return "continue"
     return _verb_of(m.group("imp") or m.group("past"))
@@ -248,3 +261,53 @@ def heading_action(text: str) -> Action | None:
 def next_start(found: list[meds.MedMention], i: int, text: str) -> int:
     """Where the drug after ``found[i]`` starts (the clause's end for the last one)."""
     return found[i + 1].name_start if i + 1 < len(found) else len(text)
+
+
+# "Take metoprolol morning of surgery": a pre-operative instruction to keep giving the drug
+# (eleventh pass), as "Continue Tab Telma 40 including on the morning of surgery".
+_TAKE_ON_THE_DAY = re.compile(
+    r"^\s*(?:please\s+)?(?:take|give)\b.*\b(?:on\s+)?(?:the\s+)?morning\s+of\s+(?:the\s+)?"
+    r"(?:surgery|procedure|operation|op)\b",
+    re.IGNORECASE,
+)
+
+
+def taken_on_the_day(text: str) -> bool:
+    """True when the clause asks for a drug to be taken on the morning of an operation."""
+    return _TAKE_ON_THE_DAY.search(text) is not None
+
+
+# "Ferrous fumarate 210 mg TDS - change to OD", "Oxycodone 10 mg q6h -> decrease to 5 mg
+# q6h": a change written after the current sig, with the new dose or schedule after "to"
+# (eleventh pass).
+_CHANGE_AFTER = re.compile(
+    r"(?:->|\u2192|(?<![\w/])[-\u2013:])\s*(?:change|increase|decrease|reduce|titrate)\w*\s+"
+    r"(?:(?:the\s+)?(?:dose|frequency)\s+)?to\s+(?P<to>[^,;()]*)",
+    re.IGNORECASE,
+)
+_LATER = re.compile(r"\b(?:after|in\s+\d|if|once|when|until|by\s+\d)\b", re.IGNORECASE)
+_NEW_DOSE = re.compile(
+    r"\s*(?P<dose>\d+(?:\.\d+)?)\s*(?P<u>mg|mcg|g|units?|iu|ml)\b", re.IGNORECASE
+)
+
+
+def change_after_dose(m: meds.MedMention, text: str, end: int) -> bool:
+    """Apply a change written after the drug's sig ("- change to OD"); True if one was."""
+    found = _CHANGE_AFTER.search(text, m.name_end, end)
+    if found is None:
+        return False
+    to = found.group("to")
+    if _LATER.search(to):
+        return False  # "- increase to 10 mg after 2 weeks": a step to come, read as such
+    dose = _NEW_DOSE.match(to)
+    timing = sig.parse_timing(to[dose.end() :] if dose else to)
+    if dose is None and timing is None:
+        return False
+    if dose is not None:
+        m.dose = float(dose.group("dose"))
+        m.dose_unit = UCUM.get(dose.group("u").lower(), "mL") or m.dose_unit
+        m.strength = m.form_count = None
+    if timing is not None:
+        m.timing = timing
+    m.consumed.append(found.span())
+    return True

@@ -79,7 +79,14 @@ _TOLD = re.compile(
     # "switched to Eliquis by cardiology", "stopped by previous physician"
     r"|(?:started|stopped|switched|changed|prescribed)\s+(?:\w+\s+){0,3}by\s+(?:the\s+|his\s+"
     r"|her\s+|their\s+|a\s+|previous\s+|another\s+|outside\s+)*(?:\w+olog(?:y|ist)|gp"
-    r"|physician|doctor|consultant|surgeons?|team|specialist|hospital|dr\b)"
+    r"|physician|doctor|consultant|surgeons?|team|specialist|hospital|dr\b"
+    # "Started on aspirin by A&E which he has since stopped" (eleventh pass)
+    r"|a\s?&\s?e\b|ed\b|er\b|casualty|emergency|paramedics?)"
+    # eleventh pass: what was tried, what the patient keeps to, what they are on despite
+    # a result ("She has tried paracetamol ... with little benefit", "good adherence to
+    # metformin", "A1c 9.2 despite metformin 1000 mg BID")
+    r"|(?:has|have|had)\s+(?:already\s+)?(?:tried|failed|trialled)"
+    r"|(?:adheren(?:ce|t)|complian(?:ce|t))\s+(?:to|with)|despite"
     # "Was given ceftriaxone 1 g in casualty", "Seen in A&E yesterday, given 1 g paracetamol"
     r"|(?:was|were)\s+given\b.*\b(?:in|at|by)\s+(?:the\s+)?" + _PLACES + r"\b"
     r"|\b(?:in|at)\s+(?:the\s+)?" + _PLACES + r"\b.*\bgiven\b"
@@ -117,6 +124,33 @@ _ON_DRUG = re.compile(
     re.IGNORECASE,
 )
 _WAS_ON = re.compile(r"\b(?:was|were|had\s+been)\s+on\b", re.IGNORECASE)
+# A result or a state, then the drug the patient is on: "TSH 0.08 on Thyronorm 100 mcg",
+# "LDL 168 on Tab Atorva 10", "BP above goal on HCTZ", "well controlled on metformin"
+# (eleventh pass; with no verb in its sentence, as _ON_DRUG). A value counts only after a
+# test's name ("Tab Dolo 650 on alternate days" is a schedule).
+_ON_AFTER = (
+    r"\s+(?:while\s+)?on\s+(?!(?:alternate|days?|the\s+(?:morning|evening|day)|an?\s+empty|empty"
+    r"|waking|rising|admission|arrival|discharge|demand|call)\b)"
+    r"(?:tab\.?\s+|cap\.?\s+|the\s+|his\s+|her\s+)?[a-z]"
+)
+_STATE_ON = re.compile(
+    r"\b(?:(?:above|below|at|near|not\s+at|off)\s+(?:goal|target)|controlled|stable|symptomatic)"
+    + _ON_AFTER,
+    re.IGNORECASE,
+)
+_VALUE_ON = re.compile(
+    r"\b\d+(?:\.\d+)?\s*(?:%|mmol/mol|mg/dl|mmol/l|miu/l)?" + _ON_AFTER, re.IGNORECASE
+)
+
+
+def _state_on(text: str) -> bool:
+    """True when ``text`` tells a result or a state, then the drug the patient is on."""
+    if _STATE_ON.search(text):
+        return True
+    m = _VALUE_ON.search(text)
+    return m is not None and lexicon.names_a_test(text[: m.start()])
+
+
 # "stopped" is not among them: "Stopped metformin 2 weeks ago" still records the stop.
 _PAST_FORMS = frozenset({"started", "increased", "decreased", "reduced", "changed", "switched"})
 
@@ -141,7 +175,7 @@ def tells_the_past(text: str, drugs: Sequence[_Drug], rest: str = "") -> bool:
         drugs
         and not _verbs(text)
         and not _verbs(rest)
-        and (_SINCE.search(text) or _ON_DRUG.match(text))
+        and (_SINCE.search(text) or _ON_DRUG.match(text) or _state_on(text))
     ):
         return True  # "On Tab Ecosprin 75 ... since 2021", "HTN on Tab Telma 40 OD"
     if not drugs or any(d.dose is not None or d.timing is not None for d in drugs):

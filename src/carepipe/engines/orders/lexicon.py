@@ -59,6 +59,12 @@ _PT_VERB = (
     r"(?!\s+(?:wants|wanted|wishes|has|had|is|was|declines|declined|refuses|refused|agrees"
     r"|agreed|prefers|reports|says|states|feels|will|would|needs|asked|asks|understands)\b)"
 )
+# "PAC clearance", "pre-anaesthetic check-up": a referral to the anaesthetist in itself
+# (eleventh pass), so also read with no referral word
+_PAC = r"pac\s+(?:clearance|check(?:-?up)?)"
+_PRE_ANAESTHETIC = (
+    r"pre-?an(?:a)?esthe(?:tic|sia)\s+(?:check(?:-?up)?|clearance|assessment|evaluation)"
+)
 _CT = r"(?:ct|cat)(?:\s+scan)?"
 _MRI = r"mri(?:\s+scan)?"
 _US = r"(?:ultrasound|ultrasonography|sonogram|usg|us)(?:\s+scan)?"
@@ -134,7 +140,8 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _lab(
         "Urine culture",
         None,
-        r"urine\s+(?:for\s+)?(?:culture|c\s?&\s?s|c/s|cs|cx)",  # "cx": US (tenth pass)
+        r"urine\s+(?:for\s+)?(?:cultures?|c\s?&\s?s|c/s|cs|cx)",  # "cx": US (tenth pass)
+        r"urine\s+(?:m\s?c\s?&\s?s|m/c/s|mcs)",  # UK microscopy, culture and sensitivity
         r"msu(?:\s+(?:for\s+)?(?:culture|m\s?c\s?&\s?s))?",  # a mid-stream urine is sent to culture
         r"urine\s+culture\s+and\s+sensitivity",
     ),
@@ -182,7 +189,8 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"random\s+blood\s+(?:sugar|glucose)",
         r"fsbg",  # finger-stick blood glucose (tenth pass)
     ),
-    _lab("Hemoglobin", "718-7", r"h(?:a)?emoglobin", r"hgb", r"hb"),
+    # "H/H", "H&H": hemoglobin and hematocrit, ordered as the hemoglobin (eleventh pass)
+    _lab("Hemoglobin", "718-7", r"h(?:a)?emoglobin", r"hgb", r"hb", r"h\s?[/&]\s?h"),
     _lab("INR", "6301-6", r"inr", r"pt\s*/\s*inr", r"pt\s*[-&]\s*inr"),
     _lab("Prothrombin time", "5902-2", r"prothrombin\s+time"),
     _lab("aPTT", "14979-9", r"a?ptt", r"activated\s+partial\s+thromboplastin\s+time"),
@@ -201,7 +209,13 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"(?:serum\s+|s\.?\s?)?uric\s+acid",
         r"(?:serum\s+)?urate(?!\s*-?\s*lowering)",  # "urate-lowering therapy" is a drug class
     ),
-    _lab("Serum calcium", "17861-6", r"(?:serum|s\.)\s*calcium", r"calcium\s+levels?"),
+    _lab(
+        "Serum calcium",
+        "17861-6",
+        r"(?:serum|s\.)\s*calcium",
+        r"calcium\s+levels?",
+        r"(?:adjusted|corrected)\s+calcium",  # eleventh pass
+    ),
     _lab("Lipase", None, r"(?:serum\s+)?lipase"),
     _lab("Amylase", None, r"(?:serum\s+)?amylase"),
     _lab("Ferritin", "2276-4", r"(?:serum\s+)?ferritin"),
@@ -395,7 +409,13 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"abo\s*(?:&|and)?\s*rh(?:\s+typing)?",
         r"grouping\s+and\s+typing",
     ),
-    _lab("Urine pregnancy test", None, r"upt", r"urine\s+(?:pregnancy\s+test|hcg)"),
+    _lab(
+        "Urine pregnancy test",
+        None,
+        r"upt",
+        r"urine\s+(?:pregnancy\s+test|hcg)",
+        r"(?<!serum\s)(?<!blood\s)pregnancy\s+test",  # eleventh pass
+    ),
     _lab("Beta hCG", None, r"(?:serum\s+)?(?:beta|β|b)[-\s]?hcg", r"serum\s+hcg"),
     _lab(
         "Stool routine",
@@ -445,6 +465,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
         # batches 1-4 call KFT, not the electrolytes alone (eighth pass).
         r"u\s?&\s?es?",
         r"urea\s+(?:and|&)\s+electrolytes",
+        r"u\s+and\s+es",  # "U and Es" (dictated, eleventh pass)
     ),
     _lab(
         "Electrolytes",
@@ -523,6 +544,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
         "Renal ultrasound",
         *_modality(_US, r"(?:the\s+)?kidneys?"),
         r"renal\s+" + _US,
+        r"renal\s*/\s*bladder\s+" + _US,  # eleventh pass
         *_modality(_US, "kub"),
     ),
     # The two timed scans of pregnancy are ordered by name: each its own order.
@@ -621,7 +643,12 @@ SERVICES: tuple[ServiceEntry, ...] = (
     # "24-hour tape" is the UK name for the Holter (eighth pass)
     _proc("Holter monitor", r"holter(?:\s+monitor)?", r"24[-\s]?h(?:ou)?r?\s+(?:ecg\s+)?tape"),
     _proc("Event monitor", r"(?:cardiac\s+)?event\s+(?:monitor|recorder)"),
-    _proc("Stress test", r"(?:exercise\s+|treadmill\s+)?stress\s+test", r"tmt"),
+    _proc(
+        "Stress test",
+        r"(?:exercise\s+|treadmill\s+)?stress\s+test",
+        r"tmt",
+        r"exercise\s+(?:tolerance|treadmill)\s+test",  # eleventh pass
+    ),
     _proc("EEG", r"eeg", r"electroencephalogra(?:m|phy)"),
     _proc(
         "Nerve conduction study",
@@ -649,6 +676,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"ophthalmologist",
         r"eye\s+clinic",
         r"eye\s+(?:referral|consult(?:ation)?|opinion|specialist|department|opd)",
+        r"eye\s+exam(?:ination)?\s+referral",  # eleventh pass
         r"ophthal",
     ),
     _ref("Podiatry", r"podiatry", r"podiatrist", r"foot\s+clinic"),
@@ -691,7 +719,8 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"nutrition",
         r"diet(?:ary)?\s+counsell?ing",
     ),
-    _ref("Diabetes education", r"diabetes\s+educat(?:ion|or)"),
+    # DESMOND: the UK's structured education course for type 2 diabetes (eleventh pass)
+    _ref("Diabetes education", r"diabetes\s+educat(?:ion|or)", r"desmond"),
     _ref("Urology", r"urology", r"urologist", r"uro"),
     _ref("ENT", r"ent", r"otolaryngology"),
     _ref("Oncology", r"oncology", r"oncologist", r"onco"),
@@ -715,7 +744,14 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"neurosurgeon",
         r"neuro[-\s]?surg(?:ery|eon|ical)?",
     ),
-    _ref("Pediatrics", r"pa?ediatrics?", r"pa?ediatrician", r"peds", r"paeds"),
+    # "paediatric dermatology" is one subspecialty, not two referrals (eleventh pass)
+    _ref(
+        "Pediatrics",
+        r"pa?ediatrics?(?!\s+(?:[a-z]+olog(?:y|ist)|surg(?:ery|eon)|orthop|ent\b|gastro|endo))",
+        r"pa?ediatrician",
+        r"peds",
+        r"paeds",
+    ),
     _ref("Hematology", r"ha?ematology", r"ha?ematologist"),
     _ref("Cardiothoracic surgery", r"ctvs", r"cardiothoracic(?:\s+surg(?:ery|eon))?"),
     _ref("Vascular surgery", r"vascular\s+surg(?:ery|eon)"),
@@ -788,7 +824,13 @@ SERVICES: tuple[ServiceEntry, ...] = (
     # The overdose level (4 h after ingestion), not an order for the drug.
     _lab("Paracetamol level", None, r"(?:paracetamol|acetaminophen|apap)\s+levels?"),
     _lab("Urine drug screen", None, r"urine\s+(?:drug|tox(?:icology)?)\s+screen", r"uds"),
-    _lab("Blood alcohol", None, r"blood\s+alcohol(?:\s+level)?", r"serum\s+ethanol"),
+    _lab(
+        "Blood alcohol",
+        None,
+        r"blood\s+alcohol(?:\s+level)?",
+        r"(?:serum\s+|blood\s+)?(?:ethanol|etoh)(?:\s+level)",  # eleventh pass
+        r"serum\s+ethanol",
+    ),
     _lab("CSF analysis", None, r"csf\s+(?:analysis|routine|studies|examination|cell\s+count)"),
     _lab("CSF culture", None, r"csf\s+(?:culture|c\s*/\s*s)"),
     _lab("Urine cytology", None, r"urine\s+(?:for\s+)?cytology"),
@@ -846,7 +888,8 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _proc(
         "Blood transfusion",
         r"(?:blood|prbc|packed\s+(?:red\s+)?cells?)\s+transfusion",
-        r"transfuse\s+\d+\s+units?(?:\s+(?:of\s+)?prbc)?",
+        r"transfuse\s+\d+\s+units?(?:\s+(?:of\s+)?prbcs?)?",
+        r"red\s+(?:blood\s+)?cell\s+transfusion",  # eleventh pass
     ),
     # "on dialysis", "dialysis patient": history, not an order; the session must be asked for.
     _proc("Hemodialysis", r"(?<!on\s)(?:ha?emo)?dialysis(?!\s+(?:patient|dependent|days?))"),
@@ -932,7 +975,12 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _lab("HOMA-IR", None, r"homa[-\s]?ir"),
     _lab("KOH mount", None, r"koh\s+(?:mount|prep(?:aration)?|smear)"),
     _lab("Gram stain", None, r"gram(?:'s)?\s+stain"),
-    _lab("Blood crossmatch", None, r"(?:blood\s+)?cross[-\s]?match(?:ing)?"),
+    _lab(
+        "Blood crossmatch",
+        None,
+        r"(?:blood\s+)?cross[-\s]?match(?:ing)?",
+        r"type\s+(?:and|&)\s+cross(?:[-\s]?match)?",  # eleventh pass
+    ),
     _lab(
         "Capillary blood glucose",
         None,
@@ -1139,6 +1187,9 @@ SERVICES: tuple[ServiceEntry, ...] = (
         None,
         r"(?:acute\s+|viral\s+)?hepatitis\s+(?:panel|serology|screen)",
         r"hep\s+(?:panel|serology|screen)",
+        # "Hep B/C serologies", "hepatitis B and C serology" (eleventh pass)
+        r"hep(?:atitis)?\s+b\s*(?:/|and|&|\+)\s*c\s+(?:serolog(?:y|ies)|screen(?:ing)?|panel)",
+        r"hep(?:atitis)?\s+serologies",
     ),
     _lab("Renin", None, r"(?:plasma\s+)?renin(?:\s+(?:activity|levels?))?"),
     # --- tenth pass (2026-11-28): tests batch 12 named that the table lacked --------------
@@ -1150,7 +1201,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _lab(
         "Pneumococcal urinary antigen",
         None,
-        r"pneumococcal\s+(?:urin(?:e|ary)\s+)?(?:antigen|ag)\b",
+        r"pneumococcal\s+(?:urin(?:e|ary)\s+)?(?:antigens?|ag)\b",
         r"(?:urine|urinary)\s+pneumococcal\s+(?:antigen|ag)\b",
     ),
     _lab("Rapid urease test", None, r"rapid\s+urease\s+test", r"clo\s+test"),
@@ -1177,6 +1228,38 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _ref(
         "Occupational therapy",
         r"(?:ot|occupational\s+therapy)\s+(?:home\s+|functional\s+)?(?:assessment|eval(?:uation)?)",
+    ),
+    # --- eleventh pass (2026-11-29): tests and referrals batch 13 named that the table
+    # lacked, written in their usual general forms (not only the case's spelling) ---------
+    _lab(
+        "Urine sodium",
+        None,
+        r"(?:spot\s+)?(?:urine|urinary)\s+(?:na|sodium)(?!\s*/)",
+    ),
+    _lab(
+        "Urine creatinine",
+        None,
+        r"(?:spot\s+)?(?:urine|urinary)\s+(?:cr|creat|creatinine)"
+        r"(?!\s*(?:ratio|clearance|[:/]))",
+    ),
+    _lab("Mast cell tryptase", None, r"(?:mast\s+cell\s+|serum\s+)?tryptase"),
+    _lab(
+        "Chlamydia NAAT",
+        None,
+        r"chlamydia\s+(?:naat|pcr|nat|screen(?:ing)?|test(?:ing)?|swab)"
+        r"(?!\s*(?:/|and|&|\+)\s*(?:gc|ng|gonorrh))",
+    ),
+    _proc(
+        "Cardiac catheterization",
+        r"(?:left|right)\s+heart\s+cath(?:eteri[sz]ation)?",
+        r"cardiac\s+cath(?:eteri[sz]ation)?",
+    ),
+    _ref(
+        "Anesthesiology",
+        r"an(?:a)?esthesiology",
+        r"an(?:a)?esthe(?:tics|tist)",
+        _PAC,
+        _PRE_ANAESTHETIC,
     ),
 )
 
@@ -1227,6 +1310,8 @@ STANDALONE_REFERRALS = frozenset(
         r"diet(?:ary)?\s+counsell?ing",
         r"speech\s+(?:and\s+language\s+)?therapy",
         r"social\s+work(?:er)?",
+        _PAC,
+        _PRE_ANAESTHETIC,
         # "OT home assessment" (ninth pass)
         r"(?:ot|occupational\s+therapy)\s+(?:home\s+|functional\s+)?(?:assessment|eval(?:uation)?)",
     }
@@ -1416,7 +1501,8 @@ _VERB_GROUPS: dict[str, str] = {
     "change": "increase increased decrease decreased reduce reduced cut titrate uptitrate "
     "up-titrate downtitrate change adjust double halve taper wean bump escalate ↑ ↓ "
     "inc incr",  # "Inc Inj Basaglar to 18 units" (seventh pass)
-    "continue": "continue continued cont keep maintain remain",
+    # "Refill lisinopril 20 mg daily x 90 days": a refill goes on with the drug (eleventh pass)
+    "continue": "continue continued cont keep maintain remain refill refilled renew",
 }
 # Medication verbs -> order action.
 VERBS: dict[str, str] = {w: action for action, ws in _VERB_GROUPS.items() for w in ws.split()}
@@ -1454,7 +1540,10 @@ FOLLOW_UP = re.compile(
     r"|re-?visit|next\s+(?:visit|appointment|review)|reassess|re-?evaluate"
     # "Appointment in 1 week", "Wound check in 2 days", "phone back in 2 weeks", "recheck HR
     # and BP in clinic in 2/52" (tenth pass)
-    r"|appointment|wound\s+check|phone\s+back|(?:tele)?phone\s+review|in\s+clinic)\b"
+    r"|appointment|wound\s+check|phone\s+back|(?:tele)?phone\s+review|in\s+clinic"
+    # "Fracture clinic in 1/52", "Endocrine clinic 6/52", "Recheck in 48-72 hours": a clinic
+    # or a recheck with its time right after it (eleventh pass)
+    r"|clinic(?=\s+(?:in\s+|after\s+|within\s+)?\d)|re-?check(?=\s+(?:in|after|within)\s+\d))\b"
     r"[^.;]*?(?:\b(?:in|after|within)\s+(?:about\s+|approximately\s+|another\s+)?)?"
     # A word value needs a space before its unit: "and" is not "an" + "d", "am" not "a" + "m".
     # "in 3-5 days": the earliest (tenth pass, as a dose range gives its lower bound)
@@ -1463,6 +1552,21 @@ FOLLOW_UP = re.compile(
     r"hours?|hrs?)\b"
     # "2/52" (weeks), "3/12" (months), "5/7" (days): British clinic notation
     r"|(?P<num>\d{1,2})\s*/\s*(?P<den>52|12|7)(?![\d/]))",
+    re.IGNORECASE,
+)
+# "Review tomorrow", "F/u tomorrow": one day, only right after the word (eleventh pass; "see
+# him on their ward round tomorrow", "see you at 10 am tomorrow" give no interval).
+FOLLOW_UP_TOMORROW = re.compile(
+    r"\b(?:review|r/v|follow[-\s]?up|f/u|reassess|re-?evaluate)\s+(?:again\s+)?(?P<tomorrow>tomorrow)\b",
+    re.IGNORECASE,
+)
+# "Follow up with cardiology in 1 week and PCP in 2 weeks": a second booking after "and",
+# with its own time (eleventh pass).
+FOLLOW_UP_AND = re.compile(
+    r"\s*(?:,\s*)?(?:and|&)\s+(?:(?:with|see)\s+)?(?:the\s+|her\s+|his\s+|their\s+)?"
+    r"(?:pcp|gp|primary\s+care|dr\.?\s+[a-z]+|[a-z]+olog(?:y|ist)|(?:[a-z]+\s+)?clinic|nurse"
+    r"|surgeons?|surgery|opd|me|us)\s+(?:in|after|within)\s+"
+    r"(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>days?|weeks?|wks?|months?|mos?|years?|yrs?)\b",
     re.IGNORECASE,
 )
 FRACTION_UNITS: dict[str, str] = {"52": "wk", "12": "mo", "7": "d"}

@@ -281,6 +281,13 @@ def find_meds(text: str) -> list[MedMention]:
             sig.dose, sig.dose_unit = written_before.value, written_before.unit
             start = min(start, written_before.start)
         end = max([n.end, *(n.end + e for _s, e in sig.consumed)])
+        if _SCALE.match(window):
+            # "Lispro correction scale AC & HS": when sugars are checked, no dose schedule
+            # (eleventh pass; batch 6's h087 and batch 13's labels give none)
+            sig.timing = None
+        if "unit assumed" in sig.notes and _PATCH_AFTER.match(window):
+            # "Evorel 50 patch": the number is the patch's release rate, no dose (eleventh pass)
+            sig.dose = sig.dose_unit = None
         conf = n.confidence
         if "unit assumed" in sig.notes:
             conf -= 0.1
@@ -321,6 +328,16 @@ def find_meds(text: str) -> list[MedMention]:
 
 
 _INJECTED_SC = ("insulin", "heparin", "enoxaparin")
+_SCALE = re.compile(
+    r"\s*(?:\(\w+\)\s*)?(?:per\s+|on\s+(?:a\s+)?)?(?:sliding|correction(?:al)?)\s+scale\b", re.I
+)
+# "Evorel 50 patch", "fentanyl 25 mcg/hr patch": a patch's number is how much it releases
+# an hour or a day, not a dose given at once.
+_PATCH_AFTER = re.compile(
+    r"\s*\d+(?:\.\d+)?\s*(?:(?:mcg|micrograms?|mg)\s*/\s*(?:h|hr|hour|24\s*h(?:ours?|rs?)?|day)\s+)?"
+    r"(?:transdermal\s+)?patch(?:es)?\b",
+    re.IGNORECASE,
+)
 
 
 def _default_route(generic: str, sig: Sig, before: str) -> str | None:

@@ -37,6 +37,9 @@ _DEFERRED = re.compile(
     r"|^\s*if\b.*\b(?:we|i)\s+(?:will|would|may|might|could)\b"
     r"|\b(?:team|surgeons?|gp|consultant|\w+ologists?|\w+ology|who|they)\s+(?:plans?|intends?)"
     r"\s+to\b"
+    # "The vascular team have reviewed and plan an angioplasty next week" (eleventh pass)
+    r"|\b(?:team|surgeons?|\w+ologists?|\w+ology)\s+(?:has|have)\s+(?:reviewed|seen\s+\w+)"
+    r"\s+and\s+(?:plans?|intends?|will)\b"
     # Tenth pass: a team named by its specialty ("Orthogeriatrics have recommended", "ID
     # recommends narrowing to cefazolin") and a study "planned by cardiology" are theirs.
     r"|\b(?:\w+olog(?:ists?|y)|\w+iatrics|id|team|surgeons?|gp|consultant"
@@ -87,7 +90,22 @@ _REPLACED = re.compile(
 )
 # "Stop aspirin (now on apixaban)": an aside on what the patient takes now.
 _ASIDE = re.compile(
-    r"\(\s*(?:(?:now|already|currently|still)\s+)?on\s+(?:tab\.?\s+|cap\.?\s+|inj\.?\s+)?$",
+    r"\(\s*(?:(?:now|already|currently|still)\s+)?on\s+(?:tab\.?\s+|cap\.?\s+|inj\.?\s+)?$"
+    # "(note finasteride halves PSA)": a note to the reader names no order (eleventh pass)
+    r"|\(\s*(?:note|nb|n\.b\.)\b[^()]*$",
+    re.IGNORECASE,
+)
+
+
+# "add ezetimibe on top of the rosuvastatin", "Finasteride 5 mg daily added to tamsulosin",
+# "Start insulin despite metformin", "K 3.1 on furosemide, start KCl", "while on
+# atorvastatin": the drug the patient is already on, named as the background of an order
+# or a result (eleventh pass).
+_CONTEXT = re.compile(
+    r"(?:\bdespite|\bon\s+top\s+of|\badded\s+to|\bin\s+addition\s+to|\bwhile\s+(?:on|taking)"
+    r"|\b(?:adheren(?:ce|t)|complian(?:ce|t))\s+(?:to|with)"
+    r"|(?:\d(?:\.\d+)?\s*%?|\bgoal|\btarget|\bcontrolled|\bstable)\s+on)"
+    r"\s+(?:(?:the|his|her|their|current|usual|tab\.?|cap\.?)\s+)*$",
     re.IGNORECASE,
 )
 
@@ -100,7 +118,7 @@ def replaced(clause: str, name_start: int) -> int | None:
 
 def aside(clause: str, name_start: int) -> int | None:
     """Where the bracket starts when the drug at ``name_start`` is named in "(now on X)"."""
-    m = _ASIDE.search(clause, 0, name_start)
+    m = _ASIDE.search(clause, 0, name_start) or _CONTEXT.search(clause, 0, name_start)
     return m.start() if m else None
 
 
@@ -117,3 +135,36 @@ _FOR_NOW = re.compile(
 def declines_for_now(clause: str) -> bool:
     """True when ``clause`` only declines, for now, what the clause before it planned."""
     return _FOR_NOW.fullmatch(clause) is not None
+
+
+# "Advised CAG, patient and relatives not willing at present", "Offered referral to weight
+# management and a sleep study; patient declined both", "Discussed risks and benefits of
+# colonoscopy; patient wishes to think it over": the patient turns down what the clause
+# before proposed (eleventh pass).
+_REFUSES = re.compile(
+    r"\s*(?:[-\u2013]\s*)?(?:but\s+)?(?:the\s+)?(?:patient|pt|he|she|they|family|relatives|parents?"
+    r"|mother|father|(?:patient|pt)\s+and\s+(?:relatives|family))\s+(?:is\s+|are\s+|was\s+"
+    r"|were\s+)?(?:not\s+(?:willing|keen|agreeable)|unwilling|refused|refuses|declined|declines"
+    r"|(?:wishes|wants|would\s+like)\s+to\s+think|will\s+think|(?:does|did)\s+not\s+want"
+    r"|doesn'?t\s+want)\b",
+    re.IGNORECASE,
+)
+
+
+# Words a refusal of what came before may go on with; any other word names a thing of its
+# own ("Pt declined Pap today": the Pap, not the mammogram before it).
+_REFUSAL_WORDS = frozenset(
+    ["it", "this", "that", "them", "both", "all", "of", "at", "present", "time", "for", "now",
+     "today", "currently", "the", "offer", "and", "will", "call", "back", "think", "about",
+     "over", "to", "discuss", "with", "family", "further", "consider", "decide", "later",
+     "stage", "moment", "yet"]
+)  # fmt: skip
+
+
+def refuses(clause: str) -> bool:
+    """True when ``clause`` opens with the patient turning down what was proposed, and
+    names nothing else."""
+    m = _REFUSES.match(clause)
+    if m is None:
+        return False
+    return all(w.lower() in _REFUSAL_WORDS for w in re.findall(r"[A-Za-z]+", clause[m.end() :]))

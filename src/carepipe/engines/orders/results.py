@@ -49,7 +49,11 @@ PAST_RESULT = re.compile(
     r"|pending(?=\s*(?:[.;,)]|$))|already\s+(?:been\s+)?(?:sent|done|drawn|taken|collected"
     r"|performed)|(?:sent|done|drawn|collected)\s+already"
     # tenth pass: "CT A/P read as unremarkable", "Sputum CBNAAT sent yesterday"
-    r"|read\s+as\b|(?:sent|drawn|collected)\s+(?:yesterday|last\s+\w+|on\s+\w+day))",
+    r"|read\s+as\b|(?:sent|drawn|collected)\s+(?:yesterday|last\s+\w+|on\s+\w+day)"
+    # eleventh pass: "Blood cultures x2 taken." (not "to be taken"), "CT already booked by
+    # the surgical team"
+    r"|(?<!be\s)(?<!been\s)taken(?=\s*(?:[.;,)]|$))|already\s+(?:been\s+)?(?:booked|arranged"
+    r"|requested|scheduled|organi[sz]ed))",
     re.IGNORECASE,
 )
 
@@ -60,7 +64,9 @@ def is_result(clause: str) -> bool:
 
 
 _VALUE_AFTER = re.compile(
-    r"\s*(?:(?:today|yesterday|this\s+morning)\s+)?(?:[:=]\s*|(?:is|was|of)\s+)?(?:"
+    # "A1c last month 6.8", "TSH 3 weeks ago 5.1": the time it was read on (eleventh pass)
+    r"\s*(?:(?:today|yesterday|this\s+morning|last\s+(?:week|month|year|visit)"
+    r"|\d+\s+(?:days?|weeks?|months?)\s+ago)\s+)?(?:[:=]\s*|(?:is|was|of)\s+)?(?:"
     r"\d+\.\d+(?![\d.])(?!\s*(?:mg|mcg|g|ml|l|units?|iu|hrs?|hours?|h|days?|d|weeks?|wks?|"
     r"months?|mins?|minutes?)\b)"
     r"|\d+(?:\.\d+)?\s*(?:%|k\b|lakhs?\b|mg/dl|g/dl|mmol/l|mmol/mol|meq/l|u/l|iu/l|miu/l|ng/ml|"
@@ -75,15 +81,21 @@ _TREND_AFTER = re.compile(
     # "Colonoscopy 2019 normal": the year it was done may stand before the verdict
     r"\s*(?:x\s?\d+\s+|(?:in\s+)?(?:19|20)\d\d\s+)?(?:is\s+|are\s+|were\s+|was\s+)?"
     r"(?:dropping|falling|rising|low|high|up|down|elevated|raised|deranged|improving|worsening"
-    r"|normal|negative|positive|unremarkable)\b",
+    r"|normal|negative|positive|unremarkable"
+    r"|clear(?!\s+(?:fluids?|liquids?|diet))"  # "CXR clear" (eleventh pass)
+    r")\b",
     re.IGNORECASE,
 )
+
+
+# "Potassium 6.1 on repeat": the value of a repeated test, no order to repeat it
+_ON_REPEAT = re.compile(r"\bon\s+repeat(?:\s+(?:testing|sample))?\b", re.IGNORECASE)
 
 
 def is_finding(clause: str, end: int) -> bool:
     """True when the test named just before ``end`` is followed by its value or trend and
     the clause asks for nothing ("potassium is 5.9 - repeat it tomorrow" orders it)."""
-    if ORDER_VERBS.search(clause) is not None:
+    if ORDER_VERBS.search(_ON_REPEAT.sub(" ", clause)) is not None:
         return False
     return (
         _VALUE_AFTER.match(clause, end) is not None or _TREND_AFTER.match(clause, end) is not None

@@ -35,8 +35,8 @@ from carepipe.engines.orders import (
     not_orders,
     residue,
     results,
+    services_read,
     shared_schedule,
-    substances,
     trailing,
     verbs,
 )
@@ -54,6 +54,7 @@ from carepipe.engines.orders.models import (
     ServiceOrder,
     Span,
 )
+from carepipe.engines.orders.read_state import ReadState
 from carepipe.engines.orders.rxnorm import RXNORM_SYSTEM, VERIFIED, rxnorm_for
 from carepipe.engines.orders.sig import continue_steps
 
@@ -62,8 +63,10 @@ ENGINE_NAME = "rules"
 # and schedule after a comma) and the fifth pass's rules; 2.3: results.py (a result is not an
 # order) and the sixth pass's rules; 2.4: history.py; 2.5: not_orders.py; 2.6: the ninth
 # pass (verbs.py, shared_schedule.py split out; results, declines, asides); 2.7: the tenth
-# pass (dose_before.py; history, results, plans, headings, ranges) (docs/orders.md)
-_RULES_VERSION = "2.7.0"
+# pass (dose_before.py; history, results, plans, headings, ranges); 2.8: the eleventh pass
+# (services_read.py and read_state.py split out; context drugs, refusals, shared heads,
+# doses at several times of day, changes after the sig) (docs/orders.md)
+_RULES_VERSION = "2.8.0"
 
 _HAS_LETTER = re.compile(r"[A-Za-z]")
 _SWITCH = re.compile(r"\b(?:switch|swap|convert|change|replace)\w*\b.*?\bfrom\b", re.I)
@@ -98,7 +101,7 @@ class RulesOrdersEngine:
         norm = normalize_numbers(text)
         work = collapse_dotted_abbreviations(norm.text)
         result = OrderSet(engine=self.name, model_version=self.model_version)
-        state = _State()
+        state = ReadState()
         clauses = split_clauses(work)
         bounds: dict[int, tuple[int, int]] = {}
         for c in clauses:
@@ -127,7 +130,7 @@ class RulesOrdersEngine:
         clause: Clause,
         norm: NormalizedText,
         out: OrderSet,
-        state: _State,
+        state: ReadState,
     ) -> None:
         original = _original_text(norm, clause.start, clause.end)
         state.seen += 1
@@ -135,8 +138,10 @@ class RulesOrdersEngine:
             return  # bare numbers or symbols as sent: nothing to read or report
         verb_action = verbs.first_action(clause.text)
         # Earlier clauses of the sentence lend their verb ("Start X, Y and Z").
-        earlier = state.inherited.get(clause.sentence)
-        if verb_action is not None:
+        earlier = state.earlier = state.inherited.get(clause.sentence)
+        # "x 21 days then stop, Tab Atorva 40 HS": the stop ends the drug before it and is
+        # lent to no later clause (eleventh pass)
+        if verb_action is not None and not _FINISHES.fullmatch(clause.text.strip()):
             state.inherited[clause.sentence] = verb_action
         # A sentence that opens with history ("Known case of DM on insulin", "s/p PCI
         # 2019") tells what the patient has or had: without an order verb it orders
@@ -152,8 +157,14 @@ class RulesOrdersEngine:
             return
         found = OrderSet(engine=out.engine, model_version=out.model_version)
         covered, declined = self._medications(clause, norm, found, earlier, verb_action is not None)
+        stopped_here = found.medications and _NO_FURTHER.search(clause.text)
+        for m in found.medications if stopped_here else []:
+            # "Gentamicin single dose given in ED - no further doses": the course ends here
+            # (eleventh pass), told or not
+            m.action, m.dose, m.dose_unit, m.timing = "stop", None, None, None
         if not_orders.defers(clause.text) or (
-            earlier is None
+            not stopped_here
+            and earlier is None
             and history.tells_the_past(
                 clause.text, found.medications, state.sentence_rest.get(clause.start, "")
             )
@@ -162,13 +173,16 @@ class RulesOrdersEngine:
             out.not_understood.append(original)
             if not_orders.defers(clause.text):
                 # "we may switch to sertraline at review in 4 weeks": the review is booked
-                self._follow_ups(clause, norm, found)
+                services_read.read_follow_ups(clause, norm, found)
                 out.follow_ups.extend(found.follow_ups)
                 state.deferred = (state.seen, original)
             return
+        if not_orders.refuses(clause.text) and _withdraw_refused(out, state):
+            out.negated.append(original)
+            return
         repeats_before = state.repeats
-        covered += self._services(clause, norm, found, covered, state)
-        covered += self._follow_ups(clause, norm, found)
+        covered += services_read.read_services(clause, norm, found, covered, state)
+        covered += services_read.read_follow_ups(clause, norm, found)
         heading = grammar.HEADING.match(clause.text)
         if heading is not None:
             covered.append(heading.span("label"))
@@ -206,11 +220,13 @@ class RulesOrdersEngine:
             return
         out.medications.extend(found.medications)
         out.negated.extend(found.negated)  # "... instead of amoxicillin"
+        state.proposed = (state.seen, original, found)
         if found.medications:
             same = state.sentence_meds.setdefault(clause.sentence, [])
             same.extend(found.medications)
             shared_schedule.share_schedule(clause.text, same)
             shared_schedule.share_joined(clause.text, found.medications)
+            shared_schedule.share_as_needed(found.medications)
         out.services.extend(found.services)
         out.follow_ups.extend(found.follow_ups)
         state.last_med = (state.clause_no, found.medications[-1]) if found.medications else None
@@ -219,7 +235,7 @@ class RulesOrdersEngine:
                 _original_text(norm, clause.start + start, clause.start + end)
             )
 
-    def _continues(self, clause: Clause, norm: NormalizedText, state: _State) -> bool:
+    def _continues(self, clause: Clause, norm: NormalizedText, state: ReadState) -> bool:
         """Attach a drug-less clause to the medication before it, if it goes on with it.
 
         "..., then 75 mg OD", "..., then taper by 5 mg every week", "..., increase to
@@ -232,6 +248,13 @@ class RulesOrdersEngine:
         state.last_med = (state.clause_no, state.last_med[1])
         med = state.last_med[1]
         if _FINISHES.fullmatch(clause.text.strip()):
+            return True
+        if _CONTINUE_ONLY.fullmatch(clause.text):
+            # "Pt on Tab Metformin 500 BD, continue": the drugs just named go on (eleventh
+            # pass); a drug given its own verb keeps it
+            for m in state.sentence_meds.get(clause.sentence, [med]):
+                if m.action == "start" and state.earlier is None:
+                    m.action = "continue"
             return True
         # A clause that is only a schedule (", twice weekly", ", both once daily after
         # lunch"), or a count and a schedule (", one four times a day", ", 2 puffs BD"),
@@ -345,6 +368,17 @@ class RulesOrdersEngine:
                     )
                     or action
                 )
+            if (
+                action == "start"
+                and inherited is None
+                and verbs.first_action(clause.text[: m.name_start]) is None
+                and grammar.change_after_dose(
+                    m, clause.text, grammar.next_start(found, i, clause.text)
+                )
+            ):
+                action = "change"  # "210 mg TDS - change to OD" (eleventh pass)
+            if action == "start" and grammar.taken_on_the_day(clause.text):
+                action = "continue"  # "Take metoprolol morning of surgery" (eleventh pass)
             if action == "change" and _TAPER_OFF.search(clause.text[: m.name_start]):
                 action = "stop"  # "taper off clonazepam": the course ends
             if action in ("stop", "hold") and grammar.excepted(clause.text[: m.name_start]):
@@ -399,149 +433,25 @@ class RulesOrdersEngine:
             covered.append((found[0].name_end, found[1].name_start))  # "... to" / "with"
         return covered, declined
 
-    def _services(
-        self,
-        clause: Clause,
-        norm: NormalizedText,
-        out: OrderSet,
-        med_spans: list[tuple[int, int]],
-        state: _State,
-    ) -> list[tuple[int, int]]:
-        text = clause.text
-        reason = lexicon.REASON.search(text)
-        limit = reason.start() if reason else len(text)
-        heading = grammar.HEADING.match(text)
-        first = heading.end("label") if heading else 0  # "Blood sugar monitoring: FBS..."
-        referral_ctx = not_orders.referral_context(text) or lexicon.specialty_for(text)
-        order_ctx = (
-            referral_ctx
-            or lexicon.ORDER_VERBS.search(text) is not None
-            or lexicon.lone_test(text)  # "UA", "Hb after 1 month" as a clause of their own
-            or lexicon.follow_up_with_test(text)  # "Follow-up after 1 year with ECHO"
-            or clause.sentence in state.test_sentences  # "S. creatinine, Hb, TLC"
-        )
-        hits: list[tuple[int, int, lexicon.ServiceEntry, bool]] = []
-        for cs in lexicon.compiled_services():
-            if cs.entry.category == "referral" and not referral_ctx:
-                if cs.standalone is not None:
-                    for m in cs.standalone.finditer(text, first, limit):
-                        hits.append((m.start(), m.end(), cs.entry, False))
-                continue
-            for m in cs.pattern.finditer(text, first, limit):
-                hits.append((m.start(), m.end(), cs.entry, False))
-            if cs.ambiguous is not None and order_ctx:
-                for m in cs.ambiguous.finditer(text, first, limit):
-                    hits.append((m.start(), m.end(), cs.entry, True))
-        last = state.last_med
-        level = (
-            lexicon.level_of(last[1].name, text) if last and last[0] == state.clause_no else None
-        )
-        if level is not None:
-            hits.append((*level, False))  # "Vanc 1 g IV q12h, trough before 4th dose"
-        # Longest match first; a span already taken (or inside a medication name) is
-        # skipped.
-        hits.sort(key=lambda h: (-(h[1] - h[0]), h[0]))
-        taken: list[tuple[int, int]] = list(med_spans)
-        result_clause = results.is_result(text) or (
-            clause.sentence in state.result_sentences and not lexicon.ORDER_VERBS.search(text)
-        )
-        chosen: list[tuple[int, int, lexicon.ServiceEntry, bool]] = []
-        for h in hits:
-            if any(h[0] < e and s < h[1] for s, e in taken):
-                continue
-            if grammar.CONDITION_BEFORE.search(text, 0, h[0]) and not grammar.RECHECKED.match(
-                text, h[1]
-            ):
-                taken.append((h[0], h[1]))  # "hold until creatinine improves": a condition
-                continue
-            if result_clause or results.is_finding(text, h[1]):
-                taken.append((h[0], h[1]))  # "DEXA last month showed osteopenia": a result
-                continue
-            if substances.is_test_load(text, h[0]):
-                taken.append((h[0], h[1]))  # "OGTT with 75 g glucose": the test's load
-                continue
-            if substances.written_as_given(text, h[0], h[1]):
-                continue  # "magnesium 400 mg PO": a medicine, not a test (if unknown, listed)
-            if _TARGET_AFTER.match(text, h[1]):
-                taken.append((h[0], h[1]))  # "titrate to FBS < 130": a target, not a test
-                continue
-            if any(c[2] is h[2] for c in chosen):
-                taken.append((h[0], h[1]))  # the same test named twice: one order
-                continue
-            taken.append((h[0], h[1]))
-            chosen.append(h)
-        for start, end, entry, ambiguous in lexicon.without_bracketed_names(text, chosen):
-            if entry.display in state.ordered:
-                state.repeats += 1
-                continue  # "TLC, DLC, platelet count": one CBC
-            state.ordered.add(entry.display)
-            s, e = norm.to_original(clause.start + start, clause.start + end)
-            out.services.append(
-                ServiceOrder(
-                    display=entry.display,
-                    code=entry.code,
-                    system=entry.system,
-                    category=entry.category,
-                    text=norm.original[s:e],
-                    span=Span(start=s, end=e),
-                    confidence=0.75 if ambiguous else 0.9,
-                )
-            )
-        return taken[len(med_spans) :]
-
-    def _follow_ups(
-        self, clause: Clause, norm: NormalizedText, out: OrderSet
-    ) -> list[tuple[int, int]]:
-        covered = []
-        for m in lexicon.FOLLOW_UP.finditer(clause.text):
-            if m.group("num"):
-                value = float(m.group("num"))
-                unit = lexicon.FRACTION_UNITS[m.group("den")]
-            else:
-                raw = m.group("value").lower()
-                value = 1.0 if raw in ("a", "an", "one") else float(raw)
-                unit_word = m.group("unit").lower()
-                unit = lexicon.TIME_UNITS[unit_word]
-                if unit_word.startswith("fortnight"):
-                    value *= 2
-            if value <= 0:
-                continue
-            s, e = norm.to_original(clause.start + m.start(), clause.start + m.end())
-            out.follow_ups.append(
-                FollowUp(
-                    value=value,
-                    unit=unit,  # type: ignore[arg-type]
-                    text=norm.original[s:e],
-                    span=Span(start=s, end=e),
-                    confidence=0.9,
-                )
-            )
-            covered.append(m.span())
-        return covered
-
-
-class _State:
-    """What one text's earlier clauses leave for the later ones."""
-
-    def __init__(self) -> None:
-        self.inherited: dict[int, Action] = {}  # sentence -> its verb's action
-        self.last_med: tuple[int, MedicationOrder] | None = None  # (clause no., order)
-        self.clause_no = 0  # clauses read so far
-        self.test_sentences: set[int] = set()  # sentences naming a lab test plainly
-        self.history_sentences: set[int] = set()  # sentences opening with history
-        self.result_sentences: set[int] = set()  # sentences judged by the next one
-        self.ordered: set[str] = set()  # services ordered so far (one order each)
-        self.repeats = 0  # services named again (not ordered twice)
-        self.sentence_meds: dict[int, list[MedicationOrder]] = {}  # sentence -> its drugs
-        self.deferred: tuple[int, str] | None = None  # (clause seen, text) of a later plan
-        self.seen = 0  # clauses looked at, whatever they gave
-        self.sentence_rest: dict[int, str] = {}  # clause start -> its sentence after it
-
 
 # "then stop", "and stop", "max 3 per day": the end of the previous drug's instruction.
 _FINISHES = re.compile(
     r"(?:(?:and\s+|then\s+)*(?:stop|discontinue|off)(?:\s+(?:after\s+that|thereafter))?|"
     r"(?:max(?:imum)?|not\s+more\s+than|up\s*to)\b.*)",
+    re.IGNORECASE,
+)
+# "... given in ED - no further doses": the drug is not to be given again.
+_NO_FURTHER = re.compile(
+    r"\bno\s+(?:further|more)\s+(?:doses?|needed|required)\b|\bnot\s+to\s+be\s+repeated\b",
+    re.IGNORECASE,
+)
+# A clause that only says to go on ("..., continue", "- continue same", "cont."): the drugs
+# of its sentence before it are continued.
+_CONTINUE_ONLY = re.compile(
+    r"\s*(?:[-\u2013]\s*)?(?:(?:to\s+)?(?:continue|cont\.?)(?:\s+(?:the\s+)?(?:same(?:\s+dose)?"
+    r"|as\s+before|unchanged))?"
+    # "..., next due 14th": a depot or course already under way
+    r"|next\s+(?:dose\s+|injection\s+)?due\b[^,;]*)\s*[.;]?\s*",
     re.IGNORECASE,
 )
 # A drug-less clause that only sets a condition on the previous drug's order.
@@ -556,8 +466,6 @@ _CONTINUES = re.compile(
     r"titrate|uptitrate|wean|step\s+(?:up|down)|go\s+up|bump|restart|resume)\b)",
     re.IGNORECASE,
 )
-# A test name followed by a comparison is a target or a result ("to FBS < 130").
-_TARGET_AFTER = re.compile(r"\s*(?:<|>|<=|>=|≤|≥|=|below|above|under|over)\s*\d", re.IGNORECASE)
 _HOLD_OFF = re.compile(r"\bhold\s+off\b", re.IGNORECASE)
 _TAPER_OFF = re.compile(r"\b(?:taper|wean)(?:ing)?\s+off\b", re.IGNORECASE)
 
@@ -571,7 +479,7 @@ def _extend(med: MedicationOrder, clause: Clause, norm: NormalizedText) -> None:
     med.text = norm.original[med.span.start : med.span.end]
 
 
-def _decline_deferred(out: OrderSet, state: _State, found: OrderSet, clause: str) -> None:
+def _decline_deferred(out: OrderSet, state: ReadState, found: OrderSet, clause: str) -> None:
     """ "Will consider colonoscopy ...; not scheduling today", "I would consider an MRI, but
     this is not needed at present": a plan for later that the next clause declines for now
     is negated, not merely listed (ninth pass)."""
@@ -584,6 +492,26 @@ def _decline_deferred(out: OrderSet, state: _State, found: OrderSet, clause: str
         out.not_understood.remove(text)
         out.negated.append(text)
     state.deferred = None
+
+
+def _withdraw_refused(out: OrderSet, state: ReadState) -> bool:
+    """Take back what the clause just before proposed, when the patient turns it down
+    ("Advised CAG, patient not willing at present"): its tests and its drugs with no dose
+    (a prescription written out is not withdrawn). True if anything was."""
+    if state.proposed is None or state.proposed[0] != state.seen - 1:
+        return False
+    _seen, text, found = state.proposed
+    services = [s for s in found.services if s in out.services]
+    meds = [m for m in found.medications if m.dose is None and m in out.medications]
+    if not services and not meds:
+        return False
+    for s in services:
+        out.services.remove(s)
+    for m in meds:
+        out.medications.remove(m)
+    out.negated.append(text)
+    state.proposed = None
+    return True
 
 
 def _items(orders: OrderSet) -> list[MedicationOrder | ServiceOrder | FollowUp]:

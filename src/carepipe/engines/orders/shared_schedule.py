@@ -44,3 +44,17 @@ def share_joined(text: str, meds_of_clause: list[MedicationOrder]) -> None:
     for med in meds_of_clause[:-1]:
         if med.timing is None and not med.steps and med.action == last.action:
             med.timing = last.timing.model_copy()
+
+
+def share_as_needed(meds_of_clause: list[MedicationOrder]) -> None:
+    """ "Paracetamol and ibuprofen as needed": drugs named with no dose before an
+    as-needed written once are all as needed (eleventh pass)."""
+    if len(meds_of_clause) < 2:
+        return
+    last = meds_of_clause[-1]
+    if not last.as_needed or last.dose is not None or last.timing is not None:
+        return
+    for med in meds_of_clause[:-1]:
+        if med.dose is None and med.timing is None and not med.as_needed and not med.steps:
+            med.as_needed = True
+            med.as_needed_for = last.as_needed_for

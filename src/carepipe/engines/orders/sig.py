@@ -26,6 +26,7 @@ from carepipe.engines.orders.lexicon import TIME_UNITS
 from carepipe.engines.orders.models import DoseStep, Quantity, Timing
 from carepipe.engines.orders.sig_words import (
     AFTER,
+    APART,
     BARE,
     COMBO_STRENGTH,
     CONCENTRATION,
@@ -49,6 +50,7 @@ from carepipe.engines.orders.sig_words import (
     PREFIX_FORM,
     PRN_IF,
     PRN_PATTERN,
+    Q_BARE,
     ROUTE_RES,
     SCHEDULE,
     SOLID,
@@ -92,6 +94,10 @@ def parse_timing(text: str, consumed: list[tuple[int, int]] | None = None) -> Ti
             names = ("MORN", "AFT", "NIGHT") if len(values) == 3 else ("MORN", "AFT", "EVE", "HS")
             when = [w for w, v in zip(names, values, strict=True) if v > 0]
             return Timing(frequency=len(nonzero), period=1, periodUnit="d", when=when or None)
+    m = APART.search(text) or (None if EVERY.search(text) else Q_BARE.search(text))
+    if m:
+        used.append(m.span())
+        return Timing(frequency=1, period=float(m.group("p")), periodUnit="h")
     m = EVERY.search(text)
     if m:
         used.append(m.span())
@@ -109,7 +115,8 @@ def parse_timing(text: str, consumed: list[tuple[int, int]] | None = None) -> Ti
     m = TIMES_PER.search(text)
     if m:
         used.append(m.span())
-        unit = {"day": "d", "week": "wk", "month": "mo"}[m.group("unit").lower()]
+        word = (m.group("unit") or m.group("ly")).lower().removesuffix("ly")
+        unit = {"dai": "d", "day": "d", "week": "wk", "month": "mo"}[word]
         return Timing(frequency=int(m.group("n")), period=1, periodUnit=unit)  # type: ignore[arg-type]
     hits = []
     for rx, f, per, u, when in FREQ_RES:
@@ -121,6 +128,12 @@ def parse_timing(text: str, consumed: list[tuple[int, int]] | None = None) -> Ti
         used.extend((h[0], h[1]) for h in hits)
         used.append(once.span())
         return Timing(count=1)
+    times = _dosed_times(text, hits)
+    if times:
+        # "15 mg qAM and 5 mg at 3 PM", "8 U before breakfast, 6 U before lunch, 8 U before
+        # dinner": a dose at each of N times of day is N doses a day (eleventh pass)
+        used.extend((h[0], h[1]) for h in hits)
+        return Timing(frequency=times, period=1, periodUnit="d")
     if hits:
         used.extend((h[0], h[1]) for h in hits)
         counted = [h for h in hits if not (set(h[5]) & WHEN_ONLY)]
@@ -140,6 +153,36 @@ def parse_timing(text: str, consumed: list[tuple[int, int]] | None = None) -> Ti
         used.append(m.span())
         return Timing(count=1)
     return None
+
+
+_DOSE_BEFORE = re.compile(
+    rf"{NUM}\s*(?:mg|mcg|g|units?|u|iu|ml|tabs?|tablets?|puffs?)\s*(?:s/?c\s+|po\s+|iv\s+)?$",
+    re.IGNORECASE,
+)
+
+
+def hits_when(name: tuple[str, ...] | str) -> bool:
+    """A time of day: a FHIR ``when`` code, or a clock time ("at 3 PM")."""
+    return bool(name) if isinstance(name, tuple) else re.match(r"at\s+\d", name) is not None
+
+
+def _dosed_times(text: str, hits: list[tuple[int, int, int, float, str, tuple[str, ...]]]) -> int:
+    """How many once-a-day times each follow a dose of their own (0 unless two or more)."""
+    daily = sorted({(h[0], h[1]) for h in hits if (h[2], h[3], h[4]) == (1, 1, "d")})
+    if len(daily) < 2 or len(daily) != len({(h[0], h[1]) for h in hits}):
+        return 0
+    # each a time of day of its own (a meal, morning, a clock time), never "OD" twice
+    names = {(h[0], h[1]): h[5] or text[h[0] : h[1]].lower() for h in hits}
+    if not all(names[d] and (hits_when(names[d])) for d in daily):
+        return 0
+    if len({names[d] for d in daily}) != len(daily):
+        return 0
+    prev = 0
+    for start, end in daily:
+        if not _DOSE_BEFORE.search(text, prev, start):
+            return 0
+        prev = end
+    return len(daily)
 
 
 def parse_duration(text: str, consumed: list[tuple[int, int]] | None = None) -> Quantity | None:
@@ -214,6 +257,14 @@ def _strengths(text: str, used: list[tuple[int, int]]) -> tuple[tuple[float, str
         unit = STRENGTH_UNITS[m.group("u").lower()]
         if m.group("perkg"):
             unit = f"{unit}/kg"
+            worked = _WORKED_OUT.match(masked, m.end(), m.end() + 40)
+            if worked is not None:
+                # "1 mg/kg OD (22 mg)": the dose worked out for this patient (eleventh pass)
+                used.extend([m.span(), worked.span()])
+                return (
+                    to_number(worked.group("v")),
+                    STRENGTH_UNITS[worked.group("u").lower()],
+                ), combo
         used.append(m.span())
         later = found[i + 1] if i + 1 < len(found) else None
         if unit == "%" and later is not None and STRENGTH_UNITS[later.group("u").lower()] == "mL":
@@ -225,6 +276,10 @@ def _strengths(text: str, used: list[tuple[int, int]]) -> tuple[tuple[float, str
     return None, combo
 
 
+_WORKED_OUT = re.compile(
+    rf"[^()]*?\(\s*(?:=\s*|i\.?e\.?\s*|approx\.?\s*|~\s*)?(?P<v>{NUM})\s*(?P<u>mg|mcg|g)\s*\)",
+    re.IGNORECASE,
+)
 _RANGE_BEFORE = re.compile(rf"(?<![\w./-])(?P<lo>{NUM})\s*(?:-|\u2013|to)\s*$", re.IGNORECASE)
 
 

@@ -15,11 +15,14 @@ _FRACTIONS = {"½": 0.5, "¼": 0.25, "¾": 0.75}
 # "1½" and "1 ½" are one and a half; "50 ½ tab" is a strength then half a tablet, so a
 # space may come before the fraction only after a small tablet count.
 # "6 lakh IU" (Indian notation, seventh pass): a lakh is 100,000.
+# "1.2 MU", "1.2 million units" (eleventh pass): a million units, as benzathine penicillin
+# is written; only a capital M before "U"/"IU" ("2 mIU" stays milli-units).
 NUM = (
-    r"(?:\d+(?:\.\d+)?\s*lakhs?\b|\d{1,3}(?:,\d{3})+(?!\d)|[1-4]\s+[½¼¾]|\d+(?:\.\d+)?[½¼¾]?"
+    r"(?:\d+(?:\.\d+)?\s*lakhs?\b|\d+(?:\.\d+)?\s*(?:(?-i:M)(?=I?U\b)|million\s+(?=units?\b|iu\b))|\d{1,3}(?:,\d{3})+(?!\d)|[1-4]\s+[½¼¾]|\d+(?:\.\d+)?[½¼¾]?"
     r"|[½¼¾]|\.\d+)"
 )
 _LAKH = re.compile(r"\s*lakhs?$", re.IGNORECASE)
+_MILLION = re.compile(r"\s*(?:M|million\s*)$", re.IGNORECASE)
 
 
 def to_number(raw: str) -> float:
@@ -27,6 +30,9 @@ def to_number(raw: str) -> float:
     lakh = _LAKH.search(raw)
     if lakh is not None:
         return to_number(raw[: lakh.start()]) * 100_000
+    million = _MILLION.search(raw)
+    if million is not None:
+        return round(to_number(raw[: million.start()]) * 1_000_000, 3)
     raw = raw.replace(",", "").replace(" ", "")
     frac = 0.0
     if raw and raw[-1] in _FRACTIONS:
@@ -67,6 +73,12 @@ STRENGTH_UNITS: dict[str, str] = {
     "milliliter": "mL",
     "millilitres": "mL",
     "milliliters": "mL",
+    # a litre of fluid ("NS 1 L bolus", eleventh pass): "L" only after a number
+    "l": "L",
+    "litre": "L",
+    "litres": "L",
+    "liter": "L",
+    "liters": "L",
     "%": "%",
 }
 FORMS: dict[str, str] = {
@@ -82,6 +94,8 @@ FORMS: dict[str, str] = {
     "capsules": "capsule",
     "puff": "puff",
     "puffs": "puff",
+    "inhalation": "puff",  # "Trelegy 1 inhalation daily" (eleventh pass)
+    "inhalations": "puff",
     "drop": "drop",
     "drops": "drop",
     "gtt": "drop",  # guttae (tenth pass: "1 gtt OU QHS")
@@ -119,12 +133,14 @@ def alt(words: dict[str, str]) -> str:
 
 
 STRENGTH = re.compile(
-    rf"(?<![\w.])(?P<v>{NUM})\s*(?P<u>{alt(STRENGTH_UNITS)})"
+    # "ORS 1 sachet in 1 litre water": what it is mixed in is no dose (eleventh pass)
+    rf"(?<![\w.])(?<!\bin\s)(?P<v>{NUM})\s*(?P<u>{alt(STRENGTH_UNITS)})"
     # "0.1 units/kg/hr", "2 mcg/kg/min": a rate (tenth pass)
     r"(?!\s*/\s*kg\s*/\s*(?:h|hrs?|hours?|min|mins|minutes?)\b)"
     r"(?P<perkg>\s*/\s*kg\b)?(?![\w])"
-    # "100 ml/hr" is an infusion rate, not an amount given each time.
-    r"(?!\s*/\s*(?:h|hrs?|hours?)\b)",
+    # "100 ml/hr" is an infusion rate, not an amount given each time ("0.03 units/min" too,
+    # eleventh pass).
+    r"(?!\s*/\s*(?:h|hrs?|hours?|min|mins|minutes?)\b)",
     re.IGNORECASE,
 )
 CONCENTRATION = re.compile(
@@ -152,7 +168,9 @@ SCHEDULE = re.compile(
 BARE = re.compile(
     rf"^[\s-]*(?:(?:sr|er|xr|xl|cr|mr|la|cd|od|retard|forte|ds|plus)\b[\s-]*)?(?P<v>{NUM})(?P<k>k\b)?"
     r"(?![\d.])(?!\s*(?:%|/|-\s*\d|times\b|x\b|days?\b|d\b|weeks?\b|wks?\b|months?\b|"
-    r"hours?\b|hrs?\b|h\b|min(?:ute)?s?\b|doses?\b|(?:ml|cc)\s*/\s*(?:h|hrs?|hours?)\b))",
+    r"hours?\b|hrs?\b|h\b|min(?:ute)?s?\b|doses?\b|(?:ml|cc)\s*/\s*(?:h|hrs?|hours?)\b"
+    # "0.03 units/min", "2 units/hr": a rate, no bare strength (eleventh pass)
+    r"|(?:units?|iu|mg|mcg|micrograms?|ml|cc)\s*/\s*(?:kg\s*/\s*)?(?:h|hrs?|hours?|min(?:ute)?s?)\b))",
     re.IGNORECASE,
 )
 IMPLICIT_ONE = re.compile(r"^\s*(?P<f>sachets?|respules?)\b", re.IGNORECASE)
@@ -204,6 +222,8 @@ _FREQ: tuple[tuple[str, int, float, str, tuple[str, ...]], ...] = (
         (),
     ),
     (r"(?:once\s+)?monthly|once\s+(?:a|per)\s+month|every\s+month", 1, 1, "mo", ()),
+    # "20 mg over 24 hours" in a syringe driver: the day's amount (eleventh pass)
+    (r"over\s+24\s*(?:hours?|hrs?|h)|/\s*24\s*(?:hours?|hrs?|h)(?!\w)", 1, 1, "d", ()),
     # Yearly infusions (zoledronic acid): "once yearly", "annually", "once a year".
     (r"(?:once\s+)?(?:yearly|annually)|once\s+(?:a|per)\s+year|every\s+year", 1, 1, "a", ()),
     (
@@ -268,8 +288,19 @@ HOURLY = re.compile(
     re.IGNORECASE,
 )
 TIMES_PER = re.compile(
-    r"(?P<n>\d+)\s*(?:times|x)\s*(?:a|per|/|every)\s*(?P<unit>day|week|month)", re.IGNORECASE
+    r"(?P<n>\d+)\s*(?:times|x)\s*(?:(?:a|per|/|every)\s*(?P<unit>day|week|month)"
+    # "5 mg three times weekly" (eleventh pass)
+    r"|(?P<ly>daily|weekly|monthly)\b)",
+    re.IGNORECASE,
 )
+# "Zofran 4 IV q6 prn": a bare "q" and a number is every N hours, as US sigs write it
+# (eleventh pass); "x2 doses 4 hours apart" is every 4 hours.
+Q_BARE = re.compile(
+    r"(?<![\w])q\s?(?P<p>[1-9]\d?)(?![\w.])(?!\s*(?:-|to)?\s*\d*\s*(?:days?|d|weeks?|wks?|w"
+    r"|months?|mins?|minutes?)\b)",
+    re.IGNORECASE,
+)
+APART = re.compile(r"(?P<p>\d+(?:\.\d+)?)\s*(?:hours?|hrs?|h)\s+apart\b", re.IGNORECASE)
 ONCE_ONLY = re.compile(
     r"(?<![\w])(?:stat|now|x\s*1(?!\d|\s*(?:/|days?|d\b|weeks?|wks?|months?))|once(?!\s+(?:a|per|"
     r"daily|weekly|monthly|yearly|annually|every|in))|single\s+dose|one\s+dose|1\s+dose|loading(?:\s+dose)?|"
@@ -283,14 +314,17 @@ MAX = re.compile(r"\b(?:max(?:imum)?|not\s+more\s+than|upto|up\s+to)\b[^,;]*", r
 PRN_PATTERN = re.compile(
     r"(?<![\w])(?:p\.?r\.?n\.?|s\.?o\.?s\.?|as\s+needed|as\s+required|if\s+needed|if\s+required|"
     r"when\s+required|when\s+needed|as\s+and\s+when(?:\s+required)?|"
-    r"if\s+(?:you|she|he|they)\s+needs?(?:\s+(?:it|them|one|to))?)(?![\w])"
+    r"if\s+(?:you|she|he|they)\s+needs?(?:\s+(?:it|them|one|to))?"
+    # "Sumatriptan 50 mg at onset of migraine" (eleventh pass): taken when it starts
+    r"|at\s+(?:the\s+)?onset(?:\s+of)?)(?![\w])"
     # The reason may be a threshold ("PRN RR < 8", "prn SBP > 180").
     # "PRN with laxative cover", "PRN with food": what it is taken with is no reason
     r"(?:\s+(?:for\s+)?(?P<reason>(?!for\b|max\b|every\b|q\d|with\b)[a-z][a-z/ ]*?"
     r"(?:\s*[<>]=?\s*\d+(?:\.\d+)?)?))?"
     # or a time before the need: "PRN 1 hour before activity".
     # "PRN (max 4 doses/24h)": a bracket after a space too (tenth pass)
-    r"(?=$|\s*[,.;:(]|\s+(?:and|then|for|every|max|up\s+to|q\d|before|prior|with)\b|\s+\d)",
+    r"(?=$|\s*[,.;:(]|\s+(?:and|then|for|every|max|up\s+to|q\d|before|prior|with)\b|\s+\d"
+    r"|\s*#\s?\d)",  # "PRN severe pain #12" (the quantity dispensed, eleventh pass)
     re.IGNORECASE,
 )
 PRN_IF = re.compile(

@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 
 from carepipe.engines.orders import lexicon, residue
-from carepipe.engines.orders.models import MedicationOrder
-from carepipe.engines.orders.sig import parse_duration, parse_timing
+from carepipe.engines.orders.models import MedicationOrder, Timing
+from carepipe.engines.orders.sig import parse_duration, parse_prn, parse_timing
 from carepipe.engines.orders.sig_words import COUNTED_FORMS, FORMS, NUM, SOLID, alt, to_number
 
 # The count at the head of the clause ("one", "2 puffs", "half a tablet", "take 1 tab"),
@@ -60,6 +60,8 @@ def finish_previous(text: str, targets: list[MedicationOrder]) -> bool:
     """Give ``text``'s count and schedule to ``targets`` (the drug before it, or with
     "all/each/both" every drug of the sentence); True if the clause was read so."""
     timing = parse_timing(text)
+    if timing is None and not _order_verbs(text):
+        return _counted_as_needed(text, targets)
     if timing is None or _order_verbs(text):
         return False
     volume = _VOLUME.match(text)
@@ -70,6 +72,8 @@ def finish_previous(text: str, targets: list[MedicationOrder]) -> bool:
     if not _only_manner(text, covered):
         return False
     duration = parse_duration(text)
+    if _another_time_of_day(text, timing, targets):
+        return True
     for med in targets:
         if med.timing is not None or med.steps:
             continue
@@ -80,6 +84,43 @@ def finish_previous(text: str, targets: list[MedicationOrder]) -> bool:
             med.dose, med.dose_unit = to_number(volume.group("v")), "mL"
         elif covered and med.form_count is None and count is not None:
             _give_count(med, to_number(count.group("v")), count.group("f"))
+    return True
+
+
+_DOSE_FIRST = re.compile(rf"\s*{NUM}\s*(?:u|units?|iu|mg|mcg|g|ml|tabs?|puffs?)\b", re.I)
+
+
+def _another_time_of_day(text: str, timing: Timing, targets: list[MedicationOrder]) -> bool:
+    """ "Actrapid 8 U before breakfast, 6 U before lunch, 8 U before dinner": a dose at
+    another time of day is one more dose a day of the drug before (eleventh pass)."""
+    if len(targets) != 1 or not _DOSE_FIRST.match(text):
+        return False
+    med = targets[0]
+    old = med.timing
+    if old is None or med.steps or not old.when or not timing.when:
+        return False
+    daily = (old.period, old.periodUnit) == (1, "d") and (timing.frequency, timing.period) == (1, 1)
+    if not daily or set(timing.when) & set(old.when) or timing.periodUnit != "d":
+        return False
+    med.timing = old.model_copy(
+        update={"frequency": (old.frequency or 1) + 1, "when": [*old.when, *timing.when]}
+    )
+    return True
+
+
+def _counted_as_needed(text: str, targets: list[MedicationOrder]) -> bool:
+    """ "Naloxone 4 mg nasal spray, 1 spray PRN opioid overdose", "Paracetamol 500 mg, 2 tabs
+    PRN pain": a count with no schedule but as needed (eleventh pass) is the dose, as a
+    count with a schedule is."""
+    count = _COUNT.match(text)
+    form = FORMS.get((count.group("f") or "").lower()) if count else None
+    as_needed, reason = parse_prn(text[count.end() :]) if count else (False, None)
+    if count is None or form not in (*COUNTED_FORMS, *SOLID) or not as_needed:
+        return False
+    for med in targets:
+        if med.timing is None and not med.as_needed and not med.steps:
+            _give_count(med, to_number(count.group("v")), count.group("f"))
+            med.as_needed, med.as_needed_for = True, reason
     return True
 
 

@@ -1,0 +1,216 @@
+"""Tests, studies, referrals and follow-ups in one clause (the rules engine's readers).
+
+Split out of ``rules.py`` on 2026-11-29 (eleventh pass), unchanged but for a duration
+after "over" ("over 3 hours": no target), to keep each module under 600 lines.
+"""
+
+from __future__ import annotations
+
+import re
+
+from carepipe.engines.nlp.numbers import NormalizedText
+from carepipe.engines.orders import grammar, lexicon, not_orders, results, substances
+from carepipe.engines.orders.clauses import Clause
+from carepipe.engines.orders.models import FollowUp, OrderSet, ServiceOrder, Span
+from carepipe.engines.orders.read_state import ReadState
+
+# A test name followed by a comparison is a target or a result ("to FBS < 130"); "over 3
+# hours" is how long something takes, not a target (eleventh pass).
+_TARGET_AFTER = re.compile(
+    r"\s*(?:<|>|<=|>=|≤|≥|=|below|above|under"
+    r"|over(?!\s*\d+(?:\.\d+)?\s*(?:h|hrs?|hours?|mins?|minutes?|days?)\b))\s*\d",
+    re.IGNORECASE,
+)
+
+# eleventh pass: a procedure after "post" / "s/p" is a time ("Post PTCA - continue ...",
+# "post-transfusion H/H"), and a nutrient before "diet" is advice ("low potassium diet").
+_POST_BEFORE = re.compile(r"\b(?:post|s/p|status\s+post)[-\s]*$", re.IGNORECASE)
+_DIET_AFTER = re.compile(
+    r"[-\s]+(?:(?:rich|restricted|restriction|free|controlled)\s+)?diet\b", re.IGNORECASE
+)
+
+
+def read_services(
+    clause: Clause,
+    norm: NormalizedText,
+    out: OrderSet,
+    med_spans: list[tuple[int, int]],
+    state: ReadState,
+) -> list[tuple[int, int]]:
+    text = clause.text
+    reason = lexicon.REASON.search(text)
+    limit = reason.start() if reason else len(text)
+    heading = grammar.HEADING.match(text)
+    first = heading.end("label") if heading else 0  # "Blood sugar monitoring: FBS..."
+    referral_ctx = not_orders.referral_context(text) or lexicon.specialty_for(text)
+    order_ctx = (
+        referral_ctx
+        or lexicon.ORDER_VERBS.search(text) is not None
+        or lexicon.lone_test(text)  # "UA", "Hb after 1 month" as a clause of their own
+        or lexicon.follow_up_with_test(text)  # "Follow-up after 1 year with ECHO"
+        or clause.sentence in state.test_sentences  # "S. creatinine, Hb, TLC"
+    )
+    hits: list[tuple[int, int, lexicon.ServiceEntry, bool]] = []
+    for cs in lexicon.compiled_services():
+        if cs.entry.category == "referral" and not referral_ctx:
+            if cs.standalone is not None:
+                for m in cs.standalone.finditer(text, first, limit):
+                    hits.append((m.start(), m.end(), cs.entry, False))
+            continue
+        for m in cs.pattern.finditer(text, first, limit):
+            hits.append((m.start(), m.end(), cs.entry, False))
+        if cs.ambiguous is not None and order_ctx:
+            for m in cs.ambiguous.finditer(text, first, limit):
+                hits.append((m.start(), m.end(), cs.entry, True))
+    hits.extend(_shared_head_hits(text, first, limit))
+    last = state.last_med
+    level = lexicon.level_of(last[1].name, text) if last and last[0] == state.clause_no else None
+    if level is not None:
+        hits.append((*level, False))  # "Vanc 1 g IV q12h, trough before 4th dose"
+    # Longest match first; a span already taken (or inside a medication name) is
+    # skipped.
+    hits.sort(key=lambda h: (-(h[1] - h[0]), h[0]))
+    taken: list[tuple[int, int]] = list(med_spans)
+    result_clause = results.is_result(text) or (
+        clause.sentence in state.result_sentences and not lexicon.ORDER_VERBS.search(text)
+    )
+    chosen: list[tuple[int, int, lexicon.ServiceEntry, bool]] = []
+    for h in hits:
+        if any(h[0] < e and s < h[1] for s, e in taken):
+            continue
+        if grammar.CONDITION_BEFORE.search(text, 0, h[0]) and not grammar.RECHECKED.match(
+            text, h[1]
+        ):
+            taken.append((h[0], h[1]))  # "hold until creatinine improves": a condition
+            continue
+        if result_clause or results.is_finding(text, h[1]):
+            taken.append((h[0], h[1]))  # "DEXA last month showed osteopenia": a result
+            continue
+        if h[2].category in ("procedure", "imaging") and _POST_BEFORE.search(text, 0, h[0]):
+            taken.append((h[0], h[1]))  # "Post PTCA - continue ...": when, not what to do
+            continue
+        if _DIET_AFTER.match(text, h[1]):
+            taken.append((h[0], h[1]))  # "Low potassium diet sheet given": advice
+            continue
+        if substances.is_test_load(text, h[0]):
+            taken.append((h[0], h[1]))  # "OGTT with 75 g glucose": the test's load
+            continue
+        if substances.written_as_given(text, h[0], h[1]):
+            continue  # "magnesium 400 mg PO": a medicine, not a test (if unknown, listed)
+        if _TARGET_AFTER.match(text, h[1]):
+            taken.append((h[0], h[1]))  # "titrate to FBS < 130": a target, not a test
+            continue
+        if any(c[2] is h[2] for c in chosen):
+            taken.append((h[0], h[1]))  # the same test named twice: one order
+            continue
+        taken.append((h[0], h[1]))
+        chosen.append(h)
+    for start, end, entry, ambiguous in lexicon.without_bracketed_names(text, chosen):
+        if entry.display in state.ordered:
+            state.repeats += 1
+            continue  # "TLC, DLC, platelet count": one CBC
+        state.ordered.add(entry.display)
+        s, e = norm.to_original(clause.start + start, clause.start + end)
+        out.services.append(
+            ServiceOrder(
+                display=entry.display,
+                code=entry.code,
+                system=entry.system,
+                category=entry.category,
+                text=norm.original[s:e],
+                span=Span(start=s, end=e),
+                confidence=0.75 if ambiguous else 0.9,
+            )
+        )
+    return taken[len(med_spans) :]
+
+
+def read_follow_ups(clause: Clause, norm: NormalizedText, out: OrderSet) -> list[tuple[int, int]]:
+    covered = []
+    for m in _follow_up_matches(clause.text):
+        groups = m.groupdict()
+        if groups.get("tomorrow"):
+            value, unit = 1.0, "d"
+        elif groups.get("num"):
+            value = float(m.group("num"))
+            unit = lexicon.FRACTION_UNITS[m.group("den")]
+        else:
+            raw = m.group("value").lower()
+            value = 1.0 if raw in ("a", "an", "one") else float(raw)
+            unit_word = m.group("unit").lower()
+            unit = lexicon.TIME_UNITS[unit_word]
+            if unit_word.startswith("fortnight"):
+                value *= 2
+        if value <= 0:
+            continue
+        s, e = norm.to_original(clause.start + m.start(), clause.start + m.end())
+        out.follow_ups.append(
+            FollowUp(
+                value=value,
+                unit=unit,  # type: ignore[arg-type]
+                text=norm.original[s:e],
+                span=Span(start=s, end=e),
+                confidence=0.9,
+            )
+        )
+        covered.append(m.span())
+    return covered
+
+
+def _follow_up_matches(text: str) -> list[re.Match[str]]:
+    """Each follow-up's match, and a second booking joined to one by "and" (eleventh
+    pass: "... with cardiology in 1 week and PCP in 2 weeks")."""
+    found = list(lexicon.FOLLOW_UP_TOMORROW.finditer(text))
+    for m in lexicon.FOLLOW_UP.finditer(text):
+        found.append(m)
+        more = lexicon.FOLLOW_UP_AND.match(text, m.end())
+        if more is not None:
+            found.append(more)
+    return found
+
+
+# eleventh pass: one specimen or one head noun written once for two tests ("Stool routine
+# and culture", "Dengue NS1 and IgM", "Legionella and pneumococcal urinary antigens",
+# "Serum and urine osmolality"). The test it lends its word to is read only when the whole
+# name, so rebuilt, is a table entry.
+_SPECIMEN_FIRST = re.compile(
+    r"\b(?P<spec>stool|urine|serum|blood|csf|sputum|dengue|pleural\s+fluid|ascitic\s+fluid)\s+"
+    r"[a-z0-9][\w/-]*(?:\s+[a-z0-9][\w/-]*)?\s*(?:,\s*|\s+and\s+|\s*&\s*)"
+    r"(?P<second>[a-z][\w/-]*(?:\s+[a-z][\w/-]*)?)",
+    re.IGNORECASE,
+)
+_HEAD_LAST = re.compile(
+    r"\b(?P<first>[a-z][\w-]*)\s+(?:and|&)\s+[a-z][\w-]*\s+"
+    r"(?P<head>[a-z][\w-]*(?:\s+[a-z][\w-]*)?)",
+    re.IGNORECASE,
+)
+
+
+def _entry_named(name: str) -> lexicon.ServiceEntry | None:
+    for cs in lexicon.compiled_services():
+        if cs.entry.category != "referral" and cs.pattern.fullmatch(name):
+            return cs.entry
+    return None
+
+
+def _shared_head_hits(
+    text: str, first: int, limit: int
+) -> list[tuple[int, int, lexicon.ServiceEntry, bool]]:
+    """Tests named by a specimen or head noun written once for two of them."""
+    hits = []
+    for m in _SPECIMEN_FIRST.finditer(text, first, limit):
+        words = m.group("second").split()
+        for n in (len(words), 1):
+            entry = _entry_named(f"{m.group('spec')} {' '.join(words[:n])}")
+            if entry is not None:
+                start = m.start("second")
+                hits.append((start, start + len(" ".join(words[:n])), entry, False))
+                break
+    for m in _HEAD_LAST.finditer(text, first, limit):
+        head = m.group("head")
+        for name in (f"{m.group('first')} {head}", f"{m.group('first')} {head.rstrip('s')}"):
+            entry = _entry_named(name)
+            if entry is not None:
+                hits.append((m.start("first"), m.end("first"), entry, False))
+                break
+    return hits
