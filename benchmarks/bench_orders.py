@@ -653,7 +653,7 @@ BLIND_BATCHES = (
     *(BlindBatch(n, "2026-11-28", "once", "2026-11-28", n - 1) for n in range(8, 13)),
     BlindBatch(13, "2026-11-28", "once", "2026-11-29", 12),
     # Written while nothing was tuned: scored with the engine that scored batch 13.
-    BlindBatch(14, "2026-11-29", "once", None),
+    BlindBatch(14, "2026-11-29", "twice", "2026-11-29", 13),
 )
 
 _GROUP_LABELS = {

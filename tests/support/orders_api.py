@@ -53,3 +53,17 @@ def timing_repeat(med: dict[str, Any], i: int = 0) -> dict[str, Any]:
 def order_action(med: dict[str, Any]) -> str:
     """The order action (start, stop, hold, change, continue) a MedicationRequest carries."""
     return next(e for e in med["extension"] if e["url"].endswith("order-action"))["valueCode"]
+
+
+def follow_up_intervals(bundle: dict) -> list[tuple[float, str]]:
+    """(value, UCUM code) of each Appointment's follow-up interval, sorted."""
+    intervals = []
+    for visit in resources(bundle, "Appointment"):
+        ext = next(e for e in visit["extension"] if e["url"].endswith("follow-up-interval"))
+        intervals.append((ext["valueDuration"]["value"], ext["valueDuration"]["code"]))
+    return sorted(intervals)
+
+
+def listed(job: dict) -> str:
+    """The job's fragments reported as not understood, joined for substring checks."""
+    return " | ".join(job["result"]["not_understood"])

@@ -52,7 +52,7 @@ HOLDOUTS = [
         13, "s", 200, "dde71562c86fb592277f31ba4daea4bad61b438829d0f8d0d8c115ed4e4297c3", "dev"
     ),
     Holdout(
-        14, "v", 200, "2aaac96358e82ee3195145da35c8662bf60a586e7a0bfe3034b311d68946e465", "test"
+        14, "v", 200, "2aaac96358e82ee3195145da35c8662bf60a586e7a0bfe3034b311d68946e465", "dev"
     ),
 ]
 

@@ -473,6 +473,17 @@ ELEVENTH_PASS_BRANDS: dict[str, str] = {
     r"(?:fdc\s+)?hrze": "ethambutol / isoniazid / pyrazinamide / rifampin",
 }
 
+#: Twelfth pass (2026-11-29): common UK brands of nasal sprays, eye drops and a buccal
+#: antiemetic, from clinical knowledge (batch 14 named three of them).
+TWELFTH_PASS_BRANDS: dict[str, str] = {
+    r"buccastem(?:\s+m)?": "prochlorperazine",
+    r"polytrim": "polymyxin b / trimethoprim",
+    r"avamys": "fluticasone",
+    r"flixonase": "fluticasone",
+    r"beconase": "beclomethasone",
+    r"fucithalmic": "fusidic acid",
+}
+
 #: Units of a bare strength for brands not in mg ("Apidra 6" is 6 units).
 UNITS: dict[str, str] = {
     "insulin glulisine": "[iU]",
@@ -491,3 +502,4 @@ BRANDS.update({k: v for k, v in SEVENTH_PASS_BRANDS.items() if k not in BRANDS})
 BRANDS.update({k: v for k, v in NINTH_PASS_BRANDS.items() if k not in BRANDS})
 BRANDS.update({k: v for k, v in TENTH_PASS_BRANDS.items() if k not in BRANDS})
 BRANDS.update({k: v for k, v in ELEVENTH_PASS_BRANDS.items() if k not in BRANDS})
+BRANDS.update({k: v for k, v in TWELFTH_PASS_BRANDS.items() if k not in BRANDS})

@@ -25,7 +25,8 @@ def _verb_of(word: str) -> Action | None:
 # "Narrow Zosyn to ceftriaxone", "de-escalate meropenem to ..." (ninth pass)
 SWITCH_VERB = re.compile(r"\b(?:switch|swap|convert|change|replace|narrow|de-?escalate)\w*\b", re.I)
 SWITCH_TO = re.compile(
-    r"\s*(?:\d+(?:\.\d+)?\s*(?:mg|mcg|g|units?|iu)?\s*)?(?:to|with|by)\s+"
+    # "Swap naproxen for ibuprofen 400 mg TDS" (twelfth pass): "for" and the drug at once
+    r"\s*(?:\d+(?:\.\d+)?\s*(?:mg|mcg|g|units?|iu)?\s*)?(?:to|with|by|for)\s+"
     r"(?:(?:tab|cap|inj|syp)\.?\s+)?",
     re.I,
 )
@@ -121,6 +122,8 @@ HISTORY = re.compile(
     # UK "DH:" (drug history), "SH:"; the history of the presenting illness, "HPI:" and
     # "HPC:", tells what brought the patient, with what they take (eleventh pass)
     r"(?:dh|sh|hpi|hpc)\s*:|history\s+of\s+present(?:ing)?\s+(?:illness|complaint)\s*:|"
+    # "Hospital course: treated with IV vancomycin ..." tells the stay (twelfth pass)
+    r"(?:hospital|clinical|ward)\s+course\s*:|"
     r"status\s+post\b|known\s+(?:hypertensive|diabetic|asthmatic|epileptic|"
     r"hypothyroid|ckd|cad|copd|case)\b|"
     r"(?:already|currently|presently)\s+(?:on|taking|using)\b|"
@@ -156,7 +159,9 @@ AFTER_DOSE = re.compile(
     r"|cont(?=\.?\s*(?:[;,]|$))"
     # "Tab Levipil 500 mg 1-0-1 continue.": the whole word ending the item (eleventh pass;
     # checked against the whole text, since the search stops at the next drug)
-    r"|(?P<endcont>continue)(?=\s*(?:[;,.]|$))))\b"
+    r"|(?P<endcont>continue)(?=\s*(?:[;,.]|$)))"
+    # "Aspirin 81 mg PO daily (continue)", "... (new)": a discharge list's note (twelfth pass)
+    r"|\(\s*(?P<brk>continued?|new|stopped|stop|held|hold)(?=\s*\)))\b"
     r"(?!\s+(?:if|when|unless|for\s+(?:sbp|bp|hr|pulse)\b))",
     re.IGNORECASE,
 )
@@ -221,6 +226,8 @@ def verb_after_dose(text: str, pos: int, end: int) -> Action | None:
         return None  # "... and asked her to continue metformin": the next drug's verb
     if m.group("cont"):
         return "continue"
+    if m.group("brk"):
+        return "start" if m.group("brk").lower() == "new" else _verb_of(m.group("brk"))
     return _verb_of(m.group("imp") or m.group("past"))
 
 

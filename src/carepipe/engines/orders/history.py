@@ -96,7 +96,14 @@ _TOLD = re.compile(
     # what the patient takes now: "already taking paracetamol", "takes omeprazole ... already"
     r"|already\s+(?:taking|on|using)|\b(?:takes|is\s+taking)\b.*\balready"
     # someone else's start: "they have started hydroxychloroquine" ("we have" is ours)
-    r"|(?:they|he|she|team|gp)\s+(?:have|has)\s+(?:started|commenced|prescribed))\b",
+    r"|(?:they|he|she|team|gp)\s+(?:have|has)\s+(?:started|commenced|prescribed)"
+    # twelfth pass: how the patient does on a drug ("Tolerating metformin 500 mg BD well",
+    # "not tolerated", "Good response to omeprazole"), what they took of their own accord
+    # ("self-medicating with ibuprofen", "Bought paracetamol"), another's start told in a
+    # relative clause ("Seen by ENT, who started fluticasone spray")
+    r"|tolerat(?:ing|es|ed)|intoleran(?:t|ce)|(?:good|poor|partial|no|some)\s+response\s+to"
+    r"|responding\s+(?:well\s+)?to|self[-\s]?medicat\w*|bought"
+    r"|\bwho\s+(?:has\s+|had\s+)?(?:started|commenced|prescribed))\b",
     re.IGNORECASE,
 )
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
@@ -151,6 +158,25 @@ def _state_on(text: str) -> bool:
     return m is not None and lexicon.names_a_test(text[: m.start()])
 
 
+# What the patient is on now, told and not ordered: "He is on metformin 1 g BD", "Remains on
+# apixaban 5 mg BID, managed by cardiology", "Pt has been taking OTC ibuprofen 800 mg TID",
+# "since starting Tab Envas 5 mg BD" (twelfth pass). With no other verb in the clause or
+# in the rest of its sentence ("He is on metformin 500 mg BD, continue" goes on).
+_ONGOING = re.compile(
+    r"\b(?:(?:is|are|remains?|stays?)\s+on|(?:is|are)\s+(?:currently\s+)?(?:taking|using)"
+    r"|(?:has|have)\s+been\s+(?:on|taking|using)"
+    r"|since\s+(?:starting|commencing|being\s+started\s+on))\b",
+    re.IGNORECASE,
+)
+
+
+def _ongoing(text: str, rest: str) -> bool:
+    m = _ONGOING.search(text)
+    if m is None:
+        return False
+    return not _verbs(text[: m.start()] + " " + text[m.end() :]) and not _verbs(rest)
+
+
 # "stopped" is not among them: "Stopped metformin 2 weeks ago" still records the stop.
 _PAST_FORMS = frozenset({"started", "increased", "decreased", "reduced", "changed", "switched"})
 
@@ -169,7 +195,7 @@ def tells_the_past(text: str, drugs: Sequence[_Drug], rest: str = "") -> bool:
 
     ``rest`` is the sentence after the clause: a verb there ("Pt on Tab Metformin 500 BD,
     continue") may act on the drug, so a clause with no verb is then not read as history."""
-    if drugs and _told_with_dose(text):
+    if drugs and (_told_with_dose(text) or _ongoing(text, rest)):
         return True
     if (
         drugs

@@ -226,6 +226,8 @@ SERVICES: tuple[ServiceEntry, ...] = (
         None,
         r"(?:serum\s+)?(?:vitamin|vit\.?)\s*d3?\s+(?:levels?|test)",
         r"25[-\s]?(?:oh|hydroxy)[-\s]*(?:vitamin|vit\.?)\s*d3?",
+        # "vitamin D 25-OH" (twelfth pass): the hydroxy form after the name, not a dose
+        r"(?:vitamin|vit\.?)\s*d3?\s*[,(]?\s*25[-\s]?(?:oh|hydroxy)\)?",
     ),
     _lab("PSA", "2857-1", r"psa", r"prostate[-\s]specific\s+antigen"),
     _lab("Free PSA", None, r"free\s+psa", r"free\s+prostate[-\s]specific\s+antigen"),
@@ -434,7 +436,9 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _lab(
         "Fecal immunochemical test",
         None,
-        r"fit\s+test",
+        r"fit\s+(?:test|kit)",
+        # the capital abbreviation alone ("FIT requested"), not "fit to fly" (twelfth pass)
+        r"(?-i:FIT)(?!\s+(?:to|for)\b)",
         r"fa?ecal\s+immunochemical\s+test(?:ing)?",
         r"qfit",
     ),
@@ -524,6 +528,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
         *_modality(_US, r"ruq"),  # right upper quadrant: gallbladder and liver
         r"abdominal\s+" + _US,
         r"usg\s+abdomen",
+        r"uss\s+(?:of\s+the\s+)?abdomen",  # UK "ultrasound scan" (twelfth pass)
     ),
     _img("Pelvic ultrasound", *_modality(_US, "pelvis"), r"pelvic\s+" + _US),
     _img("Thyroid ultrasound", *_modality(_US, r"(?:the\s+)?thyroid")),
@@ -821,6 +826,11 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _lab("Valproate level", None, r"(?:serum\s+)?(?:valproate|valproic\s+acid|vpa)\s+levels?"),
     _lab("Phenytoin level", None, r"(?:serum\s+)?phenytoin\s+levels?"),
     _lab("Tacrolimus level", None, r"tacrolimus\s+(?:trough\s+)?levels?"),
+    # twelfth pass: the other drug levels monitored on the ward, from clinical knowledge
+    _lab("Gentamicin level", None, r"gent(?:amicin)?\s+(?:trough\s+|peak\s+)?levels?"),
+    _lab("Amikacin level", None, r"amikacin\s+(?:trough\s+|peak\s+)?levels?"),
+    _lab("Digoxin level", None, r"(?:serum\s+)?digoxin\s+levels?"),
+    _lab("Carbamazepine level", None, r"(?:serum\s+)?carbamazepine\s+levels?"),
     # The overdose level (4 h after ingestion), not an order for the drug.
     _lab("Paracetamol level", None, r"(?:paracetamol|acetaminophen|apap)\s+levels?"),
     _lab("Urine drug screen", None, r"urine\s+(?:drug|tox(?:icology)?)\s+screen", r"uds"),
@@ -1376,10 +1386,20 @@ _LEVEL_WORD = re.compile(
 )
 
 
-def level_of(generic: str, text: str) -> tuple[int, int, ServiceEntry] | None:
-    """The drug-level test that ``text`` (a clause after ``generic``'s order) asks for, with
-    the span of its word, when the table has that drug's level."""
-    m = _LEVEL_WORD.match(text)
+# "Vancomycin 1.25 g IV q12h with trough before 4th dose": the level in the drug's own
+# clause, after "with" / "and" (twelfth pass).
+_WITH_LEVEL = re.compile(r"\b(?:with|and|plus)(?=\s)", re.IGNORECASE)
+
+
+def level_of(generic: str, text: str, within: bool = False) -> tuple[int, int, ServiceEntry] | None:
+    """The drug-level test that ``text`` (a clause after ``generic``'s order, or with
+    ``within`` the drug's own clause) asks for, with the span of its word, when the table
+    has that drug's level."""
+    if within:
+        joins = (_LEVEL_WORD.match(text, j.end()) for j in _WITH_LEVEL.finditer(text))
+        m = next((j for j in joins if j is not None), None)
+    else:
+        m = _LEVEL_WORD.match(text)
     if m is None:
         return None
     word = re.sub(r"^drug\s+", "", m.group("w").lower())
@@ -1521,6 +1541,8 @@ NEGATION = re.compile(
     r"not\s+(?:keen\s+on|starting(?!\s+to\b)|to\s+start)\b|"
     # "Not for antibiotics; not for CT": a ceiling of care (ninth pass)
     r"^\s*not\s+for\s+(?!more|longer|over|than|long|use|\d)|"
+    # "CHA2DS2-VASc 0 - not for anticoagulation": after a dash or colon too (twelfth pass)
+    r"(?<=[-\u2013:]\s)not\s+for\s+(?!more|longer|over|than|long|use|\d)|"
     r"not\s+(?:scheduling|booking|ordering|arranging|requesting|sending)\b|"
     r"do\s+not|don't|avoid|avoiding|declines?|declined|refuses?|refused|defer|deferred|"
     r"hold\s+off|unnecessary|without\s+(?:any\s+)?(?:need|indication))\b",
@@ -1544,7 +1566,9 @@ FOLLOW_UP = re.compile(
     # "Fracture clinic in 1/52", "Endocrine clinic 6/52", "Recheck in 48-72 hours": a clinic
     # or a recheck with its time right after it (eleventh pass)
     r"|clinic(?=\s+(?:in\s+|after\s+|within\s+)?\d)|re-?check(?=\s+(?:in|after|within)\s+\d))\b"
-    r"[^.;]*?(?:\b(?:in|after|within)\s+(?:about\s+|approximately\s+|another\s+)?)?"
+    # the dot of a title is no full stop: "F/u with Dr. Patel in 2 wks" (twelfth pass)
+    r"(?:[^.;]|(?<=\bdr)\.|(?<=\bmr)\.|(?<=\bms)\.|(?<=\bmrs)\.|(?<=\bprof)\.)*?"
+    r"(?:\b(?:in|after|within)\s+(?:about\s+|approximately\s+|another\s+)?)?"
     # A word value needs a space before its unit: "and" is not "an" + "d", "am" not "a" + "m".
     # "in 3-5 days": the earliest (tenth pass, as a dose range gives its lower bound)
     r"(?:\b(?P<value>\d+(?:\.\d+)?|(?:a|an|one)(?=\s))(?:\s*(?:-|\u2013|to)\s*\d+)?\s*"
@@ -1558,6 +1582,23 @@ FOLLOW_UP = re.compile(
 # him on their ward round tomorrow", "see you at 10 am tomorrow" give no interval).
 FOLLOW_UP_TOMORROW = re.compile(
     r"\b(?:review|r/v|follow[-\s]?up|f/u|reassess|re-?evaluate)\s+(?:again\s+)?(?P<tomorrow>tomorrow)\b",
+    re.IGNORECASE,
+)
+# "Annual review", "yearly follow-up": a booking in a year (twelfth pass).
+FOLLOW_UP_ANNUAL = re.compile(
+    r"\b(?P<annual>annual|yearly)\s+(?:review|follow[-\s]?up|f/u|check[-\s]?up|visit)\b",
+    re.IGNORECASE,
+)
+# "Recheck ears in 48 hours", "recheck the wound in 5 days": a visit to look again at a part
+# of the body or a lesion (twelfth pass). Only those: "recheck potassium in 2 days" or
+# "recheck thyroid function in 8 weeks" is a test, and a measurement, "recheck BP in 15 min"
+# or "lying/standing BP", no visit (batches 6, 9 and 13 label them so).
+FOLLOW_UP_RECHECK = re.compile(
+    r"\bre-?check\s+(?:the\s+|his\s+|her\s+|their\s+|(?:left|right|both)\s+)*"
+    r"(?P<what>ears?|eyes?|throat|chest|skin|rash|lesions?|wounds?|sites?|feet|foot|toes?|nails?"
+    r"|knees?|ankles?|legs?|arms?|hands?|abdomen|tummy|swelling|moles?|ulcers?|burns?|scars?"
+    r"|incisions?|cellulitis|tonsils?|joints?)\s+(?:in|after|within)"
+    r"\s+(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>hours?|hrs?|days?|weeks?|wks?|months?|mos?)\b",
     re.IGNORECASE,
 )
 # "Follow up with cardiology in 1 week and PCP in 2 weeks": a second booking after "and",

@@ -117,7 +117,12 @@ _NOT_A_MEDICINE_AFTER = re.compile(
 _A_TEST_BEFORE = re.compile(r"\b25[-\s]?(?:oh|hydroxy)[-\s]*$", re.IGNORECASE)
 # What a gargle, soak or bath made at home is made of: advice, not a medicine.
 _HOUSEHOLD = frozenset({"sodium chloride", "sodium bicarbonate", "magnesium sulfate"})
-_A_TEST_AFTER = re.compile(r"\s*(?:levels?|assay|estimation)\b", re.IGNORECASE)
+# "vitamin D 25-OH" (twelfth pass): the hydroxy form written after the name is the test
+_A_TEST_AFTER = re.compile(
+    r"\s*(?:(?:(?:trough|peak|random)\s+)?levels?|assay|estimation"
+    r"|[,(]?\s*25[-\s]?(?:oh|hydroxy)\b)",
+    re.IGNORECASE,
+)
 # "Iron sucrose 200 mg IV in 100 ml NS over 30 min": the saline carries the drug.
 _VEHICLES = frozenset({"sodium chloride", "dextrose", "ringer lactate"})
 _VEHICLE_BEFORE = re.compile(

@@ -32,6 +32,10 @@ import re
 
 from carepipe.engines.orders.lexicon import REFERRAL_CONTEXT
 
+_ASKS = (
+    r"\b(?:asks?|asked|asking|wonders?|wondered|wondering|enquir(?:es|ed|ing)|inquir(?:es|ed"
+    r"|ing))\s+(?:if|whether|about)\b"
+)
 _DEFERRED = re.compile(
     r"\b(?:will|would|may|might|could)\s+(?:consider|think\s+about)\b"
     r"|^\s*if\b.*\b(?:we|i)\s+(?:will|would|may|might|could)\b"
@@ -46,15 +50,37 @@ _DEFERRED = re.compile(
     r"|specialists?)\s+(?:(?:has|have|had)\s+(?:recommended|suggested|advised)"
     r"|recommends|suggests|advises)\b"
     r"|\bplanned\s+by\s+(?:the\s+)?\w+"
-    r"|\bfor\s+(?:the\s+)?(?:gp|team|\w+ologists?)\s+to\s+consider\b",
+    r"|\bfor\s+(?:the\s+)?(?:gp|team|\w+ologists?)\s+to\s+consider\b"
+    # Twelfth pass (batch 14): a question ("Should we add Tab Jardiance?"), what the
+    # patient asks about ("Pt asks if she can take Combiflam", "asked about Ozempic", "wonders
+    # about a sleep study"), a decision left to someone ("Cardiologist to decide about
+    # stopping Clopilet"), an option only ("clarithromycin would be the alternative",
+    # "referral may be needed depending on the result"), a referral that brought the
+    # patient ("Referred by Dr Mehta (ortho)") or one the patient makes ("self-refer to
+    # physio"), and a screening test due later ("Colonoscopy due at age 45"): none orders.
+    r"|^\s*(?:should|shall)\s+(?:we|i)\b|\bwhether\s+to\s+(?:start|add|stop|refer|order)\b"
+    r"|" + _ASKS + r"|\bto\s+(?:decide|advise)\s+(?:about|on|whether|regarding)\b"
+    r"|\b(?:may|might|could|would)\s+be\s+(?:needed|required|necessary|indicated|considered"
+    r"|(?:an|the)\s+(?:alternative|option|next\s+step)|an?\s+option)\b"
+    r"|\breferred\s+(?:in\s+)?(?:by|from)\b|\bself[-\s]?refer"
+    r"|\bdue\s+(?:at\s+(?:the\s+)?age|in\s+(?:19|20)\d\d|next\s+year)\b"
+    # "Consider statin", "might benefit from a sleep study", "Options include sertraline or
+    # CBT": a suggestion, not an order ("consider" is none in the corpus conventions)
+    r"|^\s*(?:\?\s*)?consider(?:ing)?\b|\b(?:may|might|could|would)\s+benefit\s+from\b"
+    r"|\boptions?\s+(?:include|includes|are|would\s+be)\b",
     re.IGNORECASE,
 )
 _DECLINED_AFTER = re.compile(
-    r"\b(?:(?:is|are|was|were)\s+)?(?:not|no\s+longer)\s+(?:needed|required|indicated|necessary"
-    r"|started|prescribed)"
-    # "... not needed now", "... not needed given Wells score", "... per patient preference"
-    r"(?:\s+(?:now|at\s+present|today|yet|for\s+now|currently))?"
+    r"(?:\b(?:(?:is|are|was|were)\s+)?(?:not|no\s+longer)\s+(?:needed|required|indicated"
+    r"|necessary|started|prescribed)"
+    # "TMT contraindicated, not to be done" (twelfth pass)
+    r"|\bcontra-?indicated|\bnot\s+to\s+be\s+(?:done|given|started|ordered))"
+    # "... not needed now", "... not required at this stage" (twelfth pass)
+    r"(?:\s+(?:now|at\s+present|today|yet|for\s+now|currently"
+    r"|at\s+(?:this|the)\s+(?:time|stage|point|moment)))?"
+    # "... not needed given Wells score", "... per patient preference", "(pacemaker)"
     r"(?:\s*[,-]?\s*(?:given|as|because|since|due\s+to|per|in\s+view\s+of)\b[^;]*)?"
+    r"(?:\s*\([^()]*\))?"
     r"\s*[.;]?\s*$",
     re.IGNORECASE,
 )
@@ -68,6 +94,20 @@ _REVIEW_IN_OPD = re.compile(
 def defers(clause: str) -> bool:
     """True when the clause plans for later or tells another team's plan."""
     return _DEFERRED.search(clause) is not None
+
+
+# What the patient asked about, answered no in the same clause ("Pt asks if she can take
+# Combiflam for knee pain - advised to avoid"; twelfth pass).
+_ASKED_NO = re.compile(
+    _ASKS + r".*\b(?:advised\s+(?:to\s+)?(?:avoid|against|not)|avoid|not\s+(?:indicated|needed"
+    r"|recommended|advised|suitable|appropriate))\b",
+    re.IGNORECASE,
+)
+
+
+def asked_and_declined(clause: str) -> bool:
+    """True when the clause tells what the patient asked about and says no to it."""
+    return _ASKED_NO.search(clause) is not None
 
 
 def declined_after(clause: str) -> bool:

@@ -28,3 +28,5 @@ class ReadState:
         self.deferred: tuple[int, str] | None = None  # (clause seen, text) of a later plan
         self.seen = 0  # clauses looked at, whatever they gave
         self.sentence_rest: dict[int, str] = {}  # clause start -> its sentence after it
+        # (clause seen, drug) of the one drug a clause just told as history (twelfth pass)
+        self.told: tuple[int, MedicationOrder] | None = None

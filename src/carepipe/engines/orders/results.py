@@ -53,7 +53,9 @@ PAST_RESULT = re.compile(
     # eleventh pass: "Blood cultures x2 taken." (not "to be taken"), "CT already booked by
     # the surgical team"
     r"|(?<!be\s)(?<!been\s)taken(?=\s*(?:[.;,)]|$))|already\s+(?:been\s+)?(?:booked|arranged"
-    r"|requested|scheduled|organi[sz]ed))",
+    r"|requested|scheduled|organi[sz]ed)"
+    # twelfth pass: "2D echo (outside): EF 35%", a study marked as done elsewhere
+    r"|(?<=\()(?:done\s+)?(?:outside|elsewhere|external|private|old)(?:\s+(?:hospital|report|lab))?\))",
     re.IGNORECASE,
 )
 
@@ -92,13 +94,28 @@ _TREND_AFTER = re.compile(
 _ON_REPEAT = re.compile(r"\bon\s+repeat(?:\s+(?:testing|sample))?\b", re.IGNORECASE)
 
 
+# "FIT result 180", "TSH results awaited": the test named for its result (twelfth pass)
+_RESULT_AFTER = re.compile(r"\s*results?\b", re.IGNORECASE)
+# "Rapid strep and flu swab negative", "CXR and ECG normal": one verdict after a list of
+# tests (twelfth pass); the verdict ends the clause.
+_SHARED_VERDICT = re.compile(
+    r"(?:\s*(?:,|and|&|/)\s*[\w-]+(?:\s+[\w-]+){0,2}?)+\s+(?:(?:is|are|were|was|both|all)\s+)?"
+    r"(?:normal|negative|positive|unremarkable)\s*[.;,]?\s*$",
+    re.IGNORECASE,
+)
+
+
 def is_finding(clause: str, end: int) -> bool:
     """True when the test named just before ``end`` is followed by its value or trend and
     the clause asks for nothing ("potassium is 5.9 - repeat it tomorrow" orders it)."""
+    if _RESULT_AFTER.match(clause, end) is not None:
+        return True  # "FIT result 180 - urgent 2WW referral": the test's result, whatever else
     if ORDER_VERBS.search(_ON_REPEAT.sub(" ", clause)) is not None:
         return False
     return (
-        _VALUE_AFTER.match(clause, end) is not None or _TREND_AFTER.match(clause, end) is not None
+        _VALUE_AFTER.match(clause, end) is not None
+        or _TREND_AFTER.match(clause, end) is not None
+        or _SHARED_VERDICT.match(clause, end) is not None
     )
 
 
@@ -110,6 +127,20 @@ _VERDICT = re.compile(
     r"|nad|negative|fine|ok|stable)\b",
     re.IGNORECASE,
 )
+
+
+# "Urine culture, blood culture and CXR all negative.": a list of tests closed by one verdict
+# on them all (twelfth pass).
+_ALL_VERDICT = re.compile(
+    r"\b(?:all|both)\s+(?:(?:are|were)\s+)?(?:normal|negative|unremarkable|clear"
+    r"|within\s+normal\s+limits)\s*[.;]?\s*$",
+    re.IGNORECASE,
+)
+
+
+def judges_its_own_tests(sentence: str) -> bool:
+    """True when ``sentence`` ends by judging all the tests it names, and orders none."""
+    return _ALL_VERDICT.search(sentence) is not None and ORDER_VERBS.search(sentence) is None
 
 
 def judges_the_sentence_before(sentence: str) -> bool:

@@ -37,6 +37,7 @@ from carepipe.engines.orders import (
     results,
     services_read,
     shared_schedule,
+    told,
     trailing,
     verbs,
 )
@@ -65,8 +66,10 @@ ENGINE_NAME = "rules"
 # pass (verbs.py, shared_schedule.py split out; results, declines, asides); 2.7: the tenth
 # pass (dose_before.py; history, results, plans, headings, ranges); 2.8: the eleventh pass
 # (services_read.py and read_state.py split out; context drugs, refusals, shared heads,
-# doses at several times of day, changes after the sig) (docs/orders.md)
-_RULES_VERSION = "2.8.0"
+# doses at several times of day, changes after the sig); 2.9: the twelfth pass (questions,
+# options and what the patient asks about, "is on" histories, a change after a told drug,
+# shared verdicts, drug levels, clock times) (docs/orders.md)
+_RULES_VERSION = "2.9.0"
 
 _HAS_LETTER = re.compile(r"[A-Za-z]")
 _SWITCH = re.compile(r"\b(?:switch|swap|convert|change|replace)\w*\b.*?\bfrom\b", re.I)
@@ -114,11 +117,18 @@ class RulesOrdersEngine:
         state.history_sentences = history.history_sentences(
             {sent: work[lo:hi] for sent, (lo, hi) in bounds.items()}
         )
-        state.result_sentences = {  # "Hb 11.2, FBS 98. All normal.": results, not orders
-            sent - 1
-            for sent, (lo, hi) in bounds.items()
-            if results.judges_the_sentence_before(work[lo:hi])
-        }
+        state.result_sentences = (
+            {  # "Hb 11.2, FBS 98. All normal.": results, not orders
+                sent - 1
+                for sent, (lo, hi) in bounds.items()
+                if results.judges_the_sentence_before(work[lo:hi])
+            }
+            | {
+                sent
+                for sent, (lo, hi) in bounds.items()
+                if results.judges_its_own_tests(work[lo:hi])
+            }
+        )
         for clause in clauses:
             self._read_clause(clause, norm, result, state)
         return result
@@ -170,7 +180,10 @@ class RulesOrdersEngine:
             )
         ):
             state.last_med = None  # "She was on metformin earlier", "will consider": listed
-            out.not_understood.append(original)
+            if len(found.medications) == 1:
+                state.told = (state.seen, found.medications[0])
+            asked_no = not_orders.asked_and_declined(clause.text)
+            (out.negated if asked_no else out.not_understood).append(original)
             if not_orders.defers(clause.text):
                 # "we may switch to sertraline at review in 4 weeks": the review is booked
                 services_read.read_follow_ups(clause, norm, found)
@@ -213,11 +226,16 @@ class RulesOrdersEngine:
                 return
         state.clause_no += 1
         if found.order_count == 0:
-            if repeated_only or self._continues(clause, norm, state):
+            if (
+                repeated_only
+                or self._continues(clause, norm, state)
+                or _act_on_told(clause, out, state)
+            ):
                 return  # a test named again ("TLC, DLC": one CBC), or the drug goes on
             state.last_med = None
             (out.negated if declined else out.not_understood).append(original)
             return
+        _stop_told_switched_from(clause, found, out, state)
         out.medications.extend(found.medications)
         out.negated.extend(found.negated)  # "... instead of amoxicillin"
         state.proposed = (state.seen, original, found)
@@ -379,6 +397,8 @@ class RulesOrdersEngine:
                 action = "change"  # "210 mg TDS - change to OD" (eleventh pass)
             if action == "start" and grammar.taken_on_the_day(clause.text):
                 action = "continue"  # "Take metoprolol morning of surgery" (eleventh pass)
+            if action == "change" and _TAPER_COURSE.match(clause.text, m.name_end):
+                action = "start"  # "Prednisone taper: 60 mg daily x 3 days, ..." (twelfth)
             if action == "change" and _TAPER_OFF.search(clause.text[: m.name_start]):
                 action = "stop"  # "taper off clonazepam": the course ends
             if action in ("stop", "hold") and grammar.excepted(clause.text[: m.name_start]):
@@ -467,6 +487,11 @@ _CONTINUES = re.compile(
     re.IGNORECASE,
 )
 _HOLD_OFF = re.compile(r"\bhold\s+off\b", re.IGNORECASE)
+# "Prednisone taper: 60 mg ...": a tapering course laid out after a colon is a new course.
+_TAPER_COURSE = re.compile(
+    r"\s*(?:taper(?:ing)?|wean(?:ing)?)(?:\s+(?:course|regimen|schedule|plan|dose))?\s*:",
+    re.IGNORECASE,
+)
 _TAPER_OFF = re.compile(r"\b(?:taper|wean)(?:ing)?\s+off\b", re.IGNORECASE)
 
 
@@ -479,12 +504,37 @@ def _extend(med: MedicationOrder, clause: Clause, norm: NormalizedText) -> None:
     med.text = norm.original[med.span.start : med.span.end]
 
 
+def _act_on_told(clause: Clause, out: OrderSet, state: ReadState) -> bool:
+    """Order what a drug-less clause does to the one drug told just before it (twelfth
+    pass: "Started on ramipril 1.25 mg OD ... last month; increase to 2.5 mg OD now")."""
+    if state.told is None or state.told[0] != state.seen - 1:
+        return False
+    med = told.act_on(state.told[1], clause.text)
+    if med is not None:
+        out.medications.append(med)
+    return med is not None
+
+
+def _stop_told_switched_from(
+    clause: Clause, found: OrderSet, out: OrderSet, state: ReadState
+) -> None:
+    """Stop the drug told just before when this clause switches to another one (twelfth
+    pass: "Metformin not tolerated, switch to sitagliptin 50 mg OD")."""
+    if state.told is None or state.told[0] != state.seen - 1 or not found.medications:
+        return
+    stopped = told.stopped_by_switch(state.told[1], clause.text)
+    if stopped is not None and stopped.name != found.medications[0].name:
+        out.medications.append(stopped)
+
+
 def _decline_deferred(out: OrderSet, state: ReadState, found: OrderSet, clause: str) -> None:
     """ "Will consider colonoscopy ...; not scheduling today", "I would consider an MRI, but
     this is not needed at present": a plan for later that the next clause declines for now
     is negated, not merely listed (ninth pass)."""
-    if state.deferred is None or state.deferred[0] != state.seen - 1:
+    if state.deferred is None or state.deferred[0] < state.seen - 2:
         return
+    if state.proposed is not None and state.proposed[0] > state.deferred[0]:
+        return  # an order came between ("STOP-BANG 2" may: twelfth pass)
     if found.order_count or not not_orders.declines_for_now(clause):
         return
     text = state.deferred[1]

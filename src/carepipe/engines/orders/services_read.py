@@ -25,6 +25,12 @@ _TARGET_AFTER = re.compile(
 # eleventh pass: a procedure after "post" / "s/p" is a time ("Post PTCA - continue ...",
 # "post-transfusion H/H"), and a nutrient before "diet" is advice ("low potassium diet").
 _POST_BEFORE = re.compile(r"\b(?:post|s/p|status\s+post)[-\s]*$", re.IGNORECASE)
+_AT_BEFORE = re.compile(r"\bat\s+(?:(?:the|his|her|their|next)\s+)*$", re.IGNORECASE)
+_PURPOSE_BEFORE = re.compile(
+    r"\b(?:review|follow[-\s]?up|f/u|rtc|return|come\s+back|see\s+(?:me|you|him|her|them))\b"
+    r"[^.;]*?\bfor\s+(?:(?:a|an|the|his|her|their)\s+)?$",
+    re.IGNORECASE,
+)
 _DIET_AFTER = re.compile(
     r"[-\s]+(?:(?:rich|restricted|restriction|free|controlled)\s+)?diet\b", re.IGNORECASE
 )
@@ -65,6 +71,8 @@ def read_services(
     hits.extend(_shared_head_hits(text, first, limit))
     last = state.last_med
     level = lexicon.level_of(last[1].name, text) if last and last[0] == state.clause_no else None
+    if level is None and len(out.medications) == 1:
+        level = lexicon.level_of(out.medications[0].name, text, within=True)
     if level is not None:
         hits.append((*level, False))  # "Vanc 1 g IV q12h, trough before 4th dose"
     # Longest match first; a span already taken (or inside a medication name) is
@@ -89,6 +97,9 @@ def read_services(
         if h[2].category in ("procedure", "imaging") and _POST_BEFORE.search(text, 0, h[0]):
             taken.append((h[0], h[1]))  # "Post PTCA - continue ...": when, not what to do
             continue
+        if h[2].category == "procedure" and _PURPOSE_BEFORE.search(text, 0, h[0]):
+            taken.append((h[0], h[1]))  # "Review after 7 days for suture removal": the visit's
+            continue  # purpose (twelfth pass; as "f/u in 3 days for wound check")
         if _DIET_AFTER.match(text, h[1]):
             taken.append((h[0], h[1]))  # "Low potassium diet sheet given": advice
             continue
@@ -129,8 +140,8 @@ def read_follow_ups(clause: Clause, norm: NormalizedText, out: OrderSet) -> list
     covered = []
     for m in _follow_up_matches(clause.text):
         groups = m.groupdict()
-        if groups.get("tomorrow"):
-            value, unit = 1.0, "d"
+        if groups.get("tomorrow") or groups.get("annual"):
+            value, unit = (1.0, "d") if groups.get("tomorrow") else (1.0, "a")
         elif groups.get("num"):
             value = float(m.group("num"))
             unit = lexicon.FRACTION_UNITS[m.group("den")]
@@ -159,8 +170,16 @@ def read_follow_ups(clause: Clause, norm: NormalizedText, out: OrderSet) -> list
 
 def _follow_up_matches(text: str) -> list[re.Match[str]]:
     """Each follow-up's match, and a second booking joined to one by "and" (eleventh
-    pass: "... with cardiology in 1 week and PCP in 2 weeks")."""
+    pass: "... with cardiology in 1 week and PCP in 2 weeks"); "Annual review", "Recheck
+    ears in 48 hours" (twelfth pass)."""
     found = list(lexicon.FOLLOW_UP_TOMORROW.finditer(text))
+    found += (  # not "Spirometry at annual review": when a test is done (batch 13's s132)
+        m
+        for m in lexicon.FOLLOW_UP_ANNUAL.finditer(text)
+        if not _AT_BEFORE.search(text, 0, m.start())
+    )
+    if not lexicon.FOLLOW_UP.search(text):  # one booking ("recheck the wound in clinic in 2/52")
+        found += lexicon.FOLLOW_UP_RECHECK.finditer(text)
     for m in lexicon.FOLLOW_UP.finditer(text):
         found.append(m)
         more = lexicon.FOLLOW_UP_AND.match(text, m.end())

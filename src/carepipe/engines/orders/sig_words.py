@@ -251,7 +251,8 @@ _FREQ: tuple[tuple[str, int, float, str, tuple[str, ...]], ...] = (
     (_AFTER_DOSE + r"(?-i:ON)" + _END_OF_SIG, 1, 1, "d", ("NIGHT",)),
     (r"after\s+dinner", 1, 1, "d", ("PCV",)),
     (r"before\s+dinner", 1, 1, "d", ("ACV",)),
-    (r"at\s+\d{1,2}(?::\d\d)?\s*(?:am|pm)", 1, 1, "d", ()),
+    # "at 3 PM", and a 24-hour clock time ("at 22:00", twelfth pass)
+    (r"at\s+(?:\d{1,2}(?::\d\d)?\s*(?:am|pm)|(?:[01]?\d|2[0-3]):[0-5]\d(?![\d:]))", 1, 1, "d", ()),
     (
         r"before\s+(?:each\s+|every\s+)?(?:major\s+|main\s+)?meals?|a\.?c\.?(?=\s|$)",
         3,
@@ -316,7 +317,8 @@ PRN_PATTERN = re.compile(
     r"when\s+required|when\s+needed|as\s+and\s+when(?:\s+required)?|"
     r"if\s+(?:you|she|he|they)\s+needs?(?:\s+(?:it|them|one|to))?"
     # "Sumatriptan 50 mg at onset of migraine" (eleventh pass): taken when it starts
-    r"|at\s+(?:the\s+)?onset(?:\s+of)?)(?![\w])"
+    # "at migraine onset" (twelfth pass): the condition named before "onset"
+    r"|at\s+(?:the\s+)?(?:(?!(?:the|of)\b)[a-z]+\s+)?onset(?:\s+of)?)(?![\w])"
     # The reason may be a threshold ("PRN RR < 8", "prn SBP > 180").
     # "PRN with laxative cover", "PRN with food": what it is taken with is no reason
     r"(?:\s+(?:for\s+)?(?P<reason>(?!for\b|max\b|every\b|q\d|with\b)[a-z][a-z/ ]*?"
