@@ -54,6 +54,11 @@ HOLDOUTS = [
     Holdout(
         14, "v", 200, "2aaac96358e82ee3195145da35c8662bf60a586e7a0bfe3034b311d68946e465", "dev"
     ),
+    # Batch 15's author hashed the file it wrote (sha256 42463c7e...); this is the digest of
+    # its cases as merged (unchanged, split "test" added), taken before the engine ran on them.
+    Holdout(
+        15, "b", 200, "23c5362932824144396d6c0264332e101db019390b44d4855d8d5a17cff92779", "test"
+    ),
 ]
 
 
