@@ -14,12 +14,13 @@ import base64
 import shutil
 
 import pytest
-from fastapi.testclient import TestClient
 
-from carepipe.app import create_app
-from carepipe.core.auth import SYSTEM
-from carepipe.ops.api_keys import create_key
 from tests.engines.asr.conftest import say
+from tests.support import scribe_api
+from tests.support.scribe_api import post_clip
+
+# SQLite only, and a request limit that fits consultation audio (tests/support/scribe_api.py).
+db_url, client = scribe_api.db_url, scribe_api.client
 
 pytestmark = pytest.mark.skipif(
     shutil.which("espeak-ng") is None or shutil.which("sox") is None,
@@ -36,36 +37,8 @@ TURNS = [
 ]
 
 
-@pytest.fixture(params=["sqlite"])
-def db_url(request, tmp_path, sqlite_template):
-    # The model work dominates; the queue itself is covered on both databases elsewhere.
-    target = tmp_path / "carepipe.db"
-    shutil.copy(sqlite_template, target)
-    return f"sqlite:///{target}"
-
-
-@pytest.fixture
-def client(settings, db, blobs):
-    s = settings.model_copy(update={"max_payload_bytes": 4 * 1024 * 1024})
-    with TestClient(create_app(s, db=db, blobs=blobs)) as c:
-        yield c
-
-
 def test_the_allergy_answer_becomes_an_allergy_intolerance(client, db, run_jobs, tmp_path):
-    with db.transaction() as s:
-        key = create_key(s, SYSTEM, tenant="clinic", name="test", env="dev").plaintext
-    auth = {"Authorization": f"Bearer {key}"}
-    r = client.post(
-        "/v1/jobs",
-        headers=auth,
-        data={"pipeline": "scribe"},
-        files={"file": ("visit.wav", say(tmp_path, TURNS), "audio/wav")},
-    )
-    assert r.status_code == 202, r.text
-    job_id = r.json()["id"]
-    (job,) = run_jobs([job_id], timeout=600)
-    assert job.status == "succeeded", job.error_message
-    bundle = client.get(f"/v1/jobs/{job_id}/bundle", headers=auth).json()
+    _auth, _job_id, bundle = post_clip(client, db, run_jobs, say(tmp_path, TURNS))
     resources = [e["resource"] for e in bundle["entry"]]
     (allergy,) = [x for x in resources if x["resourceType"] == "AllergyIntolerance"]
     assert "codeine" in allergy["code"]["text"].lower()

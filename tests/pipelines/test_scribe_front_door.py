@@ -7,32 +7,16 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
-from carepipe.app import create_app
 from carepipe.core.auth import SYSTEM
 from carepipe.ops.api_keys import create_key
 from tests.pipelines.conftest import artifacts_of
+from tests.support import scribe_api
+
+# SQLite only, and a request limit that fits consultation audio (tests/support/scribe_api.py).
+db_url, client = scribe_api.db_url, scribe_api.client
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "scribe"
-
-
-@pytest.fixture(params=["sqlite"])
-def db_url(request, tmp_path, sqlite_template):
-    # The model work dominates; the queue itself is covered on both databases elsewhere.
-    import shutil
-
-    target = tmp_path / "carepipe.db"
-    shutil.copy(sqlite_template, target)
-    return f"sqlite:///{target}"
-
-
-@pytest.fixture
-def client(settings, db, blobs):
-    # Consultation audio is larger than the suite's default 64 KiB request limit.
-    s = settings.model_copy(update={"max_payload_bytes": 4 * 1024 * 1024})
-    with TestClient(create_app(s, db=db, blobs=blobs)) as c:
-        yield c
 
 
 def _auth(db, tenant: str) -> dict[str, str]:

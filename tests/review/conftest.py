@@ -104,12 +104,14 @@ def held(client, people, run_jobs, settings) -> Callable[..., tuple[str, str]]: 
     """Submit a recording for clinic-a and run the real worker until the job waits for
     review; returns ``(job id, review id)``."""
 
-    def hold(clip: str = "c01.wav") -> tuple[str, str]:
+    def hold(clip: str | bytes = "c01.wav") -> tuple[str, str]:
+        # A file of tests/data/scribe by name, or a clip's bytes (made by the test).
+        audio = clip if isinstance(clip, bytes) else (DATA / clip).read_bytes()
         r = client.post(
             "/v1/jobs",
             headers=people.partner_a,
             data={"pipeline": "scribe"},
-            files={"file": (clip, (DATA / clip).read_bytes(), "audio/wav")},
+            files={"file": ("visit.wav", audio, "audio/wav")},
         )
         assert r.status_code == 202, r.text
         job_id = r.json()["id"]
@@ -120,3 +122,21 @@ def held(client, people, run_jobs, settings) -> Callable[..., tuple[str, str]]: 
         return job_id, review_id
 
     return hold
+
+
+def accept_flagged_and_approve(
+    client: TestClient, headers: dict[str, str], rid: str, version: int, items: list[dict]
+) -> None:
+    """Accept every flagged item of ``items`` still pending (each a new version), then
+    approve the note; each step must succeed."""
+    for item in items:
+        if item["flagged"] and item["decision"] == "pending":
+            r = client.post(
+                f"/v1/reviews/{rid}/items/{item['id']}",
+                headers=headers,
+                json={"decision": "accept", "base_version": version},
+            )
+            assert r.status_code == 200, r.text
+            version = r.json()["version"]
+    r = client.post(f"/v1/reviews/{rid}/approve", headers=headers, json={"base_version": version})
+    assert r.status_code == 200, r.text

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from carepipe.core.models import AuditEvent, Job
 from carepipe.review.models import ReviewCorrection
-from tests.review.conftest import DATA
+from tests.review.conftest import DATA, accept_flagged_and_approve
 from tests.support.orders_api import resources
 
 
@@ -213,20 +213,7 @@ def test_pushing_an_approved_bundle_twice_stores_one_provenance(
 
     job_id, rid = held("c01.wav")
     detail = client.get(f"/v1/reviews/{rid}", headers=people.cara).json()
-    version = detail["version"]
-    for item in detail["items"]:
-        if item["flagged"] and item["decision"] == "pending":
-            r = client.post(
-                f"/v1/reviews/{rid}/items/{item['id']}",
-                headers=people.cara,
-                json={"decision": "accept", "base_version": version},
-            )
-            assert r.status_code == 200, r.text
-            version = r.json()["version"]
-    r = client.post(
-        f"/v1/reviews/{rid}/approve", headers=people.cara, json={"base_version": version}
-    )
-    assert r.status_code == 200, r.text
+    accept_flagged_and_approve(client, people.cara, rid, detail["version"], detail["items"])
     (job,) = run_jobs([job_id], timeout=120, settings_override=settings)
     assert job.status == "succeeded", job.error_message
     bundle = client.get(f"/v1/jobs/{job_id}/bundle", headers=people.partner_a).json()

@@ -9,7 +9,8 @@ the tenant requires review (the ``review-required`` flag when it exists, else
 ``CAREPIPE_REVIEW_TENANTS`` or the tenant's ``review_required`` setting), with the
 reasons; a suspect transcript of a tenant without review is a dead letter
 ``asr_suspect``, never a silent success. Items that need review reach the bundle with a
-note saying why; implausible vitals are withheld. Flags: docs/openfeature.md.
+note why; implausible vitals are withheld; a dose said of no drug the note could read is a
+Composition section ("Not read by the scribe"). Flags: docs/openfeature.md.
 
 :func:`transcribe`, :func:`draft_note`, :func:`scribe_input`: the stage logic, no database.
 """
@@ -243,10 +244,8 @@ def asr_stage(ctx: StageContext) -> StageOutput:
 
 
 def _age_years(ctx: StageContext) -> float | None:
-    """The patient's age when the job context gives one (``age_years``), else None.
-
-    Used only to relax the low end of dose checks for children.
-    """
+    """The patient's age when the job context gives one (``age_years``), else None: used
+    only to relax the low end of dose checks for children."""
     context = job_context(ctx)
     value = getattr(context, "age_years", None) if context is not None else None
     try:
@@ -286,6 +285,7 @@ def note_stage(ctx: StageContext) -> StageOutput:
         "low_confidence": note.low_confidence_count,
         "needs_review": note.review_count,
         "corrections": len(note.corrections),
+        "unread": len(note.unread),
         "flags": note.flags,
         "model_version": note.model_version,
     }
@@ -534,6 +534,7 @@ def scribe_input_for(
         transcript=transcript.text,
         transcript_language=transcript.language or None,
         observations=observations,
+        unread=[u.text for u in note.unread],
     )
     return scribe, withheld
 

@@ -401,6 +401,9 @@ def approved_note(note: dict[str, Any], content: Content) -> SoapNote:
             }
     out["sections"] = sections
     out["text"] = content.transcript
+    # What the scribe could not read was shown to the reviewer, who has added what was meant
+    # (or judged it nothing): the approved note no longer lists it.
+    out["unread"] = []
     return SoapNote.model_validate(_without_spans(out, note, content))
 
 

@@ -161,6 +161,7 @@ def build_detail(
         asr_suspect=list(signals.get("asr_suspect") or []),
         asr_flags=list(signals.get("asr_flags") or []),
         note_flags=list(signals.get("note_flags") or []),
+        unread=[str(u.get("text") or "") for u in note.get("unread") or []],
         words=[
             TranscriptWord(
                 i=w.i,

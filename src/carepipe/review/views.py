@@ -153,6 +153,10 @@ class ReviewDetail(ReviewView):
     asr_suspect: list[str] = Field(description="Why the transcript is suspect (codes).")
     asr_flags: list[str] = Field(description="hallucination_suspected, low_snr (codes).")
     note_flags: list[str]
+    unread: list[str] = Field(
+        default_factory=list,
+        description="Said as an order and not read by the scribe (the words): add what was meant.",
+    )
     words: list[TranscriptWord]
     draft_transcript: str
     transcript: str

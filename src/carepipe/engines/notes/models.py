@@ -190,6 +190,14 @@ class NegativeFinding(Grounded):
     kind: Literal["symptom", "diagnosis", "medication"]
 
 
+class UnreadMention(Grounded):
+    """Words that were an order or a finding the engine could not read ("start f3xone 500
+    milligrams twice daily": a strength and a schedule, no drug it knows). Always for
+    review: nothing structured is made of it, and the clinician is told it was said."""
+
+    kind: Literal["medication"] = "medication"
+
+
 class Usage(BaseModel):
     """Tokens and money a remote model cost for this note."""
 
@@ -215,6 +223,9 @@ class SoapNote(BaseModel):
     follow_up: list[FollowUpItem] = Field(default_factory=list)
     pertinent_negatives: list[NegativeFinding] = Field(default_factory=list)
     labs: list[LabItem] = Field(default_factory=list)
+    unread: list[UnreadMention] = Field(
+        default_factory=list, description="What was said as an order and could not be read."
+    )
     text: str | None = Field(
         None, description="The text the spans point into (the corrected transcript)."
     )
@@ -251,7 +262,7 @@ class SoapNote(BaseModel):
             *self.diagnoses,
             *self.allergies,
         ]
-        self.review_count = sum(1 for i in facts if i.needs_review)
+        self.review_count = sum(1 for i in facts if i.needs_review) + len(self.unread)
         return self
 
     def sentences(self) -> list[Sentence]:

@@ -24,6 +24,7 @@ from carepipe.engines.nlp.lexicon import lexicon_digest
 from carepipe.engines.nlp.medications import MedicationMention, find_medications
 from carepipe.engines.nlp.numbers import normalize_numbers
 from carepipe.engines.nlp.symptoms import SymptomMention, find_symptoms
+from carepipe.engines.nlp.unread_doses import find_unread_doses
 from carepipe.engines.nlp.vitals import find_vitals
 from carepipe.engines.notes.models import (
     SECTION_NAMES,
@@ -41,12 +42,13 @@ from carepipe.engines.notes.models import (
     SoapNote,
     SymptomItem,
     TimingRepeat,
+    UnreadMention,
     VitalItem,
 )
 from carepipe.engines.notes.sections import SentenceFeatures, place
 from carepipe.engines.notes.segment import Segment, segment
 
-RULES_VERSION = "1.1.0"
+RULES_VERSION = "1.2.0"
 
 _QUESTION_START_RE = re.compile(
     r"^(?:(?:and|so|okay|ok|now)\s+)?(?:do|does|did|are|is|was|were|have|has|had|any|how|what"
@@ -255,6 +257,15 @@ class RulesNoteEngine:
             for f in follow_ups
         ]
 
+        read = [(m.start, m.end) for m in meds] + vital_spans + allergy_spans
+        read += [(lab.start, lab.end) for lab in labs]
+        unread = [
+            UnreadMention(
+                text=u.text, start=u.start, end=u.end, confidence=0.0, flags=["medication_unread"]
+            )
+            for u in find_unread_doses(text, read)
+        ]
+
         sections = self._sections(
             text, turns, vitals, meds, symptoms, diagnoses, allergies, follow_ups
         )
@@ -269,6 +280,8 @@ class RulesNoteEngine:
             follow_up=follow_items,
             pertinent_negatives=negatives,
             labs=lab_items,
+            unread=unread,
+            flags=["medication_unread"] if unread else [],
             engine=self.name,
             model_version=self.model_version,
         )

@@ -318,6 +318,9 @@ class ScribeInput:
     observations: Sequence[ObservationInput] = ()
     # Clinician review (issue 14): who approved the note, from which draft (a Provenance).
     approval: ApprovalInput | None = None
+    # What was said as an order and could not be read ("start f3xone 500 milligrams twice
+    # daily"): a Composition section of its own, so the EMR's reader sees it was said.
+    unread: Sequence[str] = ()
 
 
 @dataclass(frozen=True)

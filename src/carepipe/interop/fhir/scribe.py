@@ -46,6 +46,8 @@ from carepipe.interop.fhir.medication_statement import medication_statement_reso
 
 Json = dict[str, Any]
 
+#: The Composition section listing what was said as an order and could not be read.
+UNREAD_SECTION_TITLE = "Not read by the scribe"
 VITAL_SIGNS_CATEGORY = {
     "coding": [
         {"system": codes.OBSERVATION_CATEGORY, "code": "vital-signs", "display": "Vital Signs"}
@@ -274,6 +276,16 @@ def build_scribe_bundle(ctx: BundleContext, note: ScribeInput) -> Json:
         if entries:
             section["entry"] = entries
         sections.append(section)
+    if note.unread:
+        sections.append(
+            {
+                "title": UNREAD_SECTION_TITLE,
+                "text": narrative(
+                    "Said as an order and not read (check the recording): "
+                    + "; ".join(f'"{u}"' for u in note.unread)
+                ),
+            }
+        )
 
     composition: Json = {
         "resourceType": "Composition",

@@ -1,0 +1,71 @@
+"""A drug the scribe could not read, in the clinician's review over HTTP: the review shows
+the words that were said, the clinician adds the medication that was meant and approves, and
+the bundle carries that medication and no longer the "Not read by the scribe" section
+(issue 11: a garbled drug name once took its whole order out of the note without a trace).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+
+from carepipe.interop.fhir.scribe import UNREAD_SECTION_TITLE
+from tests.engines.asr.conftest import say
+from tests.review.conftest import accept_flagged_and_approve
+from tests.support.console_http import sign_in
+from tests.support.orders_api import resources
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("espeak-ng") is None or shutil.which("sox") is None,
+    reason="needs espeak-ng and sox",
+)
+
+TURNS = [
+    ("en-us+m3", 170, "For the bladder, start tolterodine two milligrams twice daily."),
+    ("en-gb+f4", 170, "Thank you doctor."),
+]
+
+
+def test_the_reviewer_sees_what_was_not_read_and_adds_it(
+    client, people, held, run_jobs, settings, tmp_path
+):
+    job_id, rid = held(say(tmp_path, TURNS))
+    detail = client.get(f"/v1/reviews/{rid}", headers=people.cara).json()
+    assert "medication_unread" in detail["note_flags"]
+    (said,) = detail["unread"]
+    # What the recogniser wrote for the dose varies by host and decoder ("2", "20").
+    assert re.search(r"\d+ milligrams,? twice daily", said), said
+    assert not [i for i in detail["items"] if i["kind"] == "medication"]
+    # The review page says it too, with the words.
+    sign_in(client, "cara", "a long test password 1")
+    page = client.get(f"/console/reviews/{rid}")
+    assert page.status_code == 200
+    assert "not read by the scribe" in page.text and said in page.text
+
+    r = client.put(
+        f"/v1/reviews/{rid}",
+        headers=people.cara,
+        json={
+            "base_version": detail["version"],
+            "items": [
+                {
+                    "kind": "medication",
+                    "fields": {"name": "tolterodine", "dose": 2, "dose_unit": "mg"},
+                }
+            ],
+        },
+    )
+    assert r.status_code == 200, r.text
+    saved = r.json()
+    accept_flagged_and_approve(client, people.cara, rid, saved["version"], saved["items"])
+
+    (job,) = run_jobs([job_id], timeout=120, settings_override=settings)
+    assert job.status == "succeeded", job.error_message
+    bundle = client.get(f"/v1/jobs/{job_id}/bundle", headers=people.partner_a).json()
+    (statement,) = resources(bundle, "MedicationStatement")
+    assert "tolterodine" in statement["medicationCodeableConcept"]["text"].lower()
+    (composition,) = resources(bundle, "Composition")
+    assert composition["status"] == "final"
+    assert UNREAD_SECTION_TITLE not in [s["title"] for s in composition["section"]]
