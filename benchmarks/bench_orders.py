@@ -655,6 +655,8 @@ BLIND_BATCHES = (
     # Written while nothing was tuned: scored with the engine that scored batch 13.
     BlindBatch(14, "2026-11-29", "twice", "2026-11-29", 13),
     BlindBatch(15, "2026-11-29", "once", None, 14),
+    # Written while nothing was tuned: scored with the engine that scored batch 15.
+    BlindBatch(16, "2026-11-29", "once", None),
 )
 
 _GROUP_LABELS = {

@@ -59,6 +59,10 @@ HOLDOUTS = [
     Holdout(
         15, "b", 200, "23c5362932824144396d6c0264332e101db019390b44d4855d8d5a17cff92779", "test"
     ),
+    # Batch 16 the same way (its author's file: sha256 a865480f...).
+    Holdout(
+        16, "c", 200, "f1cc298d9bd77d7be306cafcac1cd2ed407fd5eae865b5a4f122712d2b5422b4", "test"
+    ),
 ]
 
 
@@ -86,7 +90,8 @@ def test_the_batch_is_unchanged_since_it_was_written_but_for_its_split(
 def test_the_holdouts_are_the_newest_blind_batches() -> None:
     # Batches are retired oldest first: a batch tuned on is never newer than a holdout, so
     # no holdout was written by someone who could have seen the tuning it is scored after.
-    # Two batches are holdouts together when no tuning pass came between them (13 and 14).
+    # Two batches are holdouts together when no tuning pass came between them (13 and 14;
+    # 15 and 16).
     splits = [h.split for h in HOLDOUTS]
     assert "test" in splits
     assert splits == sorted(splits)  # every "dev" before every "test"
