@@ -20,6 +20,7 @@ from carepipe.review.service import assign_clinician
 from tests.mlops.evaluation.conftest import DATA, TINY
 from tests.mlops.factories import make_version
 from tests.pipelines.conftest import run_jobs  # noqa: F401  (a fixture)
+from tests.review.conftest import accept_flagged_and_approve
 
 
 @pytest.fixture
@@ -34,18 +35,8 @@ def _approve(client, headers, rid, transcript):
         f"/v1/reviews/{rid}", headers=headers, json={"base_version": 1, "transcript": transcript}
     )
     assert r.status_code == 200, r.text
-    version = r.json()["version"]
-    for item in r.json()["items"]:
-        if item["flagged"]:
-            r = client.post(
-                f"/v1/reviews/{rid}/items/{item['id']}",
-                headers=headers,
-                json={"decision": "accept", "base_version": version},
-            )
-            assert r.status_code == 200, r.text
-            version = r.json()["version"]
-    r = client.post(f"/v1/reviews/{rid}/approve", headers=headers, json={"base_version": version})
-    assert r.status_code == 200, r.text
+    saved = r.json()
+    accept_flagged_and_approve(client, headers, rid, saved["version"], saved["items"])
 
 
 def test_an_asr_version_is_scored_against_what_clinicians_approved(
