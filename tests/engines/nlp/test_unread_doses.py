@@ -61,3 +61,35 @@ def test_thousands_are_kept_whole(engine) -> None:
 )
 def test_no_false_alarm(engine, text: str) -> None:
     assert _unread(engine, text) == []
+
+
+def test_a_new_line_after_a_digit_ends_the_sentence(engine) -> None:
+    # The old splitter did not end a sentence at a newline after a digit, so the next
+    # line's "daily" was read as this strength's schedule and swallowed into the fragment.
+    text = "Take zorblatex 500 mg, qty 30\nPhysiotherapy daily"
+    assert _unread(engine, text) == ["Take zorblatex 500 mg"]
+
+
+def test_an_indian_schedule_is_a_cue(engine) -> None:
+    assert _unread(engine, "Tab Zorblatex 40 mg 1-0-1") == ["Tab Zorblatex 40 mg 1-0-1"]
+
+
+def test_each_drug_of_a_comma_list_is_its_own_fragment(engine) -> None:
+    text = "Tab Zorblatex 200 mg 1-0-1, Tab Quinvore 500 mg 0-0-1, Tab Metrazil 15 mg weekly"
+    assert _unread(engine, text) == [
+        "Tab Zorblatex 200 mg 1-0-1",
+        "Tab Quinvore 500 mg 0-0-1",
+        "Tab Metrazil 15 mg weekly",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Bare strengths after commas are the taper of the drug before them.
+        ("Prednisolone 20 mg OD x 1 week, 15 mg OD x 1 week, 10 mg OD", []),
+        ("Zorblatex 20 mg OD x 1 week, 15 mg OD x 1 week", ["Zorblatex 20 mg OD"]),
+    ],
+)
+def test_a_bare_strength_after_a_comma_is_a_step(engine, text: str, expected: list[str]) -> None:
+    assert _unread(engine, text) == expected

@@ -179,7 +179,9 @@ def _is_decimal_point(text: str, m: re.Match[str]) -> bool:
     )
 
 
-def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """The bounds of the sentence holding ``text[start:end]``: a stop, a newline or a
+    spaced dash ends it, a decimal point does not."""
     left = 0
     for m in _BOUNDARY_RE.finditer(text, 0, start):
         if not _is_decimal_point(text, m):
@@ -227,7 +229,7 @@ def _pre_trigger_applies(
 
 def assertion(text: str, start: int, end: int) -> Assertion:
     """How the finding at ``text[start:end]`` is asserted in its sentence."""
-    lo, hi = _sentence_bounds(text, start, end)
+    lo, hi = sentence_bounds(text, start, end)
     if _pre_trigger_applies(_PRE_RE, text, lo, start, SCOPE_WORDS, _NEG_TERM_RE):
         return "negated"
     post = _POST_RE.search(text, end, hi)

@@ -20,9 +20,11 @@ from carepipe.engines.nlp.medication_words import (
     DOSE_RE,
     EVERY_N_RE,
     FREQ_RES,
+    MNN_RE,
     PRN_RE,
     UNIT_MAP,
 )
+from carepipe.engines.nlp.negation import sentence_bounds
 from carepipe.engines.nlp.numbers import normalize_numbers
 
 #: A strength is what only a drug has: a count of tablets or a volume may be of anything.
@@ -40,7 +42,6 @@ _STEP_BEFORE = re.compile(
     r"\w*\s+)?(?:at\s+|to\s+)?|to\s+|or\s+)$",
     re.IGNORECASE,
 )
-_SENTENCE_END = re.compile(r"(?<!\d)[.;!?\n]|[.;!?](?!\d)")
 #: How many words before the strength the reported fragment keeps (where the name was).
 _WORDS_BEFORE = 4
 
@@ -71,20 +72,23 @@ def find_unread_doses(text: str, read: Sequence[tuple[int, int]]) -> list[Unread
         start, end = norm.to_original(first, m.end())
         if any(a < end and start < b for a, b in read):
             continue
-        begin, stop = _sentence(norm.text, m.start(), m.end())
+        begin, stop = sentence_bounds(norm.text, m.start(), m.end())
         sentence_start = norm.to_original(begin, begin)[0]
         earlier = [*read, *((u.start, u.end) for u in out)]
-        if _STEP_BEFORE.search(norm.text[begin:first]) and any(
-            sentence_start <= b <= start for _, b in earlier
-        ):
+        before = norm.text[begin:first]
+        # The name was said in the strength's own clause: never reach back over a comma
+        # into the drug before it ("..., Tab HCQS 200 mg 1-0-1").
+        clause = before.rfind(",") + 1
+        # A bare strength after a comma ("20 mg OD x 1 week, 15 mg OD") is a step too.
+        step = _STEP_BEFORE.search(before) or (clause and not before[clause:].strip())
+        if step and any(sentence_start <= b <= start for _, b in earlier):
             continue
         after = norm.text[m.end() : stop]
         cue = _schedule_end(after)
-        before = norm.text[begin:first]
         if cue is None and not _ORDER_WORDS.search(before):
             continue
-        words = list(re.finditer(r"\S+", before))[-_WORDS_BEFORE:]
-        frag_start = words[0].start() + begin if words else first
+        words = list(re.finditer(r"\S+", before[clause:]))[-_WORDS_BEFORE:]
+        frag_start = words[0].start() + begin + clause if words else first
         frag_end = m.end() + (cue or 0)
         s, e = norm.to_original(frag_start, frag_end)
         if out and s < out[-1].end:
@@ -93,17 +97,10 @@ def find_unread_doses(text: str, read: Sequence[tuple[int, int]]) -> list[Unread
     return out
 
 
-def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
-    """The bounds of the sentence holding ``text[start:end]``."""
-    ends = [m.end() for m in _SENTENCE_END.finditer(text, 0, start)]
-    following = _SENTENCE_END.search(text, end)
-    return (ends[-1] if ends else 0), (following.start() if following else len(text))
-
-
 def _schedule_end(after: str) -> int | None:
     """Where the schedule right after a strength ends ("twice daily", "every 8 hours",
-    "as needed"), within a few words of it; None when there is none."""
+    "as needed", "1-0-1"), within a few words of it; None when there is none."""
     window = after[:40]
     ends = [m.end() for rx, *_ in FREQ_RES for m in [rx.search(window)] if m]
-    ends += [m.end() for rx in (EVERY_N_RE, PRN_RE) for m in [rx.search(window)] if m]
+    ends += [m.end() for rx in (EVERY_N_RE, PRN_RE, MNN_RE) for m in [rx.search(window)] if m]
     return min(ends) if ends else None

@@ -48,7 +48,7 @@ from carepipe.engines.notes.models import (
 from carepipe.engines.notes.sections import SentenceFeatures, place
 from carepipe.engines.notes.segment import Segment, segment
 
-RULES_VERSION = "1.2.0"
+RULES_VERSION = "1.2.1"
 
 _QUESTION_START_RE = re.compile(
     r"^(?:(?:and|so|okay|ok|now)\s+)?(?:do|does|did|are|is|was|were|have|has|had|any|how|what"
