@@ -1,5 +1,6 @@
 """A drug the scribe could not read, in the clinician's review over HTTP: the review shows
-the words that were said, the clinician adds the medication that was meant and approves, and
+the words that were said as an item to decide (approval waits for it), the clinician adds
+the medication that was meant, accepts the words and approves, and
 the bundle carries that medication and no longer the "Not read by the scribe" section
 (issue 11: a garbled drug name once took its whole order out of the note without a trace).
 """
@@ -38,11 +39,25 @@ def test_the_reviewer_sees_what_was_not_read_and_adds_it(
     # What the recogniser wrote for the dose varies by host and decoder ("2", "20").
     assert re.search(r"\d+ milligrams,? twice daily", said), said
     assert not [i for i in detail["items"] if i["kind"] == "medication"]
-    # The review page says it too, with the words.
+    # The words are an item that must be decided, with the recording of where they were said.
+    (item,) = [i for i in detail["items"] if i["kind"] == "unread"]
+    assert item["id"] == "unread-0" and item["display"] == said
+    assert item["flagged"] and item["decision"] == "pending"
+    assert "medication_unread" in item["reasons"] and item["evidence"]
+    # The review page says it too, with the words, and offers the decision.
     sign_in(client, "cara", "a long test password 1")
     page = client.get(f"/console/reviews/{rid}")
     assert page.status_code == 200
     assert "not read by the scribe" in page.text and said in page.text
+    assert 'data-item-id="unread-0"' in page.text
+    assert f"/console/reviews/{rid}/items/unread-0/decision" in page.text
+    # The words are not edited into something else: the clinician adds what was meant.
+    r = client.post(
+        f"/v1/reviews/{rid}/items/unread-0",
+        headers=people.cara,
+        json={"decision": "edit", "base_version": detail["version"], "fields": {"text": "x"}},
+    )
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation_failed", r.text
 
     r = client.put(
         f"/v1/reviews/{rid}",
@@ -59,6 +74,12 @@ def test_the_reviewer_sees_what_was_not_read_and_adds_it(
     )
     assert r.status_code == 200, r.text
     saved = r.json()
+    # Adding the medication does not settle the words: approval waits for a decision on them.
+    r = client.post(
+        f"/v1/reviews/{rid}/approve", headers=people.cara, json={"base_version": saved["version"]}
+    )
+    assert r.status_code == 409 and r.json()["error"]["code"] == "review_flagged", r.text
+    assert "unread-0" in r.json()["error"]["details"]["open_items"]
     accept_flagged_and_approve(client, people.cara, rid, saved["version"], saved["items"])
 
     (job,) = run_jobs([job_id], timeout=120, settings_override=settings)

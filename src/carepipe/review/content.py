@@ -26,7 +26,11 @@ from carepipe.engines.notes.models import SECTION_NAMES
 #: ASR word probability under which a transcript word is shown as low confidence.
 LOW_WORD_PROBABILITY = 0.6
 #: Kinds whose flagged items must be decided before approval (the note's review_count).
-GATED_KINDS = frozenset({"vital", "lab", "medication", "diagnosis", "allergy"})
+#: ``unread`` is words said as an order that the scribe could not read: never structured,
+#: so the reviewer must say they dealt with them (accept) or that they meant nothing (reject).
+GATED_KINDS = frozenset({"vital", "lab", "medication", "diagnosis", "allergy", "unread"})
+#: Item ids of the note's unread mentions are ``unread-<index>``.
+UNREAD = "unread"
 
 # kind -> (SoapNote list attribute, editable fields)
 KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -170,6 +174,18 @@ def draft_items(note: dict[str, Any]) -> list[DraftItem]:
                     span=span,
                 )
             )
+    for i, u in enumerate(note.get("unread") or []):
+        out.append(
+            DraftItem(
+                id=f"{UNREAD}-{i}",
+                kind=UNREAD,
+                fields={"text": u.get("text")},
+                confidence=u.get("confidence"),
+                needs_review=True,
+                reasons=list(u.get("flags") or []),
+                span=_span(u),
+            )
+        )
     sections = note.get("sections") or {}
     for name in SECTION_NAMES:
         for i, s in enumerate((sections.get(name) or {}).get("sentences") or []):
@@ -319,7 +335,7 @@ def display(kind: str, fields: dict[str, Any]) -> str:
     if kind == "allergy":
         reaction = fields.get("reaction")
         return f"{fields.get('substance')}" + (f" ({reaction})" if reaction else "")
-    if kind in ("follow_up", "sentence"):
+    if kind in ("follow_up", "sentence", UNREAD):
         return str(fields.get("text") or "")
     return str(fields.get("name") or "")
 
@@ -489,6 +505,8 @@ def item_edit_counts(
         i for i, d in content.decisions.items() if d.get("decision") == "rejected"
     }
     for it in items:
+        if it.kind == UNREAD:
+            continue  # never in an approved note, accepted or rejected: not an edit of it
         if it.id in removed:
             bump(it.kind, "removed")
         elif changed_fields(it.fields, content.items.get(it.id, it.fields)):

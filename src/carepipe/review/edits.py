@@ -10,7 +10,7 @@ from carepipe.core.auth import Principal
 from carepipe.core.clock import utcnow
 from carepipe.core.errors import NotFound, ValidationFailed
 from carepipe.engines.notes.models import SECTION_NAMES
-from carepipe.review.content import Content, changed_fields, clean_fields, draft_items
+from carepipe.review.content import UNREAD, Content, changed_fields, clean_fields, draft_items
 from carepipe.review.models import Review, ReviewItem
 from carepipe.review.versions import decisions_of
 from carepipe.review.views import ItemEdit
@@ -76,6 +76,12 @@ def edit_items(
         row = decisions.get(item_id)
         if kind is None or row is None:
             raise NotFound(f"review {review.id} has no item {item_id}")
+        if kind == UNREAD and not edit.remove:
+            raise ValidationFailed(
+                "words the scribe could not read are not edited: add the item that was "
+                "meant, then accept or reject them",
+                details={"item": item_id},
+            )
         if edit.remove:
             if item_id not in content.removed:
                 content.removed.append(item_id)

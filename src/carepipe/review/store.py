@@ -64,7 +64,11 @@ def prepare_review(
     items = draft_items(note)
     flagged = [(i.id, i.kind, i.confidence) for i in items if i.flagged]
     others = [(i.id, i.kind, i.confidence) for i in items if not i.flagged]
-    confs = [i.confidence for i in items if i.confidence is not None and i.kind != "sentence"]
+    confs = [
+        i.confidence
+        for i in items
+        if i.confidence is not None and i.kind not in ("sentence", "unread")
+    ]
     return PreparedReview(
         content_key=key,
         content_sha256=digest,

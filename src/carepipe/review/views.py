@@ -25,6 +25,7 @@ ItemKind = Literal[
     "symptom",
     "follow_up",
     "sentence",
+    "unread",
 ]
 
 

@@ -37,7 +37,10 @@ def editable(value: Any) -> bool:
 
 
 def field_inputs(item: NoteItem) -> list[tuple[str, Any]]:
-    """The fields of ``item`` the page offers for editing (a sentence: its text only)."""
+    """The fields of ``item`` the page offers for editing (a sentence: its text only; words
+    the scribe could not read: none, they are accepted or rejected)."""
+    if item.kind == "unread":
+        return []
     return [
         (k, v)
         for k, v in item.fields.items()

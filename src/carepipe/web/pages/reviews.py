@@ -45,6 +45,7 @@ PAGE = 50
 STATUSES = ("waiting", "returned", "open", "approved", "all")
 SPEEDS = ("0.75", "1", "1.25", "1.5", "2")
 KIND_LABELS = {
+    "unread": "Not read by the scribe",
     "vital": "Vitals",
     "medication": "Medications",
     "diagnosis": "Diagnoses",
