@@ -654,7 +654,7 @@ BLIND_BATCHES = (
     BlindBatch(13, "2026-11-28", "once", "2026-11-29", 12),
     # Written while nothing was tuned: scored with the engine that scored batch 13.
     BlindBatch(14, "2026-11-29", "twice", "2026-11-29", 13),
-    BlindBatch(15, "2026-11-29", "once", None, 14),
+    BlindBatch(15, "2026-11-29", "once", "2026-11-29", 14),
     # Written while nothing was tuned: scored with the engine that scored batch 15.
     BlindBatch(16, "2026-11-29", "once", None),
 )

@@ -64,7 +64,9 @@ def test_a_brand_of_insulin_reads_units(engine: RulesOrdersEngine) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["pari passu", "Pause and review", "bandy legs", "Inj albumin 20% 100 ml IV", "1 gtt TDS"],
+    # "Inj albumin 20% 100 ml IV" left this list in the thirteenth pass: IV albumin is read
+    # as the drug it is (test_thirteenth_pass.py)
+    ["pari passu", "Pause and review", "bandy legs", "1 gtt TDS"],
 )
 def test_english_words_are_not_orders(engine: RulesOrdersEngine, text: str) -> None:
     r = engine.extract(text)

@@ -57,7 +57,7 @@ HOLDOUTS = [
     # Batch 15's author hashed the file it wrote (sha256 42463c7e...); this is the digest of
     # its cases as merged (unchanged, split "test" added), taken before the engine ran on them.
     Holdout(
-        15, "b", 200, "23c5362932824144396d6c0264332e101db019390b44d4855d8d5a17cff92779", "test"
+        15, "b", 200, "23c5362932824144396d6c0264332e101db019390b44d4855d8d5a17cff92779", "dev"
     ),
     # Batch 16 the same way (its author's file: sha256 a865480f...).
     Holdout(

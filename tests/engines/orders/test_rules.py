@@ -83,13 +83,11 @@ KNOWN_DEV_MISSES = {
     "it (a rule would need to tell a condition from a reason for every test)",
     "m023": "bare 'vitamin D' and 'calcium' in a lab list are also drugs; no list rule reads them as tests",
     "m033": "'Neb with Levolin ... and Budecort ... q6h': a schedule after the second drug of 'X and Y' is not shared with the first",
-    "m039": "'up to three times daily when needed' is read as a maximum, so no frequency",
     "m051": "history ('Was on warfarin until 2023 ... switched her to apixaban, currently stable') is not recognised; both are ordered",
     "m064": "'Metformin XR 500 -> 1000 mg': an arrow between doses is not read as a change",
     "m093": "'Skip tomorrow morning's dose' labelled hold (its author flagged it uncertain); 'skip' is not a hold word",
     "m106": "'send CSF for routine analysis and culture': the split wording is not read as two CSF tests",
     "m112": "'urine protein:creatinine ratio' (a table entry) is split at the colon and orders a serum creatinine",
-    "m114": "history ('Diabetic for 12 years, on insulin') orders insulin",
     "m119": "'that has been stopped and replaced with telmisartan': the passive stop goes to the wrong drug",
     "m135": "'neurology stat' is a referral without a referral word",
     "m140": "'X-ray left hip' is not in the table (the label files it as X-ray pelvis)",
@@ -115,7 +113,6 @@ KNOWN_DEV_MISSES |= {
     "p033": "'2WW referral to colorectal surgeons': 'colorectal surgeons' is not read as general surgery",
     "p037": "'Candid-V6 vaginal tablet 1 at bedtime': a count written after the form gives no dose",
     "p054": "'Budecort ... and Duolin respules 8 hourly': a schedule after the second drug of 'X and Y' is not shared (as m033)",
-    "p056": "'apply BID to affected areas': a schedule after 'apply' with no dose is not kept",
     "p063": "'Shelcal-HD' is read as calcium carbonate alone; the label gives calcium carbonate / cholecalciferol",
     "p067": "spoken 'eight seventy-five' is 8, not 875 (as n157: digit word and tens word are not read as hundreds)",
     "p075": "'MRI brain with MRA': the MRA after 'with' is not read as a second imaging order",
@@ -151,7 +148,6 @@ KNOWN_DEV_MISSES |= {
     "r027": "'trough before 4th dose' after 'pharmacy to dose;' is in its own clause, so it is not read as vancomycin's level",
     "r034": "'Mom gives him children's Motrin ...; Sister has strep, on amoxicillin': a relative's or carer's drug told in the present is ordered",
     "r045": "'Legionella and pneumococcal urine Ag': the first test of the pair is not read",
-    "r046": "'She does not want to start HRT': HRT (a class, no generic) is listed, not negated",
     "r056": "'Albuterol HFA 90 mcg/actuation, 2 puffs ... q4-6h PRN': the strength per actuation is read as the dose, not the puff count",
     "r061": "'see him again in 6 months with a flow rate': 'flow rate' is not read as uroflowmetry",
     "r095": "'Cr prior to scan': a bare 'Cr' is not read as creatinine",
@@ -185,7 +181,6 @@ KNOWN_DEV_MISSES |= {
     "s023": "'Neurobion Forte' is read as cyanocobalamin (its table entry); the label gives 'vitamin b complex' (multi-vitamin brands were left as they are: compositions vary by variant)",
     "s043": "the label's negated fragment 'Pap smear' is not in the text ('Pt declined Pap today'; as q173)",
     "s181": "the label's negated fragment 'influenza vaccine' is not in the text ('influenza and pneumococcal vaccines' is negated whole)",
-    "s146": "'She does not want to start HRT and does not wish to be referred to the menopause clinic': HRT is a class and the clinic is not in the table, so nothing is negated (as r046)",
     "s040": "spoken 'for the knee let's get an x-ray today': a body site named before the study in another clause is not read",
     "s116": "spoken 'seven and a half mLs' is not read as 7.5 mL (the shared number reader gives no half)",
     "s123": "'Heparin bolus per protocol': a bare 'heparin' with no medication cue is not read (as n110, r002)",
@@ -203,6 +198,17 @@ KNOWN_DEV_MISSES |= {
     "v095": "'Neurobion Forte' is read as cyanocobalamin (its table entry); the label gives 'vitamin b complex' (as s023)",
     "v116": "'Refer to cardiology for CAG': the label leaves the angiography out, while h123 and p057 order the study named after 'refer to ... for'",
     "v171": "'14-day Zio patch' labelled ECG; an ambulatory ECG patch is a Holter-type monitor (batches 8, 11 and 12 label 'Holter monitor'), so it is left unread rather than filed either way",
+}
+
+# Batch 15 (thirteenth pass): the misses left after its general rules, labels untouched;
+# each label contradicts batches 1-4's or other dev batches' conventions (or names what the
+# comparison does not equate).
+KNOWN_DEV_MISSES |= {
+    "b062": "'Cardiology referral for CAG': the label leaves the angiography out (as v116), while h123 and p057 order the study named after a referral's 'for'",
+    "b100": "'calcium carbonate 600 mg + vitamin D3 400 IU': the label makes one combination with no dose; two drugs joined by '+', each with its own dose, are two orders elsewhere ('Levolin 1 respule + Budecort 1 respule TDS')",
+    "b146": "'Self-referral to MSK physiotherapy advised': the label orders physiotherapy; the patient's own referral is no order in batch 14 ('Advised to self-refer to physio', twelfth pass)",
+    "b150": "the engine's canonical 'penicillin v' and the label's 'phenoxymethylpenicillin' are one drug, but the comparison has no synonym (as p110)",
+    "b151": "label names 'polyethylene glycol 3350'; the engine's canonical is 'polyethylene glycol' (the comparison has no synonym, as p186)",
 }
 
 

@@ -42,6 +42,7 @@ BRANDS: dict[str, str] = {
     r"amlodac": "amlodipine",
     r"losacar": "losartan",
     r"telsartan": "telmisartan",
+    r"ciprodex": "ciprofloxacin / dexamethasone",
     r"olmy": "olmesartan",
     r"valzaar": "valsartan",
     r"envas": "enalapril",
@@ -227,6 +228,7 @@ US_BRANDS: dict[str, str] = {
     r"lotrimin": "clotrimazole",
     r"kenalog": "triamcinolone",
     r"cortef": "hydrocortisone",
+    r"hydrocort": "hydrocortisone",  # Indian injection brand (thirteenth pass)
     r"solu[-\s]?cortef": "hydrocortisone",
     r"timoptic": "timolol",
     r"alphagan": "brimonidine",

@@ -166,6 +166,9 @@ NAMES: dict[str, DrugName] = {
     r"telma[-\s]?h": _b("telmisartan / hydrochlorothiazide"),
     r"telma[-\s]?am": _b("telmisartan / amlodipine"),
     r"glycomet[-\s]?gp": _b("glimepiride / metformin"),
+    # thirteenth pass: the letter after the brand names the second drug, as above
+    r"glizid[-\s]?m": _b("gliclazide / metformin"),
+    r"cilacar[-\s]?t": _b("cilnidipine / telmisartan"),
     r"gemer": _b("glimepiride / metformin"),
     r"janumet": _b("sitagliptin / metformin"),
     r"istamet": _b("sitagliptin / metformin"),

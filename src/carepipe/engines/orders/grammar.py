@@ -102,8 +102,9 @@ RECHECKED = re.compile(
     r"sen[dt])\w*",
     re.I,
 )
+# "resume if creatinine stable" (thirteenth pass): the test sets the condition
 CONDITION_BEFORE = re.compile(
-    r"\b(?:until|till|unless)\s+(?:the\s+|his\s+|her\s+|serum\s+|s\.\s*)?$", re.I
+    r"\b(?:until|till|unless|if)\s+(?:the\s+|his\s+|her\s+|serum\s+|s\.\s*)?$", re.I
 )
 
 
@@ -115,7 +116,7 @@ HEADING = re.compile(r"\s*(?P<label>[A-Za-z][A-Za-z ./&-]{1,40})(?<!\s[Rr][Ee]):
 # History, not an order: "known case of", "K/C/O", "h/o", "s/p", "known diabetic on ...".
 HISTORY = re.compile(
     r"\s*(?:(?:pt|patient|he|she)\s+(?:is\s+)?(?:a\s+)?)?(?:known\s+case\s+of|k/?c/?o\b|"
-    r"h/o\b|history\s+of|(?:past\s+)?(?:medical\s+)?history\s*:|pmh\b|s/p\b|"
+    r"h/o\b|hx\s+of\b|history\s+of|(?:past\s+)?(?:medical\s+)?history\s*:|pmh\b|s/p\b|"
     # "Family history: mother on thyroxine" is someone else's drug; a social, drug or
     # surgical history lists the past.
     r"(?:family|social|drug|medication|surgical)\s+history\s*:|f/h\b|"

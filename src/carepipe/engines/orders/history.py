@@ -75,7 +75,11 @@ _TOLD = re.compile(
     r"|(?:she|he|they|patient|pt)\s+(?:has\s+|had\s+)?stopped|herself|himself|themselves"
     # "2 g IV given in ED", "given by the paramedics"; not "to be given in the ward"
     r"|(?<!be\s)given\s+(?:(?:in|at|by)\s+(?:the\s+)?(?:ed|a\s?&\s?e|er|casualty|emergency"
-    r"|triage|resus|ambulance|paramedics?|crew)|earlier|overnight|last\s+night|yesterday)"
+    r"|triage|resus|ambulance|paramedics?|crew)|earlier|overnight|last\s+night|yesterday"
+    # "Loading dose of clopidogrel 300 mg given today" (thirteenth pass)
+    r"|today|this\s+(?:morning|afternoon|evening))"
+    # "admitted with CAP, treated with IV co-amoxiclav" (thirteenth pass)
+    r"|(?<!be\s)(?<!been\s)treated\s+with"
     # "switched to Eliquis by cardiology", "stopped by previous physician"
     r"|(?:started|stopped|switched|changed|prescribed)\s+(?:\w+\s+){0,3}by\s+(?:the\s+|his\s+"
     r"|her\s+|their\s+|a\s+|previous\s+|another\s+|outside\s+)*(?:\w+olog(?:y|ist)|gp"
@@ -127,7 +131,11 @@ _SINCE = re.compile(
 # ("d/c home on Fostair", "go home on cefdinir" are discharge orders, not history).
 _ON_DRUG = re.compile(
     r"^\s*(?:(?!(?:home|discharged?|d/c|dc|sent|go|going|to)\b)[a-z][\w/.-]*\s+){0,3}?"
-    r"on\s+(?:tab|tablet|cap|capsule|inj|t|syp|syrup)\b",
+    r"on\s+(?:tab|tablet|cap|capsule|inj|t|syp|syrup)\b"
+    # "On warfarin for AF, INR 2.4 today": a clause that opens with "on" and the drug
+    # (thirteenth pass), not a day or an occasion ("On discharge: ...", "On day 3")
+    r"|^\s*on\s+(?!(?:alternate|days?|discharge|admission|arrival|the|a|an|an?\s+empty|empty"
+    r"|waking|rising|weekends?|weekdays?|\w+days?|call|demand|review|return)\b)[a-z]",
     re.IGNORECASE,
 )
 _WAS_ON = re.compile(r"\b(?:was|were|had\s+been)\s+on\b", re.IGNORECASE)

@@ -65,6 +65,10 @@ _PAC = r"pac\s+(?:clearance|check(?:-?up)?)"
 _PRE_ANAESTHETIC = (
     r"pre-?an(?:a)?esthe(?:tic|sia)\s+(?:check(?:-?up)?|clearance|assessment|evaluation)"
 )
+# Thirteenth pass: an eye examination by the specialist is the referral; "calcium" alone
+# is the test when a list of levels follows ("check calcium and vitamin D levels").
+_EYE_EXAM_BY = r"eye\s+exam(?:ination)?\s+by\s+(?:an?\s+|the\s+)?ophthalmologist"
+_CALCIUM_ALONE = r"calcium(?=\s*(?:,|and|&)\s*[\w\s,&-]{0,40}?\blevels?\b)"
 _CT = r"(?:ct|cat)(?:\s+scan)?"
 _MRI = r"mri(?:\s+scan)?"
 _US = r"(?:ultrasound|ultrasonography|sonogram|usg|us)(?:\s+scan)?"
@@ -152,7 +156,16 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"blood\s+cx",  # US (tenth pass)
         r"blood\s+(?:for\s+)?(?:c\s?&\s?s|c/s)",
     ),
-    _lab("Creatinine", "2160-0", r"(?:serum\s+)?creatinine", r"(?:serum\s+)?creat", r"s\.?\s?cr"),
+    # "Repeat Cr in AM": "cr" alone only after a test verb (AMBIGUOUS_ALIASES; "Tab X CR"
+    # is controlled release) (thirteenth pass)
+    _lab(
+        "Creatinine",
+        "2160-0",
+        r"(?:serum\s+)?creatinine",
+        r"(?:serum\s+)?creat",
+        r"s\.?\s?cr",
+        "cr",
+    ),
     _lab(
         "Potassium",
         "2823-3",
@@ -214,6 +227,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
         "17861-6",
         r"(?:serum|s\.)\s*calcium",
         r"calcium\s+levels?",
+        _CALCIUM_ALONE,  # "check calcium and vitamin D levels" (thirteenth pass)
         r"(?:adjusted|corrected)\s+calcium",  # eleventh pass
     ),
     _lab("Lipase", None, r"(?:serum\s+)?lipase"),
@@ -444,7 +458,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
     ),
     _lab("Peripheral smear", None, r"peripheral\s+(?:blood\s+)?smear", r"gbp"),
     _lab("Reticulocyte count", None, r"retic(?:ulocyte)?\s+count"),
-    _lab("Pap smear", None, r"pap\s+(?:smear|test)", r"cervical\s+cytology"),
+    _lab("Pap smear", None, r"pap\s+(?:smear|test)", r"cervical\s+(?:cytology|smear)"),
     _lab("Semen analysis", None, r"semen\s+analysis"),
     _lab(
         "Urine albumin/creatinine ratio",
@@ -646,7 +660,13 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _proc("Mantoux test", r"mantoux(?:\s+test)?", r"tuberculin\s+skin\s+test"),
     _proc("Spirometry", r"spirometry", r"pfts?", r"pulmonary\s+function\s+tests?"),
     # "24-hour tape" is the UK name for the Holter (eighth pass)
-    _proc("Holter monitor", r"holter(?:\s+monitor)?", r"24[-\s]?h(?:ou)?r?\s+(?:ecg\s+)?tape"),
+    # "24-hour ECG" (thirteenth pass): the ambulatory recording, as batches 8, 11, 12 label it
+    _proc(
+        "Holter monitor",
+        r"holter(?:\s+monitor)?",
+        r"24[-\s]?h(?:ou)?r?\s+(?:ecg\s+)?tape",
+        r"(?:24|48)[-\s]?h(?:ou)?r?\s+(?:ambulatory\s+)?ecg(?:\s+monitor(?:ing)?)?",
+    ),
     _proc("Event monitor", r"(?:cardiac\s+)?event\s+(?:monitor|recorder)"),
     _proc(
         "Stress test",
@@ -682,6 +702,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"eye\s+clinic",
         r"eye\s+(?:referral|consult(?:ation)?|opinion|specialist|department|opd)",
         r"eye\s+exam(?:ination)?\s+referral",  # eleventh pass
+        _EYE_EXAM_BY,  # "eye examination by ophthalmologist" (thirteenth pass)
         r"ophthal",
     ),
     _ref("Podiatry", r"podiatry", r"podiatrist", r"foot\s+clinic"),
@@ -724,6 +745,10 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"nutrition",
         r"diet(?:ary)?\s+counsell?ing",
     ),
+    # UK community services referred to by name (thirteenth pass)
+    _ref("District nursing", r"district\s+nurs(?:es?|ing)(?:\s+team)?"),
+    _ref("Diabetes specialist nurse", r"diabetes\s+specialist\s+nurses?", r"dsn"),
+    _ref("Talking therapies", r"(?:nhs\s+)?talking\s+therap(?:y|ies)", r"iapt"),
     # DESMOND: the UK's structured education course for type 2 diabetes (eleventh pass)
     _ref("Diabetes education", r"diabetes\s+educat(?:ion|or)", r"desmond"),
     _ref("Urology", r"urology", r"urologist", r"uro"),
@@ -1052,7 +1077,9 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _lab(
         "Wound swab culture",
         None,
-        r"(?:wound|pus)\s+(?:swab\s+)?(?:for\s+)?(?:culture|c\s?&\s?s|c/s)",
+        r"(?:wound|pus)\s+(?:swab\s+)?(?:for\s+)?(?:culture|m?c\s?&\s?s|c/s)",
+        # "swab the wound for MC&S" (thirteenth pass)
+        r"swab\s+(?:the\s+)?wound\s+for\s+(?:culture|m?c\s?&\s?s|c/s)",
     ),
     _lab("Nasal swab", None, r"nasal\s+swab", r"nasopharyngeal\s+swab"),
     _lab("SARS-CoV-2 RT-PCR", None, r"(?:covid(?:-?19)?\s+)?rt-?pcr(?:\s+for\s+covid(?:-?19)?)?"),
@@ -1279,7 +1306,8 @@ REFERRAL_CONTEXT = re.compile(
     # "see her pediatrician in 3-5 days" is a follow-up with her own doctor (tenth pass)
     r"\b(?:refer(?:rals?|red)?|consult(?:ation)?s?|send\s+to|see\s+(?!(?:her|his|their|your)\b)"
     r"(?:the\s+)?|review\s+by|"
-    r"appointment\s+with|opinion|eval(?:uation)?|opd)\b|\br/v\b",
+    # "cardiology OPA": a UK outpatient appointment (thirteenth pass)
+    r"appointment\s+with|opinion|eval(?:uation)?|opd|(?-i:OPA))\b|\br/v\b",
     re.IGNORECASE,
 )
 # Short lab/imaging aliases that also spell ordinary words need an order context.
@@ -1309,6 +1337,7 @@ AMBIGUOUS_ALIASES = frozenset(
         "lh",
         "oct",
         "uds",
+        "cr",
     }
 )
 # Referral aliases that are an order on their own ("Physiotherapy for low back pain").
@@ -1322,6 +1351,7 @@ STANDALONE_REFERRALS = frozenset(
         r"social\s+work(?:er)?",
         _PAC,
         _PRE_ANAESTHETIC,
+        _EYE_EXAM_BY,
         # "OT home assessment" (ninth pass)
         r"(?:ot|occupational\s+therapy)\s+(?:home\s+|functional\s+)?(?:assessment|eval(?:uation)?)",
     }
@@ -1545,6 +1575,10 @@ NEGATION = re.compile(
     r"(?<=[-\u2013:]\s)not\s+for\s+(?!more|longer|over|than|long|use|\d)|"
     r"not\s+(?:scheduling|booking|ordering|arranging|requesting|sending)\b|"
     r"do\s+not|don't|avoid|avoiding|declines?|declined|refuses?|refused|defer|deferred|"
+    # "She does not want to start sertraline", "Advised not to take painkillers" (thirteenth
+    # pass)
+    r"(?:does|did)\s+not\s+(?:want|wish)|(?:doesn't|didn't)\s+(?:want|wish)|"
+    r"not\s+to\s+(?:take|use|start|have)\b|"
     r"hold\s+off|unnecessary|without\s+(?:any\s+)?(?:need|indication))\b",
     re.IGNORECASE,
 )
@@ -1599,6 +1633,14 @@ FOLLOW_UP_RECHECK = re.compile(
     r"|knees?|ankles?|legs?|arms?|hands?|abdomen|tummy|swelling|moles?|ulcers?|burns?|scars?"
     r"|incisions?|cellulitis|tonsils?|joints?)\s+(?:in|after|within)"
     r"\s+(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>hours?|hrs?|days?|weeks?|wks?|months?|mos?)\b",
+    re.IGNORECASE,
+)
+# "Recheck BP in 4 weeks with the practice nurse": a recheck with someone is a visit
+# (thirteenth pass; "review with practice nurse in 2 weeks" is one in batch 11's p051)
+FOLLOW_UP_RECHECK_WITH = re.compile(
+    r"\bre-?check\b[^.;]*?\b(?:in|after|within)\s+(?P<value>\d+(?:\.\d+)?)\s*"
+    r"(?P<unit>days?|weeks?|wks?|months?|mos?)\s+with\s+(?:the\s+|her\s+|his\s+|their\s+)?"
+    r"(?:practice\s+nurse|nurse|gp|pcp|doctor|dr\.?\s+[a-z]+|clinic|team)\b",
     re.IGNORECASE,
 )
 # "Follow up with cardiology in 1 week and PCP in 2 weeks": a second booking after "and",

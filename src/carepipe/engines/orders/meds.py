@@ -119,7 +119,7 @@ _A_TEST_BEFORE = re.compile(r"\b25[-\s]?(?:oh|hydroxy)[-\s]*$", re.IGNORECASE)
 _HOUSEHOLD = frozenset({"sodium chloride", "sodium bicarbonate", "magnesium sulfate"})
 # "vitamin D 25-OH" (twelfth pass): the hydroxy form written after the name is the test
 _A_TEST_AFTER = re.compile(
-    r"\s*(?:(?:(?:trough|peak|random)\s+)?levels?|assay|estimation"
+    r"\s*(?:(?:(?:trough|peak|random)\s+)?levels?|assay|estimation|trough\b|peak\b(?!\s+flow)"
     r"|[,(]?\s*25[-\s]?(?:oh|hydroxy)\b)",
     re.IGNORECASE,
 )

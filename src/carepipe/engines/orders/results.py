@@ -83,7 +83,7 @@ _TREND_AFTER = re.compile(
     # "Colonoscopy 2019 normal": the year it was done may stand before the verdict
     r"\s*(?:x\s?\d+\s+|(?:in\s+)?(?:19|20)\d\d\s+)?(?:is\s+|are\s+|were\s+|was\s+)?"
     r"(?:dropping|falling|rising|low|high|up|down|elevated|raised|deranged|improving|worsening"
-    r"|normal|negative|positive|unremarkable"
+    r"|normal|abnormal|negative|positive|unremarkable"  # "abnormal": thirteenth pass
     r"|clear(?!\s+(?:fluids?|liquids?|diet))"  # "CXR clear" (eleventh pass)
     r")\b",
     re.IGNORECASE,
@@ -110,7 +110,10 @@ def is_finding(clause: str, end: int) -> bool:
     the clause asks for nothing ("potassium is 5.9 - repeat it tomorrow" orders it)."""
     if _RESULT_AFTER.match(clause, end) is not None:
         return True  # "FIT result 180 - urgent 2WW referral": the test's result, whatever else
-    if ORDER_VERBS.search(_ON_REPEAT.sub(" ", clause)) is not None:
+    # Only a verb of the test's own part of the clause counts: "2WW referral to colorectal
+    # surgery: FIT 150" tells the referral's reason after the colon (thirteenth pass).
+    own = clause[clause.rfind(":", 0, end) + 1 :]
+    if ORDER_VERBS.search(_ON_REPEAT.sub(" ", own)) is not None:
         return False
     return (
         _VALUE_AFTER.match(clause, end) is not None

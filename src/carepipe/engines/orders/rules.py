@@ -68,8 +68,9 @@ ENGINE_NAME = "rules"
 # (services_read.py and read_state.py split out; context drugs, refusals, shared heads,
 # doses at several times of day, changes after the sig); 2.9: the twelfth pass (questions,
 # options and what the patient asks about, "is on" histories, a change after a told drug,
-# shared verdicts, drug levels, clock times) (docs/orders.md)
-_RULES_VERSION = "2.9.0"
+# shared verdicts, drug levels, clock times); 2.10: the thirteenth pass (counts after a
+# comma, "up to N times", count ranges, held drugs, histories, topics) (docs/orders.md)
+_RULES_VERSION = "2.10.0"
 
 _HAS_LETTER = re.compile(r"[A-Za-z]")
 _SWITCH = re.compile(r"\b(?:switch|swap|convert|change|replace)\w*\b.*?\bfrom\b", re.I)
@@ -277,6 +278,11 @@ class RulesOrdersEngine:
         # A clause that is only a schedule (", twice weekly", ", both once daily after
         # lunch"), or a count and a schedule (", one four times a day", ", 2 puffs BD"),
         # finishes the drug before it, or with "all/each/both" every drug of the sentence.
+        if _NOW_HELD.match(clause.text):
+            # "apart from lisinopril and HCTZ, which are on hold for AKI" (thirteenth pass)
+            for m in state.sentence_meds.get(clause.sentence, [med]):
+                m.action = "hold"
+            return True
         if not _CONTINUES.match(clause.text):
             to_all = shared_schedule.SHARED.match(clause.text.strip()) is not None
             targets = state.sentence_meds.get(clause.sentence, [med]) if to_all else [med]
@@ -473,6 +479,9 @@ _CONTINUE_ONLY = re.compile(
     # "..., next due 14th": a depot or course already under way
     r"|next\s+(?:dose\s+|injection\s+)?due\b[^,;]*)\s*[.;]?\s*",
     re.IGNORECASE,
+)
+_NOW_HELD = re.compile(
+    r"\s*which\s+(?:is|are)\s+(?:now\s+|currently\s+)?(?:on\s+hold|held|withheld|paused)\b", re.I
 )
 # A drug-less clause that only sets a condition on the previous drug's order.
 _QUALIFIES = re.compile(

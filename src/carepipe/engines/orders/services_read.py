@@ -25,7 +25,20 @@ _TARGET_AFTER = re.compile(
 # eleventh pass: a procedure after "post" / "s/p" is a time ("Post PTCA - continue ...",
 # "post-transfusion H/H"), and a nutrient before "diet" is advice ("low potassium diet").
 _POST_BEFORE = re.compile(r"\b(?:post|s/p|status\s+post)[-\s]*$", re.IGNORECASE)
-_AT_BEFORE = re.compile(r"\bat\s+(?:(?:the|his|her|their|next)\s+)*$", re.IGNORECASE)
+# Thirteenth pass: the topic of counselling ("Counselled regarding ... home glucose
+# monitoring"), what the patient measures at home, and a test already read ("HR 48 on
+# today's ECG") are no orders.
+_TOPIC_BEFORE = re.compile(
+    r"\b(?:counsell?ed|educated)\s+(?:regarding|about|on|re)\b"
+    r"|\b(?:today|yesterday|this\s+morning|last\s+night)['\u2019]s\s+$",
+    re.IGNORECASE,
+)
+_HOME_BEFORE = re.compile(r"\bhome\s+$", re.IGNORECASE)  # a lab test only: "home sleep study"
+# "Spirometry at annual review", "CMP a week before the next annual visit" (thirteenth
+# pass): the visit times the test; it is not booked here
+_AT_BEFORE = re.compile(
+    r"\b(?:at|before|prior\s+to|ahead\s+of)\s+(?:(?:the|his|her|their|next)\s+)*$", re.I
+)
 _PURPOSE_BEFORE = re.compile(
     r"\b(?:review|follow[-\s]?up|f/u|rtc|return|come\s+back|see\s+(?:me|you|him|her|them))\b"
     r"[^.;]*?\bfor\s+(?:(?:a|an|the|his|her|their)\s+)?$",
@@ -48,6 +61,8 @@ def read_services(
     limit = reason.start() if reason else len(text)
     heading = grammar.HEADING.match(text)
     first = heading.end("label") if heading else 0  # "Blood sugar monitoring: FBS..."
+    if heading and not_orders.referral_context(heading.group("label")):
+        first = 0  # "Referral to haematology: Hb 7.2": the referral, then its reason (13th pass)
     referral_ctx = not_orders.referral_context(text) or lexicon.specialty_for(text)
     order_ctx = (
         referral_ctx
@@ -96,6 +111,11 @@ def read_services(
             continue
         if h[2].category in ("procedure", "imaging") and _POST_BEFORE.search(text, 0, h[0]):
             taken.append((h[0], h[1]))  # "Post PTCA - continue ...": when, not what to do
+            continue
+        if _TOPIC_BEFORE.search(text, 0, h[0]) or (
+            h[2].category == "laboratory" and _HOME_BEFORE.search(text, 0, h[0])
+        ):
+            taken.append((h[0], h[1]))
             continue
         if h[2].category == "procedure" and _PURPOSE_BEFORE.search(text, 0, h[0]):
             taken.append((h[0], h[1]))  # "Review after 7 days for suture removal": the visit's
@@ -180,6 +200,7 @@ def _follow_up_matches(text: str) -> list[re.Match[str]]:
     )
     if not lexicon.FOLLOW_UP.search(text):  # one booking ("recheck the wound in clinic in 2/52")
         found += lexicon.FOLLOW_UP_RECHECK.finditer(text)
+        found += lexicon.FOLLOW_UP_RECHECK_WITH.finditer(text)
     for m in lexicon.FOLLOW_UP.finditer(text):
         found.append(m)
         more = lexicon.FOLLOW_UP_AND.match(text, m.end())

@@ -302,6 +302,11 @@ def _count(text: str, used: list[tuple[int, int]]) -> tuple[float, str] | None:
     for m in COUNT.finditer(text):
         value = _count_value(m.group("v"))
         if 0 < value <= 10:  # "250 rotacap" is a strength, not 250 capsules
+            # "1-2 sprays": the lower bound, as a dose range gives (thirteenth pass)
+            low = _RANGE_BEFORE.search(text, 0, m.start())
+            if low is not None and 0 < to_number(low.group("lo")) < value:
+                used.append((low.start(), m.end()))
+                return to_number(low.group("lo")), FORMS[m.group("f").lower()]
             used.append(m.span())
             return value, FORMS[m.group("f").lower()]
     return None

@@ -308,7 +308,13 @@ ONCE_ONLY = re.compile(
     r"(?:on\s+)?day\s+1)(?![\w])",
     re.IGNORECASE,
 )
-MAX = re.compile(r"\b(?:max(?:imum)?|not\s+more\s+than|upto|up\s+to)\b[^,;]*", re.IGNORECASE)
+# "up to four times a day when required" is the schedule, its ceiling being the frequency
+# (thirteenth pass; batches 8 and 15 label it so), not a limit to mask.
+MAX = re.compile(
+    r"\b(?:max(?:imum)?|not\s+more\s+than|(?:upto|up\s+to)(?!\s+(?:(?:\d+|one|two|three|four"
+    r"|five|six)\s+(?:times|x)\b|qds|qid|tds|tid|bd|bid)))\b[^,;]*",
+    re.IGNORECASE,
+)
 
 # --- as needed, duration, route ------------------------------------------------------------
 

@@ -48,6 +48,8 @@ _SUBSTANCES: dict[str, Substance | None] = {
     "potassium": Substance("potassium chloride", "meq"),
     "magnesium": Substance("magnesium sulfate", "g", iv_only=True),
     "calcium": None,  # a medicine when given, but which salt is not written
+    # "albumin 25 g IV after the tap": human albumin given (thirteenth pass)
+    "albumin": Substance("albumin human", "g", iv_only=True),
 }
 _WORD = re.compile(
     r"\b(" + "|".join(_SUBSTANCES) + r")\b(?!\s+(?:chloride|citrate|sulfate|sulphate|oxide"

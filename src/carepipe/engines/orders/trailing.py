@@ -36,7 +36,9 @@ _HOW = frozenset({"take", "apply", "inhale", "use", "give", "instil", "instill"}
 # Words of the manner of use, beside residue.FILLER ("apply thinly", "via spacer").
 _MANNER = frozenset(
     ["thinly", "sparingly", "generously", "gently", "via", "spacer", "using", "with", "times",
-     "into"]
+     "into",
+     # "(max 8 in 24 hours)", "to affected areas", "apply 1 patch daily" (thirteenth pass)
+     "max", "maximum", "areas", "patch", "patches"]
 )  # fmt: skip
 
 
@@ -44,7 +46,8 @@ def _only_manner(text: str, covered: list[tuple[int, int]]) -> bool:
     """True when every word left over is filler or a word of the manner of use."""
     for s, e in residue.leftovers(text, covered):
         words = re.findall(r"[a-z]+", text[s:e].lower())
-        if any(w not in _MANNER for w in words):
+        # a run is cut at content words, so filler inside it ("times a day (max") is fine
+        if any(w not in _MANNER and w not in residue.FILLER for w in words):
             return False
     return True
 
