@@ -655,8 +655,10 @@ BLIND_BATCHES = (
     # Written while nothing was tuned: scored with the engine that scored batch 13.
     BlindBatch(14, "2026-11-29", "twice", "2026-11-29", 13),
     BlindBatch(15, "2026-11-29", "once", "2026-11-29", 14),
-    # Written while nothing was tuned: scored with the engine that scored batch 15.
-    BlindBatch(16, "2026-11-29", "once", None),
+    # Written while nothing was tuned: scored with the engine that scored batch 15, and
+    # again with the one that scored batch 17.
+    BlindBatch(16, "2026-11-29", "twice", None),
+    BlindBatch(17, "2026-11-29", "once", None, 15),
 )
 
 _GROUP_LABELS = {

@@ -63,6 +63,11 @@ HOLDOUTS = [
     Holdout(
         16, "c", 200, "f1cc298d9bd77d7be306cafcac1cd2ed407fd5eae865b5a4f122712d2b5422b4", "test"
     ),
+    # Batch 17 the same way (its author's file: sha256 b3af380e...; split "test" and batch 17
+    # added).
+    Holdout(
+        17, "a", 200, "30b3ae7dcc35ceb0965b8a005db7a70a2c4a47b891b1a03c6205e543af2593f0", "test"
+    ),
 ]
 
 
