@@ -704,6 +704,19 @@ def _group_label(key: str) -> str:
     return key.replace("batch", "batch ").replace("-", " ")
 
 
+def _dev_errors_only(result: dict[str, Any], cases: list[dict[str, Any]]) -> dict[str, Any]:
+    """``result`` as written to the results file: the per-case errors of dev cases only.
+
+    A holdout's per-case misses in a committed file would be read by whoever tunes next,
+    and the holdout would stop being one; its cases are counted, not listed."""
+    test_ids = {c["id"] for c in cases if c["split"] == "test"}
+    return {
+        **result,
+        "errors": [e for e in result["errors"] if e["id"] not in test_ids],
+        "test_cases_with_errors": sum(1 for e in result["errors"] if e["id"] in test_ids),
+    }
+
+
 def _print_misses(result: dict[str, Any], allowed: dict[str, dict[str, Any]]) -> None:
     """The missing and extra items of each case in ``allowed`` (dev cases only)."""
     print(f"\nmisses of {result['engine']} on {len(allowed)} dev cases:")
@@ -846,7 +859,7 @@ def main() -> int:
                 "canonical name; follow-ups by value+unit; micro-averaged",
                 "pipeline": pipeline_info,
                 "blind_removed": blind_info,
-                "results": results,
+                "results": [_dev_errors_only(r, cases) for r in results],
                 "by_batch": {
                     k: [{kk: vv for kk, vv in r.items() if kk != "errors"} for r in v]
                     for k, v in by_batch.items()

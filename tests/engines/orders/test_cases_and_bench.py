@@ -179,3 +179,22 @@ def test_the_benchmark_knows_every_blind_batch_and_which_are_holdouts(bench: Mod
     assert [(b.number, b.retired is None) for b in bench.BLIND_BATCHES] == [
         (h.number, h.split == "test") for h in HOLDOUTS
     ]
+
+
+def test_the_results_file_lists_no_test_case_miss(bench: ModuleType) -> None:
+    # A holdout's per-case misses in the committed results file would be read by whoever
+    # tunes next; the file counts them and lists only dev cases' misses.
+    cases = _cases()
+    result = {
+        "engine": "rules",
+        "errors": [{"id": c["id"], "services": {"missing": [], "extra": []}} for c in cases[:40]],
+    }
+    written = bench._dev_errors_only(result, cases)
+    test_ids = {c["id"] for c in cases[:40] if c["split"] == "test"}
+    assert test_ids and written["test_cases_with_errors"] == len(test_ids)
+    assert {e["id"] for e in written["errors"]} == {c["id"] for c in cases[:40]} - test_ids
+    # And the committed file was written that way.
+    on_disk = json.loads((ROOT / "benchmarks" / "results" / "orders.json").read_text())
+    split = {c["id"]: c["split"] for c in cases}
+    for r in on_disk["results"]:
+        assert all(split.get(e["id"]) != "test" for e in r["errors"]), r["engine"]
