@@ -1,4 +1,8 @@
-"""The drug lexicon as a lookup: generic names, brands and synonyms to a generic and RxNorm."""
+"""The drug lexicon as a lookup: generic names, brands and synonyms to a generic and RxNorm.
+
+Two tiers: the main lexicon (names, synonyms, brands: also the targets of ASR repair, see
+``single_names``) and the wider list of generics read by exact spelling only
+(:mod:`carepipe.engines.nlp.lexicon.wider_medications`)."""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from carepipe.engines.nlp.lexicon.medications import BRANDS, GENERICS
+from carepipe.engines.nlp.lexicon.wider_medications import WIDER_GENERICS
 from carepipe.engines.nlp.matcher import PhraseMatcher
 
 
@@ -27,6 +32,8 @@ def drug_lexicon() -> Lexicon:
             phrases.append((syn, name))
     for brand, generic in BRANDS.items():
         phrases.append((brand, generic))
+    # Exact spellings only: never in ``single_names``, so nothing is repaired into them.
+    phrases += [(name, name) for name in WIDER_GENERICS if name not in GENERICS]
     from carepipe.engines.nlp.matcher import phrase_key
 
     singles = {name for name in GENERICS if " " not in name and len(name) >= 7}
@@ -42,6 +49,16 @@ def drug_lexicon() -> Lexicon:
         brand_keys=frozenset(phrase_key(b) for b in BRANDS),
         single_names=tuple(sorted(singles)),
     )
+
+
+def is_wider_generic(name: str) -> bool:
+    """True for a canonical name of the exact-spelling tier (no synonyms, no RxNorm code)."""
+    return name not in GENERICS and name in _wider()
+
+
+@lru_cache(maxsize=1)
+def _wider() -> frozenset[str]:
+    return frozenset(WIDER_GENERICS)
 
 
 def lookup_medication(name: str) -> str | None:

@@ -272,7 +272,7 @@ def _build(
         m.surface.lower() != name
         and not any(
             m.surface.lower() == s
-            for s in GENERICS[name]["synonyms"]  # type: ignore[operator]
+            for s in GENERICS.get(name, {}).get("synonyms", ())  # type: ignore[attr-defined]
         )
         and not is_brand
     ):

@@ -14,11 +14,12 @@ from functools import lru_cache
 @lru_cache(maxsize=1)
 def lexicon_digest() -> str:
     """sha256 (hex) over a canonical JSON dump of every lexicon."""
-    from carepipe.engines.nlp.lexicon import conditions, medications, symptoms
+    from carepipe.engines.nlp.lexicon import conditions, medications, symptoms, wider_medications
 
     payload = {
         "medications": medications.GENERICS,
         "brands": medications.BRANDS,
+        "wider_medications": wider_medications.WIDER_GENERICS,
         "conditions": conditions.CONDITIONS,
         "allergens": conditions.ALLERGENS,
         "symptoms": symptoms.SYMPTOMS,
