@@ -11,21 +11,15 @@ word must say so in the resource.
 from __future__ import annotations
 
 import base64
-import shutil
 
-import pytest
-
-from tests.engines.asr.conftest import say
+from tests.engines.asr.conftest import needs_speech_tools, say
 from tests.support import scribe_api
 from tests.support.scribe_api import post_clip
 
 # SQLite only, and a request limit that fits consultation audio (tests/support/scribe_api.py).
 db_url, client = scribe_api.db_url, scribe_api.client
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("espeak-ng") is None or shutil.which("sox") is None,
-    reason="needs espeak-ng and sox",
-)
+pytestmark = needs_speech_tools
 
 TURNS = [
     (

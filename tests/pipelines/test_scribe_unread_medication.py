@@ -8,22 +8,16 @@ Composition section "Not read by the scribe", never vanish, and never become a m
 from __future__ import annotations
 
 import re
-import shutil
-
-import pytest
 
 from carepipe.interop.fhir.scribe import UNREAD_SECTION_TITLE
-from tests.engines.asr.conftest import say
+from tests.engines.asr.conftest import needs_speech_tools, say
 from tests.support import scribe_api
 from tests.support.scribe_api import post_clip
 
 # SQLite only, and a request limit that fits consultation audio (tests/support/scribe_api.py).
 db_url, client = scribe_api.db_url, scribe_api.client
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("espeak-ng") is None or shutil.which("sox") is None,
-    reason="needs espeak-ng and sox",
-)
+pytestmark = needs_speech_tools
 
 TURNS = [
     (

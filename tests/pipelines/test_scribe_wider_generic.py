@@ -6,22 +6,15 @@ as text (no RxNorm code is claimed for the wider list)."""
 
 from __future__ import annotations
 
-import shutil
-
-import pytest
-
 from carepipe.interop.fhir.scribe import UNREAD_SECTION_TITLE
-from tests.engines.asr.conftest import say
+from tests.engines.asr.conftest import needs_speech_tools, say
 from tests.support import scribe_api
 from tests.support.scribe_api import post_clip
 
 # SQLite only, and a request limit that fits consultation audio (tests/support/scribe_api.py).
 db_url, client = scribe_api.db_url, scribe_api.client
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("espeak-ng") is None or shutil.which("sox") is None,
-    reason="needs espeak-ng and sox",
-)
+pytestmark = needs_speech_tools
 
 TURNS = [
     ("en-us+m3", 170, "For the acne, start tetracycline five hundred milligrams twice daily."),

@@ -8,20 +8,14 @@ the bundle carries that medication and no longer the "Not read by the scribe" se
 from __future__ import annotations
 
 import re
-import shutil
-
-import pytest
 
 from carepipe.interop.fhir.scribe import UNREAD_SECTION_TITLE
-from tests.engines.asr.conftest import say
+from tests.engines.asr.conftest import needs_speech_tools, say
 from tests.review.conftest import accept_flagged_and_approve
 from tests.support.console_http import sign_in
 from tests.support.orders_api import resources
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("espeak-ng") is None or shutil.which("sox") is None,
-    reason="needs espeak-ng and sox",
-)
+pytestmark = needs_speech_tools
 
 TURNS = [
     ("en-us+m3", 170, "For the bladder, start tolterodine two milligrams twice daily."),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -21,6 +22,13 @@ def manifest() -> list[dict]:
 
 def clip(name: str) -> bytes:
     return (DATA / name).read_bytes()
+
+
+#: For test modules that speak with :func:`say` (``pytestmark = needs_speech_tools``).
+needs_speech_tools = pytest.mark.skipif(
+    shutil.which("espeak-ng") is None or shutil.which("sox") is None,
+    reason="needs espeak-ng and sox",
+)
 
 
 def say(tmp: Path, turns: list[tuple[str, int, str]]) -> bytes:

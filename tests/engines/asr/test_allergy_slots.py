@@ -14,7 +14,6 @@ the dev split was, the audio itself picks codeine.
 from __future__ import annotations
 
 import re
-import shutil
 from dataclasses import replace
 
 import pytest
@@ -24,12 +23,9 @@ from carepipe.engines.asr import Transcript, slot_rescoring
 from carepipe.engines.asr.slot_rescoring import score_slots, with_rescoring
 from carepipe.engines.asr.types import Segment, Word
 from carepipe.pipelines.scribe import draft_note, transcribe
-from tests.engines.asr.conftest import say
+from tests.engines.asr.conftest import needs_speech_tools, say
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("espeak-ng") is None or shutil.which("sox") is None,
-    reason="needs espeak-ng and sox",
-)
+pytestmark = needs_speech_tools
 
 # dev e10: the doctor's last words before the question, and the patient's answer.
 CODEINE = [

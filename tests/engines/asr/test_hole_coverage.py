@@ -9,10 +9,7 @@ real engine a real clip's segments with the middle taken out, as the jump left t
 from __future__ import annotations
 
 import re
-import shutil
 from dataclasses import replace
-
-import pytest
 
 from carepipe.engines.asr import faster_whisper_engine as fw
 from carepipe.engines.asr.audio import SAMPLE_RATE, decode_audio
@@ -20,12 +17,9 @@ from carepipe.engines.asr.audio_quality import speech_chunks
 from carepipe.engines.asr.faster_whisper_engine import HOLE_REDECODE_SECONDS, _first_redecoded
 from carepipe.engines.asr.quality import assess
 from carepipe.engines.asr.types import Segment
-from tests.engines.asr.conftest import say
+from tests.engines.asr.conftest import needs_speech_tools, say
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("espeak-ng") is None or shutil.which("sox") is None,
-    reason="needs espeak-ng and sox",
-)
+pytestmark = needs_speech_tools
 
 TURNS = [
     ("en-gb", 160, "Good morning. How have you been?"),

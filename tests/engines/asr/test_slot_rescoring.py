@@ -9,20 +9,15 @@ AMX host the uncapped int8 kernels heard "mometasone" itself:
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from carepipe.core.config import Settings
 from carepipe.engines.asr import slot_rescoring
 from carepipe.engines.asr.slot_rescoring import score_slots
 from carepipe.pipelines.scribe import draft_note, transcribe
-from tests.engines.asr.conftest import say
+from tests.engines.asr.conftest import needs_speech_tools, say
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("espeak-ng") is None or shutil.which("sox") is None,
-    reason="needs espeak-ng and sox",
-)
+pytestmark = needs_speech_tools
 
 MOMETASONE = [
     (

@@ -14,7 +14,6 @@ on a re-decoded tail goes to review (the drugs where this host hears them, the d
 from __future__ import annotations
 
 import io
-import shutil
 import wave
 from dataclasses import replace
 
@@ -29,12 +28,9 @@ from carepipe.engines.asr.faster_whisper_engine import (
 )
 from carepipe.engines.asr.types import Transcript
 from carepipe.pipelines.scribe import draft_note, transcribe
-from tests.engines.asr.conftest import say
+from tests.engines.asr.conftest import needs_speech_tools, say
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("espeak-ng") is None or shutil.which("sox") is None,
-    reason="needs espeak-ng and sox",
-)
+pytestmark = needs_speech_tools
 
 PNEUMONIA = [
     (
