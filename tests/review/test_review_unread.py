@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import delete
+
 from carepipe.interop.fhir.scribe import UNREAD_SECTION_TITLE
+from carepipe.review.models import ReviewItem
 from tests.engines.asr.conftest import needs_speech_tools, say
 from tests.review.conftest import accept_flagged_and_approve
 from tests.support.console_http import sign_in
@@ -84,3 +87,24 @@ def test_the_reviewer_sees_what_was_not_read_and_adds_it(
     (composition,) = resources(bundle, "Composition")
     assert composition["status"] == "final"
     assert UNREAD_SECTION_TITLE not in [s["title"] for s in composition["section"]]
+
+
+def test_a_review_opened_before_unread_words_were_items(client, people, held, db, tmp_path):
+    # Reviews waiting when this version was deployed have no row for their unread words:
+    # approval never waited for them, so they are not shown as flagged, yet can be decided.
+    _job_id, rid = held(say(tmp_path, TURNS))
+    with db.transaction() as s:
+        s.execute(
+            delete(ReviewItem).where(ReviewItem.review_id == rid, ReviewItem.item_id == "unread-0")
+        )
+    detail = client.get(f"/v1/reviews/{rid}", headers=people.cara).json()
+    (item,) = [i for i in detail["items"] if i["kind"] == "unread"]
+    assert not item["flagged"] and item["decision"] == "pending"
+    r = client.post(
+        f"/v1/reviews/{rid}/items/unread-0",
+        headers=people.cara,
+        json={"decision": "reject", "base_version": detail["version"]},
+    )
+    assert r.status_code == 200, r.text
+    (item,) = [i for i in r.json()["items"] if i["kind"] == "unread"]
+    assert item["decision"] == "rejected" and item["removed"]

@@ -96,7 +96,9 @@ def build_detail(
                 draft_fields=d.fields,
                 confidence=d.confidence,
                 needs_review=d.needs_review,
-                flagged=row.flagged if row is not None else d.flagged,
+                # No row: a review opened before this kind of item was tracked (words the
+                # scribe could not read, 2026-11-29); approval does not wait for it.
+                flagged=row.flagged if row is not None else False,
                 reasons=d.reasons,
                 evidence=span_view(d.span),
                 decision=decision,  # type: ignore[arg-type]

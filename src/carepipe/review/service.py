@@ -346,7 +346,13 @@ def decide_item(
     content = load_content(blobs, review.content_key)
     row = session.get(ReviewItem, (review.id, item_id))
     if row is None:
-        raise NotFound(f"review {review.id} has no item {item_id}")
+        # A draft item with no row belongs to a review opened before its kind was tracked:
+        # it can be decided all the same (approval never waited for it).
+        draft = next((d for d in draft_items(note) if d.id == item_id), None)
+        if draft is None:
+            raise NotFound(f"review {review.id} has no item {item_id}")
+        row = ReviewItem(review_id=review.id, item_id=item_id, kind=draft.kind, flagged=False)
+        session.add(row)
     before = {"item": item_id, "decision": row.decision}
     changes: dict[str, Any] = {"item": item_id, "decision": _DECISIONS[decision]}
     if decision == "edit":
