@@ -657,7 +657,7 @@ BLIND_BATCHES = (
     BlindBatch(15, "2026-11-29", "once", "2026-11-29", 14),
     # Written while nothing was tuned: scored with the engine that scored batch 15, and
     # again with the one that scored batch 17.
-    BlindBatch(16, "2026-11-29", "twice", None),
+    BlindBatch(16, "2026-11-29", "twice", "2026-11-29"),
     BlindBatch(17, "2026-11-29", "once", None, 15),
 )
 

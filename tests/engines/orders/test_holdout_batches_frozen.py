@@ -61,7 +61,7 @@ HOLDOUTS = [
     ),
     # Batch 16 the same way (its author's file: sha256 a865480f...).
     Holdout(
-        16, "c", 200, "f1cc298d9bd77d7be306cafcac1cd2ed407fd5eae865b5a4f122712d2b5422b4", "test"
+        16, "c", 200, "f1cc298d9bd77d7be306cafcac1cd2ed407fd5eae865b5a4f122712d2b5422b4", "dev"
     ),
     # Batch 17 the same way (its author's file: sha256 b3af380e...; split "test" and batch 17
     # added).

@@ -129,7 +129,19 @@ GENERICS: tuple[str, ...] = (
     # and the generics of the eleventh pass's brands
     "benzonatate", "procyclidine", "clobetasone", "estradiol", "neomycin", "acetic acid",
     "benzathine penicillin",
+    # fourteenth pass: the biologics of rheumatology, dermatology and IBD (none of them an
+    # English word), and the vitamin D analogue of psoriasis
+    "adalimumab", "etanercept", "infliximab", "golimumab", "certolizumab", "ustekinumab",
+    "secukinumab", "ixekizumab", "tocilizumab", "vedolizumab", "rituximab",
+    "calcipotriene",
 )  # fmt: skip
+
+_CALCIPOTRIOL = r"(?:calcipotriol|calcipotriene)"
+_BETAMETHASONE = r"betamethasone(?:\s+dipropionate)?"
+_CALCIPOTRIOL_BETAMETHASONE = (
+    rf"{_CALCIPOTRIOL}\s*(?:/|\+|and|with)\s*{_BETAMETHASONE}"
+    rf"|{_BETAMETHASONE}\s*(?:/|\+|and|with)\s*{_CALCIPOTRIOL}"
+)
 
 #: Spellings of some of them (a regular expression -> the canonical name).
 SPELLINGS: dict[str, str] = {
@@ -165,4 +177,13 @@ SPELLINGS: dict[str, str] = {
     r"mag\.?\s+ox(?:ide)?": "magnesium oxide",
     # PTU: propylthiouracil, the thionamide of the first trimester (seventh pass).
     r"ptu": "propylthiouracil",
+    # fourteenth pass: the UK names of levodopa with its decarboxylase inhibitor, the UK
+    # name of calcipotriene, and the two-drug psoriasis gel written with a slash
+    r"co-?careldopa": "carbidopa / levodopa",
+    # "Hold heparin gtt", "Heparin bolus per protocol": a heparin infusion or bolus named
+    # with no medication cue (the shared NLP reads a bare "heparin" only after one)
+    r"heparin(?=\s+(?:gtt|drip|infusion|bolus|nomogram)\b)": "heparin",
+    r"co-?beneldopa": "benserazide / levodopa",
+    r"calcipotriol": "calcipotriene",
+    _CALCIPOTRIOL_BETAMETHASONE: "betamethasone / calcipotriene",
 }

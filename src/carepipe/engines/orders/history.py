@@ -81,11 +81,17 @@ _TOLD = re.compile(
     # "admitted with CAP, treated with IV co-amoxiclav" (thirteenth pass)
     r"|(?<!be\s)(?<!been\s)treated\s+with"
     # "switched to Eliquis by cardiology", "stopped by previous physician"
-    r"|(?:started|stopped|switched|changed|prescribed)\s+(?:\w+\s+){0,3}by\s+(?:the\s+|his\s+"
-    r"|her\s+|their\s+|a\s+|previous\s+|another\s+|outside\s+)*(?:\w+olog(?:y|ist)|gp"
+    r"|(?:started|stopped|discontinued|withdrawn|switched|changed|prescribed)\s+(?:\w+\s+){0,3}"
+    r"by\s+(?:the\s+|his\s+"
+    r"|her\s+|their\s+|a\s+|previous\s+|another\s+|outside\s+)*"
+    # "stopped by the renal team", "started by the diabetes nurse" (fourteenth pass): one
+    # word may name whose team
+    r"(?:(?:renal|diabetes|cardiac|heart\s+failure|stroke|medical|surgical|ward|hospital"
+    r"|specialist|community|palliative|liver|chest|memory|pain)\s+)?(?:\w+olog(?:y|ist)|gp"
     r"|physician|doctor|consultant|surgeons?|team|specialist|hospital|dr\b"
     # "Started on aspirin by A&E which he has since stopped" (eleventh pass)
-    r"|a\s?&\s?e\b|ed\b|er\b|casualty|emergency|paramedics?)"
+    r"|a\s?&\s?e\b|ed\b|er\b|casualty|emergency|paramedics?"
+    r"|nurses?|pharmacists?|midwife|practitioners?|registrar|colleagues?)"  # fourteenth pass
     # eleventh pass: what was tried, what the patient keeps to, what they are on despite
     # a result ("She has tried paracetamol ... with little benefit", "good adherence to
     # metformin", "A1c 9.2 despite metformin 1000 mg BID")
@@ -107,9 +113,31 @@ _TOLD = re.compile(
     # relative clause ("Seen by ENT, who started fluticasone spray")
     r"|tolerat(?:ing|es|ed)|intoleran(?:t|ce)|(?:good|poor|partial|no|some)\s+response\s+to"
     r"|responding\s+(?:well\s+)?to|self[-\s]?medicat\w*|bought"
-    r"|\bwho\s+(?:has\s+|had\s+)?(?:started|commenced|prescribed))\b",
+    r"|\bwho\s+(?:has\s+|had\s+)?(?:started|commenced|prescribed)"
+    # fourteenth pass: a stay told with what was given ("Was admitted in March with
+    # pneumonia and given co-amoxiclav")
+    r"|(?:was|were)\s+(?:admitted|seen|treated|discharged)\b.*\bgiven)\b",
     re.IGNORECASE,
 )
+# What a drug did to the patient (fourteenth pass): "Metformin caused diarrhoea",
+# "Ibuprofen makes her asthma worse", "Amlodipine gave her ankle swelling".
+_EFFECT = re.compile(
+    r"\b(?:caused|causes|causing|triggered|(?:makes|made|gives|gave)\s+(?:him|her|them|me))\b",
+    re.IGNORECASE,
+)
+# What the patient did with a drug, reported (fourteenth pass): "c/o gastritis after taking
+# Tab Brufen", "Last dose of apixaban was yesterday evening", "Missed two doses of
+# levothyroxine", "Overdose of paracetamol", "Tried omeprazole with no effect", "Uses
+# salbutamol 2-3 times a week" - unless someone suggests it ("suggested she uses ...").
+_REPORTED = re.compile(
+    r"\bafter\s+(?:taking|starting|using)\b|\blast\s+dose\b(?!\s+(?:tomorrow|today|tonight|due))"
+    r"|\bmissed\b|\boverdose\s+of\b|\bingest(?:ed|ion\s+of)\b|^\s*(?:tried|trialled)\b|\buses\b"
+    # what the patient has by them: "Carries a GTN spray", "Has a salbutamol inhaler at home"
+    r"|\bcarries\b|\b(?:has|have|keeps?)\b[^.;]*\bat\s+home\b|\bstock\s+of\b",
+    re.IGNORECASE,
+)
+_SUGGESTED = re.compile(r"\b(?:suggest|advis|recommend|ask|tell|told|instruct)\w*", re.I)
+_WHY = re.compile(r"\b(?:as|because|since|due\s+to|given)\b", re.IGNORECASE)
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 # A time in the past that an order is never written with ("in March", "at the last visit",
 # "on 2 May", "yesterday"); "in 2 weeks" and "tomorrow" are times to come.
@@ -249,6 +277,10 @@ def _told_with_dose(text: str) -> bool:
         return False  # "Received X yesterday, give Y now": an order stands beside it
     if _TOLD.search(text) is not None:
         return True
+    if _REPORTED.search(text) and not _SUGGESTED.search(text):
+        return True  # "Missed two doses of levothyroxine"
+    if _EFFECT.search(text) and not _WHY.search(text) and not grammar.SWITCH_VERB.search(text):
+        return True  # "Metformin caused diarrhoea" ("switch, as X caused ..." is an order)
     if _WAS_ON.search(text) and (_WEAK.search(text) or _PAST_TIME.search(text)):
         return True  # "Was on Tab Glimestar 2 mg earlier" ("was on X 5 mg, increase ..." is not)
     return any(v in _PAST_FORMS for v in verbs) and _PAST_TIME.search(text) is not None

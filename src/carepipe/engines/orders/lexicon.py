@@ -68,6 +68,9 @@ _PRE_ANAESTHETIC = (
 # Thirteenth pass: an eye examination by the specialist is the referral; "calcium" alone
 # is the test when a list of levels follows ("check calcium and vitamin D levels").
 _EYE_EXAM_BY = r"eye\s+exam(?:ination)?\s+by\s+(?:an?\s+|the\s+)?ophthalmologist"
+# Fourteenth pass: "Widal, CBC, MP": a bare "MP" is the malaria parasite smear in an order
+# context only (AMBIGUOUS_ALIASES), and never methylprednisolone ("IV MP 1 g", "MP pulse").
+_MP = r"(?<!iv\s)(?<!inj\s)mp(?!\s*(?:\d|pulse\b|iv\b|inj\b))"
 _CALCIUM_ALONE = r"calcium(?=\s*(?:,|and|&)\s*[\w\s,&-]{0,40}?\blevels?\b)"
 _CT = r"(?:ct|cat)(?:\s+scan)?"
 _MRI = r"mri(?:\s+scan)?"
@@ -286,6 +289,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"mp\s+(?:card|test|qbc)(?:\s+test)?",
         r"qbc(?:\s+for\s+(?:mp|malaria))?",
         r"peripheral\s+smear\s+for\s+(?:mp|malaria(?:l)?\s+parasite)",
+        _MP,
     ),
     # The rapid antigen test (RDT) is a test of its own beside the smear.
     _lab(
@@ -706,6 +710,8 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"ophthal",
     ),
     _ref("Podiatry", r"podiatry", r"podiatrist", r"foot\s+clinic"),
+    # fourteenth pass: braces, insoles and splints are made by the orthotics service
+    _ref("Orthotics", r"orthotics?(?:\s+(?:clinic|department|service))?", r"orthotists?"),
     _ref("Gastroenterology", r"gastroenterology", r"gastroenterologist", r"gi", r"gastro"),
     # "Pt wants a second opinion": the patient, not physiotherapy (tenth pass)
     _ref("Physiotherapy", r"physiotherapy", r"physical\s+therapy", r"physio", r"pt" + _PT_VERB),
@@ -754,7 +760,17 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _ref("Urology", r"urology", r"urologist", r"uro"),
     _ref("ENT", r"ent", r"otolaryngology"),
     _ref("Oncology", r"oncology", r"oncologist", r"onco"),
-    _ref("General surgery", r"general\s+surgery", r"surgeon", r"surgery", r"surgical"),
+    _ref(
+        "General surgery",
+        r"general\s+surgery",
+        r"surgeon",
+        r"surgery",
+        r"surgical",
+        # "2WW referral to colorectal", "refer to colorectal surgeons" (fourteenth pass);
+        # not "colorectal cancer screening"
+        r"colorectal(?!\s+(?:cancer|carcinoma|ca|screening|polyps?|neoplasia)\b)"
+        r"(?:\s+(?:surgeons?|surgical\s+team|team|clinic))?",
+    ),
     _ref("Rheumatology", r"rheumatology", r"rheumatologist", r"rheum(?:at)?"),
     _ref(
         "Obstetrics and gynecology",
@@ -953,6 +969,9 @@ SERVICES: tuple[ServiceEntry, ...] = (
         "Smoking cessation",
         r"smoking\s+cessation(?:\s+(?:clinic|service|program(?:me)?))?",
         r"stop\s+smoking\s+service",
+        # fourteenth pass
+        r"(?:tobacco|nicotine)\s+cessation(?:\s+(?:clinic|service|program(?:me)?))?",
+        r"quit\s+smoking\s+(?:clinic|service|program(?:me)?)",
     ),
     _ref("Social work", r"social\s+work(?:er)?", r"medical\s+social\s+work(?:er)?"),
     _lab(
@@ -1080,6 +1099,8 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"(?:wound|pus)\s+(?:swab\s+)?(?:for\s+)?(?:culture|m?c\s?&\s?s|c/s)",
         # "swab the wound for MC&S" (thirteenth pass)
         r"swab\s+(?:the\s+)?wound\s+for\s+(?:culture|m?c\s?&\s?s|c/s)",
+        # "Please swab the wound" (fourteenth pass); not "swab the wound with betadine"
+        r"swab\s+(?:the\s+)?wound(?!\s+(?:with|using|in)\b)",
     ),
     _lab("Nasal swab", None, r"nasal\s+swab", r"nasopharyngeal\s+swab"),
     _lab("SARS-CoV-2 RT-PCR", None, r"(?:covid(?:-?19)?\s+)?rt-?pcr(?:\s+for\s+covid(?:-?19)?)?"),
@@ -1307,7 +1328,11 @@ REFERRAL_CONTEXT = re.compile(
     r"\b(?:refer(?:rals?|red)?|consult(?:ation)?s?|send\s+to|see\s+(?!(?:her|his|their|your)\b)"
     r"(?:the\s+)?|review\s+by|"
     # "cardiology OPA": a UK outpatient appointment (thirteenth pass)
-    r"appointment\s+with|opinion|eval(?:uation)?|opd|(?-i:OPA))\b|\br/v\b",
+    r"appointment\s+with|opinion|eval(?:uation)?|opd|(?-i:OPA)"
+    # "Surgery reference": the Indian word for a referral (fourteenth pass); not a
+    # reference range or "for reference"
+    r"|(?<!for\s)reference(?!\s+(?:range|ranges|values?|intervals?|lab|laborator\w*)\b))\b"
+    r"|\br/v\b",
     re.IGNORECASE,
 )
 # Short lab/imaging aliases that also spell ordinary words need an order context.
@@ -1338,6 +1363,7 @@ AMBIGUOUS_ALIASES = frozenset(
         "oct",
         "uds",
         "cr",
+        _MP,
     }
 )
 # Referral aliases that are an order on their own ("Physiotherapy for low back pain").

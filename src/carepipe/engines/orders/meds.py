@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from carepipe.engines.orders import drugs, substances
+from carepipe.engines.orders import continued, drugs, substances
 from carepipe.engines.orders.dose_before import dose_before
 from carepipe.engines.orders.models import DoseStep, Quantity, Timing
 from carepipe.engines.orders.sig import Sig, parse_sig
@@ -289,6 +289,10 @@ def find_meds(text: str) -> list[MedMention]:
         if _SCALE.match(window):
             # "Lispro correction scale AC & HS": when sugars are checked, no dose schedule
             # (eleventh pass; batch 6's h087 and batch 13's labels give none)
+            sig.timing = None
+        if continued.repeated_once(sig.timing, window):
+            # "Permethrin 5% cream - apply at night, repeat after 1 week": one application
+            # at night, given once more (fourteenth pass), not a nightly schedule
             sig.timing = None
         if "unit assumed" in sig.notes and _PATCH_AFTER.match(window):
             # "Evorel 50 patch": the number is the patch's release rate, no dose (eleventh pass)

@@ -143,6 +143,16 @@ _ASIDE = re.compile(
 # or a result (eleventh pass).
 _CONTEXT = re.compile(
     r"(?:\bdespite|\bon\s+top\s+of|\badded\s+to|\bin\s+addition\s+to|\bwhile\s+(?:on|taking)"
+    # "because of the interaction with clopidogrel" (fourteenth pass): the drug it would
+    # interact with is the reason, not an order
+    r"|\binteract(?:ions?|s)?\s+with|\bcontraindicated\s+with"
+    # "Discussed the risks of warfarin", "Discussed statin for primary prevention",
+    # "Information leaflet on metformin given": the topic of a talk or a leaflet
+    r"|\bdiscuss(?:ed|ion\s+(?:of|about|regarding|re))\s+(?:(?:the|his|her|their)\s+)?"
+    r"|\b(?:risks?|benefits?|side[-\s]effects?|pros\s+and\s+cons)\s+(?:(?:and|&)\s+(?:risks?"
+    r"|benefits?|side[-\s]effects?)\s+)?of"
+    r"|\b(?:leaflet|information|education|booklet)\s+(?:on|about|regarding|re|for)"
+    r"|\badvi[sc]ed?\s+(?:regarding|about|re)"  # "Advised regarding paracetamol dosing"
     r"|\b(?:adheren(?:ce|t)|complian(?:ce|t))\s+(?:to|with)"
     r"|(?:\d(?:\.\d+)?\s*%?|\bgoal|\btarget|\bcontrolled|\bstable)\s+on)"
     r"\s+(?:(?:the|his|her|their|current|usual|tab\.?|cap\.?)\s+)*$",
@@ -191,6 +201,13 @@ _REFUSES = re.compile(
 )
 
 
+# "Was offered physiotherapy but declined", "Flu vaccine offered, declined" (fourteenth
+# pass): the refusal with no subject, in a clause of its own
+_BUT_DECLINED = re.compile(
+    r"\s*(?:[-\u2013]\s*)?(?:but\s+)?(?:has\s+|had\s+)?(?:declined|refused)\b", re.IGNORECASE
+)
+
+
 # Words a refusal of what came before may go on with; any other word names a thing of its
 # own ("Pt declined Pap today": the Pap, not the mammogram before it).
 _REFUSAL_WORDS = frozenset(
@@ -204,7 +221,7 @@ _REFUSAL_WORDS = frozenset(
 def refuses(clause: str) -> bool:
     """True when ``clause`` opens with the patient turning down what was proposed, and
     names nothing else."""
-    m = _REFUSES.match(clause)
+    m = _REFUSES.match(clause) or _BUT_DECLINED.match(clause)
     if m is None:
         return False
     return all(w.lower() in _REFUSAL_WORDS for w in re.findall(r"[A-Za-z]+", clause[m.end() :]))

@@ -30,3 +30,6 @@ class ReadState:
         self.sentence_rest: dict[int, str] = {}  # clause start -> its sentence after it
         # (clause seen, drug) of the one drug a clause just told as history (twelfth pass)
         self.told: tuple[int, MedicationOrder] | None = None
+        # drugs listed with no verb of their own, which "All to continue" goes on with
+        # (fourteenth pass)
+        self.unverbed: list[MedicationOrder] = []

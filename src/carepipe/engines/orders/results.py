@@ -55,7 +55,22 @@ PAST_RESULT = re.compile(
     r"|(?<!be\s)(?<!been\s)taken(?=\s*(?:[.;,)]|$))|already\s+(?:been\s+)?(?:booked|arranged"
     r"|requested|scheduled|organi[sz]ed)"
     # twelfth pass: "2D echo (outside): EF 35%", a study marked as done elsewhere
-    r"|(?<=\()(?:done\s+)?(?:outside|elsewhere|external|private|old)(?:\s+(?:hospital|report|lab))?\))",
+    r"|(?<=\()(?:done\s+)?(?:outside|elsewhere|external|private|old)(?:\s+(?:hospital|report|lab))?\)"
+    # fourteenth pass: a study sent with a letter ("His resting ECG from today is enclosed",
+    # "copy attached", "I enclose the report")
+    # fourteenth pass: a verdict in the past ("Spirometry confirmed COPD"), a test done
+    # somewhere ("ECG obtained at triage", "Urine culture sent from clinic on Monday"), an
+    # appointment not attended ("DNA for colonoscopy twice")
+    r"|\b(?:confirmed|excluded|ruled\s+out)\b"
+    r"|\b(?:obtained|performed|done|sent|drawn|taken)\s+(?:at|in|from|by)\s+(?:the\s+)?"
+    r"(?:triage|ed|a\s?&\s?e|er|clinic|gp|surgery|casualty|emergency|ward|admission|outside"
+    r"|another)\b|(?-i:DNA)(?:'?d)?\s+(?:for|to)\b|\b(?:did\s+not|failed\s+to)\s+attend\b"
+    r"|\bawait(?:ing|ed)\b"  # "Awaiting MRI spine", "MRI awaited": asked for already
+    # "Echocardiogram was performed on the ward", "ECG has been done" (fourteenth pass)
+    r"|(?:was|were|has\s+been|have\s+been|had\s+been)\s+(?:already\s+)?(?:performed|done"
+    r"|carried\s+out|completed|obtained)\b"
+    r"|(?:is|are)\s+(?:enclosed|attached)|\b(?:copy|copies|report)\s+(?:enclosed|attached)"
+    r"|\bI\s+(?:enclose|attach|have\s+enclosed|have\s+attached)|please\s+find\s+(?:enclosed|attached))",
     re.IGNORECASE,
 )
 
@@ -75,7 +90,10 @@ _VALUE_AFTER = re.compile(
     r"pg/ml|/mm3|cells\b|mm\b(?!\s*hg))"
     # "Hb 128, eGFR 74", "FBS 98.": a whole number that ends the item (ninth pass); not a
     # zero, which is the first of a series of times ("Troponin 0, 3 h")
-    r"|(?!0\b)\d+(?![\d.])(?=\s*(?:[,;)]|\.(?!\d)|$)))",
+    r"|(?!0\b)\d+(?![\d.])(?=\s*(?:[,;)]|\.(?!\d)|$)"
+    # "Ferritin 8 - iron deficiency": a dash after the value opens what it means (fourteenth
+    # pass)
+    r"|\s+[-\u2013]\s))",
     re.IGNORECASE,
 )
 _TREND_AFTER = re.compile(

@@ -27,6 +27,7 @@ import re
 
 from carepipe.engines.nlp.numbers import NormalizedText, normalize_numbers
 from carepipe.engines.orders import (
+    continued,
     drugs,
     grammar,
     history,
@@ -69,8 +70,10 @@ ENGINE_NAME = "rules"
 # doses at several times of day, changes after the sig); 2.9: the twelfth pass (questions,
 # options and what the patient asks about, "is on" histories, a change after a told drug,
 # shared verdicts, drug levels, clock times); 2.10: the thirteenth pass (counts after a
-# comma, "up to N times", count ranges, held drugs, histories, topics) (docs/orders.md)
-_RULES_VERSION = "2.10.0"
+# comma, "up to N times", count ranges, held drugs, histories, topics); 2.11: the fourteenth
+# pass (continued.py; letters, effects, talks, awaited and enclosed studies, falling
+# strength pairs, biologics) (docs/orders.md)
+_RULES_VERSION = "2.11.0"
 
 _HAS_LETTER = re.compile(r"[A-Za-z]")
 _SWITCH = re.compile(r"\b(?:switch|swap|convert|change|replace)\w*\b.*?\bfrom\b", re.I)
@@ -229,6 +232,7 @@ class RulesOrdersEngine:
         if found.order_count == 0:
             if (
                 repeated_only
+                or continued.all_continue(clause.text, state)
                 or self._continues(clause, norm, state)
                 or _act_on_told(clause, out, state)
             ):
@@ -237,6 +241,9 @@ class RulesOrdersEngine:
             (out.negated if declined else out.not_understood).append(original)
             return
         _stop_told_switched_from(clause, found, out, state)
+        if verb_action is None and earlier is None:
+            state.unverbed.extend(m for m in found.medications if m.action == "start")
+        continued.continue_listed(clause.text, found, earlier)
         out.medications.extend(found.medications)
         out.negated.extend(found.negated)  # "... instead of amoxicillin"
         state.proposed = (state.seen, original, found)
@@ -278,6 +285,8 @@ class RulesOrdersEngine:
         # A clause that is only a schedule (", twice weekly", ", both once daily after
         # lunch"), or a count and a schedule (", one four times a day", ", 2 puffs BD"),
         # finishes the drug before it, or with "all/each/both" every drug of the sentence.
+        if continued.repeat_clause(clause.text, med):
+            return True  # "apply at night, repeat after 1 week" (fourteenth pass)
         if _NOW_HELD.match(clause.text):
             # "apart from lisinopril and HCTZ, which are on hold for AKI" (thirteenth pass)
             for m in state.sentence_meds.get(clause.sentence, [med]):

@@ -44,6 +44,41 @@ _PURPOSE_BEFORE = re.compile(
     r"[^.;]*?\bfor\s+(?:(?:a|an|the|his|her|their)\s+)?$",
     re.IGNORECASE,
 )
+# "increasing by 100 mg every 4 weeks guided by serum urate" (fourteenth pass): the test
+# a titration follows is named, not ordered
+_GUIDE_BEFORE = re.compile(
+    r"\b(?:guided\s+by|according\s+to|depending\s+on|based\s+on|titrated?\s+(?:to|against))"
+    r"\s+(?:(?:the|his|her|their|a|repeat)\s+)?$",
+    re.IGNORECASE,
+)
+# "Seen by physio last week", "under the care of rheumatology": who saw the patient, no
+# referral (fourteenth pass)
+_SEEN_BY_BEFORE = re.compile(
+    r"\b(?:(?:seen|reviewed|assessed|followed(?:\s+up)?|managed|known)\s+by|under\s+(?:the\s+)?"
+    r"(?:care\s+of|follow[-\s]?up\s+(?:of|with))"
+    # "Has an appointment with ENT next week": one already made
+    r"|(?:has|have|had|got)\s+(?:an?\s+|the\s+)?(?:upcoming\s+|existing\s+)?(?:appointment|appt)"
+    r"\s+with)\s+(?:(?:the|a|an|his|her|their)\s+)?$",
+    re.IGNORECASE,
+)
+# "Pain improved with physiotherapy", "Physiotherapy has helped": a service that was had,
+# told for its effect; "Was referred to cardiology last year": a referral made before
+# (fourteenth pass)
+_HAD_BEFORE = re.compile(
+    r"\b(?:improved|better|helped|settled|benefit+ed|responded(?:\s+well)?)\s+"
+    r"(?:with|from|to|by)\s+(?:(?:the|his|her|their|some)\s+)?$",
+    re.IGNORECASE,
+)
+_HAD_AFTER = re.compile(
+    r"\s+(?:(?:has|have|had)\s+(?:really\s+)?(?:helped|worked|been\s+helpful)|helped"
+    r"|did\s+not\s+help|didn'?t\s+help|was\s+(?:helpful|unhelpful))\b",
+    re.IGNORECASE,
+)
+_WAS_REFERRED = re.compile(
+    r"\b(?:(?:was|were|had\s+been)\s+(?:previously\s+|already\s+)?referred|previously\s+referred)\b",
+    re.IGNORECASE,
+)
+_AGO_AFTER = re.compile(r"\s*ago\b", re.IGNORECASE)
 _DIET_AFTER = re.compile(
     r"[-\s]+(?:(?:rich|restricted|restriction|free|controlled)\s+)?diet\b", re.IGNORECASE
 )
@@ -112,10 +147,21 @@ def read_services(
         if h[2].category in ("procedure", "imaging") and _POST_BEFORE.search(text, 0, h[0]):
             taken.append((h[0], h[1]))  # "Post PTCA - continue ...": when, not what to do
             continue
-        if _TOPIC_BEFORE.search(text, 0, h[0]) or (
-            h[2].category == "laboratory" and _HOME_BEFORE.search(text, 0, h[0])
+        if (
+            _TOPIC_BEFORE.search(text, 0, h[0])
+            or _GUIDE_BEFORE.search(text, 0, h[0])
+            or (h[2].category == "laboratory" and _HOME_BEFORE.search(text, 0, h[0]))
         ):
             taken.append((h[0], h[1]))
+            continue
+        if _HAD_BEFORE.search(text, 0, h[0]) or _HAD_AFTER.match(text, h[1]):
+            taken.append((h[0], h[1]))  # "Pain improved with physiotherapy"
+            continue
+        if h[2].category == "referral" and _WAS_REFERRED.search(text):
+            taken.append((h[0], h[1]))  # "Was referred to cardiology last year"
+            continue
+        if h[2].category == "referral" and _SEEN_BY_BEFORE.search(text, 0, h[0]):
+            taken.append((h[0], h[1]))  # "Seen by physio last week": no referral
             continue
         if h[2].category == "procedure" and _PURPOSE_BEFORE.search(text, 0, h[0]):
             taken.append((h[0], h[1]))  # "Review after 7 days for suture removal": the visit's
@@ -159,6 +205,8 @@ def read_services(
 def read_follow_ups(clause: Clause, norm: NormalizedText, out: OrderSet) -> list[tuple[int, int]]:
     covered = []
     for m in _follow_up_matches(clause.text):
+        if _AGO_AFTER.match(clause.text, m.end()):
+            continue  # "Reviewed in clinic 3 months ago": a visit past (fourteenth pass)
         groups = m.groupdict()
         if groups.get("tomorrow") or groups.get("annual"):
             value, unit = (1.0, "d") if groups.get("tomorrow") else (1.0, "a")

@@ -253,6 +253,12 @@ def _strengths(text: str, used: list[tuple[int, int]]) -> tuple[tuple[float, str
     low = _range_low(masked, found[0], used) if found else None
     if low is not None:
         return low, combo
+    pair = _DESCENDING_PAIR.search(masked, 0, found[0].start()) if found else None
+    if pair is not None and to_number(pair.group("hi")) > to_number(found[0].group("v")):
+        # "lisinopril-HCTZ 20-12.5 mg", "Augmentin 875-125 mg" (fourteenth pass): a range
+        # rises, so a falling pair is a combination strength, written as "875/125" is
+        used.append((pair.start(), found[0].end()))
+        return None, True
     for i, m in enumerate(found):
         unit = STRENGTH_UNITS[m.group("u").lower()]
         if m.group("perkg"):
@@ -280,6 +286,7 @@ _WORKED_OUT = re.compile(
     rf"[^()]*?\(\s*(?:=\s*|i\.?e\.?\s*|approx\.?\s*|~\s*)?(?P<v>{NUM})\s*(?P<u>mg|mcg|g)\s*\)",
     re.IGNORECASE,
 )
+_DESCENDING_PAIR = re.compile(rf"(?<![\w./-])(?P<hi>{NUM})\s*[-\u2013]\s*$")
 _RANGE_BEFORE = re.compile(rf"(?<![\w./-])(?P<lo>{NUM})\s*(?:-|\u2013|to)\s*$", re.IGNORECASE)
 
 

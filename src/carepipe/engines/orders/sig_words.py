@@ -192,7 +192,12 @@ _AFTER_DOSE = (
     r"|(?<=tabs )|(?<=\d ))"
 )
 # ... and only where the sig may end: "ON the advice of", "ON ALTERNATE DAYS" are words.
-_END_OF_SIG = r"(?![ \t]+(?!(?:because|for|and|then|x|to|until|with|PRN)\b)\w)"
+# "2.5 mg OM as resting HR 52", "20 mg ON if ..." (fourteenth pass): a reason or a
+# condition may follow too.
+_END_OF_SIG = (
+    r"(?![ \t]+(?!(?:because|for|and|then|x|to|until|with|PRN|as|since|due|if|unless|while"
+    r"|per|after|before)\b)\w)"
+)
 _FREQ: tuple[tuple[str, int, float, str, tuple[str, ...]], ...] = (
     (r"q\.?i\.?d|qds|four\s+times\s+(?:a\s+day|daily|per\s+day)", 4, 1, "d", ()),
     (
@@ -211,6 +216,16 @@ _FREQ: tuple[tuple[str, int, float, str, tuple[str, ...]], ...] = (
         (),
     ),
     (r"every\s+other\s+day|alternate\s+days?|on\s+alternate\s+days|q\.?o\.?d|eod", 1, 2, "d", ()),
+    # "every other week", "fortnightly": one every two weeks (fourteenth pass; a biologic's
+    # schedule)
+    (
+        r"every\s+other\s+week|(?:on\s+)?alternate\s+weeks|fortnightly|every\s+fortnight"
+        r"|once\s+(?:a|every)\s+fortnight",
+        1,
+        2,
+        "wk",
+        (),
+    ),
     (
         r"(?:once\s+)?weekly|once\s+(?:a|per|every)\s+week|every\s+week|(?:a|per)\s+week|/\s*wk"
         # "every Monday", "on Sundays" ("surgery on Monday" is a date, not a schedule)
@@ -328,7 +343,9 @@ PRN_PATTERN = re.compile(
     # The reason may be a threshold ("PRN RR < 8", "prn SBP > 180").
     # "PRN with laxative cover", "PRN with food": what it is taken with is no reason
     r"(?:\s+(?:for\s+)?(?P<reason>(?!for\b|max\b|every\b|q\d|with\b)[a-z][a-z/ ]*?"
-    r"(?:\s*[<>]=?\s*\d+(?:\.\d+)?)?))?"
+    # "PRN seizure lasting > 5 min" (fourteenth pass): the threshold may have its unit
+    r"(?:\s*[<>]=?\s*\d+(?:\.\d+)?(?:\s*(?:min(?:ute)?s?|secs?|seconds?|h|hrs?|hours?|days?"
+    r"|lbs?|kg|mmhg|%|bpm)\b)?)?))?"
     # or a time before the need: "PRN 1 hour before activity".
     # "PRN (max 4 doses/24h)": a bracket after a space too (tenth pass)
     r"(?=$|\s*[,.;:(]|\s+(?:and|then|for|every|max|up\s+to|q\d|before|prior|with)\b|\s+\d"

@@ -77,10 +77,15 @@ def finish_previous(text: str, targets: list[MedicationOrder]) -> bool:
     duration = parse_duration(text)
     if _another_time_of_day(text, timing, targets):
         return True
+    # "Calpol 120 mg/5 ml suspension, 10 ml every 4-6 hours when required" (fourteenth
+    # pass): the need the schedule waits on is the drug's too
+    as_needed, reason = parse_prn(text)
     for med in targets:
         if med.timing is not None or med.steps:
             continue
         med.timing = timing.model_copy()
+        if as_needed and not med.as_needed:
+            med.as_needed, med.as_needed_for = True, reason
         if med.duration is None and duration is not None:
             med.duration = duration
         if volume is not None and med.dose is None:
