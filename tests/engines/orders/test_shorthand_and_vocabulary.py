@@ -281,8 +281,8 @@ def test_new_vocabulary_needs_its_context(engine: RulesOrdersEngine, text: str) 
 
 
 def test_every_generic_of_the_wider_table_is_read_with_its_dose(engine: RulesOrdersEngine) -> None:
-    from carepipe.engines.orders.generics import GENERICS
+    from carepipe.engines.nlp.lexicon.wider_medications import WIDER_GENERICS
 
-    for generic in GENERICS:
+    for generic in WIDER_GENERICS:
         (med,) = engine.extract(f"Start {generic} 5 mg OD").medications
         assert (med.name, med.dose, med.dose_unit) == (generic, 5.0, "mg"), generic

@@ -21,9 +21,10 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from carepipe.engines.nlp.lexicon.wider_medications import WIDER_GENERICS
 from carepipe.engines.orders.brands import BRANDS
 from carepipe.engines.orders.brands import UNITS as BRAND_UNITS
-from carepipe.engines.orders.generics import GENERICS, SPELLINGS
+from carepipe.engines.orders.spellings import SPELLINGS
 
 
 @dataclass(frozen=True)
@@ -508,9 +509,10 @@ NAMES: dict[str, DrugName] = {
     r"aleve": _b("naproxen"),
 }
 
-# Generics the shared lexicon lacks (``generics.py``: typed orders only, not the scribe's
-# ASR vocabulary). setdefault: an entry written above keeps its meaning.
-for _generic in GENERICS:
+# Generics the shared lexicon reads by exact spelling only (``wider_medications.py``: not
+# the scribe's ASR vocabulary), and the orders engine's own spellings (``spellings.py``).
+# setdefault: an entry written above keeps its meaning.
+for _generic in WIDER_GENERICS:
     NAMES.setdefault(re.escape(_generic).replace(r"\ ", r"\s+"), _g(_generic))
 for _pattern, _generic in SPELLINGS.items():
     NAMES.setdefault(_pattern, _g(_generic))

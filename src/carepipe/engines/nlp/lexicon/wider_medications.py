@@ -135,4 +135,9 @@ WIDER_GENERICS: tuple[str, ...] = (
     # and the generics of the eleventh pass's brands
     "benzonatate", "procyclidine", "clobetasone", "estradiol", "neomycin", "acetic acid",
     "benzathine penicillin",
+    # fourteenth pass: the biologics of rheumatology, dermatology and IBD (none of them an
+    # English word), and the vitamin D analogue of psoriasis
+    "adalimumab", "golimumab", "certolizumab",
+    "ixekizumab", "tocilizumab",
+    "calcipotriene",
 )  # fmt: skip
