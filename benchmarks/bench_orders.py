@@ -658,7 +658,9 @@ BLIND_BATCHES = (
     # Written while nothing was tuned: scored with the engine that scored batch 15, and
     # again with the one that scored batch 17.
     BlindBatch(16, "2026-11-29", "twice", "2026-11-29"),
-    BlindBatch(17, "2026-11-29", "once", None, 15),
+    # Scored with rules 2.10.0, and again with 2.11.0 (whose pass never saw it).
+    BlindBatch(17, "2026-11-29", "twice", None, 15),
+    BlindBatch(18, "2026-11-29", "once", None, 16),
 )
 
 _GROUP_LABELS = {

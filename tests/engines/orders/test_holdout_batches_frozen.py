@@ -68,6 +68,10 @@ HOLDOUTS = [
     Holdout(
         17, "a", 200, "30b3ae7dcc35ceb0965b8a005db7a70a2c4a47b891b1a03c6205e543af2593f0", "test"
     ),
+    # Batch 18 the same way (its author's file: sha256 172734b2...).
+    Holdout(
+        18, "e", 200, "bbb5f9aea767f4742f06e2c2289f645e2c6a0d8892658f3d6cc8ca16061ac984", "test"
+    ),
 ]
 
 
