@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from tests.support.orders_api import dose, order, resources, timing_repeat
+from tests.support.orders_api import dose, order, resources, service_texts, timing_repeat
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 
@@ -169,7 +169,7 @@ def test_wider_vocabulary_and_sig_rules_reach_the_bundle(client, auth, run_jobs)
     assert (week["frequency"], week["period"], week["periodUnit"]) == (1, 1, "wk")
     assert meds["naloxone"]["dosageInstruction"][0]["asNeededCodeableConcept"]["text"]
     assert dose(meds["meloxicam"]) == (7.5, "mg")
-    services = {s["code"]["text"] for s in resources(bundle, "ServiceRequest")}
+    services = set(service_texts(bundle))
     assert services == {"Lactate", "CT cervical spine", "Legionella urinary antigen"}
 
 

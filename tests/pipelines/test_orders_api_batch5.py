@@ -7,7 +7,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.orders_api import dose, order, resources, timing_repeat
+from tests.support.orders_api import (
+    dose,
+    drug_names,
+    order,
+    resources,
+    service_texts,
+    timing_repeat,
+)
 
 
 def test_strength_then_half_tablet_is_half_the_strength(client, auth, run_jobs) -> None:
@@ -33,7 +40,7 @@ def test_one_schedule_for_a_list_of_drugs(client, auth, run_jobs) -> None:
         client, auth, run_jobs, "Tab Ecosprin 75, Tab Clopilet 75, Tab Atorva 40 - all 0-0-1"
     )
     meds = resources(bundle, "MedicationRequest")
-    assert [m["medicationCodeableConcept"]["text"] for m in meds] == [
+    assert drug_names(bundle) == [
         "aspirin (Ecosprin)",
         "clopidogrel (Clopilet)",
         "atorvastatin (Atorva)",
@@ -46,7 +53,7 @@ def test_one_schedule_for_a_list_of_drugs(client, auth, run_jobs) -> None:
 def test_a_vitamin_level_is_a_test_not_a_vitamin(client, auth, run_jobs) -> None:
     _job, bundle = order(client, auth, run_jobs, "S. uric acid, S. calcium, vit D levels, B12")
     assert resources(bundle, "MedicationRequest") == []
-    labs = sorted(s["code"]["text"] for s in resources(bundle, "ServiceRequest"))
+    labs = sorted(service_texts(bundle))
     assert labs == ["Serum calcium", "Uric acid", "Vitamin B12", "Vitamin D level"]
 
 

@@ -13,6 +13,7 @@ from tests.support.orders_api import (
     order,
     order_action,
     resources,
+    service_texts,
     timing_repeat,
 )
 
@@ -61,7 +62,7 @@ def test_shared_specimens_and_follow_ups_in_other_words(client, auth, run_jobs) 
         "Follow up with cardiology in 1 week and PCP in 2 weeks."
     )
     _job, bundle = order(client, auth, run_jobs, text)
-    texts = sorted(s["code"]["text"] for s in resources(bundle, "ServiceRequest"))
+    texts = sorted(service_texts(bundle))
     assert texts == [
         "Legionella urinary antigen",
         "Pneumococcal urinary antigen",

@@ -13,6 +13,7 @@ from tests.support.orders_api import (
     order,
     order_action,
     resources,
+    service_texts,
     timing_repeat,
 )
 
@@ -35,7 +36,7 @@ def test_listed_drugs_all_continued(client, auth, run_jobs) -> None:
     )
     _job, bundle = order(client, auth, run_jobs, text)
     meds = resources(bundle, "MedicationRequest")
-    assert [m["medicationCodeableConcept"]["text"] for m in meds] == [
+    assert drug_names(bundle) == [
         "metoprolol (Met XL)",
         "atorvastatin (Storvas)",
         "levothyroxine",
@@ -52,7 +53,7 @@ def test_interaction_drug_and_new_names(client, auth, run_jobs) -> None:
     )
     _job, bundle = order(client, auth, run_jobs, text)
     meds = resources(bundle, "MedicationRequest")
-    names = [m["medicationCodeableConcept"]["text"] for m in meds]
+    names = drug_names(bundle)
     assert "clopidogrel" not in " ".join(names)
     assert names[:2] == ["omeprazole", "lansoprazole"]
     assert [order_action(m) for m in meds[:2]] == ["stop", "start"]
@@ -70,7 +71,7 @@ def test_new_services_and_services_had(client, auth, run_jobs) -> None:
         "Please swab the wound. Widal, CBC, MP. Awaiting MRI spine."
     )
     _job, bundle = order(client, auth, run_jobs, text)
-    services = sorted(s["code"]["text"] for s in resources(bundle, "ServiceRequest"))
+    services = sorted(service_texts(bundle))
     assert services == [
         "CBC",
         "General surgery",

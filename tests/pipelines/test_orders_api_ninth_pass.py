@@ -5,7 +5,14 @@ must not reach the bundle as orders (or as stops); the orders beside them must."
 
 from __future__ import annotations
 
-from tests.support.orders_api import dose, drugs_with_status, order, resources, timing_repeat
+from tests.support.orders_api import (
+    dose,
+    drugs_with_status,
+    order,
+    resources,
+    service_texts,
+    timing_repeat,
+)
 
 
 def test_results_and_tests_in_hand_send_no_service(client, auth, run_jobs) -> None:
@@ -50,5 +57,5 @@ def test_a_switch_a_discharge_and_a_uk_inhaler(client, auth, run_jobs) -> None:
 
 def test_uk_tests_and_a_study_named_twice_in_brackets(client, auth, run_jobs) -> None:
     _job, bundle = order(client, auth, run_jobs, "Group and save, FBC, clotting. USG pelvis (TVS)")
-    texts = sorted(s["code"]["text"] for s in resources(bundle, "ServiceRequest"))
+    texts = sorted(service_texts(bundle))
     assert texts == ["CBC", "Coagulation panel", "Pelvic ultrasound", "Type and screen"]

@@ -5,7 +5,7 @@ orders beside them must."""
 
 from __future__ import annotations
 
-from tests.support.orders_api import dose, drug_names, order, resources
+from tests.support.orders_api import dose, drug_names, order, resources, service_texts
 
 
 def test_history_beside_an_order_is_listed_not_sent(client, auth, run_jobs) -> None:
@@ -52,7 +52,7 @@ def test_lakh_units_and_new_services(client, auth, run_jobs) -> None:
     )
     (med,) = resources(bundle, "MedicationRequest")
     assert dose(med) == (600000, "[iU]")
-    got = sorted(s["code"]["text"] for s in resources(bundle, "ServiceRequest"))
+    got = sorted(service_texts(bundle))
     assert got == ["Anti-Xa level", "Haptoglobin", "Hepatology"]
     assert job["result"]["not_understood"] == []
 
@@ -64,5 +64,5 @@ def test_and_is_not_a_one_day_follow_up(client, auth, run_jobs) -> None:
     (visit,) = resources(bundle, "Appointment")
     interval = next(e for e in visit["extension"] if e["url"].endswith("follow-up-interval"))
     assert (interval["valueDuration"]["value"], interval["valueDuration"]["code"]) == (3, "wk")
-    got = sorted(s["code"]["text"] for s in resources(bundle, "ServiceRequest"))
+    got = sorted(service_texts(bundle))
     assert got == ["MRI knee", "Physiotherapy"]

@@ -6,7 +6,14 @@ other words must reach it as the writer meant."""
 
 from __future__ import annotations
 
-from tests.support.orders_api import dose, drugs_with_status, order, resources, timing_repeat
+from tests.support.orders_api import (
+    dose,
+    drugs_with_status,
+    order,
+    resources,
+    service_texts,
+    timing_repeat,
+)
 
 
 def test_doses_given_earlier_and_current_meds_are_not_ordered(client, auth, run_jobs) -> None:
@@ -57,5 +64,5 @@ def test_discharge_list_headings_and_new_names(client, auth, run_jobs) -> None:
     action = next(e for e in meds[0]["extension"] if e["url"].endswith("order-action"))
     assert action["valueCode"] == "change"
     assert dose(meds[2]) == (1000, "mL")
-    texts = sorted(s["code"]["text"] for s in resources(bundle, "ServiceRequest"))
+    texts = sorted(service_texts(bundle))
     assert texts == ["Aldosterone", "Urinalysis"]

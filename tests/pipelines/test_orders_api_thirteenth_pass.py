@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from tests.support.orders_api import (
     dose,
+    drug_names,
     drugs_with_status,
     follow_up_intervals,
     listed,
     order,
     order_action,
     resources,
+    service_texts,
     timing_repeat,
 )
 
@@ -70,8 +72,8 @@ def test_new_names_and_a_recheck_with_the_practice_nurse(client, auth, run_jobs)
         "Repeat Cr in AM. Recheck BP in 4 weeks with the practice nurse."
     )
     _job, bundle = order(client, auth, run_jobs, text)
-    names = [m["medicationCodeableConcept"]["text"] for m in resources(bundle, "MedicationRequest")]
+    names = drug_names(bundle)
     assert names == ["gliclazide / metformin (Glizid M)", "hydrocortisone (Hydrocort)"]
-    services = sorted(s["code"]["text"] for s in resources(bundle, "ServiceRequest"))
+    services = sorted(service_texts(bundle))
     assert services == ["Cardiology", "Creatinine", "Holter monitor"]
     assert follow_up_intervals(bundle) == [(4, "wk")]

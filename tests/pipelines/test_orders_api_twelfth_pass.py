@@ -15,6 +15,7 @@ from tests.support.orders_api import (
     order,
     order_action,
     resources,
+    service_texts,
     timing_repeat,
 )
 
@@ -73,5 +74,5 @@ def test_clock_times_bracketed_actions_and_drug_levels(client, auth, run_jobs) -
     assert (repeat["frequency"], repeat["period"], repeat["periodUnit"]) == (1, 1, "d")
     assert order_action(aspirin) == "continue"
     assert dose(vancomycin) == (1.25, "g")
-    texts = [s["code"]["text"] for s in resources(bundle, "ServiceRequest")]
+    texts = service_texts(bundle)
     assert texts == ["Vancomycin trough level"]

@@ -31,6 +31,11 @@ def drug_names(bundle: dict) -> list[str]:
     return [m["medicationCodeableConcept"]["text"] for m in resources(bundle, "MedicationRequest")]
 
 
+def service_texts(bundle: dict) -> list[str]:
+    """The code text of each ServiceRequest, in entry order."""
+    return [s["code"]["text"] for s in resources(bundle, "ServiceRequest")]
+
+
 def drugs_with_status(bundle: dict) -> list[tuple[str, str]]:
     """(medication text, status) of each MedicationRequest, in entry order."""
     return [
