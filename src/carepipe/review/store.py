@@ -21,7 +21,7 @@ from carepipe.core.blobs import BlobStore
 from carepipe.core.clock import utcnow
 from carepipe.core.crypto import sha256_hex
 from carepipe.engines.asr import Transcript
-from carepipe.review.content import Content, draft_items, initial_content
+from carepipe.review.content import UNREAD, Content, draft_items, initial_content
 from carepipe.review.models import Review, ReviewItem, ReviewVersion
 
 #: Artifact kinds this package reads (written by the scribe's asr and note stages) and
@@ -67,7 +67,7 @@ def prepare_review(
     confs = [
         i.confidence
         for i in items
-        if i.confidence is not None and i.kind not in ("sentence", "unread")
+        if i.confidence is not None and i.kind not in ("sentence", UNREAD)
     ]
     return PreparedReview(
         content_key=key,

@@ -51,16 +51,6 @@ def drug_lexicon() -> Lexicon:
     )
 
 
-def is_wider_generic(name: str) -> bool:
-    """True for a canonical name of the exact-spelling tier (no synonyms, no RxNorm code)."""
-    return name not in GENERICS and name in _wider()
-
-
-@lru_cache(maxsize=1)
-def _wider() -> frozenset[str]:
-    return frozenset(WIDER_GENERICS)
-
-
 def lookup_medication(name: str) -> str | None:
     """The canonical generic for a name, synonym or brand ("Tylenol" -> "acetaminophen")."""
     return drug_lexicon().matcher.lookup(name)

@@ -137,7 +137,5 @@ WIDER_GENERICS: tuple[str, ...] = (
     "benzathine penicillin",
     # fourteenth pass: the biologics of rheumatology, dermatology and IBD (none of them an
     # English word), and the vitamin D analogue of psoriasis
-    "adalimumab", "golimumab", "certolizumab",
-    "ixekizumab", "tocilizumab",
-    "calcipotriene",
+    "adalimumab", "golimumab", "certolizumab", "ixekizumab", "tocilizumab", "calcipotriene",
 )  # fmt: skip
