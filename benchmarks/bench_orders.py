@@ -659,7 +659,7 @@ BLIND_BATCHES = (
     # again with the one that scored batch 17.
     BlindBatch(16, "2026-11-29", "twice", "2026-11-29"),
     # Scored with rules 2.10.0, and again with 2.11.0 (whose pass never saw it).
-    BlindBatch(17, "2026-11-29", "twice", None, 15),
+    BlindBatch(17, "2026-11-29", "twice", "2026-11-29", 15),
     BlindBatch(18, "2026-11-29", "once", None, 16),
 )
 

@@ -66,7 +66,7 @@ HOLDOUTS = [
     # Batch 17 the same way (its author's file: sha256 b3af380e...; split "test" and batch 17
     # added).
     Holdout(
-        17, "a", 200, "30b3ae7dcc35ceb0965b8a005db7a70a2c4a47b891b1a03c6205e543af2593f0", "test"
+        17, "a", 200, "30b3ae7dcc35ceb0965b8a005db7a70a2c4a47b891b1a03c6205e543af2593f0", "dev"
     ),
     # Batch 18 the same way (its author's file: sha256 172734b2...).
     Holdout(

@@ -83,8 +83,6 @@ KNOWN_DEV_MISSES = {
     "it (a rule would need to tell a condition from a reason for every test)",
     "m023": "bare 'vitamin D' and 'calcium' in a lab list are also drugs; no list rule reads them as tests",
     "m033": "'Neb with Levolin ... and Budecort ... q6h': a schedule after the second drug of 'X and Y' is not shared with the first",
-    "m051": "history ('Was on warfarin until 2023 ... switched her to apixaban, currently stable') is not recognised; both are ordered",
-    "m064": "'Metformin XR 500 -> 1000 mg': an arrow between doses is not read as a change",
     "m093": "'Skip tomorrow morning's dose' labelled hold (its author flagged it uncertain); 'skip' is not a hold word",
     "m106": "'send CSF for routine analysis and culture': the split wording is not read as two CSF tests",
     "m112": "'urine protein:creatinine ratio' (a table entry) is split at the colon and orders a serum creatinine",
@@ -145,7 +143,6 @@ KNOWN_DEV_MISSES |= {
     "r027": "'trough before 4th dose' after 'pharmacy to dose;' is in its own clause, so it is not read as vancomycin's level",
     "r045": "'Legionella and pneumococcal urine Ag': the first test of the pair is not read",
     "r056": "'Albuterol HFA 90 mcg/actuation, 2 puffs ... q4-6h PRN': the strength per actuation is read as the dose, not the puff count",
-    "r061": "'see him again in 6 months with a flow rate': 'flow rate' is not read as uroflowmetry",
     "r095": "'Cr prior to scan': a bare 'Cr' is not read as creatinine",
     "r105": "'Augmentin 875-125 mg ... i tab PO BID': the Roman 'i tab' schedule is lost (the falling pair has been a combination strength, no dose, since the fourteenth pass)",
     "r112": "'with D50 25 g IV': dextrose after 'with' is read as a vehicle (as p100)",
@@ -220,6 +217,24 @@ KNOWN_DEV_MISSES |= {
     "c195": "'Co-careldopa 12.5/50 one tablet': the label gives 1 tablet as the dose; a slash strength gives no dose (as v072)",
     "c138": "'Bloods: B12, folate, TFTs, calcium, FBC': a bare 'calcium' in a lab list is also a drug; no list rule reads it (as m023)",
     "c158": "'K and Cr on day 3 and again at 1 week': two short test names with a day and no test verb are not read",
+}
+
+
+# Batch 17 (fifteenth pass): the misses left after its general rules, labels untouched.
+# First the labels that contradict batches 1-4's or other dev batches' conventions (or name
+# what the comparison does not equate), then engine gaps.
+KNOWN_DEV_MISSES |= {
+    "a074": "'Prednisone taper: 60 mg x 3 days, ...': the label gives each step once daily, a frequency the text does not write (r016 and v193 write 'daily'); the engine does not supply one",
+    "a076": "'Humalog per sliding scale AC': the label gives 3 a day; h087, r036 and s042 label a sliding or correction scale with no schedule (as c038)",
+    "a083": "'CTA chest PE protocol': the label orders a CT pulmonary angiogram; batch 15's b093 labels the same words 'CT angiography chest', as the engine reads them",
+    "a106": "label names 'polyethylene glycol 3350'; the engine's canonical is 'polyethylene glycol' (the comparison has no synonym, as b151)",
+    "a137": "'Co-codamol 30/500 two tablets': the label gives 2 tablets as the dose (a slash strength gives none: v072, c099), and 'polyethylene glycol 3350' for Laxido (as b151)",
+    "a140": "'Review in 48 hours if spreading': the label books no follow-up; a condition after the visit's time keeps the booking in the corpus ('Come back in 3 days if no better', w126)",
+    "a188": "'Refer to ophthalmology for visual fields': the label leaves the study out (as v116, b062), while h123 and p057 order the study named after a referral's 'for', as the engine does",
+    "a039": "'x 2 weeks, review after that with CBC, RBS': 'after that' is not given the course's duration (s069 labels a 'Review after that' with no follow-up)",
+    "a063": "'Stop all antiplatelets 5 days before TURP': the procedure a stop prepares for is not read (s080's 'Posted for lap cholecystectomy' is labelled no order)",
+    "a098": "'Pt reports taking ibuprofen 800 mg TID ... Advised to stop.': 'Advised to stop' is not carried back to the drug told (and the label gives the stop no dose, against the sixth pass's convention)",
+    "a197": "spoken 'naproxen two-fifty' is read by the shared number reader as '2-50', no dose (as s116)",
 }
 
 

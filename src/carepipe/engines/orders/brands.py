@@ -494,10 +494,24 @@ TWELFTH_PASS_BRANDS: dict[str, str] = {
     r"fucithalmic": "fusidic acid",
 }
 
+#: Fifteenth pass (2026-11-29), real and common names (pack compositions): febuxostat
+#: (Febustat, Zydus), iron sucrose injection (Orofer-S, Emcure), ciprofloxacin / tinidazole
+#: (Ciplox-TZ, Cipla), the premixed human insulins (Mixtard 30/70, Novo Nordisk; Huminsulin
+#: 30/70, Lilly), and tranexamic acid (Pause, Emcure) only after "Tab", where the English
+#: word cannot be meant.
+FIFTEENTH_PASS_BRANDS: dict[str, str] = {
+    r"febustat": "febuxostat",
+    r"orofer[-\s]?s": "iron sucrose",
+    r"ciplox[-\s]?tz": "ciprofloxacin / tinidazole",
+    r"mixtard|huminsulin(?=\s*30\s*/\s*70)": "insulin isophane / insulin regular",
+    r"(?<=tab\s)pause|(?<=tab\.\s)pause|(?<=tablet\s)pause": "tranexamic acid",
+}
+
 #: Units of a bare strength for brands not in mg ("Apidra 6" is 6 units).
 UNITS: dict[str, str] = {
     "insulin glulisine": "[iU]",
     "insulin regular": "[iU]",
+    "insulin isophane / insulin regular": "[iU]",
     "cholecalciferol": "[iU]",
     "potassium chloride": "meq",
     "epoetin alfa": "[iU]",
@@ -513,3 +527,4 @@ BRANDS.update({k: v for k, v in NINTH_PASS_BRANDS.items() if k not in BRANDS})
 BRANDS.update({k: v for k, v in TENTH_PASS_BRANDS.items() if k not in BRANDS})
 BRANDS.update({k: v for k, v in ELEVENTH_PASS_BRANDS.items() if k not in BRANDS})
 BRANDS.update({k: v for k, v in TWELFTH_PASS_BRANDS.items() if k not in BRANDS})
+BRANDS.update({k: v for k, v in FIFTEENTH_PASS_BRANDS.items() if k not in BRANDS})

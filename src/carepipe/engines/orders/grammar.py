@@ -289,8 +289,10 @@ def taken_on_the_day(text: str) -> bool:
 # q6h": a change written after the current sig, with the new dose or schedule after "to"
 # (eleventh pass).
 _CHANGE_AFTER = re.compile(
-    r"(?:->|\u2192|(?<![\w/])[-\u2013:])\s*(?:change|increase|decrease|reduce|titrate)\w*\s+"
-    r"(?:(?:the\s+)?(?:dose|frequency)\s+)?to\s+(?P<to>[^,;()]*)",
+    r"(?:(?:->|\u2192|(?<![\w/])[-\u2013:])\s*(?:change|increase|decrease|reduce|titrate)\w*\s+"
+    r"(?:(?:the\s+)?(?:dose|frequency)\s+)?to\s+"
+    # "amlodipine 5 mg daily -> 10 mg daily": an arrow alone to the new dose (fifteenth pass)
+    r"|(?:->|\u2192)\s*(?=\d))(?P<to>[^,;()]*)",
     re.IGNORECASE,
 )
 _LATER = re.compile(r"\b(?:after|in\s+\d|if|once|when|until|by\s+\d)\b", re.IGNORECASE)
@@ -319,3 +321,18 @@ def change_after_dose(m: meds.MedMention, text: str, end: int) -> bool:
         m.timing = timing
     m.consumed.append(found.span())
     return True
+
+
+_FORM_WORD = re.compile(r"\b(?:tabs?|tablets?|caps?|capsules?)\b", re.IGNORECASE)
+
+
+def bare_count_stopped(m: meds.MedMention, text: str) -> bool:
+    """True when a stopped or held drug's only "dose" is a bare number read as a tablet
+    count ("Stop Tab Glycomet GP 2": the product's variant, nothing given; fifteenth pass).
+    A count written with its form ("Stop 2 tabs of Dolo") or with a schedule stays."""
+    return (
+        m.dose_unit in ("tablet", "capsule")
+        and m.strength is None
+        and m.timing is None
+        and _FORM_WORD.search(text, min(m.start, m.name_start), max(m.end, m.name_end)) is None
+    )

@@ -69,10 +69,15 @@ _TOLD = re.compile(
     # "was started by her physician"; not "has been stopped and replaced with" (done now),
     # nor "was given IV ceftriaxone, which we will switch" (a stop to come, batch 8 m161)
     r"|(?:was|were|had\s+been)\s+(?:started|commenced|increased|decreased|reduced|changed"
-    r"|prescribed)"
+    r"|prescribed|tried|trialled)"
     # "She stopped amlodipine herself": the patient's own act ("Metformin stopped 2 days
     # ago", with no one named, stays a stop as in the seventh pass)
     r"|(?:she|he|they|patient|pt)\s+(?:has\s+|had\s+)?stopped|herself|himself|themselves"
+    # "Has stopped taking her ramipril", "Stopped taking atorvastatin" (fifteenth pass)
+    r"|stopped\s+taking|ran\s+out\s+of"
+    # "Her GP started amlodipine 5 mg" (fifteenth pass): another's start, told
+    r"|\b(?:gp|consultant|physician|doctor|\w+ologists?|\w+ology|team)\s+(?:started|commenced"
+    r"|prescribed|stopped|increased|reduced|switched)"
     # "2 g IV given in ED", "given by the paramedics"; not "to be given in the ward"
     r"|(?<!be\s)given\s+(?:(?:in|at|by)\s+(?:the\s+)?(?:ed|a\s?&\s?e|er|casualty|emergency"
     r"|triage|resus|ambulance|paramedics?|crew)|earlier|overnight|last\s+night|yesterday"
@@ -122,7 +127,17 @@ _TOLD = re.compile(
 # What a drug did to the patient (fourteenth pass): "Metformin caused diarrhoea",
 # "Ibuprofen makes her asthma worse", "Amlodipine gave her ankle swelling".
 _EFFECT = re.compile(
-    r"\b(?:caused|causes|causing|triggered|(?:makes|made|gives|gave)\s+(?:him|her|them|me))\b",
+    r"\b(?:caused|causes|causing|triggered|(?:makes|made|gives|gave)\s+(?:him|her|them|me)"
+    # "Gabapentin was ineffective", "Sertraline did not help" (fifteenth pass)
+    r"|(?:was|were|has\s+been|have\s+been|proved)\s+(?:ineffective|unhelpful|not\s+effective"
+    r"|of\s+(?:no|little)\s+(?:benefit|help|use))|(?:did\s+not|didn't)\s+(?:help|work))\b",
+    re.IGNORECASE,
+)
+# How a drug helps the patient, told (fifteenth pass): "Paracetamol helps the pain", "Reports
+# good relief with paracetamol", "Finds ibuprofen helpful"; only with no verb in the clause
+# or the rest of its sentence ("Ondansetron helps, continue 4 mg TDS PRN" continues it).
+_HELPS = re.compile(
+    r"\b(?:helps|(?:good|some|partial|little|no)\s+relief\s+(?:with|from)|finds?\b.*\bhelpful)\b",
     re.IGNORECASE,
 )
 # What the patient did with a drug, reported (fourteenth pass): "c/o gastritis after taking
@@ -132,8 +147,20 @@ _EFFECT = re.compile(
 _REPORTED = re.compile(
     r"\bafter\s+(?:taking|starting|using)\b|\blast\s+dose\b(?!\s+(?:tomorrow|today|tonight|due))"
     r"|\bmissed\b|\boverdose\s+of\b|\bingest(?:ed|ion\s+of)\b|^\s*(?:tried|trialled)\b|\buses\b"
+    # "Failed metformin due to GI upset" (fifteenth pass)
+    r"|^\s*(?:(?:has|have|had)\s+)?failed\b(?!\s+to\b)"
     # what the patient has by them: "Carries a GTN spray", "Has a salbutamol inhaler at home"
     r"|\bcarries\b|\b(?:has|have|keeps?)\b[^.;]*\bat\s+home\b|\bstock\s+of\b",
+    re.IGNORECASE,
+)
+# A trial told as past (fifteenth pass): "Previous trial of pregabalin stopped due to
+# drowsiness", "Prior course of doxycycline".
+_PAST_TRIAL = re.compile(
+    r"\b(?:previous|prior|past|earlier|failed)\s+(?:trials?|courses?|use)\s+of\b"
+    r"|\bhad\s+(?:a\s+|an\s+)?(?:\d+[-\s](?:days?|weeks?|months?)\s+)?(?:trials?|courses?)\s+of\b"
+    # "Completed 5 days of amoxicillin", "Has been off aspirin for 2 weeks"
+    r"|\b(?:finished|completed)\s+\d+\s+(?:days?|weeks?|months?)\s+of\b"
+    r"|\b(?:(?:has|have|had)\s+been|(?:is|are|was|were)\s+(?:currently\s+|now\s+)?)\s*off\b",
     re.IGNORECASE,
 )
 _SUGGESTED = re.compile(r"\b(?:suggest|advis|recommend|ask|tell|told|instruct)\w*", re.I)
@@ -214,7 +241,9 @@ def _ongoing(text: str, rest: str) -> bool:
 
 
 # "stopped" is not among them: "Stopped metformin 2 weeks ago" still records the stop.
-_PAST_FORMS = frozenset({"started", "increased", "decreased", "reduced", "changed", "switched"})
+_PAST_FORMS = frozenset(
+    {"started", "increased", "decreased", "reduced", "changed", "switched", "added"}
+)
 
 
 class _Drug(Protocol):
@@ -232,6 +261,8 @@ def tells_the_past(text: str, drugs: Sequence[_Drug], rest: str = "") -> bool:
     ``rest`` is the sentence after the clause: a verb there ("Pt on Tab Metformin 500 BD,
     continue") may act on the drug, so a clause with no verb is then not read as history."""
     if drugs and (_told_with_dose(text) or _ongoing(text, rest)):
+        return True
+    if drugs and _HELPS.search(text) and not _verbs(text) and not _verbs(rest):
         return True
     if (
         drugs
@@ -273,9 +304,11 @@ def _told_with_dose(text: str) -> bool:
     """The eighth pass's history, read even when a dose is written: every verb in the
     past ("Received ...", "was started by ...", "started ... last week"), none present."""
     verbs = _verbs(text)
+    if _PAST_TRIAL.search(text):
+        verbs = [v for v in verbs if v != "trial"]  # "Previous trial of X": a noun
     if any(not (v.endswith("ed") or v == "given") for v in verbs):
         return False  # "Received X yesterday, give Y now": an order stands beside it
-    if _TOLD.search(text) is not None:
+    if _TOLD.search(text) is not None or _PAST_TRIAL.search(text) is not None:
         return True
     if _REPORTED.search(text) and not _SUGGESTED.search(text):
         return True  # "Missed two doses of levothyroxine"

@@ -74,7 +74,16 @@ _MP = r"(?<!iv\s)(?<!inj\s)mp(?!\s*(?:\d|pulse\b|iv\b|inj\b))"
 _CALCIUM_ALONE = r"calcium(?=\s*(?:,|and|&)\s*[\w\s,&-]{0,40}?\blevels?\b)"
 _CT = r"(?:ct|cat)(?:\s+scan)?"
 _MRI = r"mri(?:\s+scan)?"
-_US = r"(?:ultrasound|ultrasonography|sonogram|usg|us)(?:\s+scan)?"
+# "Foot check with podiatry" (fifteenth pass): the service named with what it does
+_FOOT_CHECK_BY = (
+    r"(?:annual\s+)?foot\s+(?:check|care|review|assessment|screening)\s+with\s+(?:the\s+)?"
+    r"(?:podiatry|podiatrist)"
+)
+_FLOW_RATE = (
+    r"(?<!peak\s)(?<!oxygen\s)(?<!o2\s)(?<!infusion\s)(?:urinary\s+|urine\s+)?flow\s+rate"
+    r"(?!\s*(?:of|at|[:=]|\d))"
+)
+_US = r"(?:ultrasound|ultrasonography|sonogram|usg|uss|us)(?:\s+scan)?"  # UK "USS": 15th pass
 _XR = r"(?:x-?\s?rays?|xr|radiograph|film)"
 # Views written after a plain film: "CXR PA view", "X-ray both knees AP/lat", "2 view".
 _VIEW = r"(?:\s+(?:pa|ap|lat(?:eral)?|ap\s*/\s*lat|pa\s*/\s*lat|2|two|plain)(?:\s+views?)?)?"
@@ -217,7 +226,14 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _lab("Magnesium", "19123-9", r"(?:serum\s+)?magnesium", r"mg\s+level", _MG),
     _lab("ALT", "1742-6", r"alt", r"sgpt", r"alanine\s+aminotransferase"),
     _lab("AST", "1920-8", r"sgot", r"aspartate\s+aminotransferase"),
-    _lab("Creatine kinase", "2157-6", r"cpk", r"creatine\s+(?:phospho)?kinase", r"ck"),
+    _lab(
+        "Creatine kinase",
+        "2157-6",
+        r"cpk",
+        r"creatine\s+(?:phospho)?kinase",
+        r"ck",
+        r"ck\s+levels?",  # "CK level." alone is the test, as "CK" in an order is
+    ),
     _lab("CK-MB", None, r"cpk[-\s]?mb", r"ck[-\s]?mb"),
     _lab(
         "Uric acid",
@@ -419,7 +435,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _lab(
         "HIV test", None, r"hiv(?:\s*(?:1\s*(?:&|and)\s*2|elisa|test|serology|antibod(?:y|ies)))?"
     ),
-    _lab("HBsAg", None, r"hbsag", r"hepatitis\s+b\s+surface\s+antigen"),
+    _lab("HBsAg", None, r"hbsag", r"hep(?:atitis)?\s+b\s+surface\s+(?:antigen|ag)"),
     _lab("Anti-HCV", None, r"anti[-\s]?hcv", r"hcv(?:\s+antibod(?:y|ies))?"),
     _lab("VDRL", None, r"vdrl", r"rpr"),
     _lab(
@@ -597,8 +613,12 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"venous\s+doppler(?:\s+(?:of\s+)?(?:the\s+)?(?:(?:left|right|both|bilateral)\s+)?"
         r"(?:lower\s+limbs?|legs?|lower\s+extremit(?:y|ies)))?",
         r"(?:lower\s+limb|leg)\s+(?:venous\s+)?doppler",
+        # "bilateral LE venous duplex" (fifteenth pass)
+        r"(?:(?:left|right|bilateral|b/l)\s+)?(?:le|lower\s+(?:limb|extremity)|leg)s?\s+venous"
+        r"\s+(?:duplex|doppler)(?:\s+(?:ultrasound|scan|us))?",
+        r"venous\s+duplex(?:\s+(?:ultrasound|scan))?",
     ),
-    _img("Carotid Doppler", r"carotid\s+doppler"),
+    _img("Carotid Doppler", r"carotid\s+(?:doppler|duplex)s?(?:\s+(?:scan|ultrasound)s?)?"),
     _img("Hysterosalpingography", r"hsg", r"hysterosalpingogra(?:m|phy)"),
     _img(
         "Transvaginal ultrasound",
@@ -659,6 +679,10 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"fundoscopy",
         r"(?:dilated\s+)?fundus\s+exam(?:ination)?",
         r"retinal\s+exam(?:ination)?",
+        # "Annual retinal screening", "diabetic eye screening" (fifteenth pass); not the
+        # purpose of a referral ("refer to ophthalmology for baseline retinal screening")
+        r"(?<!for\s)(?<!baseline\s)(?:diabetic\s+)?retinal\s+screening",
+        r"(?<!for\s)(?<!the\s)diabetic\s+eye\s+screening(?!\s+programme)",
         r"fundus",  # alone only in an order context (AMBIGUOUS_ALIASES): "fundus normal"
     ),
     _proc("Mantoux test", r"mantoux(?:\s+test)?", r"tuberculin\s+skin\s+test"),
@@ -709,7 +733,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
         _EYE_EXAM_BY,  # "eye examination by ophthalmologist" (thirteenth pass)
         r"ophthal",
     ),
-    _ref("Podiatry", r"podiatry", r"podiatrist", r"foot\s+clinic"),
+    _ref("Podiatry", r"podiatry", r"podiatrist", r"foot\s+clinic", _FOOT_CHECK_BY),
     # fourteenth pass: braces, insoles and splints are made by the orthotics service
     _ref("Orthotics", r"orthotics?(?:\s+(?:clinic|department|service))?", r"orthotists?"),
     _ref("Gastroenterology", r"gastroenterology", r"gastroenterologist", r"gi", r"gastro"),
@@ -754,7 +778,13 @@ SERVICES: tuple[ServiceEntry, ...] = (
     # UK community services referred to by name (thirteenth pass)
     _ref("District nursing", r"district\s+nurs(?:es?|ing)(?:\s+team)?"),
     _ref("Diabetes specialist nurse", r"diabetes\s+specialist\s+nurses?", r"dsn"),
-    _ref("Talking therapies", r"(?:nhs\s+)?talking\s+therap(?:y|ies)", r"iapt"),
+    _ref(
+        "Talking therapies",
+        r"(?:nhs\s+)?talking\s+therap(?:y|ies)",
+        r"iapt",
+        # the service's former name, Improving Access to Psychological Therapies (15th pass)
+        r"psychological\s+therap(?:y|ies)(?:\s+services?)?",
+    ),
     # DESMOND: the UK's structured education course for type 2 diabetes (eleventh pass)
     _ref("Diabetes education", r"diabetes\s+educat(?:ion|or)", r"desmond"),
     _ref("Urology", r"urology", r"urologist", r"uro"),
@@ -770,6 +800,9 @@ SERVICES: tuple[ServiceEntry, ...] = (
         # not "colorectal cancer screening"
         r"colorectal(?!\s+(?:cancer|carcinoma|ca|screening|polyps?|neoplasia)\b)"
         r"(?:\s+(?:surgeons?|surgical\s+team|team|clinic))?",
+        # "2WW referral to lower GI" (fifteenth pass): the suspected-cancer pathway the
+        # colorectal surgeons run, not a gastroenterology clinic; not the study or the bleed
+        r"lower\s+gi(?!\s+(?:endoscopy|bleed\w*|symptoms?|series|study)\b)",
     ),
     _ref("Rheumatology", r"rheumatology", r"rheumatologist", r"rheum(?:at)?"),
     _ref(
@@ -1208,7 +1241,9 @@ SERVICES: tuple[ServiceEntry, ...] = (
         for site, rx in sites
     ),
     _proc("Urodynamic study", r"urodynamics?(?:\s+stud(?:y|ies))?"),
-    _proc("Uroflowmetry", r"uroflow(?:metry)?"),  # a flow test alone, not full urodynamics
+    # a flow test alone, not full urodynamics; "flow rate" only in an order context and not
+    # a peak flow or an oxygen or infusion rate (fifteenth pass)
+    _proc("Uroflowmetry", r"uroflow(?:metry)?", _FLOW_RATE),
     # Seventh pass (2026-11-28): common tests and specialties batch 9 named that the table
     # lacked. Display names only (no LOINC code was confirmed for them).
     _lab("Haptoglobin", None, r"(?:serum\s+)?haptoglobin(?:\s+levels?)?"),
@@ -1319,6 +1354,48 @@ SERVICES: tuple[ServiceEntry, ...] = (
         _PAC,
         _PRE_ANAESTHETIC,
     ),
+    # --- fifteenth pass (2026-11-29): tests, studies and services batch 17 named that the
+    # table lacked, written in their usual general forms (not only the case's spelling) ----
+    _lab(
+        "Alpha-1 antitrypsin",
+        None,
+        r"(?:serum\s+)?(?:alpha|a)[-\s]?1[-\s]?anti-?trypsin(?:\s+(?:levels?|phenotype))?",
+        r"a1at(?:\s+levels?)?",
+    ),
+    _lab(
+        "Ear swab culture",
+        None,
+        r"ear\s+swabs?(?:\s+(?:for\s+)?(?:culture|m?c\s?&\s?s|c/s))?",
+    ),
+    _lab(
+        "Nail clippings for fungal culture",
+        None,
+        r"(?:toe|finger)?nail\s+(?:clippings?|scrapings?)(?:\s+(?:for\s+)?(?:mycology|fungal\s+(?:culture"
+        r"|microscopy)|koh|microscopy\s+and\s+culture))?",
+    ),
+    _img(
+        "Liver ultrasound",
+        *_modality(_US, r"(?:the\s+)?liver(?!\s+(?:with\s+)?doppler)"),
+        r"hepatic\s+" + _US,
+    ),
+    _img(
+        "Bladder ultrasound",
+        r"post[-\s]?void\s+residual(?:\s+(?:volume|urine))?(?:\s+(?:scan|ultrasound|us))?",
+        r"pvr\s+(?:scan|ultrasound)",
+        r"bladder\s+scan",
+        *_modality(_US, r"(?:the\s+)?bladder"),
+    ),
+    _ref(
+        "Child and adolescent mental health services",
+        r"camhs",
+        r"child\s+and\s+adolescent\s+mental\s+health(?:\s+services?)?",
+    ),
+    _ref(
+        "Heart failure nurse",
+        r"heart\s+failure\s+(?:specialist\s+)?nurses?(?:\s+(?:team|service))?",
+        r"hf\s+(?:specialist\s+)?nurses?",
+    ),
+    _ref("Behavioral health", r"behaviou?ral\s+health"),
 )
 
 # Referral specialties are matched only in a referral context: "pt", "gi", "ent", "ot",
@@ -1364,6 +1441,7 @@ AMBIGUOUS_ALIASES = frozenset(
         "uds",
         "cr",
         _MP,
+        _FLOW_RATE,
     }
 )
 # Referral aliases that are an order on their own ("Physiotherapy for low back pain").
@@ -1378,6 +1456,7 @@ STANDALONE_REFERRALS = frozenset(
         _PAC,
         _PRE_ANAESTHETIC,
         _EYE_EXAM_BY,
+        _FOOT_CHECK_BY,
         # "OT home assessment" (ninth pass)
         r"(?:ot|occupational\s+therapy)\s+(?:home\s+|functional\s+)?(?:assessment|eval(?:uation)?)",
     }
@@ -1568,7 +1647,7 @@ def service_by_name(name: str, category: str | None = None) -> ServiceEntry | No
 
 _VERB_GROUPS: dict[str, str] = {
     "start": "start starts started starting begin commence initiate prescribe prescribed "
-    "give administer take add put resume restart trial rx "
+    "give administer take add added adding put resume restart trial rx "
     # "try you on some ibuprofen gel", "I've suggested she takes lansoprazole" (ninth pass)
     "try suggest suggested advise advised recommend recommended",
     "stop": "stop stopped discontinue discontinued cease withdraw d/c dc",
@@ -1605,7 +1684,10 @@ NEGATION = re.compile(
     # pass)
     r"(?:does|did)\s+not\s+(?:want|wish)|(?:doesn't|didn't)\s+(?:want|wish)|"
     r"not\s+to\s+(?:take|use|start|have)\b|"
-    r"hold\s+off|unnecessary|without\s+(?:any\s+)?(?:need|indication))\b",
+    r"hold\s+off|unnecessary|without\s+(?:any\s+)?(?:need|indication)|"
+    # "I would not recommend a repeat MRI" (fifteenth pass)
+    r"(?:would|will|do|did)\s+not\s+(?:recommend|advise|suggest)|not\s+recommended|"
+    r"(?:keep|stay)\s+off)\b",  # "Keep off ibuprofen": avoid it
     re.IGNORECASE,
 )
 # Words after which the rest of the clause is a reason, not an order ("due to low eGFR").
@@ -1618,7 +1700,7 @@ FOLLOW_UP = re.compile(
     r"\b(?:follow[-\s]?up|f/u|fu|review(?:\s+in\s+opd)?|r/v|rv(?=\s+(?:after|in)\b)|"
     r"see\s+(?:me|you|him|her|them|the\s+patient|patient)?\s*(?:back|again)?|"
     # "return if fever > 3 days" is a safety net, not a booking (tenth pass)
-    r"return(?!\s+if\b)(?:\s+to\s+clinic)?|rtc|tca|come\s+(?:back|again|after)|revisit|recall"
+    r"return(?!\s+if\b)(?:\s+to\s+clinic)?|rtc|tca|come\s+(?:back|again|after|for)|revisit|recall"
     r"|re-?visit|next\s+(?:visit|appointment|review)|reassess|re-?evaluate"
     # "Appointment in 1 week", "Wound check in 2 days", "phone back in 2 weeks", "recheck HR
     # and BP in clinic in 2/52" (tenth pass)
@@ -1633,7 +1715,7 @@ FOLLOW_UP = re.compile(
     # "in 3-5 days": the earliest (tenth pass, as a dose range gives its lower bound)
     r"(?:\b(?P<value>\d+(?:\.\d+)?|(?:a|an|one)(?=\s))(?:\s*(?:-|\u2013|to)\s*\d+)?\s*"
     r"(?P<unit>days?|d|weeks?|wks?|w|months?|mos?|mths?|mnths?|m|years?|yrs?|y|fortnights?|"
-    r"hours?|hrs?)\b"
+    r"hours?|hrs?|h)\b"
     # "2/52" (weeks), "3/12" (months), "5/7" (days): British clinic notation
     r"|(?P<num>\d{1,2})\s*/\s*(?P<den>52|12|7)(?![\d/]))",
     re.IGNORECASE,

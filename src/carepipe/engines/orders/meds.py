@@ -109,7 +109,9 @@ def _own_window(text: str, start: int, next_start: int, is_last: bool) -> str:
 _ACTION_HINTS = {"increase": "change", "decrease": "change"}
 # "saline gargles", "salt water soaks": advice, not a medicine order.
 _NOT_A_MEDICINE_AFTER = re.compile(
-    r"\s*(?:water\s+)?(?:gargles?|gargling|soaks?|sitz|bath|compress(?:es)?|mouth\s*wash)\b",
+    r"\s*(?:water\s+)?(?:gargles?|gargling|soaks?|sitz|bath|compress(?:es)?|mouth\s*wash"
+    # "Saline nasal douching BD", "sinus rinses" (fifteenth pass): self-care, as gargles are
+    r"|(?:(?:nasal|sinus)\s+)?(?:douch\w*|irrigations?|rinses?)|(?:nasal|sinus)\s+wash(?:es)?)\b",
     re.IGNORECASE,
 )
 # "vit D levels", "digoxin level", "lithium assay": a blood test, not a medicine order.
@@ -122,6 +124,18 @@ _A_TEST_AFTER = re.compile(
     r"\s*(?:(?:(?:trough|peak|random)\s+)?levels?|assay|estimation|trough\b|peak\b(?!\s+flow)"
     r"|[,(]?\s*25[-\s]?(?:oh|hydroxy)\b)",
     re.IGNORECASE,
+)
+# "Continue basal insulin at 80% of the usual dose", "give half the usual dose" (fifteenth
+# pass): a dose told only against one the text does not give; the engine cannot write it
+# out, so the drug is not ordered and its clause is listed as not understood.
+_RELATIVE_DOSE = re.compile(
+    r"[^,;.]{0,25}?\b(?:\d+(?:\.\d+)?\s*%|half|0\.5|a\s+third|(?:two|2)[-\s]thirds|(?:three|3)[-\s]quarters|[123]/[234])"
+    r"\s+(?:of\s+)?(?:the\s+|his\s+|her\s+|their\s+|your\s+)?(?:usual|normal|current|regular"
+    r"|home|previous|outpatient|total\s+daily)\s+(?:daily\s+)?dose\b",
+    re.IGNORECASE,
+)
+_RELATIVE_BEFORE = re.compile(
+    _RELATIVE_DOSE.pattern[13:] + r"\s+of\s+(?:the\s+|his\s+|her\s+)?$", re.I
 )
 # "Iron sucrose 200 mg IV in 100 ml NS over 30 min": the saline carries the drug.
 _VEHICLES = frozenset({"sodium chloride", "dextrose", "ringer lactate"})
@@ -258,6 +272,8 @@ def find_meds(text: str) -> list[MedMention]:
             continue
         if _NOT_A_MEDICINE_AFTER.match(text, n.end) and n.generic in _HOUSEHOLD:
             continue  # "warm saline gargles"; "betadine gargles" is the antiseptic (tenth pass)
+        if _RELATIVE_DOSE.match(text, n.end) or _RELATIVE_BEFORE.search(text, 0, n.start):
+            continue  # "basal insulin at 80% of the usual dose": not readable, so listed
         if n.generic in _VEHICLES and _VEHICLE_BEFORE.search(text, 0, n.start):
             vehicles.append((n.start, n.end))  # read as part of the drug it carries
             continue

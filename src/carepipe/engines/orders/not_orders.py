@@ -67,7 +67,10 @@ _DEFERRED = re.compile(
     # "Consider statin", "might benefit from a sleep study", "Options include sertraline or
     # CBT": a suggestion, not an order ("consider" is none in the corpus conventions)
     r"|^\s*(?:\?\s*)?consider(?:ing)?\b|\b(?:may|might|could|would)\s+benefit\s+from\b"
-    r"|\boptions?\s+(?:include|includes|are|would\s+be)\b",
+    r"|\boptions?\s+(?:include|includes|are|would\s+be)\b"
+    # "Prior auth submitted for Humira" (fifteenth pass): a request to the payer, no order
+    r"|\b(?:prior\s+auth(?:ori[sz]ation)?|pre-?auth(?:ori[sz]ation)?|PA\s+(?=(?:submitted"
+    r"|requested|sent|pending|approved|denied)\b))\b",
     re.IGNORECASE,
 )
 _DECLINED_AFTER = re.compile(

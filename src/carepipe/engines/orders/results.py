@@ -70,7 +70,10 @@ PAST_RESULT = re.compile(
     r"|(?:was|were|has\s+been|have\s+been|had\s+been)\s+(?:already\s+)?(?:performed|done"
     r"|carried\s+out|completed|obtained)\b"
     r"|(?:is|are)\s+(?:enclosed|attached)|\b(?:copy|copies|report)\s+(?:enclosed|attached)"
-    r"|\bI\s+(?:enclose|attach|have\s+enclosed|have\s+attached)|please\s+find\s+(?:enclosed|attached))",
+    r"|\bI\s+(?:enclose|attach|have\s+enclosed|have\s+attached)|please\s+find\s+(?:enclosed|attached)"
+    # "MRI brain requested by neurology", "Physio has been arranged by the ward" (fifteenth
+    # pass): someone else's request, not this one ("to be arranged by" is still to come)
+    r"|(?<!be\s)(?:requested|arranged|booked|organi[sz]ed|scheduled)\s+by\s+(?!me\b|us\b))",
     re.IGNORECASE,
 )
 
@@ -99,8 +102,12 @@ _VALUE_AFTER = re.compile(
 _TREND_AFTER = re.compile(
     # "Troponin x2 negative": the count of tests done before the verdict (ninth pass)
     # "Colonoscopy 2019 normal": the year it was done may stand before the verdict
-    r"\s*(?:x\s?\d+\s+|(?:in\s+)?(?:19|20)\d\d\s+)?(?:is\s+|are\s+|were\s+|was\s+)?"
-    r"(?:dropping|falling|rising|low|high|up|down|elevated|raised|deranged|improving|worsening"
+    r"\s*(?:x\s?\d+\s+|(?:in\s+)?(?:19|20)\d\d\s+"
+    r"|\d+\s+(?:days?|weeks?|months?|years?)\s+ago\s+)?(?:is\s+|are\s+|were\s+|was\s+)?"
+    # "creatinine has risen by 25%", "Hb has dropped to 8.1" (fifteenth pass)
+    r"(?:(?:has|have|had)\s+(?:risen|fallen|dropped|increased|decreased|doubled|halved"
+    r"|gone\s+(?:up|down)|worsened|improved|normali[sz]ed)"
+    r"|dropping|falling|rising|low|high|up|down|elevated|raised|deranged|improving|worsening"
     r"|normal|abnormal|negative|positive|unremarkable"  # "abnormal": thirteenth pass
     r"|clear(?!\s+(?:fluids?|liquids?|diet))"  # "CXR clear" (eleventh pass)
     r")\b",
@@ -123,6 +130,12 @@ _SHARED_VERDICT = re.compile(
 )
 
 
+def _dash_before(clause: str, end: int) -> int:
+    """Where the text after the last spaced dash before ``end`` starts (0 if none)."""
+    found = [m.end() for m in re.finditer(r"\s[-\u2013]\s", clause[:end])]
+    return found[-1] if found else 0
+
+
 def is_finding(clause: str, end: int) -> bool:
     """True when the test named just before ``end`` is followed by its value or trend and
     the clause asks for nothing ("potassium is 5.9 - repeat it tomorrow" orders it)."""
@@ -130,7 +143,9 @@ def is_finding(clause: str, end: int) -> bool:
         return True  # "FIT result 180 - urgent 2WW referral": the test's result, whatever else
     # Only a verb of the test's own part of the clause counts: "2WW referral to colorectal
     # surgery: FIT 150" tells the referral's reason after the colon (thirteenth pass).
-    own = clause[clause.rfind(":", 0, end) + 1 :]
+    # Nor one before a dash that opens the finding ("recheck U&Es - creatinine has risen";
+    # fifteenth pass).
+    own = clause[max(clause.rfind(":", 0, end) + 1, _dash_before(clause, end)) :]
     if ORDER_VERBS.search(_ON_REPEAT.sub(" ", own)) is not None:
         return False
     return (

@@ -72,8 +72,10 @@ ENGINE_NAME = "rules"
 # shared verdicts, drug levels, clock times); 2.10: the thirteenth pass (counts after a
 # comma, "up to N times", count ranges, held drugs, histories, topics); 2.11: the fourteenth
 # pass (continued.py; letters, effects, talks, awaited and enclosed studies, falling
-# strength pairs, biologics) (docs/orders.md)
-_RULES_VERSION = "2.11.0"
+# strength pairs, biologics); 2.12: the fifteenth pass (doses told against another one,
+# payer requests, past trials, findings after a dash, arrows, worked-out totals)
+# (docs/orders.md)
+_RULES_VERSION = "2.12.0"
 
 _HAS_LETTER = re.compile(r"[A-Za-z]")
 _SWITCH = re.compile(r"\b(?:switch|swap|convert|change|replace)\w*\b.*?\bfrom\b", re.I)
@@ -425,7 +427,9 @@ class RulesOrdersEngine:
                     grammar.next_start(found, i, clause.text),
                     drugs.default_unit(m.name),
                 )
-            if action in ("stop", "hold") and m.unit_assumed:
+            if action in ("stop", "hold") and (
+                m.unit_assumed or grammar.bare_count_stopped(m, clause.text)
+            ):
                 # "Stop Telma 40", "Pause Tab Warf 5" (tenth pass): the product, nothing given
                 m.dose = m.dose_unit = None
             conf = m.confidence
@@ -494,7 +498,8 @@ _NOW_HELD = re.compile(
 )
 # A drug-less clause that only sets a condition on the previous drug's order.
 _QUALIFIES = re.compile(
-    r"\s*(?:(?:hold|withhold|omit|skip)\s+(?:the\s+dose\s+)?(?:if|when)|if|unless|when)\b",
+    r"\s*(?:(?:hold|withhold|omit|skip)\s+(?:the\s+dose\s+)?(?:if|when)|if|unless|when"
+    r"|(?:wash|rinse)\s+(?:it\s+)?off|leave\s+(?:it\s+)?on)\b",  # how to apply: 15th pass
     re.IGNORECASE,
 )
 # A drug-less clause that goes on with the previous drug's doses.

@@ -40,7 +40,7 @@ _AT_BEFORE = re.compile(
     r"\b(?:at|before|prior\s+to|ahead\s+of)\s+(?:(?:the|his|her|their|next)\s+)*$", re.I
 )
 _PURPOSE_BEFORE = re.compile(
-    r"\b(?:review|follow[-\s]?up|f/u|rtc|return|come\s+back|see\s+(?:me|you|him|her|them))\b"
+    r"\b(?:review|follow[-\s]?up|f/u|rtc|return|come(?:\s+back)?|see\s+(?:me|you|him|her|them))\b"
     r"[^.;]*?\bfor\s+(?:(?:a|an|the|his|her|their)\s+)?$",
     re.IGNORECASE,
 )
@@ -75,12 +75,21 @@ _HAD_AFTER = re.compile(
     re.IGNORECASE,
 )
 _WAS_REFERRED = re.compile(
-    r"\b(?:(?:was|were|had\s+been)\s+(?:previously\s+|already\s+)?referred|previously\s+referred)\b",
+    r"\b(?:(?:was|were|had\s+been)\s+(?:previously\s+|already\s+)?referred|previously\s+referred"
+    # "Referral to ENT was sent last month" (fifteenth pass): a referral made before, told
+    # with its time ("Physiotherapy referral made" is this visit's)
+    r"|referral\b.*\b(?:was|were|had\s+been)\s+(?:sent|made|done|faxed|placed)\b.*\b(?:ago"
+    r"|last\s+(?:week|month|year|visit)|previously|in\s+(?:19|20)\d\d))\b",
     re.IGNORECASE,
 )
 _AGO_AFTER = re.compile(r"\s*ago\b", re.IGNORECASE)
 _DIET_AFTER = re.compile(
     r"[-\s]+(?:(?:rich|restricted|restriction|free|controlled)\s+)?diet\b", re.IGNORECASE
+)
+# "H. pylori eradication x 14 days:", "HIV treatment": the infection a treatment is for,
+# not its test (fifteenth pass)
+_TREATED_AFTER = re.compile(
+    r"\s+(?:eradication|treatment|triple\s+therapy|quadruple\s+therapy|therapy|regimen)\b", re.I
 )
 
 
@@ -166,7 +175,9 @@ def read_services(
         if h[2].category == "procedure" and _PURPOSE_BEFORE.search(text, 0, h[0]):
             taken.append((h[0], h[1]))  # "Review after 7 days for suture removal": the visit's
             continue  # purpose (twelfth pass; as "f/u in 3 days for wound check")
-        if _DIET_AFTER.match(text, h[1]):
+        if _DIET_AFTER.match(text, h[1]) or (
+            h[2].category == "laboratory" and _TREATED_AFTER.match(text, h[1])
+        ):
             taken.append((h[0], h[1]))  # "Low potassium diet sheet given": advice
             continue
         if substances.is_test_load(text, h[0]):
@@ -202,11 +213,18 @@ def read_services(
     return taken[len(med_spans) :]
 
 
+# A condition between the visit and its time: the time is the condition's ("RTC if not
+# improved in 2 wks"); "Come back in 3 days if no better" books the visit.
+_IF_WITHIN = re.compile(r"\b(?:if|unless|should)\b", re.IGNORECASE)
+
+
 def read_follow_ups(clause: Clause, norm: NormalizedText, out: OrderSet) -> list[tuple[int, int]]:
     covered = []
     for m in _follow_up_matches(clause.text):
         if _AGO_AFTER.match(clause.text, m.end()):
             continue  # "Reviewed in clinic 3 months ago": a visit past (fourteenth pass)
+        if _IF_WITHIN.search(m.group(0)):
+            continue  # "RTC if not improved in 2 wks": a safety net (fifteenth pass)
         groups = m.groupdict()
         if groups.get("tomorrow") or groups.get("annual"):
             value, unit = (1.0, "d") if groups.get("tomorrow") else (1.0, "a")

@@ -283,7 +283,9 @@ def _strengths(text: str, used: list[tuple[int, int]]) -> tuple[tuple[float, str
 
 
 _WORKED_OUT = re.compile(
-    rf"[^()]*?\(\s*(?:=\s*|i\.?e\.?\s*|approx\.?\s*|~\s*)?(?P<v>{NUM})\s*(?P<u>mg|mcg|g)\s*\)",
+    # "(wt 90 kg = 18 units)", "(total 350 mg)" (fifteenth pass)
+    rf"[^()]*?\(\s*(?:(?:wt|weight)\s*[:=]?\s*{NUM}\s*kg\s*)?(?:=\s*|i\.?e\.?\s*|approx\.?\s*"
+    rf"|~\s*|total(?:\s+dose)?\s*[:=]?\s*)?(?P<v>{NUM})\s*(?P<u>mg|mcg|g|units?|iu)\s*\)",
     re.IGNORECASE,
 )
 _DESCENDING_PAIR = re.compile(rf"(?<![\w./-])(?P<hi>{NUM})\s*[-\u2013]\s*$")

@@ -237,6 +237,8 @@ _FREQ: tuple[tuple[str, int, float, str, tuple[str, ...]], ...] = (
         (),
     ),
     (r"(?:once\s+)?monthly|once\s+(?:a|per)\s+month|every\s+month", 1, 1, "mo", ()),
+    # "5 mg today and tomorrow": one a day on each day named (fifteenth pass)
+    (r"today\s+and\s+tomorrow|tonight\s+and\s+tomorrow\s+night", 1, 1, "d", ()),
     # "20 mg over 24 hours" in a syringe driver: the day's amount (eleventh pass)
     (r"over\s+24\s*(?:hours?|hrs?|h)|/\s*24\s*(?:hours?|hrs?|h)(?!\w)", 1, 1, "d", ()),
     # Yearly infusions (zoledronic acid): "once yearly", "annually", "once a year".
@@ -304,7 +306,8 @@ HOURLY = re.compile(
     re.IGNORECASE,
 )
 TIMES_PER = re.compile(
-    r"(?P<n>\d+)\s*(?:times|x)\s*(?:(?:a|per|/|every)\s*(?P<unit>day|week|month)"
+    # "2 (two) times daily", as printed prescriptions write it (fifteenth pass)
+    r"(?P<n>\d+)\s*(?:\(\s*(?:[a-z]+|\d+)\s*\)\s*)?(?:times|x)\s*(?:(?:a|per|/|every)\s*(?P<unit>day|week|month)"
     # "5 mg three times weekly" (eleventh pass)
     r"|(?P<ly>daily|weekly|monthly)\b)",
     re.IGNORECASE,

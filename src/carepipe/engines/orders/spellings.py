@@ -59,4 +59,6 @@ SPELLINGS: dict[str, str] = {
     r"co-?beneldopa": "benserazide / levodopa",
     r"calcipotriol": "calcipotriene",
     _CALCIPOTRIOL_BETAMETHASONE: "betamethasone / calcipotriene",
+    # fifteenth pass: the peripherally acting opioid antagonist of opioid constipation
+    r"naloxegol": "naloxegol",
 }
