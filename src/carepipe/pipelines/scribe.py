@@ -12,24 +12,19 @@ reasons; a suspect transcript of a tenant without review is a dead letter
 note why; implausible vitals are withheld; a dose said of no drug the note could read is a
 Composition section ("Not read by the scribe"). Flags: docs/openfeature.md.
 
-:func:`transcribe`, :func:`draft_note`, :func:`scribe_input`: the stage logic, no database.
+:func:`scribe_input` here and :mod:`carepipe.pipelines.scribe_steps` (:func:`transcribe`,
+:func:`draft_note`): the stage logic, no database.
 """
 
 from __future__ import annotations
 
 import time
-from contextlib import suppress
 from dataclasses import replace
 from typing import Any
 
-from carepipe.core.errors import AsrSuspect, AudioUnreadable, EngineTimeout, StageTimeout
-from carepipe.engines.asr import Transcript, load_asr_engine, slot_rescoring
-from carepipe.engines.asr.audio_quality import LOW_SNR_DB, audio_features_of
-from carepipe.engines.asr.quality import assess as assess_transcript
-from carepipe.engines.asr.vocabulary import tenant_vocabulary
-from carepipe.engines.nlp.correction import prepare, word_spans
-from carepipe.engines.notes import SoapNote, load_note_engine
-from carepipe.engines.notes.assessment import assess as assess_note
+from carepipe.core.errors import AsrSuspect, EngineTimeout, StageTimeout
+from carepipe.engines.asr import Transcript, load_asr_engine
+from carepipe.engines.notes import SoapNote
 from carepipe.flags.jobs import JobFlag
 from carepipe.interop.fhir.inputs import (
     AllergyInput,
@@ -78,6 +73,7 @@ from carepipe.pipelines.flag_use import (
     with_flags,
 )
 from carepipe.pipelines.registry import Pipeline, Stage, register
+from carepipe.pipelines.scribe_steps import draft_note, transcribe
 from carepipe.review.store import APPROVED_NOTE_KIND, open_review_effect, prepare_review
 
 TRANSCRIPT = "transcript"
@@ -94,43 +90,6 @@ _VITAL_KINDS = {
     "bmi",
 }
 _ALLERGY_CATEGORIES = {"medication", "food", "environment", "biologic"}
-
-
-def transcribe(
-    settings: Any, tenant: str, audio: bytes, *, filename: str | None = None
-) -> Transcript:
-    """The transcript of ``audio`` with the tenant's vocabulary, its quality in ``extra``."""
-    engine = load_asr_engine(settings)
-    t = engine.transcribe(audio, filename=filename, vocabulary=tenant_vocabulary(settings, tenant))
-    extra = dict(t.extra)
-    if "audio" not in extra:  # engines that never decode the audio (the remote one)
-        # The engine read it; if we cannot, monitoring simply has no SNR for this recording.
-        with suppress(AudioUnreadable):
-            extra["audio"] = audio_features_of(audio)
-    t = Transcript(**{**t.__dict__, "extra": extra})
-    report = assess_transcript(t, low_snr_db=getattr(settings, "asr_low_snr_db", LOW_SNR_DB))
-    t = Transcript(**{**t.__dict__, "extra": {**t.extra, "quality": report.to_dict()}})
-    # Drug slots rescored on the loaded model (CAREPIPE_ASR_RESCORE_SLOTS; needs the audio).
-    return slot_rescoring.rescore_transcript(settings, tenant, audio, t)
-
-
-def prepared_text(transcript: Transcript) -> Any:
-    """The transcript corrected before the note (number forms, drug names, rescored slots)."""
-    rescored = transcript.extra.get("rescored") or ()
-    return prepare(transcript.text, word_spans(transcript), rescored=rescored)
-
-
-def draft_note(
-    settings: Any, transcript: Transcript, *, age_years: float | None = None
-) -> SoapNote:
-    """Correct the transcript, draft the note, calibrate and flag its items."""
-    prepared = prepared_text(transcript)
-    note = load_note_engine(settings).generate(prepared.text)
-    quality, tail = transcript.extra.get("quality"), transcript.extra.get("tail_from_seconds")
-    assessed, _ = assess_note(
-        note, prepared, asr_quality=quality, age_years=age_years, redecoded_from=tail
-    )
-    return assessed
 
 
 def _dialect(ctx: StageContext) -> str:

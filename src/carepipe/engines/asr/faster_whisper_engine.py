@@ -303,6 +303,7 @@ class FasterWhisperEngine:
         static = merge_vocabulary(vocabulary, self.hotwords)
         hotwords = hotword_text(static)
         passes = 1
+        sounded: list[str] = []
         with self._lock:
             # The first pass only has to find the drug slots when a second pass follows:
             # greedy decoding is enough for that and costs about half a beam search.
@@ -312,6 +313,10 @@ class FasterWhisperEngine:
             if self.contextual_pass:
                 first = " ".join(s.text for s in segments if s.text)
                 heard = candidate_vocabulary(first)
+                # Names offered only for how a slot sounded, not heard as such: where the
+                # second pass writes one, the name is the decoder's choice among
+                # sound-alikes, which the note weighs on a telephone line.
+                sounded = [n for n in heard if n.lower() not in first.lower()]
                 # Tenant words first: they must survive the hotword length limit.
                 hotwords = hotword_text(merge_vocabulary(vocabulary, heard, self.hotwords))
                 segments, info = self._decode(samples, hotwords)
@@ -341,6 +346,7 @@ class FasterWhisperEngine:
                 "prompt": _prompt_label(self.initial_prompt),
                 "hotwords": len(hotwords.split(", ")) if hotwords else 0,
                 "passes": passes,
+                "sounded_names": sounded,
                 "tail_redecoded_seconds": max(tail, 0.0),
                 "tail_unheard_seconds": max(-tail, 0.0),
                 # Where the first re-decoded piece (a hole or the tail) begins: the note

@@ -222,6 +222,15 @@ def _redecoded(item: Grounded, prepared: PreparedText, redecoded_from: float | N
     return any(w.t_start >= redecoded_from for w in _words_under(item, prepared))
 
 
+def _rests_on(item: Grounded, prepared: PreparedText, names: Sequence[str]) -> bool:
+    """Whether the text of ``item`` holds one of ``names`` (lower case)."""
+    span = _span(item)
+    if not span or not names:
+        return False
+    text = prepared.text[span[0] : span[1]].lower()
+    return any(re.search(rf"\b{re.escape(n)}\b", text) for n in names)
+
+
 def _correction_flags(item: Grounded, prepared: PreparedText) -> list[str]:
     span = _span(item)
     if not span:
@@ -237,16 +246,33 @@ def assess(
     age_years: float | None = None,
     weights: Sequence[float] = CALIBRATION,
     redecoded_from: float | None = None,
+    sounded_names: Sequence[str] = (),
 ) -> tuple[SoapNote, list[ItemEvidence]]:
     """The note with calibrated confidences, item and note flags; and each item's evidence.
 
     Items keep their values: problems become flags that send the item to review.
     ``redecoded_from``: the second where the recogniser's re-decoded tail begins
-    (``Transcript.extra["tail_from_seconds"]``), if it decoded one.
+    (``Transcript.extra["tail_from_seconds"]``), if it decoded one. ``sounded_names``: the
+    names the recogniser's second pass was offered only for how a slot sounded
+    (``Transcript.extra["sounded_names"]``).
     """
     probs = [w.probability for w in prepared.words]
     transcript_p = sum(probs) / len(probs) if probs else 1.0
     evidences: list[ItemEvidence] = []
+    # A telephone-band recording (asr quality flag ``narrowband``): the recogniser loses the
+    # consonants that tell "fifteen" from "fifty", and on the evaluation's telephone audio
+    # confidence did not catch every wrong number, so each heard value goes to review. The
+    # same loss makes the sound-alike names a correction chooses from hard to tell apart: on
+    # dev e48's call "allergic to clopidogrel" was heard "the club in general" and rescored
+    # to calamine at confidence 0.95, and in a test clip of the same answer the second pass
+    # wrote "clonidine", a name offered for how the slot sounded. So on a call whatever a
+    # correction changed, or the second pass chose by sound, goes to review too.
+    narrowband = (
+        ["narrowband_audio"]
+        if asr_quality and "narrowband" in (asr_quality.get("flags") or [])
+        else []
+    )
+    sounded = [n.lower() for n in sounded_names]
 
     def finish(kind: str, item: Grounded, extra_flags: list[str]) -> Any:
         # Speech after an early end-of-text is decoded alone, without the consultation
@@ -255,7 +281,10 @@ def assess(
         # goes to review.
         if _redecoded(item, prepared, redecoded_from):
             extra_flags = [*extra_flags, "asr_redecoded_tail"]
-        flags = sorted({*item.flags, *extra_flags, *_correction_flags(item, prepared)})
+        corrections = _correction_flags(item, prepared)
+        if narrowband and (corrections or _rests_on(item, prepared, sounded)):
+            extra_flags = [*extra_flags, *narrowband]
+        flags = sorted({*item.flags, *extra_flags, *corrections})
         ev = _evidence(kind, item, prepared, transcript_p, bool(extra_flags))
         evidences.append(ev)
         confidence = round(calibrated(ev, weights), 3)
@@ -263,14 +292,6 @@ def assess(
             {**item.model_dump(), "confidence": confidence, "flags": flags}
         )
 
-    # A telephone-band recording (asr quality flag ``narrowband``): the recogniser loses the
-    # consonants that tell "fifteen" from "fifty", and on the evaluation's telephone audio
-    # confidence did not catch every wrong number, so each heard value goes to review.
-    narrowband = (
-        ["narrowband_audio"]
-        if asr_quality and "narrowband" in (asr_quality.get("flags") or [])
-        else []
-    )
     vitals = []
     for v in note.vitals:
         extra = ([] if v.plausible else ["implausible_value"]) + narrowband
