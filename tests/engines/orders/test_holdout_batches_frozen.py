@@ -72,6 +72,10 @@ HOLDOUTS = [
     Holdout(
         18, "e", 200, "bbb5f9aea767f4742f06e2c2289f645e2c6a0d8892658f3d6cc8ca16061ac984", "test"
     ),
+    # Batch 19 the same way (its author's file: sha256 94ef66ce...).
+    Holdout(
+        19, "f", 200, "dfa83d0d0f100b81e2354ff3f0e3dc3a595d5a73a70fbf56e1edc8b36d254de1", "test"
+    ),
 ]
 
 
