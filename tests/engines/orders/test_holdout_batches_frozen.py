@@ -76,6 +76,10 @@ HOLDOUTS = [
     Holdout(
         19, "f", 200, "dfa83d0d0f100b81e2354ff3f0e3dc3a595d5a73a70fbf56e1edc8b36d254de1", "test"
     ),
+    # Batch 20 the same way (its author's file: sha256 ffb611a0...).
+    Holdout(
+        20, "g", 200, "836a23d1ec5652c30a6e1102ac03468157da9adfb15bb6001fb50aa4df9d3724", "test"
+    ),
 ]
 
 
