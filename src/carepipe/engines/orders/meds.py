@@ -128,14 +128,16 @@ _A_TEST_AFTER = re.compile(
 # "Continue basal insulin at 80% of the usual dose", "give half the usual dose" (fifteenth
 # pass): a dose told only against one the text does not give; the engine cannot write it
 # out, so the drug is not ordered and its clause is listed as not understood.
-_RELATIVE_DOSE = re.compile(
-    r"[^,;.]{0,25}?\b(?:\d+(?:\.\d+)?\s*%|half|0\.5|a\s+third|(?:two|2)[-\s]thirds|(?:three|3)[-\s]quarters|[123]/[234])"
-    r"\s+(?:of\s+)?(?:the\s+|his\s+|her\s+|their\s+|your\s+)?(?:usual|normal|current|regular"
-    r"|home|previous|outpatient|total\s+daily)\s+(?:daily\s+)?dose\b",
-    re.IGNORECASE,
+_SHARE_OF_A_DOSE = (
+    r"\b(?:\d+(?:\.\d+)?\s*%|half|0\.5|a\s+third|(?:two|2)[-\s]thirds|(?:three|3)[-\s]quarters"
+    r"|[123]/[234])\s+(?:of\s+)?(?:the\s+|his\s+|her\s+|their\s+|your\s+)?(?:usual|normal"
+    r"|current|regular|home|previous|outpatient|total\s+daily)\s+(?:daily\s+)?dose\b"
 )
+# After the drug ("insulin at 80% of the usual dose") or before it ("half the usual dose of
+# metformin").
+_RELATIVE_DOSE = re.compile(r"[^,;.]{0,25}?" + _SHARE_OF_A_DOSE, re.IGNORECASE)
 _RELATIVE_BEFORE = re.compile(
-    _RELATIVE_DOSE.pattern[13:] + r"\s+of\s+(?:the\s+|his\s+|her\s+)?$", re.I
+    _SHARE_OF_A_DOSE + r"\s+of\s+(?:the\s+|his\s+|her\s+)?$", re.IGNORECASE
 )
 # "Iron sucrose 200 mg IV in 100 ml NS over 30 min": the saline carries the drug.
 _VEHICLES = frozenset({"sodium chloride", "dextrose", "ringer lactate"})
