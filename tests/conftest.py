@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 
@@ -23,6 +24,7 @@ from carepipe.core.config import Settings
 from carepipe.core.crypto import Cipher
 from carepipe.core.db import Database
 from carepipe.core.migrate import upgrade
+from carepipe.observability.logging import stderr_logger_factory
 from carepipe.pipelines.catalog import load_pipelines
 from carepipe.schema import metadata
 
@@ -31,6 +33,12 @@ PG_URL = os.environ.get(
 )
 
 load_pipelines("tests.support.pipelines")
+
+# Tests that drive the CLI skip ``configure_logging``, which would leave structlog on its
+# default, stdout: a background thread's log line (the maintenance watch of an app under
+# test) then lands inside a CLI command's captured ``--json`` output. Log lines go to
+# stderr, as they do in the product.
+structlog.configure(logger_factory=stderr_logger_factory)
 
 # On a shared 2-core CI machine timing varies; CI also runs the same examples
 # every time (found failures are fixed and kept as explicit examples).

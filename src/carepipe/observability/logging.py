@@ -41,7 +41,8 @@ class _StderrLogger:
     log = debug = info = warning = warn = error = critical = exception = fatal = msg
 
 
-def _stderr_logger_factory(*_args: Any) -> _StderrLogger:
+def stderr_logger_factory(*_args: Any) -> _StderrLogger:
+    """A structlog logger factory writing to the stderr of the moment."""
     return _StderrLogger()
 
 
@@ -64,7 +65,7 @@ def configure_logging(level: str = "INFO", json_output: bool = True) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(lvl),
-        logger_factory=_stderr_logger_factory,
+        logger_factory=stderr_logger_factory,
         cache_logger_on_first_use=True,
     )
     logging.basicConfig(level=lvl, stream=sys.stderr, format="%(message)s")
