@@ -15,6 +15,7 @@ mind; a candidate that was wrong does no harm unless the audio supports it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from carepipe.engines.nlp.sounds_like import best_in_slot, drug_slots
@@ -71,3 +72,14 @@ def merge_vocabulary(*lists: Sequence[str]) -> list[str]:
                 seen.add(key)
                 out.append(w.strip())
     return out
+
+
+def sounded_only(candidates: Sequence[str], first_pass: str) -> list[str]:
+    """The ``candidates`` that ``first_pass`` does not hold as words of their own.
+
+    Those were offered to the second pass only for how a slot sounded: where it writes one,
+    the name is the decoder's choice among sound-alikes. A whole-word match, so a short name
+    inside a longer word ("iron" in "environment") still counts as sounded, not heard.
+    """
+    heard = first_pass.lower()
+    return [n for n in candidates if not re.search(rf"(?<!\w){re.escape(n.lower())}(?!\w)", heard)]

@@ -35,7 +35,7 @@ import ctranslate2
 
 from carepipe.engines.asr.audio import SAMPLE_RATE, audio_seconds, decode_audio
 from carepipe.engines.asr.audio_quality import audio_features, speech_chunks
-from carepipe.engines.asr.biasing import candidate_vocabulary, merge_vocabulary
+from carepipe.engines.asr.biasing import candidate_vocabulary, merge_vocabulary, sounded_only
 from carepipe.engines.asr.device import compute_type_for, pin_cpu_kernels, resolve_device
 from carepipe.engines.asr.errors import AsrModelNotFound
 from carepipe.engines.asr.packaged import assemble, packaged_model, packages_installed
@@ -316,7 +316,7 @@ class FasterWhisperEngine:
                 # Names offered only for how a slot sounded, not heard as such: where the
                 # second pass writes one, the name is the decoder's choice among
                 # sound-alikes, which the note weighs on a telephone line.
-                sounded = [n for n in heard if n.lower() not in first.lower()]
+                sounded = sounded_only(heard, first)
                 # Tenant words first: they must survive the hotword length limit.
                 hotwords = hotword_text(merge_vocabulary(vocabulary, heard, self.hotwords))
                 segments, info = self._decode(samples, hotwords)
