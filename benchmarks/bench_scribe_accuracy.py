@@ -99,6 +99,7 @@ LAB_LOINC = {
     "2093-3": "cholesterol",
     "6301-6": "inr",
     "2339-0": "glucose",
+    "15074-8": "glucose",
 }
 _MG = {"mg": 1.0, "g": 1000.0, "mcg": 0.001, "ug": 0.001}
 

@@ -34,6 +34,9 @@ LOINC: dict[str, tuple[str, str]] = {
     "bmi": ("39156-5", "Body mass index (BMI) [Ratio]"),
     "fetal_heart_rate": ("55283-6", "Fetal Heart rate"),
 }
+# A glucose in mmol/L is a substance concentration: LOINC's Moles/volume code, not the
+# Mass/volume one (a receiving system converts by the code's property).
+GLUCOSE_MOLAR = ("15074-8", "Glucose [Moles/volume] in Blood")
 # FHIR's vital-signs profile wants 2708-6 beside 59408-5 for pulse oximetry.
 EXTRA_CODES: dict[str, tuple[str, ...]] = {"spo2": ("2708-6",)}
 
@@ -78,7 +81,7 @@ class VitalSign:
     @property
     def display(self) -> str:
         """LOINC display name."""
-        return LOINC[self.kind][1]
+        return GLUCOSE_MOLAR[1] if self.loinc == GLUCOSE_MOLAR[0] else LOINC[self.kind][1]
 
 
 _NUM = r"(?P<v>\d{1,3}(?:\.\d+)?)"
@@ -184,7 +187,10 @@ _RR_BARE_RE = re.compile(r"\b(?P<v>\d{1,2})(?P<unit>\s*breaths? (?:per|a) minute
 _GLUCOSE_RE = re.compile(
     r"\b(?P<trig>random blood sugar|fasting blood sugar|blood sugar|blood glucose|sugar level|"
     r"(?:random |fasting |post ?prandial )?sugars?(?: levels?| readings?)?|glucose|rbs|fbs|grbs"
-    r"|cbg|ppbs|fasting (?:readings?|levels?|values?))\b" + _FILL + r"(?P<v>\d{2,3}(?:\.\d+)?)"
+    r"|cbg|ppbs|fasting (?:readings?|levels?|values?))\b"
+    # A one-digit value needs its decimals ("five point six"): mmol/L, never "2 sugars".
+    + _FILL
+    + r"(?P<v>\d{2,3}(?:\.\d+)?|\d\.\d+)"
     r"(?P<unit>\s*(?:mg/dl|mg per dl|milligrams? per decilit(?:er|re)"
     r"|mmol(?:/l| per lit(?:er|re))?))?",
     re.IGNORECASE,
@@ -372,7 +378,7 @@ def find_vitals(text: str) -> list[VitalSign]:
                 value=value,
                 value_text=_fmt(value),
                 unit=unit,
-                loinc=LOINC[kind][0],
+                loinc=GLUCOSE_MOLAR[0] if unit == "mmol/L" else LOINC[kind][0],
                 start=0,
                 end=0,
                 confidence=_confidence(triggered, inferred, ok),

@@ -9,6 +9,7 @@ place each sentence in S/O/A/P -> assemble the ``SoapNote`` with spans into the 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from carepipe.engines.nlp.allergies import AllergyMention, find_allergies, no_known_allergies
@@ -45,10 +46,11 @@ from carepipe.engines.notes.models import (
     UnreadMention,
     VitalItem,
 )
+from carepipe.engines.notes.rementions import merge_rementions
 from carepipe.engines.notes.sections import SentenceFeatures, place
 from carepipe.engines.notes.segment import Segment, segment
 
-RULES_VERSION = "1.2.1"
+RULES_VERSION = "1.3.0"
 
 _QUESTION_START_RE = re.compile(
     r"^(?:(?:and|so|okay|ok|now)\s+)?(?:do|does|did|are|is|was|were|have|has|had|any|how|what"
@@ -64,6 +66,12 @@ _YES_ANSWER_RE = re.compile(
     r"|mild|slightly|correct|right)\b",
     re.IGNORECASE,
 )
+# "we'll consider amoxicillin": a possibility the plan names, not a medication taken.
+_CONSIDERED_RE = re.compile(
+    r"\b(?:consider(?:ing)?|think about|thinking about|discuss(?:ing)?|might need|may need"
+    r"|could (?:try|add|start))\s+(?:\w+\s+){0,2}$",
+    re.IGNORECASE,
+)
 _ASSESSMENT_VOICE_RE = re.compile(
     r"\b(?:i think|i suspect|i believe|this is|it's|it is|looks like|likely|probably"
     r"|consistent with|diagnosis|impression|you have|you've got|suggestive of|seems like"
@@ -77,6 +85,7 @@ class _Turn:
     seg: Segment
     is_question: bool
     answer: str | None  # "yes" | "no" | None
+    answer_seg: Segment | None = None
 
 
 def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
@@ -128,6 +137,7 @@ class RulesNoteEngine:
         allergy_spans = [(a.start, a.end) for a in allergies]
         allergy_spans += [a.reaction_span for a in allergies if a.reaction_span]
 
+        said = [(x.start, x.name, x.assertion) for x in [*symptoms, *diagnoses]]
         negatives: list[NegativeFinding] = []
         symptom_items: list[SymptomItem] = []
         for s in symptoms:
@@ -138,7 +148,7 @@ class RulesNoteEngine:
                 continue
             if any(_overlaps((s.start, s.end), a) for a in allergy_spans):
                 continue  # "penicillin gives me a rash" is a reaction, not a complaint
-            status, conf = self._resolve_question(s.start, s.assertion, s.confidence, turns)
+            status, conf = self._resolve_question(s.start, s.assertion, s.confidence, turns, said)
             if status == "negated":
                 negatives.append(
                     NegativeFinding(
@@ -160,7 +170,7 @@ class RulesNoteEngine:
         for d in diagnoses:
             if any(_overlaps((d.start, d.end), a) for a in allergy_spans):
                 continue
-            status, conf = self._resolve_question(d.start, d.assertion, d.confidence, turns)
+            status, conf = self._resolve_question(d.start, d.assertion, d.confidence, turns, said)
             if status == "negated":
                 negatives.append(
                     NegativeFinding(
@@ -193,9 +203,12 @@ class RulesNoteEngine:
                     )
                 )
                 continue
-            if m.assertion == "family":
+            if m.assertion == "family" or _CONSIDERED_RE.search(
+                text[max(0, m.start - 40) : m.start]
+            ):
                 continue
             med_items.append(self._medication_item(text, m))
+        med_items = merge_rementions(med_items)
 
         vital_items = [
             VitalItem(
@@ -293,26 +306,45 @@ class RulesNoteEngine:
         for i, seg in enumerate(segs):
             t = seg.text.strip()
             is_q = t.endswith("?") or bool(_QUESTION_START_RE.match(t))
-            answer = None
+            answer, answer_seg = None, None
             if is_q and i + 1 < len(segs):
                 nxt = segs[i + 1]
                 # An answer comes from the other speaker when speakers are labelled.
                 if seg.speaker is None or nxt.speaker != seg.speaker:
+                    answer_seg = nxt
                     if _NO_ANSWER_RE.match(nxt.text):
                         answer = "no"
                     elif _YES_ANSWER_RE.match(nxt.text):
                         answer = "yes"
-            turns.append(_Turn(seg, is_q, answer))
+            turns.append(_Turn(seg, is_q, answer, answer_seg))
         return turns
 
     def _resolve_question(
-        self, start: int, status: str, conf: float, turns: list[_Turn]
+        self,
+        start: int,
+        status: str,
+        conf: float,
+        turns: list[_Turn],
+        said: Sequence[tuple[int, str, str]] = (),
     ) -> tuple[str, float]:
-        """A finding inside a question takes its truth from the answer."""
+        """A finding inside a question takes its truth from the answer.
+
+        ``said``: (start, name, assertion) of every finding in the text. An answer that
+        denies some of the question's findings by name answers only those: "Any dizziness
+        or fainting? No fainting, but I feel dizzy" says nothing of dizziness by its "No".
+        """
         for t in turns:
             if t.seg.start <= start < t.seg.end:
                 if not t.is_question:
                     return status, conf
+                if t.answer == "no" and t.answer_seg is not None:
+                    a = t.answer_seg
+                    asked = {n for s, n, _ in said if t.seg.start <= s < t.seg.end}
+                    named = {n for s, n, x in said if a.start <= s < a.end and x == "negated"}
+                    mine = next((n for s, n, _ in said if s == start), None)
+                    named &= asked
+                    if named and mine not in named:
+                        return "unanswered", conf
                 if t.answer == "no":
                     return "negated", conf
                 if t.answer == "yes":

@@ -121,6 +121,7 @@ LOINC_TABLE: dict[str, LoincEntry] = {
     "30341-2": _L("Erythrocyte sedimentation rate", ("mm/h",)),
     "2345-7": _L("Glucose [Mass/volume] in Serum or Plasma", ("mg/dL", "mmol/L")),
     "2339-0": _L("Glucose [Mass/volume] in Blood", ("mg/dL", "mmol/L")),
+    "15074-8": _L("Glucose [Moles/volume] in Blood", ("mmol/L",)),
     "1558-6": _L("Fasting glucose [Mass/volume] in Serum or Plasma", ("mg/dL", "mmol/L")),
     "4548-4": _L("Hemoglobin A1c/Hemoglobin.total in Blood", ("%",)),
     "2160-0": _L("Creatinine [Mass/volume] in Serum or Plasma", ("mg/dL", "umol/L")),
