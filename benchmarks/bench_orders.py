@@ -661,7 +661,7 @@ BLIND_BATCHES = (
     # Scored with rules 2.10.0, and again with 2.11.0 (whose pass never saw it).
     BlindBatch(17, "2026-11-29", "twice", "2026-11-29", 15),
     # Scored with rules 2.11.0, and again with 2.12.0 (whose pass never saw it).
-    BlindBatch(18, "2026-11-29", "twice", None, 16),
+    BlindBatch(18, "2026-11-29", "twice", "2026-11-29", 16),
     BlindBatch(19, "2026-11-29", "once", None, 17),
     # Written while nothing was tuned: scored with the engine that scored batch 19.
     BlindBatch(20, "2026-11-29", "once", None),

@@ -70,7 +70,7 @@ HOLDOUTS = [
     ),
     # Batch 18 the same way (its author's file: sha256 172734b2...).
     Holdout(
-        18, "e", 200, "bbb5f9aea767f4742f06e2c2289f645e2c6a0d8892658f3d6cc8ca16061ac984", "test"
+        18, "e", 200, "bbb5f9aea767f4742f06e2c2289f645e2c6a0d8892658f3d6cc8ca16061ac984", "dev"
     ),
     # Batch 19 the same way (its author's file: sha256 94ef66ce...).
     Holdout(

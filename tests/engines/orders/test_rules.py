@@ -139,12 +139,10 @@ KNOWN_DEV_MISSES |= {
 KNOWN_DEV_MISSES |= {
     "r118": "'Switch from IV pantoprazole 40 mg q12h to omeprazole': the label gives the stop no dose, while a stop with a written unit keeps it elsewhere in the corpus (sixth pass)",
     "r137": "'Taper Tab Wysolone: 20 mg OD x 1 week, ...': a taper is read as a change; the label starts the course laid out from its first dose (batch 13's s036 labels 'Taper sertraline: ...' a change, so the verb before the name is left to give the change; 'Prednisone taper: ...' starts since the twelfth pass)",
-    "r004": "'Sig: 1 cap PO TID' on its own line after the drug's line: the schedule is not joined to the drug",
     "r027": "'trough before 4th dose' after 'pharmacy to dose;' is in its own clause, so it is not read as vancomycin's level",
     "r045": "'Legionella and pneumococcal urine Ag': the first test of the pair is not read",
     "r056": "'Albuterol HFA 90 mcg/actuation, 2 puffs ... q4-6h PRN': the strength per actuation is read as the dose, not the puff count",
     "r095": "'Cr prior to scan': a bare 'Cr' is not read as creatinine",
-    "r105": "'Augmentin 875-125 mg ... i tab PO BID': the Roman 'i tab' schedule is lost (the falling pair has been a combination strength, no dose, since the fourteenth pass)",
     "r112": "'with D50 25 g IV': dextrose after 'with' is read as a vehicle (as p100)",
     "r114": "'on Tab Thyronorm 50 mcg ... Cont same dose': the continue is not carried back to the drug in the history",
     "r117": "'Rotacap Foracort 400 1 BD', 'Rotacap Levolin 1 SOS': the count after a rotacap's strength is not read as capsules",
@@ -234,7 +232,32 @@ KNOWN_DEV_MISSES |= {
     "a039": "'x 2 weeks, review after that with CBC, RBS': 'after that' is not given the course's duration (s069 labels a 'Review after that' with no follow-up)",
     "a063": "'Stop all antiplatelets 5 days before TURP': the procedure a stop prepares for is not read (s080's 'Posted for lap cholecystectomy' is labelled no order)",
     "a098": "'Pt reports taking ibuprofen 800 mg TID ... Advised to stop.': 'Advised to stop' is not carried back to the drug told (and the label gives the stop no dose, against the sixth pass's convention)",
-    "a197": "spoken 'naproxen two-fifty' is read by the shared number reader as '2-50', no dose (as s116)",
+}
+
+
+# Batch 18 (sixteenth pass): the misses left after its general rules, labels untouched.
+# First the labels that contradict batches 1-4's or other dev batches' conventions (or name
+# what the comparison does not equate), then engine gaps.
+KNOWN_DEV_MISSES |= {
+    "e022": "label names 'lactated ringer's solution'; the engine's canonical 'ringer lactate' (the benchmark equates them through the engine's table, this test compares names as written)",
+    "e029": "'Norco 5/325 mg 1-2 tabs': the label gives 1 tablet as the dose; a slash strength gives no dose (v072, c099)",
+    "e078": "'Co-codamol 30/500 two tablets QDS PRN': the label gives 2 tablets; a slash strength gives no dose (as a137)",
+    "e160": "'recheck CBG': the table's 'Capillary blood glucose'; the label files it as serum glucose 2345-7 (as s005)",
+    "e163": "'Permite cream ... repeat after 1 week': the label gives once a week; one application repeated once has no schedule in the corpus (fourteenth and fifteenth passes, a025)",
+    "e071": "'Medrol Dosepak 4 mg, take as directed': the label gives no dose; a strength written beside the name is the dose elsewhere in the corpus (the pack's taper is not written)",
+    "e007": "'Mixtard 30 - 20 units ... before breakfast and 10 units ... before dinner': unequal doses at two meals give no dose (the label takes the first at frequency 2)",
+    "e043": "'Tab Eptoin 100 1-0-2 ... Continue same': the unequal schedule after a told drug is not read (the label takes 100 mg at frequency 2)",
+    "e026": "'Pt reports taking ibuprofen ... Advised to stop.': the stop is not carried back to the drug told (as a098)",
+    "e048": "'Pt taking St John's wort ... - advised to stop': the stop is not carried to the drug (read as a start)",
+    "e030": "'Warfarin clinic: INR 4.2. Omit tonight's dose, then 3 mg daily': the hold is not carried to the drug named in the heading",
+    "e031": "'Known allergy to sulfa drugs (..., old Rx of Septran DS seen)': the prescription told inside the allergy is read as an order ('Rx' is a verb)",
+    "e093": "'Bloods: ..., calcium': a bare 'calcium' in a lab list is not read (as c138)",
+    "e113": "'Scheduled for R knee arthroscopy ... - hold Xarelto': the procedure a hold prepares for is not read (as a063)",
+    "e129": "'Tinzaparin 175 units/kg SC OD - weight 80 kg, so 14,000 units': the worked-out total after 'so' is not taken",
+    "e146": "'Depo-Provera 150 mg IM given today; next dose due in 12 weeks': a dose 'given today' is history (thirteenth pass); the label starts it every 12 weeks",
+    "e150": "'O2 to target sats 88-92%': oxygen to a target is not read as a medication",
+    "e167": "'RTC in 3 mos w/ fasting labs prior': the unnamed 'fasting labs' is not listed as not understood",
+    "e176": "'Pt wants to come off Xanax. Taper: 0.5 mg TID x 1 wk, ...': read as a stop; the label starts the taper laid out",
 }
 
 

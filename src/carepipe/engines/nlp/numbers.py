@@ -17,6 +17,12 @@ Grammar (longest match wins; anything else is left untouched)::
 Colloquial mode (``colloquial=True``) also reads a digit word followed by a tens or teen
 word as hundreds, the way blood pressure and doses are said: "one forty" = 140,
 "one oh five" = 105, "six fifty" = 650.
+
+``normalize_numbers`` reads such hundreds in every mode where the writing leaves no other
+reading: a hyphen between the digit word and the tens word ("two-fifty" = 250,
+"one-twenty-five" = 125), or a tens word hyphened to its unit after the digit word ("one
+twenty-five" = 125, "eight seventy-five" = 875); never as a clock time ("at two-thirty",
+"seven-fifteen pm"). Spaced alone ("one forty") they stay two numbers unless colloquial.
 """
 
 from __future__ import annotations
@@ -226,6 +232,42 @@ def _colloquial(toks: list[str], i: int) -> tuple[int, int] | None:
     return None
 
 
+# Words that make a spoken "two-thirty" a clock time, not 230: before it, and after it; and
+# units of time, after which the tens word counts them ("one twenty-four hour urine").
+_CLOCK_BEFORE = frozenset({"at", "by", "around", "till", "until", "from", "after", "before"})
+_CLOCK_AFTER = frozenset({"am", "pm", "a", "p", "o", "oclock"})
+_TIME_UNITS = frozenset(
+    {"hour", "hours", "hr", "hrs", "h", "hourly", "minute", "minutes", "min", "mins"}
+    | {"day", "days", "week", "weeks", "month", "months", "year", "years"}
+)
+
+
+def _written_hundreds(
+    toks: list[tuple[str, int, int]], text: str, i: int, limit: int
+) -> tuple[int, int] | None:
+    """ "two-fifty" / "one twenty-five" read as hundreds outside colloquial mode.
+
+    Only where the hyphens say so: a hyphen between the digit word and the tens word, or a
+    tens word hyphened to its unit right after the digit word. Not a clock time.
+    """
+    words = [t for t, _, _ in toks[:limit]]
+    got = _colloquial(words, i)
+    if got is None or words[i + 1] not in TENS:
+        return None
+    _value, j = got
+
+    def hyphen(a: int) -> bool:
+        return text[toks[a][2] : toks[a + 1][1]].strip() == "-"
+
+    if not (hyphen(i) or (j == i + 3 and hyphen(i + 1))):
+        return None
+    if i > 0 and toks[i - 1][0] in _CLOCK_BEFORE:
+        return None
+    if j < len(toks) and toks[j][0] in _CLOCK_AFTER | _TIME_UNITS:
+        return None
+    return got
+
+
 def _fraction_tail(toks: list[str], j: int) -> tuple[float, int] | None:
     """ "and a half" / "and a quarter" / "and three quarters" after an integer."""
     n = len(toks)
@@ -346,6 +388,21 @@ def _is_joinable(text: str, a_end: int, b_start: int) -> bool:
     return gap.strip(" \t-") == "" and "\n" not in gap
 
 
+def _parse_joined(
+    toks: list[tuple[str, int, int]], text: str, i: int, limit: int, *, colloquial: bool
+) -> tuple[float, int, str] | None:
+    """The number at token ``i`` among the first ``limit`` tokens, hyphened hundreds too."""
+    words = [t for t, _, _ in toks[:limit]]
+    got = parse_number_at(words, i, colloquial=colloquial)
+    if colloquial:
+        return got
+    hundreds = _written_hundreds(toks, text, i, limit)
+    if hundreds is not None and (got is None or hundreds[1] > got[1]):
+        value, j = hundreds
+        return float(value), j, str(value)
+    return got
+
+
 def normalize_numbers(text: str, *, colloquial: bool = False) -> NormalizedText:
     """Replace spoken numbers with digits; keep a map back to the original text.
 
@@ -372,7 +429,7 @@ def normalize_numbers(text: str, *, colloquial: bool = False) -> NormalizedText:
         k = i + 1
         while k < len(toks) and _is_joinable(text, toks[k - 1][2], toks[k][1]):
             k += 1
-        got = parse_number_at(words[:k], i, colloquial=colloquial)
+        got = _parse_joined(toks, text, i, k, colloquial=colloquial)
         if got is None:
             i += 1
             continue
@@ -381,7 +438,7 @@ def normalize_numbers(text: str, *, colloquial: bool = False) -> NormalizedText:
             # "fifty three times a day" after a dose: "three times" is the frequency.
             last = words[j - 1]
             if last in UNITS and 1 <= UNITS[last] <= 9 and words[j - 2] in TENS:
-                shorter = parse_number_at(words[: j - 1], i, colloquial=colloquial)
+                shorter = _parse_joined(toks, text, i, j - 1, colloquial=colloquial)
                 if shorter is not None:
                     value, j, digits = shorter
         if (

@@ -507,6 +507,16 @@ FIFTEENTH_PASS_BRANDS: dict[str, str] = {
     r"(?<=tab\s)pause|(?<=tab\.\s)pause|(?<=tablet\s)pause": "tranexamic acid",
 }
 
+#: Sixteenth pass (2026-11-29), real UK and Indian names: clobetasol propionate ointment
+#: (Dermovate, GSK), dalteparin (Fragmin, Pfizer), effervescent potassium (Sando-K, HK
+#: Pharma), the hyoscine hydrobromide patch (Scopoderm, Baxter).
+SIXTEENTH_PASS_BRANDS: dict[str, str] = {
+    r"dermovate": "clobetasol",
+    r"fragmin": "dalteparin",
+    r"sando[-\s]?k": "potassium bicarbonate / potassium chloride",
+    r"scopoderm(?:\s+tts)?": "hyoscine hydrobromide",
+}
+
 #: Units of a bare strength for brands not in mg ("Apidra 6" is 6 units).
 UNITS: dict[str, str] = {
     "insulin glulisine": "[iU]",
@@ -528,3 +538,4 @@ BRANDS.update({k: v for k, v in TENTH_PASS_BRANDS.items() if k not in BRANDS})
 BRANDS.update({k: v for k, v in ELEVENTH_PASS_BRANDS.items() if k not in BRANDS})
 BRANDS.update({k: v for k, v in TWELFTH_PASS_BRANDS.items() if k not in BRANDS})
 BRANDS.update({k: v for k, v in FIFTEENTH_PASS_BRANDS.items() if k not in BRANDS})
+BRANDS.update({k: v for k, v in SIXTEENTH_PASS_BRANDS.items() if k not in BRANDS})

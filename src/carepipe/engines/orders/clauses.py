@@ -95,6 +95,16 @@ def collapse_dotted_abbreviations(text: str) -> str:
     return _DOTTED.sub(lambda m: m.group(0).replace(".", "").ljust(len(m.group(0))), text)
 
 
+# A printed prescription's "Sig:" line is the signature of the drug on the line before it
+# ("Lisinopril 20 mg tablet\nSig: Take 1 tab PO daily"; sixteenth pass).
+_SIG_LINE = re.compile(r"\n(?=[ \t]*sig\s*:)", re.IGNORECASE)
+
+
+def join_sig_lines(text: str) -> str:
+    """``text`` with each line break before a "Sig:" line made a space (offsets kept)."""
+    return _SIG_LINE.sub(" ", text)
+
+
 def split_clauses(text: str) -> list[Clause]:
     """Clauses of ``text`` in order; pieces without a letter or digit are dropped.
 

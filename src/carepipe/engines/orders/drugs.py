@@ -298,10 +298,11 @@ NAMES: dict[str, DrugName] = {
     r"drotin": _b("drotaverine"),
     r"buscopan": _b("hyoscine"),
     r"pregabid": _b("pregabalin"),
+    r"pregabid[-\s]?m\b": _b("cyanocobalamin / pregabalin"),  # with methylcobalamin
     r"gabapin": _b("gabapentin"),
     r"gabapin[-\s]?nt": _b("gabapentin / nortriptyline"),
     r"nurokind": _b("cyanocobalamin", "mcg"),
-    r"methycobal": _b("cyanocobalamin", "mcg"),
+    r"methyl?cobal": _b("cyanocobalamin", "mcg"),  # "Methylcobal": sixteenth pass
     r"myospaz": _b(f"chlorzoxazone / {APAP}"),
     # Stomach and bowel.
     r"famocid": _b("famotidine"),

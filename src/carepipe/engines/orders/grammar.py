@@ -132,7 +132,8 @@ HISTORY = re.compile(
     r"(?:home|current|regular|usual|pre-?admission|outpatient)\s+(?:meds|medications|medicines)"
     r"\b[^:.;]{0,30}:|meds\s+on\s+admission\b|"
     # "Allergies: penicillin (hives), codeine" lists what must not be given (eighth pass).
-    r"(?:drug\s+)?allerg(?:y|ies|ic)\s*(?:to\b|:)|nkda\b)",
+    # "Known allergy to sulfa drugs (old Rx of Septran seen)" too (sixteenth pass)
+    r"(?:known\s+)?(?:drug\s+)?allerg(?:y|ies|ic)\s*(?:to\b|:)|nkda\b)",
     re.IGNORECASE,
 )
 FOLLOW_UP_WORD = re.compile(r"\b(?:f/u|follow[-\s]?up|review|rtc|refer)", re.IGNORECASE)
@@ -154,6 +155,8 @@ AFTER_DOSE = re.compile(
     r"withheld|increased|reduced|decreased)"
     # "aspirin 75 mg OD to carry on throughout", "Atorvastatin 20 mg ON (unchanged)"
     r"|\b(?P<cont>(?:to\s+)?carry\s+on|unchanged"
+    # "Levothyroxine 125 micrograms OD - no change" (sixteenth pass)
+    r"|(?<=[-\u2013] )no\s+change(?:\s+in\s+dose)?(?=\s*(?:[;,.)]|$))"
     # "Paliperidone depot 100 mg IM monthly, next due 14th": a course under way (eleventh)
     r"|next\s+(?:dose\s+|injection\s+)?due"
     # "T. Metolar XR 25 1-0-0 cont;": the short form ends the item (tenth pass)

@@ -121,7 +121,10 @@ _TOLD = re.compile(
     r"|\bwho\s+(?:has\s+|had\s+)?(?:started|commenced|prescribed)"
     # fourteenth pass: a stay told with what was given ("Was admitted in March with
     # pneumonia and given co-amoxiclav")
-    r"|(?:was|were)\s+(?:admitted|seen|treated|discharged)\b.*\bgiven)\b",
+    r"|(?:was|were)\s+(?:admitted|seen|treated|discharged)\b.*\bgiven"
+    # sixteenth pass: a dose given told with its subject and no "was" ("pt given amoxicillin
+    # today"), and what the patient was on before ("Previously on ramipril - stopped 2021")
+    r"|\b(?:pt|patient|she|he|they)\s+given\b|(?:previously|formerly)\s+on\b)\b",
     re.IGNORECASE,
 )
 # What a drug did to the patient (fourteenth pass): "Metformin caused diarrhoea",
@@ -300,9 +303,21 @@ def verb_after_opening(text: str) -> bool:
     return bool(_verbs(text[opening.end() :] if opening else text))
 
 
+# "Sertraline stopped - not tolerated" (sixteenth pass): a stop with its reason, written
+# with no one named, is the stop (as "Metformin stopped 2 days ago", seventh pass).
+_STOPPED_FOR = re.compile(
+    r"\b(?:stopped|discontinued)\s*(?:[-\u2013:,(]\s*|\s+(?:as|because|due\s+to)\s+)"
+    r"(?:it\s+was\s+)?(?:not\s+tolerated|intoleran(?:t|ce)|side[-\s]effects?)",
+    re.IGNORECASE,
+)
+_SUBJECT = re.compile(r"\b(?:she|he|they|patient|pt|gp|team|\w+ologists?)\b", re.IGNORECASE)
+
+
 def _told_with_dose(text: str) -> bool:
     """The eighth pass's history, read even when a dose is written: every verb in the
     past ("Received ...", "was started by ...", "started ... last week"), none present."""
+    if _STOPPED_FOR.search(text) and not _SUBJECT.search(text):
+        return False
     verbs = _verbs(text)
     if _PAST_TRIAL.search(text):
         verbs = [v for v in verbs if v != "trial"]  # "Previous trial of X": a noun

@@ -42,6 +42,17 @@ def _ref(specialty: str, *aliases: str) -> ServiceEntry:
     return ServiceEntry(specialty, "referral", aliases)
 
 
+# "OT home assessment" (ninth pass), "OT home visit" (sixteenth pass)
+_OT_VISIT = (
+    r"(?:ot|occupational\s+therapy)\s+(?:home\s+|functional\s+)?(?:assessment|eval(?:uation)?"
+    r"|visit)"
+)
+# "Counselling with clinical psychologist" (sixteenth pass): an order on its own
+_WITH_PSYCHOLOGIST = (
+    r"(?:counsell?ing|therapy|sessions?|cbt)\s+with\s+(?:a\s+|the\s+)?(?:clinical\s+)?psychologist"
+)
+
+
 # Imaging "modality of site" helpers: "CT head", "CT of the head", "head CT".
 def _modality(mod: str, site: str) -> tuple[str, str]:
     # "MRI of that knee", "X-ray of his left hip": a determiner may stand before the site.
@@ -68,6 +79,8 @@ _PRE_ANAESTHETIC = (
 # Thirteenth pass: an eye examination by the specialist is the referral; "calcium" alone
 # is the test when a list of levels follows ("check calcium and vitamin D levels").
 _EYE_EXAM_BY = r"eye\s+exam(?:ination)?\s+by\s+(?:an?\s+|the\s+)?ophthalmologist"
+# "Baseline eye check-up" before hydroxychloroquine (sixteenth pass; as b035's examination)
+_EYE_CHECK_UP = r"(?:baseline\s+|annual\s+|yearly\s+)?eye\s+check[-\s]?ups?"
 # Fourteenth pass: "Widal, CBC, MP": a bare "MP" is the malaria parasite smear in an order
 # context only (AMBIGUOUS_ALIASES), and never methylprednisolone ("IV MP 1 g", "MP pulse").
 _MP = r"(?<!iv\s)(?<!inj\s)mp(?!\s*(?:\d|pulse\b|iv\b|inj\b))"
@@ -592,7 +605,17 @@ SERVICES: tuple[ServiceEntry, ...] = (
     # The trauma bedside scan: capitals only ("fast" is a word: "fast from midnight").
     _img("FAST ultrasound", r"(?-i:e?FAST)(?:\s+(?:scan|ultrasound|usg|exam))?", r"e?fast\s+scan"),
     _img("Cranial ultrasound", r"cranial\s+(?:ultrasound|usg|us)", r"neurosonogram"),
-    _img("Echocardiogram", r"echocardiogram", r"echocardiography", r"echo", r"2d\s+echo", r"tte"),
+    _img(
+        "Echocardiogram",
+        r"echocardiogram",
+        r"echocardiography",
+        r"echo",
+        r"2d\s+echo",
+        r"tte",
+        # the transoesophageal study (sixteenth pass; capitals: "tee" is a word)
+        r"(?-i:TEE)",
+        r"trans-?o?esophageal\s+echo(?:cardiogram)?",
+    ),
     _img("Mammogram", r"(?:screening\s+)?mammogram", r"mammography", r"mammo"),
     _img("DEXA scan", r"dexa(?:\s+scan)?", r"bone\s+density\s+(?:scan|test)"),
     _img(
@@ -686,7 +709,15 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"fundus",  # alone only in an order context (AMBIGUOUS_ALIASES): "fundus normal"
     ),
     _proc("Mantoux test", r"mantoux(?:\s+test)?", r"tuberculin\s+skin\s+test"),
-    _proc("Spirometry", r"spirometry", r"pfts?", r"pulmonary\s+function\s+tests?"),
+    _proc(
+        "Spirometry",
+        # "PFT with DLCO": the diffusing capacity is part of the tests (sixteenth pass;
+        # first, as the alternation takes the first alias that matches)
+        r"(?:pfts?|pulmonary\s+function\s+tests?)\s+(?:with|incl(?:uding)?|\+)\s+dlco",
+        r"spirometry",
+        r"pfts?",
+        r"pulmonary\s+function\s+tests?",
+    ),
     # "24-hour tape" is the UK name for the Holter (eighth pass)
     # "24-hour ECG" (thirteenth pass): the ambulatory recording, as batches 8, 11, 12 label it
     _proc(
@@ -710,6 +741,12 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"nerve\s+conduction\s+(?:study|studies|velocity)",
     ),
     _proc("EMG", r"emg", r"electromyogra(?:m|phy)"),
+    # "EMG/NCS", "NCS and EMG": one electrodiagnostic study (sixteenth pass)
+    _proc(
+        "EMG/nerve conduction study",
+        r"emg\s*(?:/|and|&|\+)\s*nc[sv]",
+        r"nc[sv]\s*(?:/|and|&|\+)\s*emg",
+    ),
     _proc("FNAC", r"fnac", r"fnab", r"fine[-\s]needle\s+aspiration(?:\s+(?:cytology|biopsy))?"),
     _proc("Bronchoscopy", r"(?:fiberoptic\s+|fob\s+)?bronchoscopy"),
     _proc("Sigmoidoscopy", r"(?:flexible\s+)?sigmoidoscopy"),
@@ -731,6 +768,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"eye\s+(?:referral|consult(?:ation)?|opinion|specialist|department|opd)",
         r"eye\s+exam(?:ination)?\s+referral",  # eleventh pass
         _EYE_EXAM_BY,  # "eye examination by ophthalmologist" (thirteenth pass)
+        _EYE_CHECK_UP,
         r"ophthal",
     ),
     _ref("Podiatry", r"podiatry", r"podiatrist", r"foot\s+clinic", _FOOT_CHECK_BY),
@@ -757,7 +795,13 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"psych",
         r"de-?addiction(?:\s+(?:centre|center|clinic|services?))?",
     ),
-    _ref("Psychology", r"psychologist", r"(?:clinical\s+)?psychology", r"psychotherapy"),
+    _ref(
+        "Psychology",
+        _WITH_PSYCHOLOGIST,
+        r"psychologist",
+        r"(?:clinical\s+)?psychology",
+        r"psychotherapy",
+    ),
     _ref(
         "Pulmonology",
         r"pulmonology",
@@ -985,6 +1029,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
         "Infectious diseases",
         r"infectious\s+diseases?",
         r"id\s+(?:consult|opinion|referral)",
+        r"consult\s+(?-i:ID)",  # sixteenth pass
         # "refer to ID clinic" (seventh pass): the capitals say it ("id" is also a word).
         r"(?-i:ID)\s+(?:clinic|team|opd)",
     ),
@@ -1320,7 +1365,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _ref("Falls clinic", r"falls?\s+(?:clinic|service|team|prevention\s+service)"),
     _ref(
         "Occupational therapy",
-        r"(?:ot|occupational\s+therapy)\s+(?:home\s+|functional\s+)?(?:assessment|eval(?:uation)?)",
+        _OT_VISIT,
     ),
     # --- eleventh pass (2026-11-29): tests and referrals batch 13 named that the table
     # lacked, written in their usual general forms (not only the case's spelling) ---------
@@ -1456,9 +1501,11 @@ STANDALONE_REFERRALS = frozenset(
         _PAC,
         _PRE_ANAESTHETIC,
         _EYE_EXAM_BY,
+        _EYE_CHECK_UP,
         _FOOT_CHECK_BY,
+        _WITH_PSYCHOLOGIST,
         # "OT home assessment" (ninth pass)
-        r"(?:ot|occupational\s+therapy)\s+(?:home\s+|functional\s+)?(?:assessment|eval(?:uation)?)",
+        _OT_VISIT,
     }
 )
 

@@ -155,7 +155,9 @@ _TIMED_BY_BEFORE = re.compile(
     r"\b(?:(?:the\s+|a\s+)?(?:day|morning|night|evening)|\d+(?:\.\d+)?\s*(?:h|hrs?|hours?|min|"
     r"mins|minutes?|days?)|(?:an?|one|two|three|four|half\s+an)\s+(?:hours?|days?))\s+"
     r"(?:after|before|following|apart\s+from|away\s+from)\s+(?:the\s+|each\s+|every\s+|"
-    r"his\s+|her\s+|your\s+)?(?:dose\s+of\s+)?$",
+    r"his\s+|her\s+|your\s+)?"
+    # "36 hours after last lisinopril dose", "the day after the final dose of" (sixteenth)
+    r"(?:(?:last|first|final|next|previous)\s+)?(?:dose\s+of\s+)?$",
     re.I,
 )
 # Medical adjectives the shared NLP's fuzzy match reads as a drug ("retinal" as retinol,

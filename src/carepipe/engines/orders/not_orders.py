@@ -40,7 +40,8 @@ _DEFERRED = re.compile(
     r"\b(?:will|would|may|might|could)\s+(?:consider|think\s+about)\b"
     r"|^\s*if\b.*\b(?:we|i)\s+(?:will|would|may|might|could)\b"
     r"|\b(?:team|surgeons?|gp|consultant|\w+ologists?|\w+ology|who|they)\s+(?:plans?|intends?)"
-    r"\s+to\b"
+    # "they plan TEE tomorrow" (sixteenth pass); not a heading ("Cardiology plan: ...")
+    r"(?:\s+to\b|\b(?!\s*:))"
     # "The vascular team have reviewed and plan an angioplasty next week" (eleventh pass)
     r"|\b(?:team|surgeons?|\w+ologists?|\w+ology)\s+(?:has|have)\s+(?:reviewed|seen\s+\w+)"
     r"\s+and\s+(?:plans?|intends?|will)\b"

@@ -20,7 +20,7 @@ _QUALIFIER = re.compile(
     r"\b(?:if|unless|when|whenever|while|until|till|for|due\s+to|because|since|"
     r"r/o|rule\s+out|to\s+rule|in\s+view\s+of|prior\s+to|before|after|except|as\s+per|"
     r"per|regarding|re:|re\s*-|w\.?r\.?t\.?|on\s+the\s+day|in\s+case|to\s+check|to\s+see|"
-    r"to\s+look)(?:\b|(?<=[:-]))",
+    r"to\s+look|(?<=[-\u2013] )no\s+change)(?:\b|(?<=[:-]))",
     re.IGNORECASE,
 )
 
@@ -39,7 +39,8 @@ month months mo mos year years yr yrs sos prn stat now today tonight tomorrow mo
 evening night noon am pm tab tabs tablet tablets cap caps capsule capsules inj
 injection injections syp syr syrup susp suspension t c drops drop eye eyes ear ears
 nostril nostrils apply spray sprays puff puffs inhaler mdi nebs neb nebulise nebulize
-sachet sachets respule respules sr er xl cr mr retard forte ds od bd bid tds tid qid
+sachet sachets packet packets respule respules sr er xl cr mr retard forte ds od bd bid
+tds tid qid
 qds hs qhs bbf ac pc po iv im sc sl subq sq wound skin area affected thin layer
 locally local take taking given give orally oral mouth route x mg mcg g gm ml iu
 units unit u meq mmol kg more less extra half quarter alternate other next first

@@ -94,6 +94,10 @@ _VALUE_AFTER = re.compile(
     # "Hb 128, eGFR 74", "FBS 98.": a whole number that ends the item (ninth pass); not a
     # zero, which is the first of a series of times ("Troponin 0, 3 h")
     r"|(?!0\b)\d+(?![\d.])(?=\s*(?:[,;)]|\.(?!\d)|$)"
+    # "FBS 68 today.", "K 5.9 this morning;": the day it was read on after the value
+    # (sixteenth pass)
+    r"|\s+(?:today|yesterday|this\s+(?:morning|afternoon|evening)"
+    r"|last\s+night|on\s+admission|at\s+admission)\s*(?:[,;)]|\.(?!\d)|$)"
     # "Ferritin 8 - iron deficiency": a dash after the value opens what it means (fourteenth
     # pass)
     r"|\s+[-\u2013]\s))",
@@ -120,7 +124,10 @@ _ON_REPEAT = re.compile(r"\bon\s+repeat(?:\s+(?:testing|sample))?\b", re.IGNOREC
 
 
 # "FIT result 180", "TSH results awaited": the test named for its result (twelfth pass)
-_RESULT_AFTER = re.compile(r"\s*results?\b", re.IGNORECASE)
+# "to discuss EGD biopsy results" (sixteenth pass): the specimen may stand between
+_RESULT_AFTER = re.compile(
+    r"\s*(?:(?:biopsy|histology|pathology|histopathology)\s+)?results?\b", re.IGNORECASE
+)
 # "Rapid strep and flu swab negative", "CXR and ECG normal": one verdict after a list of
 # tests (twelfth pass); the verdict ends the clause.
 _SHARED_VERDICT = re.compile(

@@ -45,6 +45,7 @@ from carepipe.engines.orders import (
 from carepipe.engines.orders.clauses import (
     Clause,
     collapse_dotted_abbreviations,
+    join_sig_lines,
     split_clauses,
 )
 from carepipe.engines.orders.models import (
@@ -73,9 +74,10 @@ ENGINE_NAME = "rules"
 # comma, "up to N times", count ranges, held drugs, histories, topics); 2.11: the fourteenth
 # pass (continued.py; letters, effects, talks, awaited and enclosed studies, falling
 # strength pairs, biologics); 2.12: the fifteenth pass (doses told against another one,
-# payer requests, past trials, findings after a dash, arrows, worked-out totals)
+# payer requests, past trials, findings after a dash, arrows, worked-out totals); 2.13: the
+# sixteenth pass (spoken hundreds, conditions on a test's value, dated values, "no change")
 # (docs/orders.md)
-_RULES_VERSION = "2.12.0"
+_RULES_VERSION = "2.13.0"
 
 _HAS_LETTER = re.compile(r"[A-Za-z]")
 _SWITCH = re.compile(r"\b(?:switch|swap|convert|change|replace)\w*\b.*?\bfrom\b", re.I)
@@ -108,7 +110,7 @@ class RulesOrdersEngine:
     def extract(self, text: str) -> OrderSet:
         """Read the orders in ``text``."""
         norm = normalize_numbers(text)
-        work = collapse_dotted_abbreviations(norm.text)
+        work = join_sig_lines(collapse_dotted_abbreviations(norm.text))
         result = OrderSet(engine=self.name, model_version=self.model_version)
         state = ReadState()
         clauses = split_clauses(work)
@@ -137,6 +139,8 @@ class RulesOrdersEngine:
         )
         for clause in clauses:
             self._read_clause(clause, norm, result, state)
+        result.follow_ups = services_read.one_visit_per_interval(result.follow_ups)
+        result.medications = told.one_route_switch(norm.original, result.medications)
         return result
 
     # --- one clause -------------------------------------------------------------------
@@ -505,8 +509,8 @@ _QUALIFIES = re.compile(
 # A drug-less clause that goes on with the previous drug's doses.
 _CONTINUES = re.compile(
     r"\s*(?:then|followed\s+by|thereafter|after\s+that|and\s+then|"
-    r"(?:then\s+)?(?:increase|increased|decrease|decreased|reduce|reduced|taper(?:ing)?|"
-    r"titrate|uptitrate|wean|step\s+(?:up|down)|go\s+up|bump|restart|resume)\b)",
+    r"(?:then\s+)?(?:increas(?:e|ed|ing)|decrease|decreased|reduce|reduced|taper(?:ing)?|"
+    r"titrate|up-?titrat(?:e|ing)|wean|step\s+(?:up|down)|go\s+up|bump|restart|resume)\b)",
     re.IGNORECASE,
 )
 _HOLD_OFF = re.compile(r"\bhold\s+off\b", re.IGNORECASE)

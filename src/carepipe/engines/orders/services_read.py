@@ -33,6 +33,18 @@ _TOPIC_BEFORE = re.compile(
     r"|\b(?:today|yesterday|this\s+morning|last\s+night)['\u2019]s\s+$",
     re.IGNORECASE,
 )
+# "GP to restart when creatinine back to baseline" (sixteenth pass): a test whose value
+# sets when something is done is a condition, not an order ("until" and "if" are
+# grammar.CONDITION_BEFORE's)
+_WHEN_BEFORE = re.compile(
+    r"\b(?:when|once|as\s+soon\s+as)\s+(?:the\s+|his\s+|her\s+|their\s+|serum\s+)?$", re.I
+)
+_STATE_AFTER = re.compile(
+    r"\s*(?:is\s+|are\s+|has\s+|have\s+|gets?\s+)?(?:back\b|returns?\b|normali[sz]e[sd]?\b"
+    r"|settle[sd]?\b|improve[sd]?\b|stabili[sz]e[sd]?\b|stable\b|normal\b|falls?\b|rises?\b"
+    r"|drops?\b|below\b|above\b|under\b|less\s+than\b|more\s+than\b|<|>)",
+    re.I,
+)
 _HOME_BEFORE = re.compile(r"\bhome\s+$", re.IGNORECASE)  # a lab test only: "home sleep study"
 # "Spirometry at annual review", "CMP a week before the next annual visit" (thirteenth
 # pass): the visit times the test; it is not booked here
@@ -150,6 +162,9 @@ def read_services(
         ):
             taken.append((h[0], h[1]))  # "hold until creatinine improves": a condition
             continue
+        if _WHEN_BEFORE.search(text, 0, h[0]) and _STATE_AFTER.match(text, h[1]):
+            taken.append((h[0], h[1]))  # "restart when creatinine back to baseline"
+            continue
         if result_clause or results.is_finding(text, h[1]):
             taken.append((h[0], h[1]))  # "DEXA last month showed osteopenia": a result
             continue
@@ -216,6 +231,18 @@ def read_services(
 # A condition between the visit and its time: the time is the condition's ("RTC if not
 # improved in 2 wks"); "Come back in 3 days if no better" books the visit.
 _IF_WITHIN = re.compile(r"\b(?:if|unless|should)\b", re.IGNORECASE)
+
+
+def one_visit_per_interval(follow_ups: list[FollowUp]) -> list[FollowUp]:
+    """The first follow-up of each interval: "Annual review. ... Next review 1 year." books
+    one visit, as a test named twice is one order (sixteenth pass)."""
+    seen: set[tuple[float, str]] = set()
+    kept = []
+    for f in follow_ups:
+        if (f.value, f.unit) not in seen:
+            seen.add((f.value, f.unit))
+            kept.append(f)
+    return kept
 
 
 def read_follow_ups(clause: Clause, norm: NormalizedText, out: OrderSet) -> list[tuple[int, int]]:

@@ -42,7 +42,6 @@ from carepipe.engines.orders.sig_words import (
     IMPLICIT_ONE,
     LONE_FRACTION,
     MAX,
-    MAX_TAPER_STEPS,
     NOTATION,
     NUM,
     ONCE_ONLY,
@@ -59,11 +58,13 @@ from carepipe.engines.orders.sig_words import (
     STRENGTH_UNITS,
     TAPER,
     TIMES_PER,
+    TITRATE_UP,
     WHEN_ONLY,
     Sig,
     alt,
     to_number,
 )
+from carepipe.engines.orders.titration import expand_taper, expand_titration
 
 # --- the pieces ----------------------------------------------------------------------------
 
@@ -263,13 +264,13 @@ def _strengths(text: str, used: list[tuple[int, int]]) -> tuple[tuple[float, str
         unit = STRENGTH_UNITS[m.group("u").lower()]
         if m.group("perkg"):
             unit = f"{unit}/kg"
-            worked = _WORKED_OUT.match(masked, m.end(), m.end() + 40)
+            worked = _WORKED_OUT.match(masked, m.end(), m.end() + 60)
             if worked is not None:
                 # "1 mg/kg OD (22 mg)": the dose worked out for this patient (eleventh pass)
                 used.extend([m.span(), worked.span()])
                 return (
-                    to_number(worked.group("v")),
-                    STRENGTH_UNITS[worked.group("u").lower()],
+                    to_number(worked.group("v") or worked.group("v2")),
+                    STRENGTH_UNITS[(worked.group("u") or worked.group("u2")).lower()],
                 ), combo
         used.append(m.span())
         later = found[i + 1] if i + 1 < len(found) else None
@@ -285,7 +286,10 @@ def _strengths(text: str, used: list[tuple[int, int]]) -> tuple[tuple[float, str
 _WORKED_OUT = re.compile(
     # "(wt 90 kg = 18 units)", "(total 350 mg)" (fifteenth pass)
     rf"[^()]*?\(\s*(?:(?:wt|weight)\s*[:=]?\s*{NUM}\s*kg\s*)?(?:=\s*|i\.?e\.?\s*|approx\.?\s*"
-    rf"|~\s*|total(?:\s+dose)?\s*[:=]?\s*)?(?P<v>{NUM})\s*(?P<u>mg|mcg|g|units?|iu)\s*\)",
+    rf"|~\s*|total(?:\s+dose)?\s*[:=]?\s*)?(?P<v>{NUM})\s*(?P<u>mg|mcg|g|units?|iu)\s*\)"
+    # "- weight 80 kg, so 14,000 units" (sixteenth pass): the same told without brackets
+    rf"|[^()]*?\b(?:wt|weight)\s*[:=]?\s*{NUM}\s*kg\s*[,;]?\s*(?:so|=|i\.?e\.?|giving|total)\s*"
+    rf"(?P<v2>{NUM})\s*(?P<u2>mg|mcg|g|units?|iu)\b",
     re.IGNORECASE,
 )
 _DESCENDING_PAIR = re.compile(rf"(?<![\w./-])(?P<hi>{NUM})\s*[-\u2013]\s*$")
@@ -453,35 +457,6 @@ def _before_count(before: str, sig: Sig) -> None:
     sig.before_start = m.start()
 
 
-def _expand_taper(start: DoseStep, m: re.Match[str]) -> list[DoseStep]:
-    """ "taper by 5 mg every week" from 30 mg: 25, 20, 15, 10, 5 mg a week each."""
-    if start.dose is None:
-        return []
-    step = to_number(m.group("step"))
-    per_n = float(m.group("n")) if m.group("n") else 1.0
-    per = TIME_UNITS.get(m.group("per").lower()) or TIME_UNITS.get(m.group("per").lower()[:2], "d")
-    floor = to_number(m.group("floor")) if m.group("floor") else step
-    if step <= 0 or step >= start.dose:
-        return []
-    every = Quantity(value=per_n, unit=per)  # type: ignore[arg-type]
-    if start.duration is None:
-        start.duration = every
-    out: list[DoseStep] = []
-    dose = start.dose - step
-    while dose >= floor - 1e-9 and dose > 0 and len(out) < MAX_TAPER_STEPS:
-        out.append(
-            DoseStep(
-                dose=round(dose, 6),
-                dose_unit=start.dose_unit,
-                timing=start.timing.model_copy() if start.timing else None,
-                duration=every,
-                text=m.group(0),
-            )
-        )
-        dose -= step
-    return out
-
-
 def _step_of(sig: Sig, text: str) -> DoseStep:
     return DoseStep(
         dose=sig.dose,
@@ -507,13 +482,23 @@ def continue_steps(
     last = previous
     for seg_start, seg_end in _segments(text):
         seg = text[seg_start:seg_end]
+        rising = TITRATE_UP.search(seg)
+        if rising is not None:
+            if consumed is not None:
+                consumed.append(
+                    (offset + seg_start + rising.start(), offset + seg_start + rising.end())
+                )
+            expanded = expand_titration(last, rising)
+            out.extend(expanded)
+            last = expanded[-1] if expanded else last
+            continue  # a titration not written out in full gives no step
         taper = TAPER.search(seg)
         if taper is not None:
             if consumed is not None:
                 consumed.append(
                     (offset + seg_start + taper.start(), offset + seg_start + taper.end())
                 )
-            expanded = _expand_taper(last, taper)
+            expanded = expand_taper(last, taper)
             out.extend(expanded)
             if expanded:
                 last = expanded[-1]

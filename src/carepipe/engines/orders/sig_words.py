@@ -104,6 +104,9 @@ FORMS: dict[str, str] = {
     "sprays": "spray",
     "sachet": "sachet",
     "sachets": "sachet",
+    # "ORS 1 packet in 1 litre water": a packet of powder is a sachet (sixteenth pass)
+    "packet": "sachet",
+    "packets": "sachet",
     "respule": "respule",
     "respules": "respule",
     "rotacap": "rotacap",
@@ -250,6 +253,19 @@ _FREQ: tuple[tuple[str, int, float, str, tuple[str, ...]], ...] = (
         "d",
         (),
     ),
+    # "2.5 mg SC hourly PRN": a bare "hourly" is every hour ("4 hourly" is HOURLY's;
+    # sixteenth pass)
+    (
+        r"(?<!\d)(?<!\d )(?<!\d-)(?<!\d -)(?<!th )(?<!st )(?<!nd )(?<!rd )"
+        r"(?:hourly|every\s+hour|each\s+hour)"
+        # ... where the sig ends: "monitor hourly urine output" is a nursing task
+        r"(?=\s*(?:$|[,;.)]|-|(?:prn|sos|if|for|as|when|until|x|while|and|then|via|over|max"
+        r"|up)\b))",
+        1,
+        1,
+        "h",
+        (),
+    ),
     (r"q\.?h\.?s|h\.?s|at\s+bed\s*time|bedtime|before\s+(?:bed|sleep)|nocte", 1, 1, "d", ("HS",)),
     (r"at\s+night|nightly|every\s+night|each\s+night|in\s+the\s+night", 1, 1, "d", ("NIGHT",)),
     (r"every\s+morning|each\s+morning|in\s+the\s+mornings?|q\.?am|mane", 1, 1, "d", ("MORN",)),
@@ -393,13 +409,26 @@ ROUTE_RES = [(re.compile(rf"(?<![\w/])(?:{p})(?![\w/])", re.IGNORECASE), r) for 
 ORAL_PREFIX = re.compile(r"(?<![\w])(?:tabs?|tablets?|t|caps?|capsules?|syp|syr|syrup|susp)\.?\s*$")
 
 STEP_SPLIT = re.compile(
-    r"[,;]?\s*\b(?:and\s+then|then|followed\s+by|thereafter|after\s+that)\b", re.IGNORECASE
+    r"[,;]?\s*\b(?:and\s+then|then|followed\s+by|thereafter|after\s+that)\b"
+    # "... and increase this by 1.25 mg every two weeks to a target of 5 mg": the titration
+    # is steps of its own, not the start's schedule (sixteenth pass)
+    r"|(?=\b(?:increas(?:e|ing)|up-?titrat(?:e|ing)|titrat(?:e|ing)\s+up)(?:\s+(?:this|it|the"
+    r"\s+dose))?\s+by\s+\d)",
+    re.IGNORECASE,
 )
 TAPER = re.compile(
     rf"\b(?:taper(?:ing)?|reduce|reducing|decrease|decreasing|wean(?:ing)?)\s+(?:by\s+)?"
     rf"(?P<step>{NUM})\s*(?P<unit>mg|mcg|g|units?|iu)?\s*(?:every|each|per|q|/)\s*"
     rf"(?P<n>\d+\s*)?(?P<per>days?|d|weeks?|wks?|w)\b"
     rf"(?:[^,;]*?\b(?:to|till|until|down\s+to)\s+(?P<floor>{NUM})\s*(?:mg|mcg|g|units?|iu)?)?",
+    re.IGNORECASE,
+)
+# The same steps upwards, to a written target (sixteenth pass).
+TITRATE_UP = re.compile(
+    r"\b(?:increas(?:e|ing)|up-?titrat(?:e|ing)|titrat(?:e|ing)\s+up)(?:\s+(?:this|it|the\s+dose))?"
+    rf"\s+by\s+(?P<step>{NUM})\s*(?P<unit>mg|mcg|g|units?|iu)?\s*(?:every|each|per|q|/)\s*"
+    r"(?P<n>\d+\s*)?(?P<per>days?|d|weeks?|wks?|w)\b(?:[^,;]*?\b(?:up\s+)?to\s+(?:a\s+)?"
+    rf"(?:(?:target|max(?:imum)?)\s+(?:dose\s+)?(?:of\s+)?)?(?P<ceil>{NUM})\s*(?P<cu>mg|mcg|g)?\b)?",
     re.IGNORECASE,
 )
 AFTER = re.compile(

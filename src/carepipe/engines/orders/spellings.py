@@ -61,4 +61,13 @@ SPELLINGS: dict[str, str] = {
     _CALCIPOTRIOL_BETAMETHASONE: "betamethasone / calcipotriene",
     # fifteenth pass: the peripherally acting opioid antagonist of opioid constipation
     r"naloxegol": "naloxegol",
+    # sixteenth pass: real generics no table held (a low molecular weight heparin, the
+    # lipase inhibitor, a herbal product patients take, the adult pertussis booster), the
+    # full name of mycophenolate's mofetil salt, and the fluid's name with "solution"
+    r"tinzaparin": "tinzaparin",
+    r"orlistat": "orlistat",
+    r"st\.?\s*john'?s\s+wort": "st john's wort",
+    r"tdap(?:\s+vaccine)?": "tdap vaccine",
+    r"mycophenolate\s+mofetil": "mycophenolate mofetil",
+    r"lactated\s+ringer'?s(?:\s+solution)?": "ringer lactate",
 }

@@ -68,3 +68,42 @@ def act_on(med: MedicationOrder, clause: str) -> MedicationOrder | None:
     new = more[0]
     update = {"action": "change", "dose": new.dose, "dose_unit": new.dose_unit, "steps": []}
     return med.model_copy(update={**update, **_RESET, "timing": new.timing or med.timing})
+
+
+# "Day 3 IV flucloxacillin - improving. Switch to oral flucloxacillin 1 g QDS" (sixteenth
+# pass): the drug told earlier with no dose, switched to another route, is one change.
+_TO_ROUTE_BEFORE = re.compile(
+    r"\b(?:switch|change|convert|step\s+down)\w*\s+(?:(?:him|her|them|the\s+patient)\s+)?"
+    r"(?:over\s+)?to\s+(?P<route>oral|po|iv|intravenous|im|sc|subcut\w*)\s+(?:(?:tab|cap|inj)\.?\s+)?$",
+    re.IGNORECASE,
+)
+
+
+_ROUTES = {"ora": "oral", "po": "oral", "iv": "intravenous", "int": "intravenous"}
+_ROUTES |= {"im": "intramuscular"}
+
+
+def one_route_switch(original: str, meds: list[MedicationOrder]) -> list[MedicationOrder]:
+    """The medications with a switch of route to a drug named before made one change."""
+    out = list(meds)
+    for m in meds:
+        if m.action != "start" or m.span is None:
+            continue
+        switch = _TO_ROUTE_BEFORE.search(original, max(0, m.span.start - 60), m.span.start)
+        if switch is None:
+            continue
+        told = [
+            o
+            for o in out
+            if o is not m
+            and o.name == m.name
+            and o.dose is None
+            and o.action == "start"
+            and o.span is not None
+            and o.span.end <= m.span.start
+        ]
+        if told:
+            m.action = "change"
+            m.route = m.route or _ROUTES.get(switch.group("route").lower()[:3], "subcutaneous")
+            out = [o for o in out if all(o is not t for t in told)]
+    return out
