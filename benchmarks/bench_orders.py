@@ -665,6 +665,7 @@ BLIND_BATCHES = (
     BlindBatch(19, "2026-11-29", "once", None, 17),
     # Written while nothing was tuned: scored with the engine that scored batch 19.
     BlindBatch(20, "2026-11-29", "once", None),
+    BlindBatch(21, "2026-11-29", "once", None, 18),
 )
 
 _GROUP_LABELS = {

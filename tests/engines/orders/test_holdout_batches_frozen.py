@@ -80,6 +80,10 @@ HOLDOUTS = [
     Holdout(
         20, "g", 200, "836a23d1ec5652c30a6e1102ac03468157da9adfb15bb6001fb50aa4df9d3724", "test"
     ),
+    # Batch 21 the same way (its author's file: sha256 a6077a4f...).
+    Holdout(
+        21, "j", 200, "d5fdb014bd6d625f0b73cc952be0a13163ae3bf70f8db2862d9c9571d6acc4d2", "test"
+    ),
 ]
 
 
