@@ -243,14 +243,14 @@ _TIME_UNITS = frozenset(
 
 
 def _written_hundreds(
-    toks: list[tuple[str, int, int]], text: str, i: int, limit: int
+    words: list[str], toks: list[tuple[str, int, int]], text: str, i: int
 ) -> tuple[int, int] | None:
     """ "two-fifty" / "one twenty-five" read as hundreds outside colloquial mode.
 
     Only where the hyphens say so: a hyphen between the digit word and the tens word, or a
-    tens word hyphened to its unit right after the digit word. Not a clock time.
+    tens word hyphened to its unit right after the digit word. Not a clock time. ``words``:
+    the lower-cased tokens ``toks`` may be read up to (a joinable run's end).
     """
-    words = [t for t, _, _ in toks[:limit]]
     got = _colloquial(words, i)
     if got is None or words[i + 1] not in TENS:
         return None
@@ -389,14 +389,14 @@ def _is_joinable(text: str, a_end: int, b_start: int) -> bool:
 
 
 def _parse_joined(
-    toks: list[tuple[str, int, int]], text: str, i: int, limit: int, *, colloquial: bool
+    words: list[str], toks: list[tuple[str, int, int]], text: str, i: int, *, colloquial: bool
 ) -> tuple[float, int, str] | None:
-    """The number at token ``i`` among the first ``limit`` tokens, hyphened hundreds too."""
-    words = [t for t, _, _ in toks[:limit]]
+    """The number at token ``i`` of ``words`` (the first tokens of ``toks``), hyphened
+    hundreds too."""
     got = parse_number_at(words, i, colloquial=colloquial)
     if colloquial:
         return got
-    hundreds = _written_hundreds(toks, text, i, limit)
+    hundreds = _written_hundreds(words, toks, text, i)
     if hundreds is not None and (got is None or hundreds[1] > got[1]):
         value, j = hundreds
         return float(value), j, str(value)
@@ -429,7 +429,7 @@ def normalize_numbers(text: str, *, colloquial: bool = False) -> NormalizedText:
         k = i + 1
         while k < len(toks) and _is_joinable(text, toks[k - 1][2], toks[k][1]):
             k += 1
-        got = _parse_joined(toks, text, i, k, colloquial=colloquial)
+        got = _parse_joined(words[:k], toks, text, i, colloquial=colloquial)
         if got is None:
             i += 1
             continue
@@ -438,7 +438,7 @@ def normalize_numbers(text: str, *, colloquial: bool = False) -> NormalizedText:
             # "fifty three times a day" after a dose: "three times" is the frequency.
             last = words[j - 1]
             if last in UNITS and 1 <= UNITS[last] <= 9 and words[j - 2] in TENS:
-                shorter = _parse_joined(toks, text, i, j - 1, colloquial=colloquial)
+                shorter = _parse_joined(words[: j - 1], toks, text, i, colloquial=colloquial)
                 if shorter is not None:
                     value, j, digits = shorter
         if (

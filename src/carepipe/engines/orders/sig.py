@@ -467,6 +467,10 @@ def _step_of(sig: Sig, text: str) -> DoseStep:
     )
 
 
+# Titration up is looked for first: "increase by ... to 5 mg" is not a taper.
+_STEP_RULES = ((TITRATE_UP, expand_titration), (TAPER, expand_taper))
+
+
 def continue_steps(
     previous: DoseStep,
     text: str,
@@ -482,26 +486,19 @@ def continue_steps(
     last = previous
     for seg_start, seg_end in _segments(text):
         seg = text[seg_start:seg_end]
-        rising = TITRATE_UP.search(seg)
-        if rising is not None:
+        # A rule written once ("increase by 1.25 mg every 2 weeks to 5 mg", "taper by 5 mg
+        # weekly") is laid out as steps; one not written out in full gives none.
+        rule = next(
+            ((m, expand) for rx, expand in _STEP_RULES if (m := rx.search(seg)) is not None),
+            None,
+        )
+        if rule is not None:
+            m, expand = rule
             if consumed is not None:
-                consumed.append(
-                    (offset + seg_start + rising.start(), offset + seg_start + rising.end())
-                )
-            expanded = expand_titration(last, rising)
+                consumed.append((offset + seg_start + m.start(), offset + seg_start + m.end()))
+            expanded = expand(last, m)
             out.extend(expanded)
             last = expanded[-1] if expanded else last
-            continue  # a titration not written out in full gives no step
-        taper = TAPER.search(seg)
-        if taper is not None:
-            if consumed is not None:
-                consumed.append(
-                    (offset + seg_start + taper.start(), offset + seg_start + taper.end())
-                )
-            expanded = expand_taper(last, taper)
-            out.extend(expanded)
-            if expanded:
-                last = expanded[-1]
             continue
         sub = Sig()
         _one_step(seg, default_unit, False, sub)

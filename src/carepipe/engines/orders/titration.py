@@ -11,17 +11,22 @@ from carepipe.engines.orders.models import DoseStep, Quantity
 from carepipe.engines.orders.sig_words import MAX_TAPER_STEPS, to_number
 
 
+def _every(m: re.Match[str]) -> Quantity:
+    """How often a step is taken: "every 2 weeks", "each week", "/d"."""
+    per_n = float(m.group("n")) if m.group("n") else 1.0
+    per = TIME_UNITS.get(m.group("per").lower()) or TIME_UNITS.get(m.group("per").lower()[:2], "d")
+    return Quantity(value=per_n, unit=per)  # type: ignore[arg-type]
+
+
 def expand_taper(start: DoseStep, m: re.Match[str]) -> list[DoseStep]:
     """ "taper by 5 mg every week" from 30 mg: 25, 20, 15, 10, 5 mg a week each."""
     if start.dose is None:
         return []
     step = to_number(m.group("step"))
-    per_n = float(m.group("n")) if m.group("n") else 1.0
-    per = TIME_UNITS.get(m.group("per").lower()) or TIME_UNITS.get(m.group("per").lower()[:2], "d")
     floor = to_number(m.group("floor")) if m.group("floor") else step
     if step <= 0 or step >= start.dose:
         return []
-    every = Quantity(value=per_n, unit=per)  # type: ignore[arg-type]
+    every = _every(m)
     if start.duration is None:
         start.duration = every
     out: list[DoseStep] = []
@@ -50,9 +55,7 @@ def expand_titration(start: DoseStep, m: re.Match[str]) -> list[DoseStep]:
         ceiling *= 1000  # "to max 2 g" from 500 mg
     if start.dose is None or step <= 0 or ceiling <= start.dose:
         return []
-    per_n = float(m.group("n")) if m.group("n") else 1.0
-    per = TIME_UNITS.get(m.group("per").lower()) or TIME_UNITS.get(m.group("per").lower()[:2], "d")
-    every = Quantity(value=per_n, unit=per)  # type: ignore[arg-type]
+    every = _every(m)
     out: list[DoseStep] = []
     dose = start.dose + step
     while dose <= ceiling + 1e-9 and len(out) < MAX_TAPER_STEPS:

@@ -14,7 +14,7 @@ import re
 
 from carepipe.engines.orders import drugs, lexicon
 from carepipe.engines.orders.models import DoseStep, MedicationOrder
-from carepipe.engines.orders.sig import continue_steps
+from carepipe.engines.orders.sig import continue_steps, parse_route
 
 _CHANGE = re.compile(
     r"\s*(?:now\s+|please\s+)?(?:increase|decrease|reduce|titrate|uptitrate|change)"
@@ -79,10 +79,6 @@ _TO_ROUTE_BEFORE = re.compile(
 )
 
 
-_ROUTES = {"ora": "oral", "po": "oral", "iv": "intravenous", "int": "intravenous"}
-_ROUTES |= {"im": "intramuscular"}
-
-
 def one_route_switch(original: str, meds: list[MedicationOrder]) -> list[MedicationOrder]:
     """The medications with a switch of route to a drug named before made one change."""
     out = list(meds)
@@ -104,6 +100,8 @@ def one_route_switch(original: str, meds: list[MedicationOrder]) -> list[Medicat
         ]
         if told:
             m.action = "change"
-            m.route = m.route or _ROUTES.get(switch.group("route").lower()[:3], "subcutaneous")
+            # Every route word the switch pattern takes is the shared reader's, but for a
+            # "subcut..." spelling it does not know.
+            m.route = m.route or parse_route(switch.group("route")) or "subcutaneous"
             out = [o for o in out if all(o is not t for t in told)]
     return out
