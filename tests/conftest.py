@@ -34,6 +34,12 @@ PG_URL = os.environ.get(
 
 load_pipelines("tests.support.pipelines")
 
+# `make test` runs two xdist workers on a two-core machine. A Whisper decode with two
+# OpenMP threads in each worker oversubscribes the cores: spinning threads slowed one
+# 21-second clip from 22 s to over 300 s in CI. One thread per worker uses both cores
+# without contention; every Settings built here, and every subprocess, reads this.
+os.environ.setdefault("CAREPIPE_ASR_CPU_THREADS", "1")
+
 # Tests that drive the CLI skip ``configure_logging``, which would leave structlog on its
 # default, stdout: a background thread's log line (the maintenance watch of an app under
 # test) then lands inside a CLI command's captured ``--json`` output. Log lines go to

@@ -12,6 +12,7 @@ from carepipe.core.auth import SYSTEM
 from carepipe.ops.api_keys import create_key
 from tests.pipelines.conftest import artifacts_of
 from tests.support import scribe_api
+from tests.support.doctored_audio import looped_clip
 
 # SQLite only, and a request limit that fits consultation audio (tests/support/scribe_api.py).
 db_url, client = scribe_api.db_url, scribe_api.client
@@ -38,13 +39,7 @@ def _post_audio(client, auth, audio: bytes, name: str) -> str:
 
 @pytest.fixture(scope="module")
 def looped(tmp_path_factory) -> bytes:
-    out = tmp_path_factory.mktemp("sox") / "looped.wav"
-    subprocess.run(
-        ["sox", "-R", "-D", str(DATA / "c01.wav"), str(out), "trim", "6.0", "1.6", "repeat", "14"],
-        check=True,
-        capture_output=True,
-    )
-    return out.read_bytes()
+    return looped_clip(tmp_path_factory.mktemp("sox") / "looped.wav").read_bytes()
 
 
 def test_audio_posted_over_http_becomes_a_fhir_bundle(client, db, run_jobs):

@@ -11,6 +11,7 @@ import pytest
 from carepipe.engines.asr.quality import assess, compression_ratio, longest_repeat
 from carepipe.engines.asr.types import Segment, Transcript, Word
 from tests.engines.asr.conftest import DATA
+from tests.support.doctored_audio import looped_clip
 
 
 def _t(segments: list[Segment], *, speech: float, speech_end: float = 0.0) -> Transcript:
@@ -72,8 +73,7 @@ def _sox(*args: str) -> None:
 def doctored(tmp_path_factory) -> dict[str, Path]:
     tmp = tmp_path_factory.mktemp("sox")
     src = str(DATA / "c01.wav")
-    # Looped: 1.6 s of the clip ("blood pressure is one forty over...") fifteen times.
-    _sox(src, str(tmp / "looped.wav"), "trim", "6.0", "1.6", "repeat", "14")
+    looped_clip(tmp / "looped.wav")
     # Cut: the first 8 s as recorded, the rest 40 dB down (speech the VAD hears and the
     # recogniser drops): the transcript stops at 8 s while the consultation goes on.
     _sox(src, str(tmp / "head.wav"), "trim", "0", "8")
