@@ -22,6 +22,7 @@ from tests.support.console_pipelines import HL7_TYPE, adt_message
 from tests.support.screenshots import screenshot_dir
 
 playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = screenshot_dir()
 
@@ -130,13 +131,13 @@ def test_review_failed_jobs_end_to_end(server, browser, db, blobs):
     # -- an ML engineer sees the dead letter, masked, and cannot reveal it
     _sign_in(page, base, "milo")
     page.goto(f"{base}/console/dlq")
-    assert page.get_by_role("heading", name="Dead letters").is_visible()
+    expect(page.get_by_role("heading", name="Dead letters")).to_be_visible()
     page.get_by_test_id("chip-patient_not_found").click()
     page.get_by_role("link", name="#").first.click()
     page.wait_for_load_state()
     assert page.get_by_test_id("error-code").inner_text() == "patient_not_found"
-    assert page.get_by_test_id("masked-banner").is_visible()
-    assert page.get_by_test_id("no-reveal").is_visible()
+    expect(page.get_by_test_id("masked-banner")).to_be_visible()
+    expect(page.get_by_test_id("no-reveal")).to_be_visible()
     body = page.content()
     assert "PID-3" in body and "MRN12345" not in body and "Sharma" not in body
     _shot(page, "dlq-detail-masked")
@@ -156,18 +157,18 @@ def test_review_failed_jobs_end_to_end(server, browser, db, blobs):
     page.get_by_test_id("chip-patient_not_found").click()
     page.get_by_role("link", name="#").first.click()
     page.wait_for_load_state()
-    assert page.get_by_test_id("masked-banner").is_visible()
+    expect(page.get_by_test_id("masked-banner")).to_be_visible()
     # Mapping needs no reveal: the MRN alone is prefilled (an audited view), the rest masked;
     # the plain Replay, which could only fail again, is not offered.
     assert page.get_by_label("MRN", exact=True).input_value() == "MRN12345"
     assert "MRN12345^^^CITYHOSP^MR" not in page.content() and "Sharma" not in page.content()
-    assert page.get_by_test_id("replay-disabled-reason").is_visible()
+    expect(page.get_by_test_id("replay-disabled-reason")).to_be_visible()
     assert page.get_by_role("button", name="Replay", exact=True).count() == 0
     _shot(page, "dlq-detail-map")
     page.get_by_label("Reason for revealing (recorded)").fill("INC-42 check PID-3")
     page.get_by_role("button", name="Reveal").click()
     page.wait_for_load_state()
-    assert page.get_by_test_id("revealed-banner").is_visible()
+    expect(page.get_by_test_id("revealed-banner")).to_be_visible()
     assert "MRN12345^^^CITYHOSP^MR" in page.content()
     _shot(page, "dlq-detail-revealed")
     with db.session() as s:
@@ -193,7 +194,7 @@ def test_review_failed_jobs_end_to_end(server, browser, db, blobs):
     page.goto(f"{base}/console/dlq?error_code=validation_failed")
     page.get_by_test_id("replay-all").click()
     page.wait_for_load_state()
-    assert page.get_by_role("heading", name="Replay 3 dead letters?").is_visible()
+    expect(page.get_by_role("heading", name="Replay 3 dead letters?")).to_be_visible()
     _shot(page, "bulk-confirm")
     page.get_by_label("Reason or ticket").fill("INC-43 validator fixed")
     page.get_by_role("button", name="Yes, replay 3").click()
@@ -214,7 +215,7 @@ def test_review_failed_jobs_end_to_end(server, browser, db, blobs):
         page.get_by_role("link", name="Export CSV").click()
     assert dl.value.suggested_filename.endswith(".csv")
     page.goto(f"{base}/console/audit/verify")
-    assert page.get_by_test_id("chain-ok").is_visible()
+    expect(page.get_by_test_id("chain-ok")).to_be_visible()
     page.get_by_role("button", name="Sign out").click()
 
     # -- an admin manages users

@@ -22,7 +22,7 @@ from tests.support.console import make_user
 from tests.support.console_browser import chromium, console_server, overflow, sign_in, wait_for
 from tests.support.screenshots import screenshot_dir
 
-pytest.importorskip("playwright.sync_api")
+expect = pytest.importorskip("playwright.sync_api").expect
 
 KEY = "document-summaries"
 TENANT = "clinic-a"
@@ -87,7 +87,7 @@ def test_product_ops_rolls_out_a_flag_and_rolls_it_back(settings, db, blobs):
         page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
         sign_in(page, base, "pat")
         page.get_by_role("link", name="Flags").click()
-        assert page.get_by_role("heading", name="Feature flags").is_visible()
+        expect(page.get_by_role("heading", name="Feature flags")).to_be_visible()
 
         # -- create: 10 % of clinic-a's users get "on"; preview before saving
         page.get_by_label("Key").fill(KEY)
@@ -96,7 +96,7 @@ def test_product_ops_rolls_out_a_flag_and_rolls_it_back(settings, db, blobs):
         page.get_by_label("Description").fill("Reverse summary of orders and notes (beta)")
         with page.expect_navigation():
             page.get_by_test_id("preview").click()
-        assert page.get_by_test_id("flag-preview").is_visible()
+        expect(page.get_by_test_id("flag-preview")).to_be_visible()
         assert 0.08 <= _share(page, TENANT, "on") <= 0.12
         assert _share(page, "(any other tenant)", "off") == 1.0
         # The preview wrote the JSON the save will store.
@@ -146,7 +146,7 @@ def test_product_ops_rolls_out_a_flag_and_rolls_it_back(settings, db, blobs):
         # -- adoption and errors, per variant, from real evaluations and jobs
         _seed_adoption(db, blobs)
         page.reload()
-        assert page.get_by_test_id("evaluations-chart").is_visible()
+        expect(page.get_by_test_id("evaluations-chart")).to_be_visible()
         on = page.locator('[data-testid="outcome"][data-variant="on"]')
         off = page.locator('[data-testid="outcome"][data-variant="off"]')
         assert on.get_by_test_id("jobs").inner_text() == "3"

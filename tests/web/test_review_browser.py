@@ -22,7 +22,7 @@ from tests.support.console import make_user
 from tests.support.console_browser import chromium, console_server, overflow, sign_in, wait_for
 from tests.support.screenshots import screenshot_dir
 
-pytest.importorskip("playwright.sync_api")
+expect = pytest.importorskip("playwright.sync_api").expect
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "scribe"
 TENANT = "clinic-review"
@@ -110,7 +110,7 @@ def test_a_clinician_reviews_a_note_from_worklist_to_fhir_bundle(settings, db, b
         with page.expect_navigation():
             page.keyboard.press("Shift+A")
         remaining = page.get_by_test_id("remaining")
-        assert remaining.is_visible()
+        expect(remaining).to_be_visible()
         # Every flagged item is listed (c02: the weight and blood pressure heard across a
         # number-form boundary); an item the note engine trusts is not.
         flagged = page.locator(".item[data-flagged='true']")
@@ -165,7 +165,7 @@ def test_a_clinician_reviews_a_note_from_worklist_to_fhir_bundle(settings, db, b
         with page.expect_navigation():
             page.keyboard.press("Shift+A")
         assert page.get_by_test_id("review-status").inner_text() == "approved"
-        assert page.get_by_test_id("approved").is_visible()
+        expect(page.get_by_test_id("approved")).to_be_visible()
 
         # -- the job resumes: its bundle carries the edited dose and a Provenance
         wait_for(lambda: _job(base, auth, job_id)["status"] == "succeeded", timeout=60)
