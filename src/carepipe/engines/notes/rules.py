@@ -148,7 +148,7 @@ class RulesNoteEngine:
                 continue
             if any(_overlaps((s.start, s.end), a) for a in allergy_spans):
                 continue  # "penicillin gives me a rash" is a reaction, not a complaint
-            status, conf = self._resolve_question(s.start, s.assertion, s.confidence, turns, said)
+            status, conf = self._resolve_question(s, turns, said)
             if status == "negated":
                 negatives.append(
                     NegativeFinding(
@@ -170,7 +170,7 @@ class RulesNoteEngine:
         for d in diagnoses:
             if any(_overlaps((d.start, d.end), a) for a in allergy_spans):
                 continue
-            status, conf = self._resolve_question(d.start, d.assertion, d.confidence, turns, said)
+            status, conf = self._resolve_question(d, turns, said)
             if status == "negated":
                 negatives.append(
                     NegativeFinding(
@@ -321,18 +321,19 @@ class RulesNoteEngine:
 
     def _resolve_question(
         self,
-        start: int,
-        status: str,
-        conf: float,
+        finding: SymptomMention | DiagnosisMention,
         turns: list[_Turn],
         said: Sequence[tuple[int, str, str]] = (),
     ) -> tuple[str, float]:
-        """A finding inside a question takes its truth from the answer.
+        """A finding inside a question takes its truth from the answer: returns its
+        status and confidence.
 
         ``said``: (start, name, assertion) of every finding in the text. An answer that
         denies some of the question's findings by name answers only those: "Any dizziness
         or fainting? No fainting, but I feel dizzy" says nothing of dizziness by its "No".
         """
+        start, name = finding.start, finding.name
+        status, conf = finding.assertion, finding.confidence
         for t in turns:
             if t.seg.start <= start < t.seg.end:
                 if not t.is_question:
@@ -341,9 +342,8 @@ class RulesNoteEngine:
                     a = t.answer_seg
                     asked = {n for s, n, _ in said if t.seg.start <= s < t.seg.end}
                     named = {n for s, n, x in said if a.start <= s < a.end and x == "negated"}
-                    mine = next((n for s, n, _ in said if s == start), None)
                     named &= asked
-                    if named and mine not in named:
+                    if named and name not in named:
                         return "unanswered", conf
                 if t.answer == "no":
                     return "negated", conf
