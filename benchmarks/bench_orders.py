@@ -662,7 +662,8 @@ BLIND_BATCHES = (
     BlindBatch(17, "2026-11-29", "twice", "2026-11-29", 15),
     # Scored with rules 2.11.0, and again with 2.12.0 (whose pass never saw it).
     BlindBatch(18, "2026-11-29", "twice", "2026-11-29", 16),
-    BlindBatch(19, "2026-11-29", "once", None, 17),
+    # Scored with rules 2.12.0, and again, aggregate only, with 2.13.0.
+    BlindBatch(19, "2026-11-29", "twice", "2026-11-29", 17),
     # Written while nothing was tuned: scored with the engine that scored batch 19.
     BlindBatch(20, "2026-11-29", "once", None),
     BlindBatch(21, "2026-11-29", "once", None, 18),

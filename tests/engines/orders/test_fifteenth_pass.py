@@ -177,9 +177,10 @@ def test_a_return_visit_for_a_procedure_books_no_procedure(engine: RulesOrdersEn
     [
         ("Stop Tab Glycomet GP 1.", ("glimepiride / metformin", "stop", None, None)),
         ("Hold Tab Glycomet GP 2 tonight.", ("glimepiride / metformin", "hold", None, None)),
-        # guards: a count written with its form, a strength with its unit
-        ("Stop 2 tabs of Dolo.", ("acetaminophen", "stop", 2.0, "tablet")),
-        ("Stop metformin 500 mg.", ("metformin", "stop", 500.0, "mg")),
+        # a count written with its form, a strength with its unit: no dose either since the
+        # seventeenth pass (a stop carries none)
+        ("Stop 2 tabs of Dolo.", ("acetaminophen", "stop", None, None)),
+        ("Stop metformin 500 mg.", ("metformin", "stop", None, None)),
     ],
 )
 def test_a_stopped_products_variant_number_is_no_dose(

@@ -92,9 +92,10 @@ def test_a_count_is_not_also_the_strength(engine: RulesOrdersEngine) -> None:
 
 def test_stop_with_the_product_strength_gives_no_dose(engine: RulesOrdersEngine) -> None:
     assert _meds(engine, "Stop Telma 40")[0][:3] == ("telmisartan", None, "stop")
-    # A start keeps the bare strength as its dose; a stop with a unit keeps it too.
+    # A start keeps the bare strength as its dose; a stop with a unit gives none either since
+    # the seventeenth pass (a stop carries no dose).
     assert _meds(engine, "Start Telma 40 OD")[0][:3] == ("telmisartan", 40, "start")
-    assert _meds(engine, "Stop metformin 500 mg")[0][:3] == ("metformin", 500, "stop")
+    assert _meds(engine, "Stop metformin 500 mg")[0][:3] == ("metformin", None, "stop")
 
 
 def test_switch_to_starts_the_new_drug(engine: RulesOrdersEngine) -> None:

@@ -74,7 +74,7 @@ HOLDOUTS = [
     ),
     # Batch 19 the same way (its author's file: sha256 94ef66ce...).
     Holdout(
-        19, "f", 200, "dfa83d0d0f100b81e2354ff3f0e3dc3a595d5a73a70fbf56e1edc8b36d254de1", "test"
+        19, "f", 200, "dfa83d0d0f100b81e2354ff3f0e3dc3a595d5a73a70fbf56e1edc8b36d254de1", "dev"
     ),
     # Batch 20 the same way (its author's file: sha256 ffb611a0...).
     Holdout(

@@ -289,6 +289,9 @@ NAMES: dict[str, DrugName] = {
     r"zerodol[-\s]?th(?:4|8)?": _b("aceclofenac / thiocolchicoside"),
     r"dynapar": _b("diclofenac"),
     r"meftal[-\s]?spas": _b("mefenamic acid / dicyclomine"),
+    r"cyclopam": _b(f"{APAP} / dicyclomine"),  # seventeenth pass: with paracetamol
+    r"osteofos": _b("alendronate"),  # seventeenth pass
+    r"cremaffin(?!\s*plus)": _b("liquid paraffin / magnesium hydroxide", "mL"),  # 17th pass
     r"ibugesic": _b("ibuprofen"),
     r"ibugesic[-\s]?plus": _b(f"ibuprofen / {APAP}"),
     r"flexon": _b(f"ibuprofen / {APAP}"),

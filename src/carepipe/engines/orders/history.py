@@ -69,7 +69,9 @@ _TOLD = re.compile(
     # "was started by her physician"; not "has been stopped and replaced with" (done now),
     # nor "was given IV ceftriaxone, which we will switch" (a stop to come, batch 8 m161)
     r"|(?:was|were|had\s+been)\s+(?:started|commenced|increased|decreased|reduced|changed"
-    r"|prescribed|tried|trialled)"
+    r"|prescribed|tried|trialled"
+    # "Inj heparin was stopped on day 3" (seventeenth pass; as c090 and s027 label it)
+    r"|stopped|discontinued|withdrawn)"
     # "She stopped amlodipine herself": the patient's own act ("Metformin stopped 2 days
     # ago", with no one named, stays a stop as in the seventh pass)
     r"|(?:she|he|they|patient|pt)\s+(?:has\s+|had\s+)?stopped|herself|himself|themselves"
@@ -132,6 +134,9 @@ _TOLD = re.compile(
 _EFFECT = re.compile(
     r"\b(?:caused|causes|causing|triggered|(?:makes|made|gives|gave)\s+(?:him|her|them|me)"
     # "Gabapentin was ineffective", "Sertraline did not help" (fifteenth pass)
+    # "Had loose stools with Tab Augmentin", "Developed a rash on co-trimoxazole" (seventeenth
+    # pass): a reaction the drug gave
+    r"|^\s*(?:had|developed|got)\s+(?:an?\s+)?(?:[a-z]+\s+){1,2}(?:with|on|after|from)\s"
     r"|(?:was|were|has\s+been|have\s+been|proved)\s+(?:ineffective|unhelpful|not\s+effective"
     r"|of\s+(?:no|little)\s+(?:benefit|help|use))|(?:did\s+not|didn't)\s+(?:help|work))\b",
     re.IGNORECASE,

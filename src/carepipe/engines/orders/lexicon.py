@@ -179,6 +179,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
         None,
         r"blood\s+cultures?(?:\s+(?:and|&)\s+sensitivity)?",
         r"blood\s+cx",  # US (tenth pass)
+        r"bcx",  # US ward shorthand (seventeenth pass)
         r"blood\s+(?:for\s+)?(?:c\s?&\s?s|c/s)",
     ),
     # "Repeat Cr in AM": "cr" alone only after a test verb (AMBIGUOUS_ALIASES; "Tab X CR"
@@ -282,7 +283,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
     # NT-proBNP is a different assay from BNP (other cut-offs): not one order.
     _lab("BNP", None, r"bnp", r"b-type\s+natriuretic\s+peptide"),
     _lab("NT-proBNP", "33762-6", r"nt[-\s]?pro[-\s]?bnp"),
-    _lab("Procalcitonin", "33959-8", r"procalcitonin", r"pct(?=\s*(?:level|,|$))"),
+    _lab("Procalcitonin", "33959-8", r"procalcitonin", r"procal", r"pct(?=\s*(?:level|,|$))"),
     _lab("Arterial blood gas", None, r"abg", r"arterial\s+blood\s+gas(?:es)?"),
     _lab("Rheumatoid factor", None, r"ra\s+factor", r"rheumatoid\s+factor", r"rf"),
     _lab("ANA", None, r"ana", r"antinuclear\s+antibod(?:y|ies)"),
@@ -489,9 +490,22 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"fa?ecal\s+immunochemical\s+test(?:ing)?",
         r"qfit",
     ),
+    # seventeenth pass: the stool DNA screen, by its US brand too
+    _lab(
+        "Multitarget stool DNA test",
+        None,
+        r"cologuard",
+        r"(?:multi-?target\s+)?stool\s+dna(?:\s+test)?",
+    ),
     _lab("Peripheral smear", None, r"peripheral\s+(?:blood\s+)?smear", r"gbp"),
     _lab("Reticulocyte count", None, r"retic(?:ulocyte)?\s+count"),
-    _lab("Pap smear", None, r"pap\s+(?:smear|test)", r"cervical\s+(?:cytology|smear)"),
+    _lab(
+        "Pap smear",
+        None,
+        r"pap\s+(?:smear|test)",
+        r"cervical\s+(?:cytology|smear)",
+        r"pap(?=\s+(?:with|and|&|\+)\s+hpv\b)",  # "Pap with HPV cotesting" (17th pass)
+    ),
     _lab("Semen analysis", None, r"semen\s+analysis"),
     _lab(
         "Urine albumin/creatinine ratio",
@@ -758,6 +772,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"cardiology",
         r"cardiologist",
         r"cardio",
+        r"cards(?=\s+(?:consult(?:ation)?|referral|opinion)\b)",  # US ward shorthand (17th pass)
         r"rapid\s+access\s+chest\s+pain\s+clinic",  # UK cardiology clinic (eighth pass)
     ),
     _ref(
@@ -888,7 +903,12 @@ SERVICES: tuple[ServiceEntry, ...] = (
     ),
     _ref("Occupational therapy", r"occupational\s+therapy", r"ot"),
     # UK "SALT" (speech and language therapy): in capitals only, "salt" is a word
-    _ref("Speech therapy", r"speech\s+(?:and\s+language\s+)?therapy", r"(?-i:SALT)"),
+    _ref(
+        "Speech therapy",
+        r"speech\s+(?:and\s+language\s+)?therapy",
+        r"(?-i:SALT)",
+        r"speech\s+(?:eval(?:uation)?|assessment)",  # seventeenth pass
+    ),
     _ref("Memory clinic", r"memory\s+(?:clinic|service|assessment\s+service)"),
     _lab("Bone profile", None, r"bone\s+profile"),  # UK: calcium, phosphate, ALP, albumin
     _lab("Coeliac serology", None, r"c(?:o)?eliac\s+(?:serology|screen|antibod(?:y|ies))"),
@@ -947,7 +967,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
     # twelfth pass: the other drug levels monitored on the ward, from clinical knowledge
     _lab("Gentamicin level", None, r"gent(?:amicin)?\s+(?:trough\s+|peak\s+)?levels?"),
     _lab("Amikacin level", None, r"amikacin\s+(?:trough\s+|peak\s+)?levels?"),
-    _lab("Digoxin level", None, r"(?:serum\s+)?digoxin\s+levels?"),
+    _lab("Digoxin level", None, r"(?:serum\s+)?(?:digoxin|dig)\s+levels?"),  # "dig": 17th pass
     _lab("Carbamazepine level", None, r"(?:serum\s+)?carbamazepine\s+levels?"),
     # The overdose level (4 h after ingestion), not an order for the drug.
     _lab("Paracetamol level", None, r"(?:paracetamol|acetaminophen|apap)\s+levels?"),
@@ -978,7 +998,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
         None,
         r"(?:synovial|joint)\s+fluid(?:\s+(?:analysis|routine|studies|examination))?",
     ),
-    _lab("HPV test", None, r"hpv\s+(?:dna\s+)?(?:test|testing|screen)"),
+    _lab("HPV test", None, r"hpv\s+(?:dna\s+)?(?:test|testing|screen)", r"hpv\s+co-?test(?:ing)?"),
     _img("Bone scan", r"(?:whole[-\s]body\s+)?bone\s+scan", r"skeletal\s+scintigraphy"),
     _img("Thyroid scan", r"thyroid\s+(?:uptake\s+)?scan", r"thyroid\s+scintigraphy"),
     _img("X-ray KUB", r"x-?\s?ray\s+kub", r"kub\s+(?:x-?\s?ray|film)", r"plain\s+kub"),
@@ -1747,7 +1767,7 @@ FOLLOW_UP = re.compile(
     r"\b(?:follow[-\s]?up|f/u|fu|review(?:\s+in\s+opd)?|r/v|rv(?=\s+(?:after|in)\b)|"
     r"see\s+(?:me|you|him|her|them|the\s+patient|patient)?\s*(?:back|again)?|"
     # "return if fever > 3 days" is a safety net, not a booking (tenth pass)
-    r"return(?!\s+if\b)(?:\s+to\s+clinic)?|rtc|tca|come\s+(?:back|again|after|for)|revisit|recall"
+    r"return(?!\s+if\b)(?:\s+to\s+clinic)?|rtc|tca|tci|come\s+(?:back|again|after|for)|revisit|recall"
     r"|re-?visit|next\s+(?:visit|appointment|review)|reassess|re-?evaluate"
     # "Appointment in 1 week", "Wound check in 2 days", "phone back in 2 weeks", "recheck HR
     # and BP in clinic in 2/52" (tenth pass)

@@ -67,7 +67,8 @@ _DEFERRED = re.compile(
     r"|\bdue\s+(?:at\s+(?:the\s+)?age|in\s+(?:19|20)\d\d|next\s+year)\b"
     # "Consider statin", "might benefit from a sleep study", "Options include sertraline or
     # CBT": a suggestion, not an order ("consider" is none in the corpus conventions)
-    r"|^\s*(?:\?\s*)?consider(?:ing)?\b|\b(?:may|might|could|would)\s+benefit\s+from\b"
+    # "Considered CTA chest, but ...": weighed and not ordered (seventeenth pass)
+    r"|^\s*(?:\?\s*)?consider(?:ing|ed)?\b|\b(?:may|might|could|would)\s+benefit\s+from\b"
     r"|\boptions?\s+(?:include|includes|are|would\s+be)\b"
     # "Prior auth submitted for Humira" (fifteenth pass): a request to the payer, no order
     r"|\b(?:prior\s+auth(?:ori[sz]ation)?|pre-?auth(?:ori[sz]ation)?|PA\s+(?=(?:submitted"
@@ -109,9 +110,15 @@ _ASKED_NO = re.compile(
 )
 
 
+# "Considered CTA chest(, but ...)": weighed and set aside (seventeenth pass); "Consider
+# CTA" is a suggestion, listed as before.
+_WEIGHED = re.compile(r"^\s*considered\b", re.IGNORECASE)
+
+
 def asked_and_declined(clause: str) -> bool:
-    """True when the clause tells what the patient asked about and says no to it."""
-    return _ASKED_NO.search(clause) is not None
+    """True when the clause tells what the patient asked about and says no to it, or what
+    was weighed and set aside ("Considered CTA chest")."""
+    return _ASKED_NO.search(clause) is not None or _WEIGHED.search(clause) is not None
 
 
 def declined_after(clause: str) -> bool:
@@ -229,3 +236,22 @@ def refuses(clause: str) -> bool:
     if m is None:
         return False
     return all(w.lower() in _REFUSAL_WORDS for w in re.findall(r"[A-Za-z]+", clause[m.end() :]))
+
+
+# "Naproxen - avoid", "CT KUB advised - pt refused due to cost", "Due for colonoscopy - pt
+# declines", "Discussed sertraline 50 mg OD - patient declined" (seventeenth pass): the
+# dash closes the clause with a decline of what it names, only a reason after it. A dose
+# written before it does not make it an order ("... - avoid if eGFR < 30" is a condition,
+# and "- avoid alcohol" names a thing of its own: neither matches).
+_DECLINED_AFTER_DASH = re.compile(
+    r"\s[-\u2013]\s*(?:(?:the\s+)?(?:pt|patient|he|she|they|family|parents?)\s+(?:has\s+|had\s+)?)?"
+    r"(?:avoid|to\s+avoid|declines|declined|refuses|refused|not\s+keen"
+    r"|(?:does|did)\s+not\s+want|doesn'?t\s+want)(?:\s+(?:it|this|that|them|both))?"
+    r"(?:\s*[,-]?\s*(?:given|as|because|since|due\s+to|per|in\s+view\s+of)\b[^;]*)?\s*[.;]?\s*$",
+    re.IGNORECASE,
+)
+
+
+def declined_after_dash(clause: str) -> bool:
+    """True when a dash closes ``clause`` with a decline of what it names ("X - avoid")."""
+    return _DECLINED_AFTER_DASH.search(clause) is not None

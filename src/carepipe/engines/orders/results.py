@@ -113,6 +113,8 @@ _TREND_AFTER = re.compile(
     r"|gone\s+(?:up|down)|worsened|improved|normali[sz]ed)"
     r"|dropping|falling|rising|low|high|up|down|elevated|raised|deranged|improving|worsening"
     r"|normal|abnormal|negative|positive|unremarkable"  # "abnormal": thirteenth pass
+    # "D-dimer neg", "TSH wnl", "CXR NAD": the verdict abbreviated (seventeenth pass)
+    r"|neg|wnl|nad|within\s+normal\s+limits"
     r"|clear(?!\s+(?:fluids?|liquids?|diet))"  # "CXR clear" (eleventh pass)
     r")\b",
     re.IGNORECASE,

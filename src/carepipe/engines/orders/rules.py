@@ -27,6 +27,7 @@ import re
 
 from carepipe.engines.nlp.numbers import NormalizedText, normalize_numbers
 from carepipe.engines.orders import (
+    change_to,
     continued,
     drugs,
     grammar,
@@ -38,6 +39,7 @@ from carepipe.engines.orders import (
     results,
     services_read,
     shared_schedule,
+    stopped,
     told,
     trailing,
     verbs,
@@ -75,9 +77,9 @@ ENGINE_NAME = "rules"
 # pass (continued.py; letters, effects, talks, awaited and enclosed studies, falling
 # strength pairs, biologics); 2.12: the fifteenth pass (doses told against another one,
 # payer requests, past trials, findings after a dash, arrows, worked-out totals); 2.13: the
-# sixteenth pass (spoken hundreds, conditions on a test's value, dated values, "no change")
-# (docs/orders.md)
-_RULES_VERSION = "2.13.0"
+# sixteenth pass (spoken hundreds, conditions on a test's value, dated values, "no change");
+# 2.14: the seventeenth (stopped.py, change_to.py; dash declines, dose-less stops) (docs/orders.md)
+_RULES_VERSION = "2.14.0"
 
 _HAS_LETTER = re.compile(r"[A-Za-z]")
 _SWITCH = re.compile(r"\b(?:switch|swap|convert|change|replace)\w*\b.*?\bfrom\b", re.I)
@@ -141,6 +143,7 @@ class RulesOrdersEngine:
             self._read_clause(clause, norm, result, state)
         result.follow_ups = services_read.one_visit_per_interval(result.follow_ups)
         result.medications = told.one_route_switch(norm.original, result.medications)
+        stopped.without_dose(result.medications)
         return result
 
     # --- one clause -------------------------------------------------------------------
@@ -177,7 +180,7 @@ class RulesOrdersEngine:
             return
         found = OrderSet(engine=out.engine, model_version=out.model_version)
         covered, declined = self._medications(clause, norm, found, earlier, verb_action is not None)
-        stopped_here = found.medications and _NO_FURTHER.search(clause.text)
+        stopped_here = found.medications and stopped.NO_FURTHER.search(clause.text)
         for m in found.medications if stopped_here else []:
             # "Gentamicin single dose given in ED - no further doses": the course ends here
             # (eleventh pass), told or not
@@ -230,7 +233,7 @@ class RulesOrdersEngine:
             )
             cue = clause.start + neg.start()
             before = first is None or norm.to_original(cue, cue)[0] < first
-            if before:
+            if before or not_orders.declined_after_dash(clause.text):
                 out.negated.append(original)
                 _decline_deferred(out, state, found, clause.text)
                 return
@@ -250,6 +253,8 @@ class RulesOrdersEngine:
         if verb_action is None and earlier is None:
             state.unverbed.extend(m for m in found.medications if m.action == "start")
         continued.continue_listed(clause.text, found, earlier)
+        stopped.advised_to_stop(clause, norm, found.medications)
+        change_to.read_new_sig(clause.text, found.medications)
         out.medications.extend(found.medications)
         out.negated.extend(found.negated)  # "... instead of amoxicillin"
         state.proposed = (state.seen, original, found)
@@ -481,11 +486,6 @@ class RulesOrdersEngine:
 _FINISHES = re.compile(
     r"(?:(?:and\s+|then\s+)*(?:stop|discontinue|off)(?:\s+(?:after\s+that|thereafter))?|"
     r"(?:max(?:imum)?|not\s+more\s+than|up\s*to)\b.*)",
-    re.IGNORECASE,
-)
-# "... given in ED - no further doses": the drug is not to be given again.
-_NO_FURTHER = re.compile(
-    r"\bno\s+(?:further|more)\s+(?:doses?|needed|required)\b|\bnot\s+to\s+be\s+repeated\b",
     re.IGNORECASE,
 )
 # A clause that only says to go on ("..., continue", "- continue same", "cont."): the drugs

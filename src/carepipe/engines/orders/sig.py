@@ -312,9 +312,14 @@ def _range_low(
 
 
 def _count(text: str, used: list[tuple[int, int]]) -> tuple[float, str] | None:
+    # "Tab Dolo 650 SOS (max 4 tabs/day)": a count inside a limit is no dose (seventeenth pass)
+    limits = [mx.span() for mx in MAX.finditer(text)]
     for m in COUNT.finditer(text):
         value = _count_value(m.group("v"))
-        if 0 < value <= 10:  # "250 rotacap" is a strength, not 250 capsules
+        limit = next(((s, e) for s, e in limits if s <= m.start() < e), None)
+        if limit is not None:
+            used.append(limit)  # the limit is the sig's, read as its text
+        elif 0 < value <= 10:  # "250 rotacap" is a strength, not 250 capsules
             # "1-2 sprays": the lower bound, as a dose range gives (thirteenth pass)
             low = _RANGE_BEFORE.search(text, 0, m.start())
             if low is not None and 0 < to_number(low.group("lo")) < value:

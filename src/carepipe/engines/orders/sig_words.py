@@ -338,7 +338,9 @@ Q_BARE = re.compile(
 APART = re.compile(r"(?P<p>\d+(?:\.\d+)?)\s*(?:hours?|hrs?|h)\s+apart\b", re.IGNORECASE)
 ONCE_ONLY = re.compile(
     r"(?<![\w])(?:stat|now|x\s*1(?!\d|\s*(?:/|days?|d\b|weeks?|wks?|months?))|once(?!\s+(?:a|per|"
-    r"daily|weekly|monthly|yearly|annually|every|in))|single\s+dose|one\s+dose|1\s+dose|loading(?:\s+dose)?|"
+    r"daily|weekly|monthly|yearly|annually|every|in))|single\s+dose|one\s+dose|1\s+dose"
+    # "single application at bedtime": one application (seventeenth pass)
+    r"|(?:single|one|1)\s+application|loading(?:\s+dose)?|"
     r"(?:on\s+)?day\s+1)(?![\w])",
     re.IGNORECASE,
 )

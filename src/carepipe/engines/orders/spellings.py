@@ -33,6 +33,11 @@ SPELLINGS: dict[str, str] = {
     r"mefenamic\s+acid": "mefenamic acid",
     r"noradrenaline": "norepinephrine",
     r"dexmed": "dexmedetomidine",
+    # seventeenth pass: ward short forms ("methylpred 125 mg IV", "MVI daily", "T. metfor 500")
+    r"methyl-?pred": "methylprednisolone",
+    r"mvi": "multivitamin",
+    r"metfor": "metformin",
+    r"sodium\s+polystyrene\s+sulfonate|kayexalate": "sodium polystyrene sulfonate",
     r"bpo": "benzoyl peroxide",
     r"g-?csf": "filgrastim",
     r"coenzyme\s+q\s?10|co-?q\s?10": "ubidecarenone",

@@ -23,7 +23,9 @@ _CHANGE = re.compile(
 )
 # "...; stop it.", "..., continue same", "Hold this.": the whole clause is the verb.
 _ACT = re.compile(
-    r"\s*(?:please\s+)?(?P<verb>stop|discontinue|d/c|hold|withhold|continue|cont)"
+    # "Advised to stop." (seventeenth pass): the advice is the stop
+    r"\s*(?:please\s+)?(?:(?:advised|told|asked)\s+(?:(?:him|her|them|the\s+patient|pt)\s+)?to\s+)?"
+    r"(?P<verb>stop|discontinue|d/c|hold|withhold|continue|cont)"
     r"(?:\s+(?:it|this|same|them|the\s+same))?"
     # "..., continue for 4 more weeks": how long it goes on
     r"(?:\s+(?:for|x)\s+(?:another\s+)?\d+\s+(?:more\s+)?(?:days?|weeks?|months?))?\s*[.;]?\s*",
@@ -52,8 +54,8 @@ def act_on(med: MedicationOrder, clause: str) -> MedicationOrder | None:
     """The order ``clause`` makes of ``med`` (told just before it), if it makes one."""
     act = _ACT.fullmatch(clause)
     if act is not None:
-        # the dose written with the drug stays with a stop or a hold (sixth pass convention),
-        # its schedule does not go on
+        # the schedule does not go on (the dose goes too: a stop or hold carries none since
+        # the seventeenth pass, ``stopped.without_dose``)
         action = lexicon.VERBS[act.group("verb").lower()]
         update = {"action": action, "steps": []}
         return med.model_copy(
@@ -74,7 +76,9 @@ def act_on(med: MedicationOrder, clause: str) -> MedicationOrder | None:
 # pass): the drug told earlier with no dose, switched to another route, is one change.
 _TO_ROUTE_BEFORE = re.compile(
     r"\b(?:switch|change|convert|step\s+down)\w*\s+(?:(?:him|her|them|the\s+patient)\s+)?"
-    r"(?:over\s+)?to\s+(?P<route>oral|po|iv|intravenous|im|sc|subcut\w*)\s+(?:(?:tab|cap|inj)\.?\s+)?$",
+    r"(?:over\s+)?to\s+(?P<route>oral|po|iv|intravenous|im|sc|subcut\w*)\s+(?:(?:tab|cap|inj)\.?\s+)?$"
+    # "IV to oral switch: co-amoxiclav 625 mg TDS PO" (seventeenth pass)
+    r"|\b(?:iv|intravenous)\s+to\s+(?P<to>oral|po)\s+(?:switch|step[-\s]?down|conversion)\s*:?\s*$",
     re.IGNORECASE,
 )
 
@@ -102,6 +106,7 @@ def one_route_switch(original: str, meds: list[MedicationOrder]) -> list[Medicat
             m.action = "change"
             # Every route word the switch pattern takes is the shared reader's, but for a
             # "subcut..." spelling it does not know.
-            m.route = m.route or parse_route(switch.group("route")) or "subcutaneous"
+            route = switch.group("route") or switch.group("to")
+            m.route = m.route or parse_route(route) or "subcutaneous"
             out = [o for o in out if all(o is not t for t in told)]
     return out

@@ -1,0 +1,35 @@
+"""A change written as "<old sig> to <new sig>" (seventeenth pass, 2026-11-29).
+
+"Change pantoprazole 40 mg IV BID to 40 mg PO daily", "Increase amlodipine 5 mg OD to 10 mg
+OD": the order is the signature after "to"; the one before it is what the patient is on.
+Only one drug in the clause, already read as a change, and only when a dose follows "to"
+("change metformin to sitagliptin" names another drug: a stop and a start). What the new
+signature leaves out (its schedule in "... 500 mg BD to 1 g") stays as written before.
+"""
+
+from __future__ import annotations
+
+import re
+
+from carepipe.engines.orders.models import MedicationOrder
+from carepipe.engines.orders.sig import parse_sig
+
+_OLD_TO_NEW = re.compile(
+    r"^\s*(?:change|switch|convert|increase|decrease|reduce)\b.*?\d.*?\s(?:to|->)\s+(?P<sig>\d[^;]*)$",
+    re.IGNORECASE,
+)
+
+
+def read_new_sig(clause: str, medications: list[MedicationOrder]) -> None:
+    """Give the one change in ``clause`` the signature written after "to"."""
+    if len(medications) != 1 or medications[0].action != "change":
+        return
+    m = _OLD_TO_NEW.search(clause)
+    if m is None:
+        return
+    med, new = medications[0], parse_sig(m.group("sig"))
+    if new.dose is None:
+        return
+    med.dose, med.dose_unit = new.dose, new.dose_unit
+    med.timing = new.timing or med.timing
+    med.route = new.route or med.route
