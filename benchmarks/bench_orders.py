@@ -667,6 +667,7 @@ BLIND_BATCHES = (
     # Written while nothing was tuned: scored with the engine that scored batch 19.
     BlindBatch(20, "2026-11-29", "once", None),
     BlindBatch(21, "2026-11-29", "once", None, 18),
+    BlindBatch(22, "2026-11-29", "once", None, 19),
 )
 
 _GROUP_LABELS = {

@@ -84,6 +84,11 @@ HOLDOUTS = [
     Holdout(
         21, "j", 200, "d5fdb014bd6d625f0b73cc952be0a13163ae3bf70f8db2862d9c9571d6acc4d2", "test"
     ),
+    # Batch 22 the same way (its author's file: sha256 50cf8a10...; its author wrote batch 22
+    # in, the lead added split "test").
+    Holdout(
+        22, "i", 200, "2ae6930b5c53b6e2c92c02dc206a6955ebbb360013bf03d9fbc8fac7c7db0207", "test"
+    ),
 ]
 
 
