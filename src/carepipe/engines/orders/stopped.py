@@ -31,13 +31,15 @@ def without_dose(medications: list[MedicationOrder]) -> list[MedicationOrder]:
     return medications
 
 
+# "advised to", "told the patient to": advice that is the order it gives (seventeenth pass).
+ADVISED_TO = r"(?:advised|told|asked)\s+(?:(?:him|her|them|the\s+patient|pt)\s+)?to\s+"
+
 # "Has been taking ibuprofen OTC for back pain - advised to stop", "Pt taking St John's wort -
 # advised to stop given interaction with sertraline" (seventeenth pass): the advice after
 # the dash stops the drugs named before it ("Advised to stop." in a sentence of its own is
 # read by ``told``).
 _ADVISED_STOP = re.compile(
-    r"\s[-\u2013]\s*(?:(?:advised|told|asked)\s+(?:(?:him|her|them|the\s+patient|pt)\s+)?to\s+)"
-    r"(?:stop|discontinue)\b",
+    rf"\s[-\u2013]\s*(?:{ADVISED_TO})(?:stop|discontinue)\b",
     re.IGNORECASE,
 )
 

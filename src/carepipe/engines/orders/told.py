@@ -15,6 +15,7 @@ import re
 from carepipe.engines.orders import drugs, lexicon
 from carepipe.engines.orders.models import DoseStep, MedicationOrder
 from carepipe.engines.orders.sig import continue_steps, parse_route
+from carepipe.engines.orders.stopped import ADVISED_TO
 
 _CHANGE = re.compile(
     r"\s*(?:now\s+|please\s+)?(?:increase|decrease|reduce|titrate|uptitrate|change)"
@@ -24,7 +25,7 @@ _CHANGE = re.compile(
 # "...; stop it.", "..., continue same", "Hold this.": the whole clause is the verb.
 _ACT = re.compile(
     # "Advised to stop." (seventeenth pass): the advice is the stop
-    r"\s*(?:please\s+)?(?:(?:advised|told|asked)\s+(?:(?:him|her|them|the\s+patient|pt)\s+)?to\s+)?"
+    rf"\s*(?:please\s+)?(?:{ADVISED_TO})?"
     r"(?P<verb>stop|discontinue|d/c|hold|withhold|continue|cont)"
     r"(?:\s+(?:it|this|same|them|the\s+same))?"
     # "..., continue for 4 more weeks": how long it goes on
