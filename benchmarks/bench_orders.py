@@ -664,8 +664,9 @@ BLIND_BATCHES = (
     BlindBatch(18, "2026-11-29", "twice", "2026-11-29", 16),
     # Scored with rules 2.12.0, and again, aggregate only, with 2.13.0.
     BlindBatch(19, "2026-11-29", "twice", "2026-11-29", 17),
-    # Written while nothing was tuned: scored with the engine that scored batch 19.
-    BlindBatch(20, "2026-11-29", "once", None),
+    # Written while nothing was tuned: scored with rules 2.12.0 (the engine that scored
+    # batch 19), again with 2.13.0 and with 2.14.0 (whose passes never saw it).
+    BlindBatch(20, "2026-11-29", "three times", "2026-11-29"),
     BlindBatch(21, "2026-11-29", "once", None, 18),
     BlindBatch(22, "2026-11-29", "once", None, 19),
 )

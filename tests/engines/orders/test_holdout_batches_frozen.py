@@ -78,7 +78,7 @@ HOLDOUTS = [
     ),
     # Batch 20 the same way (its author's file: sha256 ffb611a0...).
     Holdout(
-        20, "g", 200, "836a23d1ec5652c30a6e1102ac03468157da9adfb15bb6001fb50aa4df9d3724", "test"
+        20, "g", 200, "836a23d1ec5652c30a6e1102ac03468157da9adfb15bb6001fb50aa4df9d3724", "dev"
     ),
     # Batch 21 the same way (its author's file: sha256 a6077a4f...).
     Holdout(

@@ -273,6 +273,56 @@ KNOWN_DEV_MISSES |= {
 }
 
 
+# Batch 20 (eighteenth pass): the misses left after its general rules, labels untouched.
+# First the labels that contradict batches 1-4's or other dev batches' conventions (or name
+# what the comparison does not equate), then engine gaps.
+KNOWN_DEV_MISSES |= {
+    "g014": "'Allergic to sulfa drugs': the label negates the allergen; the corpus's 44 other texts with an allergy negate no allergen (only a drug to avoid), and the engine lists it",
+    "g032": "'Allergies: penicillin (anaphylaxis)': the label negates the allergen; the corpus lists allergies (as g014)",
+    "g150": "'ALLERGIES: PCN (hives), codeine (nausea)': the label negates the allergens; the corpus lists allergies (as g014)",
+    "g015": "'Suture removal on POD 7': the label lists it as not understood; the table orders the procedure when it stands as a clause of its own",
+    "g039": "'ORS after each loose stool': the label lists it as not understood; y060 and k031 start ORS with no dose",
+    "g040": "'Start Evorel 50 patch twice weekly': the label gives 50 as the dose; s135 gives the same words none (a patch's bare number is its release rate)",
+    "g048": "'Lispro sliding scale AC/HS per protocol': the label lists it as not understood; h087, e056 and c038 start it with no dose",
+    "g057": "'Co-codamol 30/500 2 tablets QDS PRN': the label gives 2 tablets; a slash strength gives no dose (a137, e078, f158)",
+    "g154": "'Norco 5/325 1 tab PO q6h PRN': the label gives 1 tablet; a slash strength gives no dose (e029, f045)",
+    "g061": "'Tab Augmentin 625 1 BD': the label gives 1 tablet; the corpus gives 'Augmentin 625' 625 mg (w144, p111, r055, r122 ...); 'Candibiotic' is read since this pass",
+    "g067": "'taper off omeprazole - 20 mg daily x 2 wks, ...': the label makes it a change with a dose; x053, k186, m126, s121 and e067 label 'taper off' a stop",
+    "g096": "'RL 500 ml IV': the label names 'lactated ringer', the engine's canonical 'ringer lactate' (this test compares names as written; e022, f117)",
+    "g107": "'Pitocin per protocol': the label lists it as not understood; a drug 'per protocol' is a start with no dose elsewhere (x137, m095); penicillin G is read since this pass",
+    "g126": "'Start lithium 300 mg': the label names 'lithium carbonate', a name the comparison does not equate with 'lithium'; 'Li level' after it is not read",
+    "g129": "'RUQ ultrasound': the label's 'right upper quadrant ultrasound' against the table's abdominal ultrasound (f157, k150); the verdict and the finding are no longer ordered",
+    "g162": "'Stop Tab Ecosprin 75 and Tab Clopilet 75': the labels keep the doses on the stops (as e095); and 'TURP planned' is not read",
+    "g003": "'15 din baad dikhayein': a Hindi follow-up is not read (as f043's verbs)",
+    "g007": "'Quetiapine 25 mg mane and 50 mg nocte': unequal doses at two times of day give one order (as e007)",
+    "g016": "'TSH 0.02 on levothyroxine 125 micrograms. Reduce to 100 micrograms OD.': a drug told after a result is not acted on by the next sentence",
+    "g022": "'Sepsis 6: blood cultures, lactate, IV Tazocin 4.5 g stat, ...': the drug inside the bundle's list is not read",
+    "g031": "'Vanc + Zosyn for HCAP': two drugs joined by '+' are read as one three-ingredient combination; 'MRSA nares PCR' is not in the table",
+    "g033": "'Review in anticoag clinic': the anticoagulation clinic is not in the table",
+    "g036": "'Fentanyl 12 micrograms/hour patch, change every 72 hours': a patch's hourly rate gives no dose and 'change every 72 hours' no schedule",
+    "g037": "'up to three hundred three times a day': the spoken numbers are joined into 303 (the shared number reader)",
+    "g051": "'antibodies, haemoglobinopathy screen, infectious diseases screen ... Dating scan': antenatal booking tests not in the table",
+    "g060": "'Refer ENT if no better in 3 months': a referral conditional on no improvement is still ordered (a safety net, as the label reads it)",
+    "g063": "'Discussed CT chest ...; No imaging ordered.': the study is no longer ordered since this pass, but the later 'No imaging ordered' does not negate it",
+    "g073": "'Ibuprofen 100 mg/5 mL, give 7.5 mL PO q6-8h PRN': the volume after a concentration and a comma is not read",
+    "g076": "'I agree with starting levothyroxine; I would begin at 50 mcg daily': the dose in the clause after the drug is not read",
+    "g077": "'Clinic appointment in 4 months with repeat MRI': the study named with the visit is not read",
+    "g081": "'Discussed statin ... Patient declined.': the refusal in the next sentence does not negate the drug discussed (it is listed, not ordered)",
+    "g082": "'0.9% NaCl 1 L over 1 h': the fluid is not read; 'ketones' after 'CBG and' is not read",
+    "g087": "'doxorubicin ... D1, cyclophosphamide ... D1 q21d': the cycle after the last drug is not shared; 'Baseline echo' is not read",
+    "g091": "'Group and cross-match': read as the crossmatch; the table files the label's name under group and Rh",
+    "g124": "'Filgrastim days 3-7': days of a cycle give no daily schedule",
+    "g125": "'Offered statin ...; pt prefers to defer for now': the deferral does not negate the class named (nothing is ordered)",
+    "g131": "'0.9% NaCl with 20 mmol KCl 1 L 8-hourly': the premixed bag is read as potassium chloride alone",
+    "g140": "'B12, folate, TFTs, calcium, HbA1c': a bare 'calcium' in a lab list is not read (as c138, e093)",
+    "g160": "'Cardiology call': a call to a specialty is not read as a referral (as f167)",
+    "g163": "'Inj ARV 0.1 ml ID on days 0, 3, 7, 28': the listed fragment is cut at the first comma of the days",
+    "g169": "'an urgent colorectal assessment under the 2WW pathway': the referral to colorectal surgery is not read",
+    "g197": "'Kindly see ... for fundus evaluation' in a letter to an eye doctor: read as fundoscopy, the label refers to ophthalmology",
+    "g200": "'listed for a right hip replacement': the operation is not read",
+}
+
+
 def _dev_params() -> list:
     return [
         pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=KNOWN_DEV_MISSES[c["id"]]))

@@ -517,6 +517,20 @@ SIXTEENTH_PASS_BRANDS: dict[str, str] = {
     r"scopoderm(?:\s+tts)?": "hyoscine hydrobromide",
 }
 
+#: Eighteenth pass (2026-11-29), real names (pack compositions): colecalciferol capsules
+#: (Fultium-D3, Internis), anti-D immunoglobulin (RhoGAM, Kedrion), octreotide injection
+#: (Octride, Sun), lithium carbonate SR (Lithosun SR, Sun), and the ear drops Candibiotic
+#: (Glenmark: beclometasone, chloramphenicol, clotrimazole, lidocaine), and "4FDC".
+EIGHTEENTH_PASS_BRANDS: dict[str, str] = {
+    r"fultium[-\s]?d3": "cholecalciferol",
+    r"rhogam": "rho(d) immune globulin",
+    r"octride": "octreotide",
+    r"lithosun(?:[-\s]?sr)?": "lithium carbonate",
+    r"candibiotic": "beclomethasone / chloramphenicol / clotrimazole / lidocaine",
+    # the NTEP's four-drug fixed-dose combination (HRZE), as Indian notes write it
+    r"4[-\s]?fdc": "ethambutol / isoniazid / pyrazinamide / rifampin",
+}
+
 #: Units of a bare strength for brands not in mg ("Apidra 6" is 6 units).
 UNITS: dict[str, str] = {
     "insulin glulisine": "[iU]",
@@ -539,3 +553,4 @@ BRANDS.update({k: v for k, v in ELEVENTH_PASS_BRANDS.items() if k not in BRANDS}
 BRANDS.update({k: v for k, v in TWELFTH_PASS_BRANDS.items() if k not in BRANDS})
 BRANDS.update({k: v for k, v in FIFTEENTH_PASS_BRANDS.items() if k not in BRANDS})
 BRANDS.update({k: v for k, v in SIXTEENTH_PASS_BRANDS.items() if k not in BRANDS})
+BRANDS.update({k: v for k, v in EIGHTEENTH_PASS_BRANDS.items() if k not in BRANDS})

@@ -20,13 +20,19 @@ _OLD_TO_NEW = re.compile(
 )
 
 
+_SWITCH_FIRST = re.compile(r"^\s*(?:switch|convert)\b", re.IGNORECASE)
+
+
 def read_new_sig(clause: str, medications: list[MedicationOrder]) -> None:
     """Give the one change in ``clause`` the signature written after "to"."""
-    if len(medications) != 1 or medications[0].action != "change":
+    if len(medications) != 1 or medications[0].action not in ("change", "start"):
         return
     m = _OLD_TO_NEW.search(clause)
-    if m is None:
+    if m is None or (medications[0].action == "start" and not _SWITCH_FIRST.match(clause)):
         return
+    # "Switch metoprolol 25 mg BD to 50 mg OD": the same drug switched to a new signature is
+    # a change, as "change" is (eighteenth pass; "switch" is no verb of its own)
+    medications[0].action = "change"
     med, new = medications[0], parse_sig(m.group("sig"))
     if new.dose is None:
         return

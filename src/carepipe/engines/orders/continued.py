@@ -33,8 +33,25 @@ _TRAILING_CONTINUE = re.compile(
 )
 
 
+# "... on sertraline 100 mg, which he should continue" (eighteenth pass): the drug just
+# named goes on
+_WHICH_CONTINUES = re.compile(
+    r"\s*(?:which|that)\s+(?:(?:he|she|they|the\s+patient|pt)\s+)?(?:should|will|can|must"
+    r"|(?:is|are)\s+to)\s+(?:be\s+continued|continue)(?:\s+(?:at\s+the\s+same\s+dose"
+    r"|unchanged|as\s+before))?\s*[.;]?\s*",
+    re.IGNORECASE,
+)
+
+
 def all_continue(text: str, state: ReadState) -> bool:
-    """Continue the drugs listed so far with no verb, when ``text`` says "All to continue"."""
+    """Continue the drugs listed so far with no verb, when ``text`` says "All to continue";
+    the drug just before, when it says "which he should continue"."""
+    last = state.last_med
+    if _WHICH_CONTINUES.fullmatch(text) and last and last[0] == state.clause_no - 1:
+        told = state.proposed[1] if state.proposed else ""
+        if last[1].action == "start" and verbs.first_action(told) is None:
+            last[1].action = "continue"  # "Start X, which should be continued" stays a start
+        return True
     if not state.unverbed or not _ALL_CONTINUE.fullmatch(text):
         return False
     for m in state.unverbed:

@@ -26,7 +26,10 @@ def _verb_of(word: str) -> Action | None:
 SWITCH_VERB = re.compile(r"\b(?:switch|swap|convert|change|replace|narrow|de-?escalate)\w*\b", re.I)
 SWITCH_TO = re.compile(
     # "Swap naproxen for ibuprofen 400 mg TDS" (twelfth pass): "for" and the drug at once
-    r"\s*(?:\d+(?:\.\d+)?\s*(?:mg|mcg|g|units?|iu)?\s*)?(?:to|with|by|for)\s+"
+    r"\s*(?:\d+(?:\.\d+)?\s*(?:mg|mcg|g|units?|iu)?\s*)?"
+    # "Switch Seretide Evohaler to Fostair": the device of the first (eighteenth pass)
+    r"(?:(?:\w+haler|inhaler|mdi|ellipta|respimat|rotacaps?|respules?|pen|patch|drops)\s+)?"
+    r"(?:to|with|by|for)\s+"
     r"(?:(?:tab|cap|inj|syp)\.?\s+)?",
     re.I,
 )
@@ -72,6 +75,9 @@ def switched_from_first(text: str, found: list[meds.MedMention]) -> bool:
 _OPENS_BRACKET = re.compile(r"[\s\d./,-]*(?:mg|mcg|g)?\s*\(\s*$", re.I)
 
 
+_BRACKET_BEFORE = re.compile(r"\(\s*$")
+
+
 def absorb_spelled_out(text: str, outer: meds.MedMention, inner: meds.MedMention) -> bool:
     """ "Paxlovid (nirmatrelvir 300 mg / ritonavir 100 mg) PO BID", "Tab Glycomet (metformin)
     500 BD": a bracket right after a name that names the same drug or one of its ingredients
@@ -81,6 +87,15 @@ def absorb_spelled_out(text: str, outer: meds.MedMention, inner: meds.MedMention
     parts = [p.strip() for p in outer.name.split(" / ")]
     if inner.name != outer.name and inner.name not in parts:
         return False
+    if (
+        inner.name == outer.name
+        and inner.dose is None
+        and _BRACKET_BEFORE.search(text, 0, inner.name_start)
+    ):
+        # "Start 4FDC 3 tabs OD (HRZE) x 2 months": the same product named again in a
+        # bracket after its signature (eighteenth pass)
+        outer.duration = outer.duration or inner.duration
+        return True
     if _OPENS_BRACKET.fullmatch(text, outer.name_end, inner.name_start) is None:
         return False
     if outer.timing is None:
@@ -131,6 +146,9 @@ HISTORY = re.compile(
     # "Home meds: lisinopril 20 daily", "Current meds per GP record: ..." (tenth pass)
     r"(?:home|current|regular|usual|pre-?admission|outpatient)\s+(?:meds|medications|medicines)"
     r"\b[^:.;]{0,30}:|meds\s+on\s+admission\b|"
+    # "Current Rx Tab Glycomet GP 2 BD, ..." in a letter: what the patient takes now
+    # (eighteenth pass; as r096's "Current meds per GP record:")
+    r"(?:current|present|ongoing)\s+(?:rx|treatment)\b(?!\s*(?:unchanged|same|to\b))|"
     # "Allergies: penicillin (hives), codeine" lists what must not be given (eighth pass).
     # "Known allergy to sulfa drugs (old Rx of Septran seen)" too (sixteenth pass)
     r"(?:known\s+)?(?:drug\s+)?allerg(?:y|ies|ic)\s*(?:to\b|:)|nkda\b)",

@@ -526,6 +526,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
         # "a full blood count and kidney function" (UK, ninth pass)
         r"(?<!for\s)(?<!on\s)(?<!to\s)kidney\s+function(?:\s+tests?)?",
         r"renal\s+profile",
+        r"renal\s+panel",  # eighteenth pass
         # UK "U&Es" (urea, creatinine, sodium, potassium) is the kidney function panel that
         # batches 1-4 call KFT, not the electrolytes alone (eighth pass).
         r"u\s?&\s?es?",
@@ -566,10 +567,14 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _img("MRI spine", *_modality(_MRI, r"(?:whole\s+|full\s+)?spine")),
     _img(
         "CT abdomen and pelvis",
-        *_modality(_CT, r"abd(?:omen)?\s*(?:and|&|/)\s*pelvis"),
+        *_modality(_CT, r"abd(?:o|omen)?\s*(?:and|&|/)\s*pelvis"),
         r"ct\s+a\s*/\s*p",
     ),
-    _img("CT abdomen", *_modality(r"(?:cect|" + _CT + ")", "abdomen")),
+    # "CT abdo when stable" (eighteenth pass): the ward short form
+    _img(
+        "CT abdomen",
+        *_modality(r"(?:cect|" + _CT + ")", r"abdo(?:men)?\b(?!\s*(?:and|&|/)\s*pelvis)"),
+    ),
     _img("MRI brain", *_modality(_MRI, "(?:brain|head)")),
     _img(
         "MRI lumbar spine",
@@ -654,6 +659,8 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"(?:(?:left|right|bilateral|b/l)\s+)?(?:le|lower\s+(?:limb|extremity)|leg)s?\s+venous"
         r"\s+(?:duplex|doppler)(?:\s+(?:ultrasound|scan|us))?",
         r"venous\s+duplex(?:\s+(?:ultrasound|scan))?",
+        # "Doppler LLE r/o DVT": the leg abbreviated after the study (eighteenth pass)
+        r"doppler\s+(?:(?:left|right|both|bilateral|b/l)\s+)?(?:[lrb]?le|lower\s+limbs?|legs?)\b",
     ),
     _img("Carotid Doppler", r"carotid\s+(?:doppler|duplex)s?(?:\s+(?:scan|ultrasound)s?)?"),
     _img("Hysterosalpingography", r"hsg", r"hysterosalpingogra(?:m|phy)"),
@@ -1774,7 +1781,8 @@ FOLLOW_UP = re.compile(
     r"|appointment|wound\s+check|phone\s+back|(?:tele)?phone\s+review|in\s+clinic"
     # "Fracture clinic in 1/52", "Endocrine clinic 6/52", "Recheck in 48-72 hours": a clinic
     # or a recheck with its time right after it (eleventh pass)
-    r"|clinic(?=\s+(?:in\s+|after\s+|within\s+)?\d)|re-?check(?=\s+(?:in|after|within)\s+\d))\b"
+    r"|clinic(?=\s+(?:in\s+|after\s+|within\s+)?\d)|re-?check(?=\s+(?:in|after|within)\s+\d)"
+    r"|opd(?=\s+(?:in\s+|after\s+|within\s+)?\d))\b"  # "Cardiology OPD 6 weeks" (18th pass)
     # the dot of a title is no full stop: "F/u with Dr. Patel in 2 wks" (twelfth pass)
     r"(?:[^.;]|(?<=\bdr)\.|(?<=\bmr)\.|(?<=\bms)\.|(?<=\bmrs)\.|(?<=\bprof)\.)*?"
     r"(?:\b(?:in|after|within)\s+(?:about\s+|approximately\s+|another\s+)?)?"

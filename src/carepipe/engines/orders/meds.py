@@ -125,6 +125,28 @@ _A_TEST_AFTER = re.compile(
     r"|[,(]?\s*25[-\s]?(?:oh|hydroxy)\b)",
     re.IGNORECASE,
 )
+# "Vit D 9.2 ng/ml", "B12 180 pg/mL": a value in a lab unit after the name is the level
+# measured, whatever the drug (eighteenth pass); "Vit D 18." too, a bare number that ends
+# the item below any dose of vitamin D in IU (the analyte's usual range, under 200).
+_LAB_VALUE_AFTER = re.compile(
+    r"\s*(?:[:=]\s*|(?:is|was|of)\s+)?\d+(?:\.\d+)?\s*(?:(?:ng|pg)\s*/\s*(?:ml|dl|l)"
+    r"|(?:nmol|pmol|mmol|[u\u00b5]mol|mg|ug|mcg|\u00b5g|g|meq|iu|u|miu)\s*/\s*(?:l|dl))\b",
+    re.IGNORECASE,
+)
+_BARE_VALUE_AFTER = re.compile(
+    r"\s*(?:[:=]\s*|(?:is|was|of)\s+)?(?P<value>\d{1,3}(?:\.\d+)?)(?=\s*(?:[,;)](?!\d)|\.(?!\d)|$))"
+)
+_VITAMIN_D = frozenset({"cholecalciferol", "ergocalciferol", "vitamin d", "calcifediol"})
+
+
+def _level_told(text: str, end: int, generic: str) -> bool:
+    """True when the name ending at ``end`` is followed by its measured level."""
+    if _LAB_VALUE_AFTER.match(text, end):
+        return True
+    bare = _BARE_VALUE_AFTER.match(text, end) if generic in _VITAMIN_D else None
+    return bare is not None and float(bare.group("value")) < 200
+
+
 # "Continue basal insulin at 80% of the usual dose", "give half the usual dose" (fifteenth
 # pass): a dose told only against one the text does not give; the engine cannot write it
 # out, so the drug is not ordered and its clause is listed as not understood.
@@ -274,6 +296,8 @@ def find_meds(text: str) -> list[MedMention]:
     for n in _names(text):
         if _A_TEST_AFTER.match(text, n.end) or _A_TEST_BEFORE.search(text, 0, n.start):
             continue
+        if _level_told(text, n.end, n.generic):
+            continue  # "Vit D 9.2 ng/ml.", "Vit D 18.": the level, a result (eighteenth pass)
         if _NOT_A_MEDICINE_AFTER.match(text, n.end) and n.generic in _HOUSEHOLD:
             continue  # "warm saline gargles"; "betadine gargles" is the antiseptic (tenth pass)
         if _RELATIVE_DOSE.match(text, n.end) or _RELATIVE_BEFORE.search(text, 0, n.start):
@@ -316,6 +340,10 @@ def find_meds(text: str) -> list[MedMention]:
             sig.timing = None
         if "unit assumed" in sig.notes and _PATCH_AFTER.match(window):
             # "Evorel 50 patch": the number is the patch's release rate, no dose (eleventh pass)
+            sig.dose = sig.dose_unit = None
+        if _MADE_UP_AND_RUN.match(window):
+            # "Oxytocin 5 U in 500 ml RL @ 8 drops/min": what the bag holds, run at a rate
+            # that is titrated; no single dose (eighteenth pass)
             sig.dose = sig.dose_unit = None
         conf = n.confidence
         if "unit assumed" in sig.notes:
@@ -365,6 +393,13 @@ _SCALE = re.compile(
 _PATCH_AFTER = re.compile(
     r"\s*\d+(?:\.\d+)?\s*(?:(?:mcg|micrograms?|mg)\s*/\s*(?:h|hr|hour|24\s*h(?:ours?|rs?)?|day)\s+)?"
     r"(?:transdermal\s+)?patch(?:es)?\b",
+    re.IGNORECASE,
+)
+
+
+_MADE_UP_AND_RUN = re.compile(
+    r"\s*\d+(?:\.\d+)?\s*(?:u|units?|iu|mg|mcg|mmol|meq)\s+in\s+\d+\s*(?:ml|l)\b[^,;]*?"
+    r"(?:@|\bat\b)\s*\d+(?:\.\d+)?\s*(?:drops?|ml|gtts?|mu|milliunits?)\s*/\s*(?:min|h|hr)",
     re.IGNORECASE,
 )
 

@@ -36,6 +36,12 @@ _ASKS = (
     r"\b(?:asks?|asked|asking|wonders?|wondered|wondering|enquir(?:es|ed|ing)|inquir(?:es|ed"
     r"|ing))\s+(?:if|whether|about)\b"
 )
+# "Considered and started doxycycline", "Considered and ordered CT chest" (eighteenth
+# pass): weighed, then done; not set aside
+_THEN_DONE = (
+    r"(?!\s+and\s+(?:then\s+)?(?:start|order|request|arrang|book|refer|prescrib|gave|give"
+    r"|commenc|initiat|add|sent|send|perform|check|treat))"
+)
 _DEFERRED = re.compile(
     r"\b(?:will|would|may|might|could)\s+(?:consider|think\s+about)\b"
     r"|^\s*if\b.*\b(?:we|i)\s+(?:will|would|may|might|could)\b"
@@ -68,7 +74,9 @@ _DEFERRED = re.compile(
     # "Consider statin", "might benefit from a sleep study", "Options include sertraline or
     # CBT": a suggestion, not an order ("consider" is none in the corpus conventions)
     # "Considered CTA chest, but ...": weighed and not ordered (seventeenth pass)
-    r"|^\s*(?:\?\s*)?consider(?:ing|ed)?\b|\b(?:may|might|could|would)\s+benefit\s+from\b"
+    r"|^\s*(?:\?\s*)?consider(?:ing|ed)?\b"
+    + _THEN_DONE
+    + r"|\b(?:may|might|could|would)\s+benefit\s+from\b"
     r"|\boptions?\s+(?:include|includes|are|would\s+be)\b"
     # "Prior auth submitted for Humira" (fifteenth pass): a request to the payer, no order
     r"|\b(?:prior\s+auth(?:ori[sz]ation)?|pre-?auth(?:ori[sz]ation)?|PA\s+(?=(?:submitted"
@@ -77,21 +85,28 @@ _DEFERRED = re.compile(
 )
 _DECLINED_AFTER = re.compile(
     r"(?:\b(?:(?:is|are|was|were)\s+)?(?:not|no\s+longer)\s+(?:needed|required|indicated"
-    r"|necessary|started|prescribed)"
+    r"|necessary|started|prescribed|appropriate|suitable|recommended|advised)"
     # "TMT contraindicated, not to be done" (twelfth pass)
     r"|\bcontra-?indicated|\bnot\s+to\s+be\s+(?:done|given|started|ordered))"
     # "... not needed now", "... not required at this stage" (twelfth pass)
     r"(?:\s+(?:now|at\s+present|today|yet|for\s+now|currently"
     r"|at\s+(?:this|the)\s+(?:time|stage|point|moment)))?"
     # "... not needed given Wells score", "... per patient preference", "(pacemaker)"
-    r"(?:\s*[,-]?\s*(?:given|as|because|since|due\s+to|per|in\s+view\s+of)\b[^;]*)?"
+    r"(?:\s*[,-]?\s*(?:given|as|because|since|due\s+to|per|in\s+view\s+of)\b[^;]*"
+    # "Orlistat not appropriate - BMI 27": the finding after a dash is the reason
+    # (eighteenth pass)
+    r"|\s+[-\u2013]\s+(?![^;]*\b(?:order|check|recheck|repeat|start|give|refer|send)\b)[^;]*)?"
     r"(?:\s*\([^()]*\))?"
     r"\s*[.;]?\s*$",
     re.IGNORECASE,
 )
 _REVIEW_IN_OPD = re.compile(
     r"\b(?:review|follow[-\s]?up|f/u|revisit|come\s+back)\s+(?:in|at)\s+(?:the\s+)?"
-    r"(?:[a-z]+\s+){1,3}opd\b",
+    r"(?:[a-z]+\s+){1,3}opd\b"
+    # "Cardiology OPD 6 weeks": the clinic and the time of the visit (eighteenth pass, as
+    # "Endocrine clinic 6/52")
+    r"|\bopd(?=\s+(?:in\s+|after\s+|within\s+)?\d+\s*(?:/\s*(?:52|12|7)\b|(?:days?|d|weeks?"
+    r"|wks?|w|months?|mo|mths?)\b))",
     re.IGNORECASE,
 )
 
@@ -112,7 +127,7 @@ _ASKED_NO = re.compile(
 
 # "Considered CTA chest(, but ...)": weighed and set aside (seventeenth pass); "Consider
 # CTA" is a suggestion, listed as before.
-_WEIGHED = re.compile(r"^\s*considered\b", re.IGNORECASE)
+_WEIGHED = re.compile(r"^\s*considered\b" + _THEN_DONE, re.IGNORECASE)
 
 
 def asked_and_declined(clause: str) -> bool:
@@ -204,7 +219,11 @@ def declines_for_now(clause: str) -> bool:
 # before proposed (eleventh pass).
 _REFUSES = re.compile(
     r"\s*(?:[-\u2013]\s*)?(?:but\s+)?(?:the\s+)?(?:patient|pt|he|she|they|family|relatives|parents?"
-    r"|mother|father|(?:patient|pt)\s+and\s+(?:relatives|family))\s+(?:is\s+|are\s+|was\s+"
+    r"|mother|father|(?:patient|pt)\s+and\s+(?:relatives|family)"
+    # "patient attenders not willing": the relatives with the patient (Indian English;
+    # eighteenth pass)
+    r"|(?:(?:patient|pt)(?:'s)?\s+)?(?:attenders|attendants|relatives|family))"
+    r"\s+(?:is\s+|are\s+|was\s+"
     r"|were\s+)?(?:not\s+(?:willing|keen|agreeable)|unwilling|refused|refuses|declined|declines"
     r"|(?:wishes|wants|would\s+like)\s+to\s+think|will\s+think|(?:does|did)\s+not\s+want"
     r"|doesn'?t\s+want)\b",

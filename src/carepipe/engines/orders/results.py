@@ -112,6 +112,8 @@ _TREND_AFTER = re.compile(
     r"(?:(?:has|have|had)\s+(?:risen|fallen|dropped|increased|decreased|doubled|halved"
     r"|gone\s+(?:up|down)|worsened|improved|normali[sz]ed)"
     r"|dropping|falling|rising|low|high|up|down|elevated|raised|deranged|improving|worsening"
+    # "FBG running 160s", "sugars running high": how the readings have been (eighteenth pass)
+    r"|running"
     r"|normal|abnormal|negative|positive|unremarkable"  # "abnormal": thirteenth pass
     # "D-dimer neg", "TSH wnl", "CXR NAD": the verdict abbreviated (seventeenth pass)
     r"|neg|wnl|nad|within\s+normal\s+limits"
@@ -155,6 +157,10 @@ def is_finding(clause: str, end: int) -> bool:
     # Nor one before a dash that opens the finding ("recheck U&Es - creatinine has risen";
     # fifteenth pass).
     own = clause[max(clause.rfind(":", 0, end) + 1, _dash_before(clause, end)) :]
+    if clause.rfind("(", 0, end) > clause.rfind(")", 0, end):
+        # "Referral to GI for colonoscopy (FIT positive)": a bracket tells the finding,
+        # the order verb before it is not its own (eighteenth pass)
+        own = clause[clause.rfind("(", 0, end) :]
     if ORDER_VERBS.search(_ON_REPEAT.sub(" ", own)) is not None:
         return False
     return (

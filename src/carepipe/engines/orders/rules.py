@@ -78,8 +78,9 @@ ENGINE_NAME = "rules"
 # strength pairs, biologics); 2.12: the fifteenth pass (doses told against another one,
 # payer requests, past trials, findings after a dash, arrows, worked-out totals); 2.13: the
 # sixteenth pass (spoken hundreds, conditions on a test's value, dated values, "no change");
-# 2.14: the seventeenth (stopped.py, change_to.py; dash declines, dose-less stops) (docs/orders.md)
-_RULES_VERSION = "2.14.0"
+# 2.14: the seventeenth (stopped.py, change_to.py; dash declines, dose-less stops); 2.15: the
+# eighteenth (levels told, ages, bracketed verdicts, mg/m2, two meals) (docs/orders.md)
+_RULES_VERSION = "2.15.0"
 
 _HAS_LETTER = re.compile(r"[A-Za-z]")
 _SWITCH = re.compile(r"\b(?:switch|swap|convert|change|replace)\w*\b.*?\bfrom\b", re.I)
@@ -162,8 +163,7 @@ class RulesOrdersEngine:
         verb_action = verbs.first_action(clause.text)
         # Earlier clauses of the sentence lend their verb ("Start X, Y and Z").
         earlier = state.earlier = state.inherited.get(clause.sentence)
-        # "x 21 days then stop, Tab Atorva 40 HS": the stop ends the drug before it and is
-        # lent to no later clause (eleventh pass)
+        # "x 21 days then stop, Tab Atorva 40 HS": the stop is lent to no later clause
         if verb_action is not None and not _FINISHES.fullmatch(clause.text.strip()):
             state.inherited[clause.sentence] = verb_action
         # A sentence that opens with history ("Known case of DM on insulin", "s/p PCI
@@ -278,8 +278,7 @@ class RulesOrdersEngine:
         "..., then 75 mg OD", "..., then taper by 5 mg every week", "..., increase to
         100 mg after 2 weeks" add dose steps; "then stop" and "max 3 per day" finish it.
         """
-        # Only right after the clause that ordered the drug (across a "." or ";" too:
-        # "Start metformin 500 mg BD. Increase to 1 g after 2 weeks.").
+        # Only right after the clause that ordered the drug (across a "." or ";" too).
         if state.last_med is None or state.last_med[0] != state.clause_no - 1:
             return False
         state.last_med = (state.clause_no, state.last_med[1])

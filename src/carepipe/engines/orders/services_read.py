@@ -36,6 +36,17 @@ _TOPIC_BEFORE = re.compile(
 # "GP to restart when creatinine back to baseline" (sixteenth pass): a test whose value
 # sets when something is done is a condition, not an order ("until" and "if" are
 # grammar.CONDITION_BEFORE's)
+# "Discussed CT chest for lung cancer screening": the topic of a talk, as a drug discussed
+# is (not_orders._CONTEXT), unless the clause goes on to order it (eighteenth pass)
+_DISCUSSED_BEFORE = re.compile(
+    r"\bdiscuss(?:ed|ion\s+(?:of|about|re))\s+(?:(?:the|a|an|his|her|their|option\s+of)\s+)*$",
+    re.IGNORECASE,
+)
+_THEN_ORDERED = re.compile(
+    r"\b(?:order(?:ed)?|book(?:ed)?|arranged?|request(?:ed)?|scheduled?|refer(?:red)?|agree[ds]?"
+    r"|plan(?:ned)?|will\s+(?:do|get|send|arrange|book|order))\b",
+    re.IGNORECASE,
+)
 _WHEN_BEFORE = re.compile(
     r"\b(?:when|once|as\s+soon\s+as)\s+(?:the\s+|his\s+|her\s+|their\s+|serum\s+)?$", re.I
 )
@@ -95,6 +106,19 @@ _WAS_REFERRED = re.compile(
     re.IGNORECASE,
 )
 _AGO_AFTER = re.compile(r"\s*ago\b", re.IGNORECASE)
+# "see this 58 y/o gentleman", "a 64 yr old": the patient's age, never an interval
+# (eighteenth pass)
+_AGE_AFTER = re.compile(r"\s*/\s*o\b|[-\s]*old\b", re.IGNORECASE)
+# "RUQ ultrasound for elevated ALT", "referral for a raised PSA": the finding an order is
+# for names its test, which is not ordered (eighteenth pass)
+_FINDING_BEFORE = re.compile(
+    r"\bfor\s+(?:an?\s+|the\s+|(?:his|her|their)\s+)?(?:elevated|raised|high|low|abnormal"
+    r"|deranged|rising|falling|increased|decreased|positive|borderline|persistently\s+\w+)\s+$",
+    re.IGNORECASE,
+)
+# "RTC 2 wks w/ glucose log", "BP diary": the patient's own readings brought in, no test
+# (eighteenth pass)
+_RECORD_AFTER = re.compile(r"\s+(?:logs?|diar(?:y|ies)|charts?|records?|readings)\b", re.I)
 _DIET_AFTER = re.compile(
     r"[-\s]+(?:(?:rich|restricted|restriction|free|controlled)\s+)?diet\b", re.IGNORECASE
 )
@@ -174,6 +198,8 @@ def read_services(
         if (
             _TOPIC_BEFORE.search(text, 0, h[0])
             or _GUIDE_BEFORE.search(text, 0, h[0])
+            or _FINDING_BEFORE.search(text, 0, h[0])
+            or (_DISCUSSED_BEFORE.search(text, 0, h[0]) and not _THEN_ORDERED.search(text, h[1]))
             or (h[2].category == "laboratory" and _HOME_BEFORE.search(text, 0, h[0]))
         ):
             taken.append((h[0], h[1]))
@@ -190,8 +216,10 @@ def read_services(
         if h[2].category == "procedure" and _PURPOSE_BEFORE.search(text, 0, h[0]):
             taken.append((h[0], h[1]))  # "Review after 7 days for suture removal": the visit's
             continue  # purpose (twelfth pass; as "f/u in 3 days for wound check")
-        if _DIET_AFTER.match(text, h[1]) or (
-            h[2].category == "laboratory" and _TREATED_AFTER.match(text, h[1])
+        if (
+            _DIET_AFTER.match(text, h[1])
+            or _RECORD_AFTER.match(text, h[1])
+            or (h[2].category == "laboratory" and _TREATED_AFTER.match(text, h[1]))
         ):
             taken.append((h[0], h[1]))  # "Low potassium diet sheet given": advice
             continue
@@ -248,7 +276,7 @@ def one_visit_per_interval(follow_ups: list[FollowUp]) -> list[FollowUp]:
 def read_follow_ups(clause: Clause, norm: NormalizedText, out: OrderSet) -> list[tuple[int, int]]:
     covered = []
     for m in _follow_up_matches(clause.text):
-        if _AGO_AFTER.match(clause.text, m.end()):
+        if _AGO_AFTER.match(clause.text, m.end()) or _AGE_AFTER.match(clause.text, m.end()):
             continue  # "Reviewed in clinic 3 months ago": a visit past (fourteenth pass)
         if _IF_WITHIN.search(m.group(0)):
             continue  # "RTC if not improved in 2 wks": a safety net (fifteenth pass)

@@ -112,7 +112,8 @@ def parse_timing(text: str, consumed: list[tuple[int, int]] | None = None) -> Ti
     if m:
         used.append(m.span())
         pmax = float(m.group("pmax")) if m.group("pmax") else None
-        return Timing(frequency=1, period=float(m.group("p")), periodMax=pmax, periodUnit="h")
+        unit = "min" if m.group("min") else "h"
+        return Timing(frequency=1, period=float(m.group("p")), periodMax=pmax, periodUnit=unit)
     m = TIMES_PER.search(text)
     if m:
         used.append(m.span())
@@ -263,7 +264,7 @@ def _strengths(text: str, used: list[tuple[int, int]]) -> tuple[tuple[float, str
     for i, m in enumerate(found):
         unit = STRENGTH_UNITS[m.group("u").lower()]
         if m.group("perkg"):
-            unit = f"{unit}/kg"
+            unit = per_body(unit, m.group("perkg"))
             worked = _WORKED_OUT.match(masked, m.end(), m.end() + 60)
             if worked is not None:
                 # "1 mg/kg OD (22 mg)": the dose worked out for this patient (eleventh pass)
@@ -308,7 +309,7 @@ def _range_low(
     if unit == "%":
         return None
     used.append((m.start(), first.end()))
-    return to_number(m.group("lo")), f"{unit}/kg" if first.group("perkg") else unit
+    return to_number(m.group("lo")), per_body(unit, first.group("perkg"))
 
 
 def _count(text: str, used: list[tuple[int, int]]) -> tuple[float, str] | None:
@@ -330,6 +331,16 @@ def _count(text: str, used: list[tuple[int, int]]) -> tuple[float, str] | None:
     return None
 
 
+def per_body(unit: str, per: str | None) -> str:
+    """ "mg" with "/kg" or "/m2" after it: the dose by weight or by body surface area."""
+    if not per:
+        return unit
+    return f"{unit}/kg" if "kg" in per.lower() else f"{unit}/m2"
+
+
+_ROTACAP = re.compile(r"\brotacaps?\b", re.IGNORECASE)
+
+
 def _one_step(text: str, default_unit: str, combination: bool, sig: Sig) -> None:
     """Fill dose, timing, duration, PRN of one step's text into ``sig``."""
     used = sig.consumed
@@ -340,6 +351,8 @@ def _one_step(text: str, default_unit: str, combination: bool, sig: Sig) -> None
         if after is not None:
             used.append(after.span())
             count = (to_number(after.group("v")), FORMS[after.group("f").lower()])
+    elif count[1] == "capsule" and _ROTACAP.search(text):
+        count = (count[0], "rotacap")  # "Foracort 400 rotacap 1 cap BD" (eighteenth pass)
     timing = parse_timing(text, used)
     schedule = SCHEDULE.search(text)
     schedule_count: float | None = None

@@ -140,7 +140,8 @@ STRENGTH = re.compile(
     rf"(?<![\w.])(?<!\bin\s)(?P<v>{NUM})\s*(?P<u>{alt(STRENGTH_UNITS)})"
     # "0.1 units/kg/hr", "2 mcg/kg/min": a rate (tenth pass)
     r"(?!\s*/\s*kg\s*/\s*(?:h|hrs?|hours?|min|mins|minutes?)\b)"
-    r"(?P<perkg>\s*/\s*kg\b)?(?![\w])"
+    # "60 mg/m2" (eighteenth pass): a dose by body surface area, as "1 mg/kg" by weight
+    r"(?P<perkg>\s*/\s*(?:kg|m2|m\u00b2|sq\.?\s?m)\b)?(?![\w])"
     # "100 ml/hr" is an infusion rate, not an amount given each time ("0.03 units/min" too,
     # eleventh pass).
     r"(?!\s*/\s*(?:h|hrs?|hours?|min|mins|minutes?)\b)",
@@ -157,7 +158,9 @@ COMBO_STRENGTH = re.compile(
 )
 COUNT = re.compile(
     rf"(?<![\w.])(?P<v>{NUM}|\d+\s*/\s*[24]|half|quarter)\s*(?:a\s+|an\s+)?"
-    rf"(?P<f>{alt(FORMS)})\b\.?",
+    rf"(?P<f>{alt(FORMS)})\b\.?"
+    # "@ 8 drops/min": a drip rate, not a dose (eighteenth pass)
+    r"(?!\s*/\s*(?:h|hrs?|hours?|min(?:ute)?s?)\b|\s+(?:per|a|an)\s+(?:min(?:ute)?|hour)\b)",
     re.IGNORECASE,
 )
 # A fraction standing alone between the strength and the schedule ("50 mg ½ OD").
@@ -169,7 +172,8 @@ SCHEDULE = re.compile(
 )
 # A strength written without a unit right after the name: "Glycomet 500", "amox 500".
 BARE = re.compile(
-    rf"^[\s-]*(?:(?:sr|er|xr|xl|cr|mr|la|cd|od|retard|forte|ds|plus)\b[\s-]*)?(?P<v>{NUM})(?P<k>k\b)?"
+    # "metoprolol succ 25 daily": the salt shortened before the strength (eighteenth pass)
+    rf"^[\s-]*(?:(?:sr|er|xr|xl|cr|mr|la|cd|od|retard|forte|ds|plus|succ|tart)\b[\s-]*)?(?P<v>{NUM})(?P<k>k\b)?"
     r"(?![\d.])(?!\s*(?:%|/|-\s*\d|times\b|x\b|days?\b|d\b|weeks?\b|wks?\b|months?\b|"
     r"hours?\b|hrs?\b|h\b|min(?:ute)?s?\b|doses?\b|(?:ml|cc)\s*/\s*(?:h|hrs?|hours?)\b"
     # "0.03 units/min", "2 units/hr": a rate, no bare strength (eleventh pass)
@@ -188,6 +192,7 @@ _INHALED_FORMS = frozenset({"puff", "respule", "rotacap"})
 
 # --- frequency -----------------------------------------------------------------------------
 
+_EVENING_MEAL = r"(?:dinner|supper|(?:the\s+)?evening\s+meal)"
 # (pattern, frequency, period, periodUnit, when codes)
 # A UK "OM" / "ON" counts only right after a dose ("40 mg OM", "2 tabs ON").
 _AFTER_DOSE = (
@@ -270,6 +275,10 @@ _FREQ: tuple[tuple[str, int, float, str, tuple[str, ...]], ...] = (
     (r"at\s+night|nightly|every\s+night|each\s+night|in\s+the\s+night", 1, 1, "d", ("NIGHT",)),
     (r"every\s+morning|each\s+morning|in\s+the\s+mornings?|q\.?am|mane", 1, 1, "d", ("MORN",)),
     (r"every\s+evening|in\s+the\s+evening|q\.?pm", 1, 1, "d", ("EVE",)),
+    # "14 units before breakfast and before dinner": two meals, twice a day (eighteenth pass)
+    (rf"before\s+breakfast\s+(?:and|&)\s+(?:before\s+)?{_EVENING_MEAL}", 2, 1, "d", ("ACM", "ACV")),
+    (rf"after\s+breakfast\s+(?:and|&)\s+(?:after\s+)?{_EVENING_MEAL}", 2, 1, "d", ("PCM", "PCV")),
+    (rf"with\s+breakfast\s+(?:and|&)\s+(?:with\s+)?{_EVENING_MEAL}", 2, 1, "d", ("CM", "CV")),
     (r"bbf|before\s+breakfast", 1, 1, "d", ("ACM",)),
     (r"after\s+breakfast", 1, 1, "d", ("PCM",)),
     (r"after\s+lunch", 1, 1, "d", ("PCD",)),
@@ -318,7 +327,8 @@ EVERY = re.compile(
 # "8 hourly", "6th hourly", "4-6 hrly": every N hours, as Indian and UK notes write it.
 HOURLY = re.compile(
     r"(?<![\w.])(?P<p>\d+)(?:st|nd|rd|th)?(?:\s*(?:to|-|\u2013)\s*(?P<pmax>\d+)(?:st|nd|rd|th)?)?"
-    r"\s*-?\s*(?:hourly|hrly)(?![\w])",
+    # "nebulised 20-minutely" (eighteenth pass): every N minutes, as UK notes write it
+    r"\s*-?\s*(?:hourly|hrly|(?P<min>minutely))(?![\w])",
     re.IGNORECASE,
 )
 TIMES_PER = re.compile(
@@ -411,7 +421,8 @@ ROUTE_RES = [(re.compile(rf"(?<![\w/])(?:{p})(?![\w/])", re.IGNORECASE), r) for 
 ORAL_PREFIX = re.compile(r"(?<![\w])(?:tabs?|tablets?|t|caps?|capsules?|syp|syr|syrup|susp)\.?\s*$")
 
 STEP_SPLIT = re.compile(
-    r"[,;]?\s*\b(?:and\s+then|then|followed\s+by|thereafter|after\s+that)\b"
+    # "80 mg IV stat f/b 40 mg IV q12h": "f/b" is "followed by" (eighteenth pass)
+    r"[,;]?\s*\b(?:and\s+then|then|followed\s+by|f/b|thereafter|after\s+that)\b"
     # "... and increase this by 1.25 mg every two weeks to a target of 5 mg": the titration
     # is steps of its own, not the start's schedule (sixteenth pass)
     r"|(?=\b(?:increas(?:e|ing)|up-?titrat(?:e|ing)|titrat(?:e|ing)\s+up)(?:\s+(?:this|it|the"

@@ -75,4 +75,13 @@ SPELLINGS: dict[str, str] = {
     r"tdap(?:\s+vaccine)?": "tdap vaccine",
     r"mycophenolate\s+mofetil": "mycophenolate mofetil",
     r"lactated\s+ringer'?s(?:\s+solution)?": "ringer lactate",
+    # eighteenth pass: penicillin G (benzylpenicillin) is not the oral penicillin V, so
+    # "penicillin" alone is not its name; the immunoglobulin given after a rabies exposure
+    # (not the serum immunoglobulins test); the croup nebuliser
+    r"penicillin\s+g|pen\s+g": "penicillin g",
+    r"rabies\s+immun(?:e\s+)?o?globulin": "rabies immune globulin",
+    r"racemic\s+epi(?:nephrine)?|racepinephrine": "racepinephrine",
+    r"pegfilgrastim": "pegfilgrastim",
+    # "Epi 0.3 mg IM": epinephrine only with its dose right after ("epi" is also epidural)
+    r"epi(?=\s+\d+(?:\.\d+)?\s*(?:mg|mcg|micrograms?|ml)\b)": "epinephrine",
 }

@@ -59,9 +59,17 @@ def _order_verbs(text: str) -> bool:
     )
 
 
+# A weekday right after "daily" is not a day of the schedule (eighteenth pass)
+_DAILY_A_DAY = re.compile(
+    r"\b(?:daily|every\s+day)\s+(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)\b", re.I
+)
+
+
 def finish_previous(text: str, targets: list[MedicationOrder]) -> bool:
     """Give ``text``'s count and schedule to ``targets`` (the drug before it, or with
     "all/each/both" every drug of the sentence); True if the clause was read so."""
+    if _DAILY_A_DAY.search(text):
+        return False  # "Daily SAT" (a trial in the ICU): "daily" on a weekday is no schedule
     timing = parse_timing(text)
     if timing is None and not _order_verbs(text):
         return _counted_as_needed(text, targets)

@@ -57,10 +57,13 @@ def _verbs(text: str, end: int | None = None) -> list[Action]:
             continue
         if m.group(0).lower() in ("d/c", "dc") and _DISCHARGED.match(text, m.end()):
             continue
+        if m.group(0).lower() == "rx" and _TOLD_RX.search(text, 0, m.start()):
+            continue  # "Current Rx Tab Glycomet ...": what is taken now (eighteenth pass)
         out.append(action)
     return out
 
 
+_TOLD_RX = re.compile(r"\b(?:current|present|ongoing|old|previous|usual)\s+$", re.IGNORECASE)
 _RIGHT_AFTER = re.compile(r"\s*(?:[-:,]\s*)?(?P<verb>[a-z][a-z/-]*|[↑↓])", re.IGNORECASE)
 
 
