@@ -27,9 +27,9 @@ def _med(engine: RulesOrdersEngine, text: str) -> tuple:
     return (m.name, m.action, m.dose, m.dose_unit, timing)
 
 
-def test_the_rules_version_is_the_eighteenth_pass(engine: RulesOrdersEngine) -> None:
-    assert _RULES_VERSION == "2.15.0"
-    assert engine.model_version.startswith("2.15.0+")
+def test_the_rules_version_is_the_slash_strength_convention(engine: RulesOrdersEngine) -> None:
+    assert _RULES_VERSION == "2.16.0"
+    assert engine.model_version.startswith("2.16.0+")
 
 
 # --- precision: a level told, an age, what is taken now --------------------------------------

@@ -166,7 +166,8 @@ def test_the_schedule_after_the_name(
 
 def test_up_to_n_times_when_required_is_as_needed_n_a_day(engine: RulesOrdersEngine) -> None:
     text = "Co-codamol 30/500 mg tablets: two tablets up to four times a day when required"
-    assert _med(engine, text)[2:] == (None, None, (4, 1.0, "d"), True)
+    # the two tablets written are the dose since rules 2.16.0 (the slash strength convention)
+    assert _med(engine, text)[2:] == (2.0, "tablet", (4, 1.0, "d"), True)
 
 
 @pytest.mark.parametrize(

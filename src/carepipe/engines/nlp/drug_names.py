@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from carepipe.engines.nlp.lexicon.medications import BRANDS, GENERICS
-from carepipe.engines.nlp.lexicon.wider_medications import WIDER_GENERICS
+from carepipe.engines.nlp.lexicon.wider_medications import WIDER_GENERICS, WIDER_SYNONYMS
 from carepipe.engines.nlp.matcher import PhraseMatcher
 
 
@@ -34,6 +34,7 @@ def drug_lexicon() -> Lexicon:
         phrases.append((brand, generic))
     # Exact spellings only: never in ``single_names``, so nothing is repaired into them.
     phrases += [(name, name) for name in WIDER_GENERICS if name not in GENERICS]
+    phrases += list(WIDER_SYNONYMS.items())
     from carepipe.engines.nlp.matcher import phrase_key
 
     singles = {name for name in GENERICS if " " not in name and len(name) >= 7}

@@ -79,8 +79,9 @@ ENGINE_NAME = "rules"
 # payer requests, past trials, findings after a dash, arrows, worked-out totals); 2.13: the
 # sixteenth pass (spoken hundreds, conditions on a test's value, dated values, "no change");
 # 2.14: the seventeenth (stopped.py, change_to.py; dash declines, dose-less stops); 2.15: the
-# eighteenth (levels told, ages, bracketed verdicts, mg/m2, two meals) (docs/orders.md)
-_RULES_VERSION = "2.15.0"
+# eighteenth (levels told, ages, bracketed verdicts, mg/m2, two meals); 2.16: tablets written
+# after a slash strength are the dose (docs/orders.md)
+_RULES_VERSION = "2.16.0"
 
 _HAS_LETTER = re.compile(r"[A-Za-z]")
 _SWITCH = re.compile(r"\b(?:switch|swap|convert|change|replace)\w*\b.*?\bfrom\b", re.I)

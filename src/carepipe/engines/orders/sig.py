@@ -399,6 +399,7 @@ def _one_step(text: str, default_unit: str, combination: bool, sig: Sig) -> None
         sig.strength, sig.strength_unit = strength
     if count is not None:
         sig.form_count, sig.form = count
+        sig.count_written = True
     elif schedule_count is not None:
         sig.form_count = schedule_count
     sig.timing = timing
@@ -454,6 +455,11 @@ def _compose_dose(sig: Sig) -> None:
         else:
             sig.dose = sig.strength
         sig.dose_unit = sig.strength_unit
+    elif sig.combination_strength and sig.count_written and sig.form in SOLID and sig.form_count:
+        # "Co-codamol 30/500 two tablets": a slash strength has no single amount, but the
+        # tablets written are the dose (12 of the 17 dev labels of such words; 2.16.0); a
+        # count read off "Tab Telma-AM 40/5 1-0-0" is not written so (14 of 14 give none)
+        sig.dose, sig.dose_unit = sig.form_count, sig.form
     elif sig.combination_strength:
         sig.dose, sig.dose_unit = None, None
     elif sig.form_count is not None:
@@ -472,6 +478,7 @@ def _before_count(before: str, sig: Sig) -> None:
         return
     sig.form_count = _count_value(m.group("v"))
     sig.form = FORMS[m.group("f").lower()]
+    sig.count_written = True
     sig.before_start = m.start()
 
 

@@ -462,6 +462,7 @@ class Sig:
     form_count: float | None = None
     form: str | None = None
     combination_strength: bool = False
+    count_written: bool = False  # "2 tablets" written, not read off a 1-0-1 schedule
     timing: Timing | None = None
     as_needed: bool = False
     as_needed_for: str | None = None

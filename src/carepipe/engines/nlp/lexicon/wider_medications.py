@@ -139,3 +139,19 @@ WIDER_GENERICS: tuple[str, ...] = (
     # English word), and the vitamin D analogue of psoriasis
     "adalimumab", "golimumab", "certolizumab", "ixekizumab", "tocilizumab", "calcipotriene",
 )  # fmt: skip
+
+#: Other names of one ingredient, read by exact spelling only (never a repair target, so
+#: the scribe's recognition is untouched): the international name where the canonical one
+#: is the US name, and the grade a product names. Each maps to the canonical name the
+#: engines write, so a label or a formulary that uses the other name means the same drug.
+WIDER_SYNONYMS: dict[str, str] = {
+    # phenoxymethylpenicillin is the INN of penicillin V (BNF and WHO list it so)
+    "phenoxymethylpenicillin": "penicillin v",
+    # glycopyrronium bromide is the INN of glycopyrrolate (USAN): one salt, one drug
+    "glycopyrronium": "glycopyrrolate",
+    "glycopyrronium bromide": "glycopyrrolate",
+    # the laxative is macrogol of mean molecular weight 3350 (MiraLAX, Movicol, Laxido)
+    "polyethylene glycol 3350": "polyethylene glycol",
+    "peg 3350": "polyethylene glycol",
+    "macrogol 3350": "polyethylene glycol",
+}
