@@ -669,6 +669,7 @@ BLIND_BATCHES = (
     BlindBatch(20, "2026-11-29", "three times", "2026-11-29"),
     BlindBatch(21, "2026-11-29", "once", None, 18),
     BlindBatch(22, "2026-11-29", "once", None, 19),
+    BlindBatch(23, "2026-11-29", "once", None, 20),
 )
 
 _GROUP_LABELS = {

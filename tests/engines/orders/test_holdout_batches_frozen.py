@@ -89,6 +89,11 @@ HOLDOUTS = [
     Holdout(
         22, "i", 200, "2ae6930b5c53b6e2c92c02dc206a6955ebbb360013bf03d9fbc8fac7c7db0207", "test"
     ),
+    # Batch 23 the same way (its author's file: sha256 b9447cbf...; its author wrote batch 23
+    # in, the lead added split "test").
+    Holdout(
+        23, "l", 200, "3e2a15078d213937314f16cefcd7dd061c3607e28d78f8fc343370f00928a3a4", "test"
+    ),
 ]
 
 
