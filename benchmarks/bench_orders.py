@@ -667,7 +667,8 @@ BLIND_BATCHES = (
     # Written while nothing was tuned: scored with rules 2.12.0 (the engine that scored
     # batch 19), again with 2.13.0 and with 2.14.0 (whose passes never saw it).
     BlindBatch(20, "2026-11-29", "three times", "2026-11-29"),
-    BlindBatch(21, "2026-11-29", "once", None, 18),
+    # Scored with rules 2.13.0, again with 2.14.0 and with 2.16.0 (whose passes never saw it).
+    BlindBatch(21, "2026-11-29", "three times", "2026-11-29", 18),
     BlindBatch(22, "2026-11-29", "once", None, 19),
     BlindBatch(23, "2026-11-29", "once", None, 20),
 )

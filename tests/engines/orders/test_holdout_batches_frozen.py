@@ -82,7 +82,7 @@ HOLDOUTS = [
     ),
     # Batch 21 the same way (its author's file: sha256 a6077a4f...).
     Holdout(
-        21, "j", 200, "d5fdb014bd6d625f0b73cc952be0a13163ae3bf70f8db2862d9c9571d6acc4d2", "test"
+        21, "j", 200, "d5fdb014bd6d625f0b73cc952be0a13163ae3bf70f8db2862d9c9571d6acc4d2", "dev"
     ),
     # Batch 22 the same way (its author's file: sha256 50cf8a10...; its author wrote batch 22
     # in, the lead added split "test").

@@ -531,6 +531,19 @@ EIGHTEENTH_PASS_BRANDS: dict[str, str] = {
     r"4[-\s]?fdc": "ethambutol / isoniazid / pyrazinamide / rifampin",
 }
 
+#: Nineteenth pass (2026-11-29), real names (pack compositions): ciprofloxacin /
+#: dexamethasone eye and ear drops (Ciplox-D, Cipla), emtricitabine / tenofovir disoproxil
+#: for HIV PrEP (Truvada, Gilead), oral rehydration solution (Pedialyte, Abbott), adapalene /
+#: benzoyl peroxide gel (Epiduo, Galderma), and Augmentin Duo (GSK's twice-daily
+#: amoxicillin / clavulanate, whose "Duo" is no second drug).
+NINETEENTH_PASS_BRANDS: dict[str, str] = {
+    r"ciplox[-\s]?d": "ciprofloxacin / dexamethasone",
+    r"truvada": "emtricitabine / tenofovir",
+    r"pedialyte": "oral rehydration salts",
+    r"epiduo(?:\s+forte)?": "adapalene / benzoyl peroxide",
+    r"augmentin\s+duo": "amoxicillin / clavulanate",
+}
+
 #: Units of a bare strength for brands not in mg ("Apidra 6" is 6 units).
 UNITS: dict[str, str] = {
     "insulin glulisine": "[iU]",
@@ -554,3 +567,4 @@ BRANDS.update({k: v for k, v in TWELFTH_PASS_BRANDS.items() if k not in BRANDS})
 BRANDS.update({k: v for k, v in FIFTEENTH_PASS_BRANDS.items() if k not in BRANDS})
 BRANDS.update({k: v for k, v in SIXTEENTH_PASS_BRANDS.items() if k not in BRANDS})
 BRANDS.update({k: v for k, v in EIGHTEENTH_PASS_BRANDS.items() if k not in BRANDS})
+BRANDS.update({k: v for k, v in NINETEENTH_PASS_BRANDS.items() if k not in BRANDS})

@@ -5,6 +5,12 @@ OD": the order is the signature after "to"; the one before it is what the patien
 Only one drug in the clause, already read as a change, and only when a dose follows "to"
 ("change metformin to sitagliptin" names another drug: a stop and a start). What the new
 signature leaves out (its schedule in "... 500 mg BD to 1 g") stays as written before.
+
+Nineteenth pass (2026-11-29): an arrow between two drugs is a switch, as "switch ... to"
+is. "IV co-amoxiclav \u2192 PO co-amoxiclav 625 mg tds": the same drug by another route or
+signature is one change, with the signature after the arrow; "IV ceftriaxone \u2192 oral
+cefuroxime 500 mg BD" stops the first drug and starts the second. Only when the drug before
+the arrow has no dose of its own ("Tab A 5 mg \u2192 review" is not a switch).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ _OLD_TO_NEW = re.compile(
 )
 
 
+_ARROW = re.compile(r"\u2192|->|=>|\u27f6")
 _SWITCH_FIRST = re.compile(r"^\s*(?:switch|convert)\b", re.IGNORECASE)
 
 
@@ -39,3 +46,20 @@ def read_new_sig(clause: str, medications: list[MedicationOrder]) -> None:
     med.dose, med.dose_unit = new.dose, new.dose_unit
     med.timing = new.timing or med.timing
     med.route = new.route or med.route
+
+
+def switch_by_arrow(clause: str, medications: list[MedicationOrder]) -> None:
+    """Read "<drug> \u2192 <drug> <sig>" in ``clause`` as a switch: one change for the same
+    drug, else a stop of the first and a start of the second. ``medications`` is edited."""
+    if len(medications) != 2 or _ARROW.search(clause) is None:
+        return
+    first, second = sorted(medications, key=lambda m: m.span.start if m.span else 0)
+    if first.dose is not None or first.timing is not None or first.action != "start":
+        return
+    if second.action != "start":
+        return
+    if first.name == second.name:
+        medications.remove(first)
+        second.action = "change"
+    else:
+        first.action = "stop"

@@ -29,6 +29,8 @@ SWITCH_TO = re.compile(
     r"\s*(?:\d+(?:\.\d+)?\s*(?:mg|mcg|g|units?|iu)?\s*)?"
     # "Switch Seretide Evohaler to Fostair": the device of the first (eighteenth pass)
     r"(?:(?:\w+haler|inhaler|mdi|ellipta|respimat|rotacaps?|respules?|pen|patch|drops)\s+)?"
+    # "Switch Toprol XL to carvedilol": the release form of the first (nineteenth pass)
+    r"(?:(?:xl|er|sr|cr|xr|la|mr|cd|od|retard|depot)\s+)?"
     r"(?:to|with|by|for)\s+"
     r"(?:(?:tab|cap|inj|syp)\.?\s+)?",
     re.I,
@@ -118,8 +120,11 @@ RECHECKED = re.compile(
     re.I,
 )
 # "resume if creatinine stable" (thirteenth pass): the test sets the condition
+# "until fasting CBG 5-7": a qualifier of the reading may stand before it (nineteenth pass)
 CONDITION_BEFORE = re.compile(
-    r"\b(?:until|till|unless|if)\s+(?:the\s+|his\s+|her\s+|serum\s+|s\.\s*)?$", re.I
+    r"\b(?:until|till|unless|if)\s+(?:the\s+|his\s+|her\s+|serum\s+|s\.\s*)?(?:(?:fasting"
+    r"|random|morning|pre-?meal|post-?meal|capillary|home|trough|peak)\s+)?$",
+    re.I,
 )
 
 
@@ -130,7 +135,13 @@ HEADING = re.compile(r"\s*(?P<label>[A-Za-z][A-Za-z ./&-]{1,40})(?<!\s[Rr][Ee]):
 
 # History, not an order: "known case of", "K/C/O", "h/o", "s/p", "known diabetic on ...".
 HISTORY = re.compile(
-    r"\s*(?:(?:pt|patient|he|she)\s+(?:is\s+)?(?:a\s+)?)?(?:known\s+case\s+of|k/?c/?o\b|"
+    r"\s*(?:(?:pt|patient|he|she)\s+(?:is\s+)?(?:a\s+)?)?"
+    # "55M with hx HTN on lisinopril", "62 yo F with PMH of ...": the patient introduced,
+    # then the history (nineteenth pass)
+    r"(?:\d{1,3}\s*(?:-?\s*(?:y/?o|yrs?|years?)(?:[-\s]old)?)?\s*[-\s]?(?:m|f|male|female|man"
+    r"|woman)\b,?\s+(?:with|w/)\s+(?:a\s+)?(?:(?:past\s+)?(?:medical\s+)?history\s+of|hx(?:\s+of)?"
+    r"|pmh(?:\s+of)?|k/?c/?o)\b|"
+    r"known\s+case\s+of|k/?c/?o\b|"
     r"h/o\b|hx\s+of\b|history\s+of|(?:past\s+)?(?:medical\s+)?history\s*:|pmh\b|s/p\b|"
     # "Family history: mother on thyroxine" is someone else's drug; a social, drug or
     # surgical history lists the past.

@@ -173,6 +173,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"urine\s+(?:m\s?c\s?&\s?s|m/c/s|mcs)",  # UK microscopy, culture and sensitivity
         r"msu(?:\s+(?:for\s+)?(?:culture|m\s?c\s?&\s?s))?",  # a mid-stream urine is sent to culture
         r"urine\s+culture\s+and\s+sensitivity",
+        r"u\s?cx",  # "UA/UCx": US shorthand (nineteenth pass)
     ),
     _lab(
         "Blood culture",
@@ -609,6 +610,9 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"tiffa(?:\s+scan)?",
         r"level\s+(?:ii|2)\s+(?:usg|ultrasound|scan)",
         r"(?:growth|dating|viability)\s+scan",
+        # the longer names of the growth and dating scans, "Dating US" (nineteenth pass)
+        r"obstetric\s+(?:growth|dating)\s+(?:ultrasound|scan|usg)",
+        r"dating\s+(?:us|usg|ultrasound)",
         r"(?:usg|ultrasound)\s+(?:obstetric|obs)",  # "USG obstetric" (ninth pass)
     ),
     _img(
@@ -629,6 +633,9 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"echocardiogram",
         r"echocardiography",
         r"echo",
+        # "Exercise stress echo", "dobutamine stress echo": an echo under stress (nineteenth
+        # pass)
+        r"(?:(?:exercise|dobutamine|treadmill)\s+)?stress\s+echo(?:cardiogram|cardiography)?",
         r"2d\s+echo",
         r"tte",
         # the transoesophageal study (sixteenth pass; capitals: "tee" is a word)
@@ -639,7 +646,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _img("DEXA scan", r"dexa(?:\s+scan)?", r"bone\s+density\s+(?:scan|test)"),
     _img(
         "Knee X-ray",
-        *(a + _VIEW for a in _modality(_XR, r"(?:(?:left|right|both|bilateral)\s+)?knees?")),
+        *(a + _VIEW for a in _modality(_XR, r"(?:(?:left|right|rt|lt|both|bilateral)\s+)?knees?")),
     ),
     _img(
         "X-ray lumbar spine",
@@ -771,7 +778,13 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _proc("FNAC", r"fnac", r"fnab", r"fine[-\s]needle\s+aspiration(?:\s+(?:cytology|biopsy))?"),
     _proc("Bronchoscopy", r"(?:fiberoptic\s+|fob\s+)?bronchoscopy"),
     _proc("Sigmoidoscopy", r"(?:flexible\s+)?sigmoidoscopy"),
-    _proc("Audiometry", r"(?:pure[-\s]tone\s+)?audiometry", r"pta", r"hearing\s+test"),
+    _proc(
+        "Audiometry",
+        r"(?:pure[-\s]tone\s+)?audiometry",
+        r"pta",
+        r"hearing\s+test",
+        r"(?:pure[-\s]tone\s+)?audiogram",  # nineteenth pass
+    ),
     _proc("Sleep study", r"sleep\s+study", r"polysomnography", r"psg"),
     # --- referrals (found after "refer to"/"referral to"/"consult") ------------------------
     _ref(
@@ -1370,6 +1383,13 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"(?:urine|urinary)\s+pneumococcal\s+(?:antigen|ag)\b",
     ),
     _lab("Rapid urease test", None, r"rapid\s+urease\s+test", r"clo\s+test"),
+    # the antenatal booking test of immunity (nineteenth pass)
+    _lab(
+        "Rubella IgG",
+        None,
+        r"rubella\s+igg(?:\s+antibod(?:y|ies))?",
+        r"rubella\s+(?:immunity|serology|antibod(?:y|ies))",
+    ),
     _lab(
         "Rapid strep test",
         None,
@@ -1761,6 +1781,9 @@ NEGATION = re.compile(
     r"hold\s+off|unnecessary|without\s+(?:any\s+)?(?:need|indication)|"
     # "I would not recommend a repeat MRI" (fifteenth pass)
     r"(?:would|will|do|did)\s+not\s+(?:recommend|advise|suggest)|not\s+recommended|"
+    # "Denies use of NSAIDs", "advised against diphenhydramine" (nineteenth pass)
+    r"denies\s+(?:any\s+)?(?:use\s+of|taking|using)|(?:advised|advises|advise|recommended"
+    r"|counsell?ed)\s+against|"
     r"(?:keep|stay)\s+off)\b",  # "Keep off ibuprofen": avoid it
     re.IGNORECASE,
 )

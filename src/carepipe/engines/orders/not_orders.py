@@ -67,6 +67,12 @@ _DEFERRED = re.compile(
     # physio"), and a screening test due later ("Colonoscopy due at age 45"): none orders.
     r"|^\s*(?:should|shall)\s+(?:we|i)\b|\bwhether\s+to\s+(?:start|add|stop|refer|order)\b"
     r"|" + _ASKS + r"|\bto\s+(?:decide|advise)\s+(?:about|on|whether|regarding)\b"
+    # "Will decide on metformin after reports", "interested in Wegovy", "would like to
+    # discuss weight-loss medications": a decision or a wish for later (nineteenth pass)
+    r"|\b(?:will|shall|would|can)\s+decide\s+(?:about|on|whether|regarding)\b"
+    r"|\b(?:interested\s+in|would\s+like\s+to\s+discuss)\b"
+    # unless the clause goes on to prescribe: "interested in Wegovy: start semaglutide 0.25 mg"
+    r"(?![^;]*\b(?:start|prescribe|commence|initiate|begin|order|give)\b[^;]*\d)"
     r"|\b(?:may|might|could|would)\s+be\s+(?:needed|required|necessary|indicated|considered"
     r"|(?:an|the)\s+(?:alternative|option|next\s+step)|an?\s+option)\b"
     r"|\breferred\s+(?:in\s+)?(?:by|from)\b|\bself[-\s]?refer"
@@ -128,6 +134,18 @@ _ASKED_NO = re.compile(
 # "Considered CTA chest(, but ...)": weighed and set aside (seventeenth pass); "Consider
 # CTA" is a suggestion, listed as before.
 _WEIGHED = re.compile(r"^\s*considered\b" + _THEN_DONE, re.IGNORECASE)
+
+
+# "Considered and started doxycycline": the splitter leaves "Considered" alone before the
+# clause that does it; it is a word of that order, neither negated nor not understood
+# (nineteenth pass; the eighteenth pass read the order right and listed the word as negated)
+_LONE_WEIGHED = re.compile(r"\s*(?:considered|weighed|discussed)\s*", re.IGNORECASE)
+_DONE_NEXT = re.compile(r",?" + _THEN_DONE.replace("(?!", "(?=", 1), re.IGNORECASE)
+
+
+def weighed_then_done(clause: str, rest: str) -> bool:
+    """True when ``clause`` is only "Considered" and the rest of its sentence does it."""
+    return _LONE_WEIGHED.fullmatch(clause) is not None and _DONE_NEXT.match(rest) is not None
 
 
 def asked_and_declined(clause: str) -> bool:

@@ -33,3 +33,6 @@ class ReadState:
         # drugs listed with no verb of their own, which "All to continue" goes on with
         # (fourteenth pass)
         self.unverbed: list[MedicationOrder] = []
+        # the sentence whose list a negation opened ("Avoid NSAIDs, aspirin or
+        # anticoagulants"; nineteenth pass)
+        self.negated_list: int | None = None

@@ -59,6 +59,7 @@ min mins minute minutes over slow slowly infusion rotacap rotacaps rotahaler amp
 ampoule ampoules vial vials tsf tsp teaspoon teaspoons tbsp
 cream creams ointment ointments gel gels lotion lotions non sent instead evaluate
 takes carry throughout unchanged
+switch switched swap swapped convert converted
 opa baseline therapeutic diagnostic overdue apart human
 """
 FILLER = frozenset(_FILLER_WORDS.split()) | frozenset(lexicon.VERBS)

@@ -103,11 +103,16 @@ _VALUE_AFTER = re.compile(
     r"|\s+[-\u2013]\s))",
     re.IGNORECASE,
 )
+_PADS = r"(?:nitrites?|leu[ck]ocytes?|leu[ck]s?|le|protein|blood|ketones?|glucose|bilirubin)"
 _TREND_AFTER = re.compile(
     # "Troponin x2 negative": the count of tests done before the verdict (ninth pass)
     # "Colonoscopy 2019 normal": the year it was done may stand before the verdict
     r"\s*(?:x\s?\d+\s+|(?:in\s+)?(?:19|20)\d\d\s+"
-    r"|\d+\s+(?:days?|weeks?|months?|years?)\s+ago\s+)?(?:is\s+|are\s+|were\s+|was\s+)?"
+    r"|\d+\s+(?:days?|weeks?|months?|years?)\s+ago\s+)?"
+    # "Urine dip nitrite and leucocyte positive": a dipstick's pads before the verdict
+    # (nineteenth pass)
+    r"(?:" + _PADS + r"(?:\s*(?:,|and|&|\+|/)\s*" + _PADS + r")*\s+)?"
+    r"(?:is\s+|are\s+|were\s+|was\s+)?"
     # "creatinine has risen by 25%", "Hb has dropped to 8.1" (fifteenth pass)
     r"(?:(?:has|have|had)\s+(?:risen|fallen|dropped|increased|decreased|doubled|halved"
     r"|gone\s+(?:up|down)|worsened|improved|normali[sz]ed)"

@@ -34,6 +34,7 @@ from carepipe.engines.orders import (
     history,
     lexicon,
     meds,
+    negated_list,
     not_orders,
     residue,
     results,
@@ -43,6 +44,7 @@ from carepipe.engines.orders import (
     told,
     trailing,
     verbs,
+    withdrawn,
 )
 from carepipe.engines.orders.clauses import (
     Clause,
@@ -80,8 +82,9 @@ ENGINE_NAME = "rules"
 # sixteenth pass (spoken hundreds, conditions on a test's value, dated values, "no change");
 # 2.14: the seventeenth (stopped.py, change_to.py; dash declines, dose-less stops); 2.15: the
 # eighteenth (levels told, ages, bracketed verdicts, mg/m2, two meals); 2.16: tablets written
-# after a slash strength are the dose (docs/orders.md)
-_RULES_VERSION = "2.16.0"
+# after a slash strength are the dose (docs/orders.md); 2.17: the nineteenth (negated_list.py,
+# withdrawn.py; arrows, histories after an age, reflex tests, targets, dipstick pads)
+_RULES_VERSION = "2.17.0"
 
 _HAS_LETTER = re.compile(r"[A-Za-z]")
 _SWITCH = re.compile(r"\b(?:switch|swap|convert|change|replace)\w*\b.*?\bfrom\b", re.I)
@@ -161,6 +164,11 @@ class RulesOrdersEngine:
         state.seen += 1
         if not _HAS_LETTER.search(original):
             return  # bare numbers or symbols as sent: nothing to read or report
+        if not_orders.weighed_then_done(clause.text, state.sentence_rest.get(clause.start, "")):
+            return  # "Considered and started doxycycline": the start says it all
+        if negated_list.goes_on(clause, state):
+            out.negated.append(original)  # "Avoid NSAIDs, aspirin or ..." (nineteenth pass)
+            return
         verb_action = verbs.first_action(clause.text)
         # Earlier clauses of the sentence lend their verb ("Start X, Y and Z").
         earlier = state.earlier = state.inherited.get(clause.sentence)
@@ -204,7 +212,7 @@ class RulesOrdersEngine:
                 out.follow_ups.extend(found.follow_ups)
                 state.deferred = (state.seen, original)
             return
-        if not_orders.refuses(clause.text) and _withdraw_refused(out, state):
+        if not_orders.refuses(clause.text) and withdrawn.withdraw_refused(out, state):
             out.negated.append(original)
             return
         repeats_before = state.repeats
@@ -221,7 +229,7 @@ class RulesOrdersEngine:
             m.dose is None and m.timing is None for m in found.medications
         ):
             out.negated.append(original)
-            _decline_deferred(out, state, found, clause.text)
+            withdrawn.decline_deferred(out, state, found, clause.text)
             return
         # A negation cue before the first order negates the clause ("no need for a CXR");
         # one after it qualifies the order instead ("follow up in 3 months if no better").
@@ -236,7 +244,8 @@ class RulesOrdersEngine:
             before = first is None or norm.to_original(cue, cue)[0] < first
             if before or not_orders.declined_after_dash(clause.text):
                 out.negated.append(original)
-                _decline_deferred(out, state, found, clause.text)
+                negated_list.opens(clause, state)
+                withdrawn.decline_deferred(out, state, found, clause.text)
                 return
         state.clause_no += 1
         if found.order_count == 0:
@@ -255,6 +264,7 @@ class RulesOrdersEngine:
             state.unverbed.extend(m for m in found.medications if m.action == "start")
         continued.continue_listed(clause.text, found, earlier)
         stopped.advised_to_stop(clause, norm, found.medications)
+        change_to.switch_by_arrow(clause.text, found.medications)
         change_to.read_new_sig(clause.text, found.medications)
         out.medications.extend(found.medications)
         out.negated.extend(found.negated)  # "... instead of amoxicillin"
@@ -552,43 +562,6 @@ def _stop_told_switched_from(
     stopped = told.stopped_by_switch(state.told[1], clause.text)
     if stopped is not None and stopped.name != found.medications[0].name:
         out.medications.append(stopped)
-
-
-def _decline_deferred(out: OrderSet, state: ReadState, found: OrderSet, clause: str) -> None:
-    """ "Will consider colonoscopy ...; not scheduling today", "I would consider an MRI, but
-    this is not needed at present": a plan for later that the next clause declines for now
-    is negated, not merely listed (ninth pass)."""
-    if state.deferred is None or state.deferred[0] < state.seen - 2:
-        return
-    if state.proposed is not None and state.proposed[0] > state.deferred[0]:
-        return  # an order came between ("STOP-BANG 2" may: twelfth pass)
-    if found.order_count or not not_orders.declines_for_now(clause):
-        return
-    text = state.deferred[1]
-    if text in out.not_understood:
-        out.not_understood.remove(text)
-        out.negated.append(text)
-    state.deferred = None
-
-
-def _withdraw_refused(out: OrderSet, state: ReadState) -> bool:
-    """Take back what the clause just before proposed, when the patient turns it down
-    ("Advised CAG, patient not willing at present"): its tests and its drugs with no dose
-    (a prescription written out is not withdrawn). True if anything was."""
-    if state.proposed is None or state.proposed[0] != state.seen - 1:
-        return False
-    _seen, text, found = state.proposed
-    services = [s for s in found.services if s in out.services]
-    meds = [m for m in found.medications if m.dose is None and m in out.medications]
-    if not services and not meds:
-        return False
-    for s in services:
-        out.services.remove(s)
-    for m in meds:
-        out.medications.remove(m)
-    out.negated.append(text)
-    state.proposed = None
-    return True
 
 
 def _items(orders: OrderSet) -> list[MedicationOrder | ServiceOrder | FollowUp]:

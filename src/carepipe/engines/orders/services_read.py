@@ -22,6 +22,10 @@ _TARGET_AFTER = re.compile(
     re.IGNORECASE,
 )
 
+# "TSH with reflex to free T4", "TSH w/ reflex FT4": the lab adds the second test only if
+# the first is abnormal; the order is the first test's (nineteenth pass)
+_REFLEX_BEFORE = re.compile(r"\breflex(?:ed)?\s+(?:to\s+)?$", re.IGNORECASE)
+
 # eleventh pass: a procedure after "post" / "s/p" is a time ("Post PTCA - continue ...",
 # "post-transfusion H/H"), and a nutrient before "diet" is advice ("low potassium diet").
 _POST_BEFORE = re.compile(r"\b(?:post|s/p|status\s+post)[-\s]*$", re.IGNORECASE)
@@ -228,6 +232,12 @@ def read_services(
             continue
         if substances.written_as_given(text, h[0], h[1]):
             continue  # "magnesium 400 mg PO": a medicine, not a test (if unknown, listed)
+        reflex = _REFLEX_BEFORE.search(text, 0, h[0])
+        if reflex is not None:
+            taken.append(
+                (reflex.start(), h[1])
+            )  # "TSH w/ reflex FT4": run only on the first's result
+            continue
         if _TARGET_AFTER.match(text, h[1]):
             taken.append((h[0], h[1]))  # "titrate to FBS < 130": a target, not a test
             continue

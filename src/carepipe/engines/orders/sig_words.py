@@ -193,6 +193,8 @@ _INHALED_FORMS = frozenset({"puff", "respule", "rotacap"})
 # --- frequency -----------------------------------------------------------------------------
 
 _EVENING_MEAL = r"(?:dinner|supper|(?:the\s+)?evening\s+meal)"
+# the count written again before the second meal: "one ... and one after dinner"
+_ONE = r"(?:(?:one|two|half|1|2)\s+(?:(?:tab(?:let)?s?|caps?(?:ule)?s?|units?)\s+)?)?"
 # (pattern, frequency, period, periodUnit, when codes)
 # A UK "OM" / "ON" counts only right after a dose ("40 mg OM", "2 tabs ON").
 _AFTER_DOSE = (
@@ -275,10 +277,23 @@ _FREQ: tuple[tuple[str, int, float, str, tuple[str, ...]], ...] = (
     (r"at\s+night|nightly|every\s+night|each\s+night|in\s+the\s+night", 1, 1, "d", ("NIGHT",)),
     (r"every\s+morning|each\s+morning|in\s+the\s+mornings?|q\.?am|mane", 1, 1, "d", ("MORN",)),
     (r"every\s+evening|in\s+the\s+evening|q\.?pm", 1, 1, "d", ("EVE",)),
-    # "14 units before breakfast and before dinner": two meals, twice a day (eighteenth pass)
-    (rf"before\s+breakfast\s+(?:and|&)\s+(?:before\s+)?{_EVENING_MEAL}", 2, 1, "d", ("ACM", "ACV")),
-    (rf"after\s+breakfast\s+(?:and|&)\s+(?:after\s+)?{_EVENING_MEAL}", 2, 1, "d", ("PCM", "PCV")),
-    (rf"with\s+breakfast\s+(?:and|&)\s+(?:with\s+)?{_EVENING_MEAL}", 2, 1, "d", ("CM", "CV")),
+    # "14 units before breakfast and before dinner": two meals, twice a day (eighteenth pass);
+    # "one tablet after breakfast and one after dinner": the count again (nineteenth pass)
+    (
+        rf"before\s+breakfast\s+(?:and|&)\s+{_ONE}(?:before\s+)?{_EVENING_MEAL}",
+        2,
+        1,
+        "d",
+        ("ACM", "ACV"),
+    ),
+    (
+        rf"after\s+breakfast\s+(?:and|&)\s+{_ONE}(?:after\s+)?{_EVENING_MEAL}",
+        2,
+        1,
+        "d",
+        ("PCM", "PCV"),
+    ),
+    (rf"with\s+breakfast\s+(?:and|&)\s+{_ONE}(?:with\s+)?{_EVENING_MEAL}", 2, 1, "d", ("CM", "CV")),
     (r"bbf|before\s+breakfast", 1, 1, "d", ("ACM",)),
     (r"after\s+breakfast", 1, 1, "d", ("PCM",)),
     (r"after\s+lunch", 1, 1, "d", ("PCD",)),
@@ -289,7 +304,8 @@ _FREQ: tuple[tuple[str, int, float, str, tuple[str, ...]], ...] = (
     (r"with\s+(?:dinner|supper|(?:the\s+|her\s+|his\s+)?evening\s+meal)", 1, 1, "d", ("CV",)),
     # UK "OM" / "ON" (omni mane, omni nocte; eighth pass): in capitals and right after a
     # dose, because "on" is also a word ("20 mg ON", not "MG ON ALTERNATE DAYS").
-    (_AFTER_DOSE + r"(?-i:OM)" + _END_OF_SIG, 1, 1, "d", ("MORN",)),
+    # "om" in lower case too (nineteenth pass): not a word, unlike "on"
+    (_AFTER_DOSE + r"(?:om)" + _END_OF_SIG, 1, 1, "d", ("MORN",)),
     (_AFTER_DOSE + r"(?-i:ON)" + _END_OF_SIG, 1, 1, "d", ("NIGHT",)),
     (r"after\s+dinner", 1, 1, "d", ("PCV",)),
     (r"before\s+dinner", 1, 1, "d", ("ACV",)),
@@ -384,9 +400,13 @@ PRN_PATTERN = re.compile(
     re.IGNORECASE,
 )
 PRN_IF = re.compile(
+    # "- omit if vomiting", "stop if cramps": a condition to hold, not a need (nineteenth pass)
+    r"(?<!\bomit\s)(?<!\bskip\s)(?<!\bhold\s)(?<!\bstop\s)(?<!\bwithhold\s)"
     r"\bif\s+(?P<reason>(?:temp(?:erature)?|fever|febrile|pain|painful|vomit\w*|nausea|"
     r"wheez\w*|breathless\w*|sob|short\s+of\s+breath|dyspn\w*|headache|itch\w*|loose\s+stools?|cough|sleepless\w*|"
-    r"anxious|agitat\w*|constipat\w*)[^,;]*)",
+    r"anxious|agitat\w*|constipat\w*"
+    # "Tab Pacitane 2 mg 1-0-0 only if stiffness", "if cramps" (nineteenth pass)
+    r"|stiff\w*|rigid\w*|tremors?|cramps?|spasms?|restless\w*)[^,;]*)",
     re.IGNORECASE,
 )
 DURATION = re.compile(

@@ -84,4 +84,6 @@ SPELLINGS: dict[str, str] = {
     r"pegfilgrastim": "pegfilgrastim",
     # "Epi 0.3 mg IM": epinephrine only with its dose right after ("epi" is also epidural)
     r"epi(?=\s+\d+(?:\.\d+)?\s*(?:mg|mcg|micrograms?|ml)\b)": "epinephrine",
+    # nineteenth pass: the UK tetracycline of acne (no table held it; not an English word)
+    r"lymecycline": "lymecycline",
 }

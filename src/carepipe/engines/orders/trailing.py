@@ -17,7 +17,15 @@ import re
 from carepipe.engines.orders import lexicon, residue
 from carepipe.engines.orders.models import MedicationOrder, Timing
 from carepipe.engines.orders.sig import parse_duration, parse_prn, parse_timing
-from carepipe.engines.orders.sig_words import COUNTED_FORMS, FORMS, NUM, SOLID, alt, to_number
+from carepipe.engines.orders.sig_words import (
+    COUNTED_FORMS,
+    FORMS,
+    NUM,
+    PRN_PATTERN,
+    SOLID,
+    alt,
+    to_number,
+)
 
 # The count at the head of the clause ("one", "2 puffs", "half a tablet", "take 1 tab"),
 # read after the shared NLP has written number words as digits ("one" -> "1").
@@ -38,7 +46,9 @@ _MANNER = frozenset(
     ["thinly", "sparingly", "generously", "gently", "via", "spacer", "using", "with", "times",
      "into",
      # "(max 8 in 24 hours)", "to affected areas", "apply 1 patch daily" (thirteenth pass)
-     "max", "maximum", "areas", "patch", "patches"]
+     "max", "maximum", "areas", "patch", "patches",
+     # "1 drop both eyes 2-hourly", "apply pea-sized amount to face qhs" (nineteenth pass)
+     "hourly", "pea", "sized", "amount", "fingertip", "face", "scalp", "body", "trunk"]
 )  # fmt: skip
 
 
@@ -80,6 +90,11 @@ def finish_previous(text: str, targets: list[MedicationOrder]) -> bool:
     covered = [count.span()] if count is not None and count.group("v") else []
     if volume is not None:
         covered = [volume.span()]
+    need = PRN_PATTERN.search(text)
+    if need is not None:
+        # "Ibuprofen 100 mg/5 mL, 8 mL PO q6h PRN fever or ear pain": the need the dose
+        # waits on is part of the signature (nineteenth pass)
+        covered.append((need.start(), len(text)))
     if not _only_manner(text, covered):
         return False
     duration = parse_duration(text)

@@ -154,4 +154,12 @@ WIDER_SYNONYMS: dict[str, str] = {
     "polyethylene glycol 3350": "polyethylene glycol",
     "peg 3350": "polyethylene glycol",
     "macrogol 3350": "polyethylene glycol",
+    # nineteenth pass (orders, batch 21's labels): benzylpenicillin is the INN of penicillin
+    # G (BNF, WHO); methylergometrine the INN of methylergonovine (USAN); lactated Ringer's
+    # (US) is Ringer's lactate, Hartmann's solution (UK): one fluid
+    "penicillin g": "benzylpenicillin",
+    "methylergonovine": "methylergometrine",
+    "lactated ringer": "ringer lactate",
+    "lactated ringers": "ringer lactate",
+    "lactated ringer's": "ringer lactate",
 }
