@@ -671,6 +671,7 @@ BLIND_BATCHES = (
     BlindBatch(21, "2026-11-29", "three times", "2026-11-29", 18),
     BlindBatch(22, "2026-11-29", "once", None, 19),
     BlindBatch(23, "2026-11-29", "once", None, 20),
+    BlindBatch(24, "2026-11-29", "once", None, 21),
 )
 
 _GROUP_LABELS = {

@@ -94,6 +94,11 @@ HOLDOUTS = [
     Holdout(
         23, "l", 200, "3e2a15078d213937314f16cefcd7dd061c3607e28d78f8fc343370f00928a3a4", "test"
     ),
+    # Batch 24 the same way (its author's file: sha256 872a31e8...; its author wrote batch 24
+    # in, the lead added split "test").
+    Holdout(
+        24, "o", 200, "4a370b1fb965aa349da96433ab105d997aa451f091a26a7e9410b8cfa0360efe", "test"
+    ),
 ]
 
 
