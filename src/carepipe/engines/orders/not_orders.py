@@ -89,6 +89,8 @@ _DEFERRED = re.compile(
     r"|requested|sent|pending|approved|denied)\b))\b",
     re.IGNORECASE,
 )
+# "... because of cost", "..., given the Wells score": the reason a decline gives
+_REASON_AFTER = r"\s*[,-]?\s*(?:given|as|because|since|due\s+to|per|in\s+view\s+of)\b[^;]*"
 _DECLINED_AFTER = re.compile(
     r"(?:\b(?:(?:is|are|was|were)\s+)?(?:not|no\s+longer)\s+(?:needed|required|indicated"
     r"|necessary|started|prescribed|appropriate|suitable|recommended|advised)"
@@ -98,10 +100,11 @@ _DECLINED_AFTER = re.compile(
     r"(?:\s+(?:now|at\s+present|today|yet|for\s+now|currently"
     r"|at\s+(?:this|the)\s+(?:time|stage|point|moment)))?"
     # "... not needed given Wells score", "... per patient preference", "(pacemaker)"
-    r"(?:\s*[,-]?\s*(?:given|as|because|since|due\s+to|per|in\s+view\s+of)\b[^;]*"
+    r"(?:"
+    + _REASON_AFTER
     # "Orlistat not appropriate - BMI 27": the finding after a dash is the reason
     # (eighteenth pass)
-    r"|\s+[-\u2013]\s+(?![^;]*\b(?:order|check|recheck|repeat|start|give|refer|send)\b)[^;]*)?"
+    + r"|\s+[-\u2013]\s+(?![^;]*\b(?:order|check|recheck|repeat|start|give|refer|send)\b)[^;]*)?"
     r"(?:\s*\([^()]*\))?"
     r"\s*[.;]?\s*$",
     re.IGNORECASE,
@@ -284,7 +287,7 @@ _DECLINED_AFTER_DASH = re.compile(
     r"\s[-\u2013]\s*(?:(?:the\s+)?(?:pt|patient|he|she|they|family|parents?)\s+(?:has\s+|had\s+)?)?"
     r"(?:avoid|to\s+avoid|declines|declined|refuses|refused|not\s+keen"
     r"|(?:does|did)\s+not\s+want|doesn'?t\s+want)(?:\s+(?:it|this|that|them|both))?"
-    r"(?:\s*[,-]?\s*(?:given|as|because|since|due\s+to|per|in\s+view\s+of)\b[^;]*)?\s*[.;]?\s*$",
+    r"(?:" + _REASON_AFTER + r")?\s*[.;]?\s*$",
     re.IGNORECASE,
 )
 
