@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from carepipe.engines.orders import RulesOrdersEngine
+from carepipe.engines.orders.models import MedicationOrder
 
 
 @dataclass
@@ -108,3 +109,22 @@ def order_meds(engine: RulesOrdersEngine, text: str) -> list[tuple]:
 def order_services(engine: RulesOrdersEngine, text: str) -> list[str]:
     """The display names of the services the engine reads in ``text``, sorted."""
     return sorted(s.display for s in engine.extract(text).services)
+
+
+def _sig_of(m: MedicationOrder) -> tuple:
+    t = m.timing
+    timing = None if t is None else (t.frequency, t.period, t.periodUnit)
+    return (m.name, m.action, m.dose, m.dose_unit, timing)
+
+
+def order_sig(engine: RulesOrdersEngine, text: str) -> tuple:
+    """(name, action, dose, unit, (frequency, period, period unit) or None) of the one
+    medication order the engine reads in ``text``."""
+    (m,) = engine.extract(text).medications
+    return _sig_of(m)
+
+
+def order_sig_prn(engine: RulesOrdersEngine, text: str) -> tuple:
+    """:func:`order_sig` and whether the order is as needed."""
+    (m,) = engine.extract(text).medications
+    return (*_sig_of(m), m.as_needed)

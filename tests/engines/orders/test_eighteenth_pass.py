@@ -15,16 +15,7 @@ from __future__ import annotations
 import pytest
 
 from carepipe.engines.orders import RulesOrdersEngine
-from tests.engines.orders.conftest import order_meds, order_services
-
-
-def _med(engine: RulesOrdersEngine, text: str) -> tuple:
-    """(name, action, dose, unit, (frequency, period, period unit) or None)."""
-    (m,) = engine.extract(text).medications
-    t = m.timing
-    timing = None if t is None else (t.frequency, t.period, t.periodUnit)
-    return (m.name, m.action, m.dose, m.dose_unit, timing)
-
+from tests.engines.orders.conftest import order_meds, order_services, order_sig
 
 # --- precision: a level told, an age, what is taken now --------------------------------------
 
@@ -135,15 +126,15 @@ def test_a_test_discussed_is_a_topic_unless_it_is_then_ordered(
 
 def test_the_amount_in_a_bag_run_at_a_rate_is_no_dose(engine: RulesOrdersEngine) -> None:
     text = "Inj Oxytocin 10 U in 500 ml NS @ 10 drops/min, increase by 5 drops every 20 min"
-    assert _med(engine, text) == ("oxytocin", "start", None, None, None)
+    assert order_sig(engine, text) == ("oxytocin", "start", None, None, None)
     # a dose infused over a time is the dose
     text = "Iron sucrose 200 mg in 100 ml NS over 30 min"
     assert order_meds(engine, text) == [("iron sucrose", "start", 200, "mg")]
 
 
 def test_a_drip_rate_is_no_count(engine: RulesOrdersEngine) -> None:
-    assert _med(engine, "Inj Metronidazole 500 mg IV @ 40 drops/min")[2:4] == (500, "mg")
-    assert _med(engine, "Timolol 1 drop BD both eyes")[2:] == (1, "drop", (2, 1.0, "d"))
+    assert order_sig(engine, "Inj Metronidazole 500 mg IV @ 40 drops/min")[2:4] == (500, "mg")
+    assert order_sig(engine, "Timolol 1 drop BD both eyes")[2:] == (1, "drop", (2, 1.0, "d"))
 
 
 def test_daily_before_a_weekday_gives_the_drug_no_schedule(engine: RulesOrdersEngine) -> None:
@@ -187,7 +178,7 @@ def test_a_switch_to_a_new_signature_of_the_same_drug_is_a_change(
     engine: RulesOrdersEngine,
 ) -> None:
     text = "Switch carvedilol 3.125 mg BD to 6.25 mg BD"
-    assert _med(engine, text) == ("carvedilol", "change", 6.25, "mg", (2, 1.0, "d"))
+    assert order_sig(engine, text) == ("carvedilol", "change", 6.25, "mg", (2, 1.0, "d"))
     # to another drug it is still a stop and a start
     text = "Switch amlodipine 5 mg to losartan 50 mg"
     assert [m.action for m in engine.extract(text).medications] == ["stop", "start"]
@@ -207,8 +198,8 @@ def test_considered_and_then_done_is_ordered(engine: RulesOrdersEngine) -> None:
 
 
 def test_a_rotacap_capsule_count_is_the_dose(engine: RulesOrdersEngine) -> None:
-    assert _med(engine, "Seroflo 250 rotacap 1 cap BD")[2:] == (1, "capsule", (2, 1.0, "d"))
-    assert _med(engine, "Cap Omez 20 mg 1 cap BD")[2:4] == (20, "mg")
+    assert order_sig(engine, "Seroflo 250 rotacap 1 cap BD")[2:] == (1, "capsule", (2, 1.0, "d"))
+    assert order_sig(engine, "Cap Omez 20 mg 1 cap BD")[2:4] == (20, "mg")
 
 
 @pytest.mark.parametrize(
@@ -220,22 +211,22 @@ def test_a_rotacap_capsule_count_is_the_dose(engine: RulesOrdersEngine) -> None:
     ],
 )
 def test_two_meals_are_twice_a_day(engine: RulesOrdersEngine, text: str, frequency: int) -> None:
-    assert _med(engine, text)[4] == (frequency, 1.0, "d")
+    assert order_sig(engine, text)[4] == (frequency, 1.0, "d")
 
 
 def test_every_n_minutes_written_as_minutely(engine: RulesOrdersEngine) -> None:
-    assert _med(engine, "Salbutamol 5 mg nebulised 15-minutely")[4] == (1, 15.0, "min")
-    assert _med(engine, "Salbutamol 5 mg nebulised 4-hourly")[4] == (1, 4.0, "h")
+    assert order_sig(engine, "Salbutamol 5 mg nebulised 15-minutely")[4] == (1, 15.0, "min")
+    assert order_sig(engine, "Salbutamol 5 mg nebulised 4-hourly")[4] == (1, 4.0, "h")
 
 
 def test_a_dose_per_square_metre(engine: RulesOrdersEngine) -> None:
-    assert _med(engine, "Paclitaxel 175 mg/m2 IV D1 q21d")[2:4] == (175, "mg/m2")
-    assert _med(engine, "Prednisolone 1 mg/kg OD")[2:4] == (1, "mg/kg")
+    assert order_sig(engine, "Paclitaxel 175 mg/m2 IV D1 q21d")[2:4] == (175, "mg/m2")
+    assert order_sig(engine, "Prednisolone 1 mg/kg OD")[2:4] == (1, "mg/kg")
 
 
 def test_a_salt_shortened_before_the_strength(engine: RulesOrdersEngine) -> None:
-    assert _med(engine, "metoprolol succ 50 daily")[2:4] == (50, "mg")
-    assert _med(engine, "metoprolol tart 25 BID")[2:4] == (25, "mg")
+    assert order_sig(engine, "metoprolol succ 50 daily")[2:4] == (50, "mg")
+    assert order_sig(engine, "metoprolol tart 25 BID")[2:4] == (25, "mg")
 
 
 def test_a_specialty_opd_with_its_time_is_a_visit(engine: RulesOrdersEngine) -> None:

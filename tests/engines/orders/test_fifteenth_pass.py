@@ -14,16 +14,7 @@ from __future__ import annotations
 import pytest
 
 from carepipe.engines.orders import RulesOrdersEngine
-from tests.engines.orders.conftest import order_meds, order_services
-
-
-def _med(engine: RulesOrdersEngine, text: str) -> tuple:
-    """(name, action, dose, unit, (frequency, period, period unit) or None)."""
-    (m,) = engine.extract(text).medications
-    t = m.timing
-    timing = None if t is None else (t.frequency, t.period, t.periodUnit)
-    return (m.name, m.action, m.dose, m.dose_unit, timing)
-
+from tests.engines.orders.conftest import order_meds, order_services, order_sig
 
 # --- precision: what the engine cannot read in full is listed, not guessed ------------------
 
@@ -56,7 +47,7 @@ def test_a_dose_told_against_another_is_listed_not_ordered(
 def test_a_dose_written_out_stays_an_order(
     engine: RulesOrdersEngine, text: str, want: tuple
 ) -> None:
-    assert _med(engine, text)[:3] == want
+    assert order_sig(engine, text)[:3] == want
 
 
 @pytest.mark.parametrize(
@@ -202,7 +193,7 @@ def test_an_application_instruction_keeps_the_repeat_with_its_drug(
     engine: RulesOrdersEngine,
 ) -> None:
     text = "Permethrin 5% cream - apply from neck down at night, rinse off in the morning, repeat after 7 days."
-    assert _med(engine, text) == ("permethrin", "start", None, None, None)
+    assert order_sig(engine, text) == ("permethrin", "start", None, None, None)
 
 
 @pytest.mark.parametrize(
@@ -214,7 +205,7 @@ def test_an_application_instruction_keeps_the_repeat_with_its_drug(
     ],
 )
 def test_schedules(engine: RulesOrdersEngine, text: str, want: tuple) -> None:
-    assert _med(engine, text)[4] == want
+    assert order_sig(engine, text)[4] == want
 
 
 @pytest.mark.parametrize(
@@ -232,7 +223,7 @@ def test_schedules(engine: RulesOrdersEngine, text: str, want: tuple) -> None:
 def test_an_arrow_to_a_new_dose_is_a_change(
     engine: RulesOrdersEngine, text: str, want: tuple
 ) -> None:
-    assert _med(engine, text) == want
+    assert order_sig(engine, text) == want
 
 
 def test_added_starts_its_own_drug(engine: RulesOrdersEngine) -> None:
@@ -256,7 +247,7 @@ def test_added_starts_its_own_drug(engine: RulesOrdersEngine) -> None:
 def test_a_weight_based_dose_worked_out_is_the_dose(
     engine: RulesOrdersEngine, text: str, want: tuple
 ) -> None:
-    assert _med(engine, text)[2:4] == want
+    assert order_sig(engine, text)[2:4] == want
 
 
 # --- vocabulary ---------------------------------------------------------------------------

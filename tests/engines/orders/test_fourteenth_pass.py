@@ -16,16 +16,7 @@ from __future__ import annotations
 import pytest
 
 from carepipe.engines.orders import RulesOrdersEngine
-from tests.engines.orders.conftest import order_meds, order_services
-
-
-def _med(engine: RulesOrdersEngine, text: str) -> tuple:
-    """(name, action, dose, unit, (frequency, period, period unit) or None, as needed)."""
-    (m,) = engine.extract(text).medications
-    t = m.timing
-    timing = None if t is None else (t.frequency, t.period, t.periodUnit)
-    return (m.name, m.action, m.dose, m.dose_unit, timing, m.as_needed)
-
+from tests.engines.orders.conftest import order_meds, order_services, order_sig_prn
 
 # --- precision: what is told, not ordered ----------------------------------------------------
 
@@ -191,7 +182,7 @@ def test_a_trailing_continue_goes_on_with_each_drug_of_its_clause(
     ],
 )
 def test_signatures(engine: RulesOrdersEngine, text: str, want: tuple) -> None:
-    assert _med(engine, text) == want
+    assert order_sig_prn(engine, text) == want
 
 
 @pytest.mark.parametrize(

@@ -15,15 +15,7 @@ import pytest
 from carepipe.engines.nlp.drug_names import lookup_medication
 from carepipe.engines.orders import RulesOrdersEngine
 from carepipe.engines.orders.rules import _RULES_VERSION
-from tests.engines.orders.conftest import order_meds, order_services
-
-
-def _med(engine: RulesOrdersEngine, text: str) -> tuple:
-    """(name, action, dose, unit, (frequency, period, period unit) or None, as needed)."""
-    (m,) = engine.extract(text).medications
-    t = m.timing
-    timing = None if t is None else (t.frequency, t.period, t.periodUnit)
-    return (m.name, m.action, m.dose, m.dose_unit, timing, m.as_needed)
+from tests.engines.orders.conftest import order_meds, order_services, order_sig_prn
 
 
 def test_the_rules_version_is_the_nineteenth_pass(engine: RulesOrdersEngine) -> None:
@@ -135,7 +127,7 @@ def test_a_switch_past_a_release_form_stops_the_first_drug(engine: RulesOrdersEn
 
 def test_an_arrow_to_the_same_drug_is_one_change(engine: RulesOrdersEngine) -> None:
     text = "IV metronidazole → PO metronidazole 400 mg TDS for 5 more days"
-    assert _med(engine, text) == ("metronidazole", "change", 400, "mg", (3, 1, "d"), False)
+    assert order_sig_prn(engine, text) == ("metronidazole", "change", 400, "mg", (3, 1, "d"), False)
 
 
 def test_an_arrow_to_another_drug_stops_the_first(engine: RulesOrdersEngine) -> None:
@@ -152,9 +144,9 @@ def test_an_arrow_after_a_dose_is_no_switch(engine: RulesOrdersEngine) -> None:
 
 
 def test_om_in_lower_case_is_every_morning(engine: RulesOrdersEngine) -> None:
-    assert _med(engine, "Bisoprolol 2.5 mg om")[4] == (1, 1, "d")
+    assert order_sig_prn(engine, "Bisoprolol 2.5 mg om")[4] == (1, 1, "d")
     # "on" is a word: no schedule in lower case
-    assert _med(engine, "Bisoprolol 2.5 mg on the ward")[4] is None
+    assert order_sig_prn(engine, "Bisoprolol 2.5 mg on the ward")[4] is None
 
 
 @pytest.mark.parametrize(
@@ -164,28 +156,28 @@ def test_om_in_lower_case_is_every_morning(engine: RulesOrdersEngine) -> None:
 def test_a_symptom_the_dose_waits_on_makes_it_as_needed(
     engine: RulesOrdersEngine, text: str
 ) -> None:
-    assert _med(engine, text)[5] is True
+    assert order_sig_prn(engine, text)[5] is True
 
 
 @pytest.mark.parametrize(
     "text", ["Amlodipine 5 mg OD - omit if vomiting", "Metformin 500 mg BD, stop if cramps"]
 )
 def test_a_condition_to_hold_is_not_a_need(engine: RulesOrdersEngine, text: str) -> None:
-    assert _med(engine, text)[5] is False
+    assert order_sig_prn(engine, text)[5] is False
 
 
 def test_the_count_said_again_before_the_second_meal(engine: RulesOrdersEngine) -> None:
     text = "Metformin 500 mg, one tablet with breakfast and one with supper"
-    assert _med(engine, text)[4] == (2, 1, "d")
+    assert order_sig_prn(engine, text)[4] == (2, 1, "d")
 
 
 def test_a_trailing_signature_keeps_its_need(engine: RulesOrdersEngine) -> None:
     text = "Paracetamol 120 mg/5 mL, 5 mL PO q6h PRN fever or earache."
-    assert _med(engine, text) == ("acetaminophen", "start", 5, "mL", (1, 6, "h"), True)
+    assert order_sig_prn(engine, text) == ("acetaminophen", "start", 5, "mL", (1, 6, "h"), True)
     text = "Adapalene 0.1% gel, apply a pea-sized amount to the face at night."
-    assert _med(engine, text)[4] == (1, 1, "d")
+    assert order_sig_prn(engine, text)[4] == (1, 1, "d")
     text = "Fusidic acid 1% eye drops, 1 drop both eyes 2-hourly"
-    assert _med(engine, text)[2:5] == (1, "drop", (1, 2, "h"))
+    assert order_sig_prn(engine, text)[2:5] == (1, "drop", (1, 2, "h"))
 
 
 def test_switch_and_considered_are_words_of_the_order(engine: RulesOrdersEngine) -> None:

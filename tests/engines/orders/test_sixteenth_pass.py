@@ -15,16 +15,7 @@ import pytest
 
 from carepipe.engines.nlp.numbers import normalize_numbers
 from carepipe.engines.orders import RulesOrdersEngine
-from tests.engines.orders.conftest import order_meds, order_services
-
-
-def _med(engine: RulesOrdersEngine, text: str) -> tuple:
-    """(name, action, dose, unit, (frequency, period, period unit) or None)."""
-    (m,) = engine.extract(text).medications
-    t = m.timing
-    timing = None if t is None else (t.frequency, t.period, t.periodUnit)
-    return (m.name, m.action, m.dose, m.dose_unit, timing)
-
+from tests.engines.orders.conftest import order_meds, order_services, order_sig
 
 # --- precision: results, conditions and topics are not tests ordered ------------------------
 
@@ -150,7 +141,7 @@ def test_no_change_after_the_sig_is_a_continue(engine: RulesOrdersEngine, text: 
 
 
 def test_no_change_elsewhere_is_not_a_continue(engine: RulesOrdersEngine) -> None:
-    assert _med(engine, "Start amlodipine 5 mg OD. No change in salt advice.")[1] == "start"
+    assert order_sig(engine, "Start amlodipine 5 mg OD. No change in salt advice.")[1] == "start"
 
 
 @pytest.mark.parametrize(
@@ -164,7 +155,7 @@ def test_no_change_elsewhere_is_not_a_continue(engine: RulesOrdersEngine) -> Non
     ],
 )
 def test_a_bare_hourly_is_every_hour(engine: RulesOrdersEngine, text: str, timing: tuple) -> None:
-    assert _med(engine, text)[4] == timing
+    assert order_sig(engine, text)[4] == timing
 
 
 def test_hourly_before_a_nursing_task_is_not_the_drugs(engine: RulesOrdersEngine) -> None:
@@ -182,7 +173,7 @@ def test_hourly_before_a_nursing_task_is_not_the_drugs(engine: RulesOrdersEngine
     ],
 )
 def test_a_packet_is_a_sachet(engine: RulesOrdersEngine, text: str) -> None:
-    name, _action, dose, unit, _timing = _med(engine, text)
+    name, _action, dose, unit, _timing = order_sig(engine, text)
     assert name == "oral rehydration salts"
     assert unit == "sachet"
     assert dose in (1, 2)
@@ -201,7 +192,7 @@ def test_a_packet_is_a_sachet(engine: RulesOrdersEngine, text: str) -> None:
 def test_spoken_hundreds_written_with_hyphens(
     engine: RulesOrdersEngine, text: str, dose: float
 ) -> None:
-    assert _med(engine, text)[2] == dose
+    assert order_sig(engine, text)[2] == dose
 
 
 def test_two_thirty_at_a_clock_time_is_no_dose(engine: RulesOrdersEngine) -> None:
@@ -231,7 +222,7 @@ def test_two_thirty_at_a_clock_time_is_no_dose(engine: RulesOrdersEngine) -> Non
     ],
 )
 def test_new_names(engine: RulesOrdersEngine, text: str, name: str) -> None:
-    assert _med(engine, text)[0] == name
+    assert order_sig(engine, text)[0] == name
 
 
 # --- later rules of the pass: sig lines, titrations, one visit, one study, route switches ---
@@ -239,7 +230,7 @@ def test_new_names(engine: RulesOrdersEngine, text: str, name: str) -> None:
 
 def test_a_sig_line_is_the_signature_of_the_drug_above(engine: RulesOrdersEngine) -> None:
     text = "Rx: Metoprolol succinate 50 mg tablet\nSig: Take 1 tab PO daily\nDisp: #30"
-    assert _med(engine, text) == ("metoprolol", "start", 50.0, "mg", (1, 1.0, "d"))
+    assert order_sig(engine, text) == ("metoprolol", "start", 50.0, "mg", (1, 1.0, "d"))
 
 
 def test_a_line_that_is_not_a_sig_is_not_joined(engine: RulesOrdersEngine) -> None:
@@ -334,7 +325,7 @@ def test_a_switch_of_route_after_the_drug_told_is_one_change(
 
 
 def test_a_switch_to_oral_with_nothing_told_stays_a_start(engine: RulesOrdersEngine) -> None:
-    assert _med(engine, "Switch to oral amoxicillin 500 mg TDS")[1] == "start"
+    assert order_sig(engine, "Switch to oral amoxicillin 500 mg TDS")[1] == "start"
 
 
 @pytest.mark.parametrize(
@@ -369,7 +360,7 @@ def test_an_eye_check_up_is_an_ophthalmology_referral(engine: RulesOrdersEngine,
 def test_a_total_worked_out_from_the_weight_without_brackets(
     engine: RulesOrdersEngine, text: str, dose: tuple
 ) -> None:
-    assert _med(engine, text)[2:4] == dose
+    assert order_sig(engine, text)[2:4] == dose
 
 
 @pytest.mark.parametrize(

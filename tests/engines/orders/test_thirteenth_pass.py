@@ -12,16 +12,7 @@ from __future__ import annotations
 import pytest
 
 from carepipe.engines.orders import RulesOrdersEngine
-from tests.engines.orders.conftest import order_meds, order_services
-
-
-def _med(engine: RulesOrdersEngine, text: str) -> tuple:
-    """(name, action, dose, unit, (frequency, period, period unit) or None, as needed)."""
-    (m,) = engine.extract(text).medications
-    t = m.timing
-    timing = None if t is None else (t.frequency, t.period, t.periodUnit)
-    return (m.name, m.action, m.dose, m.dose_unit, timing, m.as_needed)
-
+from tests.engines.orders.conftest import order_meds, order_services, order_sig_prn
 
 # --- history: "Hx of", "On <drug> for ...", "treated with", "given today" -------------------
 
@@ -57,7 +48,7 @@ def test_what_was_taken_or_given_is_no_order(
 def test_an_order_beside_the_history_words_stays(
     engine: RulesOrdersEngine, text: str, want: tuple[str, str]
 ) -> None:
-    assert _med(engine, text)[:2] == want
+    assert order_sig_prn(engine, text)[:2] == want
 
 
 # --- tests that are not ordered ------------------------------------------------------------
@@ -160,14 +151,14 @@ def test_advice_to_take_is_still_an_order(engine: RulesOrdersEngine) -> None:
 def test_the_schedule_after_the_name(
     engine: RulesOrdersEngine, text: str, dose: float | None, timing: tuple
 ) -> None:
-    _name, _action, got_dose, _unit, got_timing, _prn = _med(engine, text)
+    _name, _action, got_dose, _unit, got_timing, _prn = order_sig_prn(engine, text)
     assert (got_dose, got_timing) == (dose, timing)
 
 
 def test_up_to_n_times_when_required_is_as_needed_n_a_day(engine: RulesOrdersEngine) -> None:
     text = "Co-codamol 30/500 mg tablets: two tablets up to four times a day when required"
     # the two tablets written are the dose since rules 2.16.0 (the slash strength convention)
-    assert _med(engine, text)[2:] == (2.0, "tablet", (4, 1.0, "d"), True)
+    assert order_sig_prn(engine, text)[2:] == (2.0, "tablet", (4, 1.0, "d"), True)
 
 
 @pytest.mark.parametrize(
@@ -181,7 +172,7 @@ def test_up_to_n_times_when_required_is_as_needed_n_a_day(engine: RulesOrdersEng
 def test_a_count_range_gives_its_lower_bound(
     engine: RulesOrdersEngine, text: str, dose: tuple
 ) -> None:
-    assert _med(engine, text)[2:4] == dose
+    assert order_sig_prn(engine, text)[2:4] == dose
 
 
 def test_drugs_told_on_hold_in_a_relative_clause_are_held(engine: RulesOrdersEngine) -> None:
