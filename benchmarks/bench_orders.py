@@ -669,7 +669,8 @@ BLIND_BATCHES = (
     BlindBatch(20, "2026-11-29", "three times", "2026-11-29"),
     # Scored with rules 2.13.0, again with 2.14.0 and with 2.16.0 (whose passes never saw it).
     BlindBatch(21, "2026-11-29", "three times", "2026-11-29", 18),
-    BlindBatch(22, "2026-11-29", "once", None, 19),
+    # Scored with rules 2.14.0, again with 2.16.0 and with 2.17.0 (whose passes never saw it).
+    BlindBatch(22, "2026-11-29", "three times", "2026-11-29", 19),
     BlindBatch(23, "2026-11-29", "once", None, 20),
     BlindBatch(24, "2026-11-29", "once", None, 21),
 )

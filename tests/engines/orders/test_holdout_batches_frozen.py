@@ -87,7 +87,7 @@ HOLDOUTS = [
     # Batch 22 the same way (its author's file: sha256 50cf8a10...; its author wrote batch 22
     # in, the lead added split "test").
     Holdout(
-        22, "i", 200, "2ae6930b5c53b6e2c92c02dc206a6955ebbb360013bf03d9fbc8fac7c7db0207", "test"
+        22, "i", 200, "2ae6930b5c53b6e2c92c02dc206a6955ebbb360013bf03d9fbc8fac7c7db0207", "dev"
     ),
     # Batch 23 the same way (its author's file: sha256 b9447cbf...; its author wrote batch 23
     # in, the lead added split "test").
