@@ -14,14 +14,7 @@ import pytest
 
 from carepipe.engines.nlp.drug_names import lookup_medication
 from carepipe.engines.orders import RulesOrdersEngine
-from carepipe.engines.orders.rules import _RULES_VERSION
 from tests.engines.orders.conftest import order_meds, order_services, order_sig_prn
-
-
-def test_the_rules_version_is_the_nineteenth_pass(engine: RulesOrdersEngine) -> None:
-    assert _RULES_VERSION == "2.17.0"
-    assert engine.model_version.startswith("2.17.0+")
-
 
 # --- precision: a negated list, advice against, decisions and wishes for later ----------------
 

@@ -83,7 +83,6 @@ KNOWN_DEV_MISSES = {
     "it (a rule would need to tell a condition from a reason for every test)",
     "m023": "bare 'vitamin D' and 'calcium' in a lab list are also drugs; no list rule reads them as tests",
     "m033": "'Neb with Levolin ... and Budecort ... q6h': a schedule after the second drug of 'X and Y' is not shared with the first",
-    "m093": "'Skip tomorrow morning's dose' labelled hold (its author flagged it uncertain); 'skip' is not a hold word",
     "m106": "'send CSF for routine analysis and culture': the split wording is not read as two CSF tests",
     "m112": "'urine protein:creatinine ratio' (a table entry) is split at the colon and orders a serum creatinine",
     "m119": "'that has been stopped and replaced with telmisartan': the passive stop goes to the wrong drug",
@@ -227,7 +226,6 @@ KNOWN_DEV_MISSES |= {
     "e031": "'Known allergy to sulfa drugs (..., old Rx of Septran DS seen)': the prescription told inside the allergy is read as an order ('Rx' is a verb)",
     "e093": "'Bloods: ..., calcium': a bare 'calcium' in a lab list is not read (as c138)",
     "e113": "'Scheduled for R knee arthroscopy ... - hold Xarelto': the procedure a hold prepares for is not read (as a063)",
-    "e129": "'Tinzaparin 175 units/kg SC OD - weight 80 kg, so 14,000 units': the worked-out total after 'so' is not taken",
     "e146": "'Depo-Provera 150 mg IM given today; next dose due in 12 weeks': a dose 'given today' is history (thirteenth pass); the label starts it every 12 weeks",
     "e150": "'O2 to target sats 88-92%': oxygen to a target is not read as a medication",
     "e167": "'RTC in 3 mos w/ fasting labs prior': the unnamed 'fasting labs' is not listed as not understood",
@@ -348,6 +346,38 @@ KNOWN_DEV_MISSES |= {
     "s194": "'co-codamol 30/500 2 tablets': the label gives no dose; the tablets written are the dose (2.16.0)",
     "b121": "'Norco 5/325 1-2 tabs': the label gives no dose; the lower count of the tablets written is the dose (2.16.0)",
     "b137": "'Co-codamol 30/500 mg tablets: two tablets': the label gives no dose; the tablets written are the dose (2.16.0)",
+}
+
+
+# Batch 22 (a blind holdout scored three times, retired to dev on 2026-11-29; the twentieth
+# pass, rules 2.18.0): the cases still missed, labels untouched (docs/orders.md, "The
+# twentieth pass"). Label disagreements first, then engine gaps.
+KNOWN_DEV_MISSES |= {
+    "i007": "'Mixtard 30/70 18 U before breakfast and 10 U before dinner': the label gives no schedule; a dose at each of two times of day is twice a day since the eleventh pass",
+    "i028": "'USG for anomaly scan': the label files the anomaly scan as obstetric ultrasound (its own table entry, as s025)",
+    "i048": "'refer to ENT for audiometry': the label leaves the study after 'refer ... for' out (h123 and p057 order it, as v116)",
+    "i049": "'then Ecosprin 75 OD & Clopilet 75 OD' after the loading doses: the label leaves the maintenance orders out",
+    "i052": "'4 ml OD (wt 16 kg, 10 mg/kg = 160 mg)': the label gives the milligrams worked out in the bracket, not the volume written as the dose (j012 gives the volume)",
+    "i103": "'7.5 ml TDS ..., wt 15 kg (10 mg/kg = 150 mg)': the label gives the milligrams worked out, not the volume written as the dose (as i052)",
+    "i108": "'CSCI via syringe driver over 24 h: morphine ... 10 mg': the label reads the infusion's length as once every 24 hours",
+    "i111": "'Glaucoma clinic review ... with IOP check': the label leaves the pressure check out of the review",
+    "i119": "'Lithium carbonate 300 mg': the label names lithium; the carbonate is not equated (the citrate's milligrams differ; nineteenth pass)",
+    "i136": "'Sporlac DS': the table's 'lactic acid bacillus' and the label's 'lactobacillus sporogenes' name one organism the comparison does not equate",
+    "i157": "'Dexamethasone ... given in ED - no further doses needed': the label negates it; the course ending is a stop since the eleventh pass",
+    "i165": "'Alteplase 0.9 mg/kg (wt 80 kg, total 72 mg): 7.2 mg IV bolus ...': the label gives the bolus; the dose by weight is read",
+    "i167": "'Duolin nebs 6 hrly': the label gives one respule where no count is written",
+    "i176": "'Tab Lumerax 80/480 1 BD': the label gives a bare count after a slash strength as one tablet (the settled convention gives tablets only when written as such)",
+    "i180": "'If her BP is still over 140 ..., we'll add amlodipine': a contingent order (labels disagree, nineteenth pass); the nurse BP check is not read as the follow-up",
+    "i183": "'start norepinephrine if MAP < 65 after fluids': the label leaves the contingent order out (s067, s197 order such orders)",
+    "i189": "'fingerstick glucose QID' labelled serum glucose 2345-7; finger-stick glucoses are the table's capillary blood glucose (as s042)",
+    "i047": "'take the naproxen, 500 milligrams, twice a day': a spoken dose set off by commas is not read with its drug",
+    "i065": "'Fentanyl 25 mcg/h patch, change every 72 hours': a patch's rate per hour is not read as its dose, nor the change interval as its schedule",
+    "i074": "'Hold lisinopril and furosemide, gentle IV fluids NS 75 mL/h': the hold is lent to the saline of the next clause",
+    "i077": "'Baseline eye exam': an eye examination with no specialist named is not read as the ophthalmology referral",
+    "i078": "'echo to exclude endocarditis': a bare 'echo' after a semicolon with its reason is not read",
+    "i134": "'fluconazole, one pill, 150, you take it once': spoken dose words split by commas are not read",
+    "i191": "'Syp Cefspan 100 mg/5 ml, 8 mg/kg/day ... (wt 10 kg = 40 mg BD = 2 ml BD)': the signature after the comma is not read with the drug",
+    "i197": "'Hb after 24 hours': a bare 'Hb' with only a time after it is not read as the test",
 }
 
 

@@ -544,6 +544,29 @@ NINETEENTH_PASS_BRANDS: dict[str, str] = {
     r"augmentin\s+duo": "amoxicillin / clavulanate",
 }
 
+#: Twentieth pass (2026-11-29), real names with their pack compositions (Indian, UK and
+#: US packs; Clopilet-A is aspirin / clopidogrel, Diprobase the paraffin emollient).
+TWENTIETH_PASS_BRANDS: dict[str, str] = {
+    r"feronia[-\s]?xt": "ferrous ascorbate / folic acid",
+    r"benadon": "pyridoxine",
+    r"wepox": "epoetin alfa",
+    r"diamox": "acetazolamide",
+    r"zinconia": "zinc sulfate",
+    r"golytely": "polyethylene glycol 3350",
+    r"accrete[-\s]?d3": "calcium carbonate / cholecalciferol",
+    r"kz\s+soap": "ketoconazole",
+    r"ryzodeg": "insulin degludec / insulin aspart",
+    r"gluconorm[-\s]?g\d?": "glimepiride / metformin",
+    r"prolinate": "fluphenazine",
+    r"proluton(?:\s+depot)?": "hydroxyprogesterone caproate",
+    r"rabipur": "rabies vaccine",
+    r"flucos": "fluconazole",
+    r"neulasta": "pegfilgrastim",
+    r"biktarvy": "bictegravir / emtricitabine / tenofovir alafenamide",
+    r"clopilet[-\s]a": "aspirin / clopidogrel",
+    r"diprobase": "paraffin",
+}
+
 #: Units of a bare strength for brands not in mg ("Apidra 6" is 6 units).
 UNITS: dict[str, str] = {
     "insulin glulisine": "[iU]",
@@ -552,6 +575,7 @@ UNITS: dict[str, str] = {
     "cholecalciferol": "[iU]",
     "potassium chloride": "meq",
     "epoetin alfa": "[iU]",
+    "insulin degludec / insulin aspart": "[iU]",
     "beclomethasone": "mcg",
 }
 
@@ -568,3 +592,4 @@ BRANDS.update({k: v for k, v in FIFTEENTH_PASS_BRANDS.items() if k not in BRANDS
 BRANDS.update({k: v for k, v in SIXTEENTH_PASS_BRANDS.items() if k not in BRANDS})
 BRANDS.update({k: v for k, v in EIGHTEENTH_PASS_BRANDS.items() if k not in BRANDS})
 BRANDS.update({k: v for k, v in NINETEENTH_PASS_BRANDS.items() if k not in BRANDS})
+BRANDS.update({k: v for k, v in TWENTIETH_PASS_BRANDS.items() if k not in BRANDS})

@@ -25,7 +25,11 @@ _NOT_AFTER = "".join(
 _SENTENCE_END = re.compile(
     rf"(?<!\d){_NOT_AFTER}\.(?!\d)(?!\s*[Pp][Yy][Ll][Oo][Rr][Ii]\b)|[;!?\n]|(?<=\d)\.(?=\s|$)"
 )
-_COMMA = re.compile(r",(?!\d{3}\b)")
+# "- weight 15 kg, so 200 mg TDS": the amount worked out from the weight goes on with the
+# dose by weight (twentieth pass)
+_COMMA = re.compile(
+    r",(?!\d{3}\b)(?!(?<=kg,)\s*(?:so|giving|i\.?e\.?|total|=)\s*\d)", re.IGNORECASE
+)
 _VERB_WORDS = sorted(
     {
         *VERBS,

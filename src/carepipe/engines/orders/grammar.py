@@ -162,7 +162,11 @@ HISTORY = re.compile(
     r"(?:current|present|ongoing)\s+(?:rx|treatment)\b(?!\s*(?:unchanged|same|to\b))|"
     # "Allergies: penicillin (hives), codeine" lists what must not be given (eighth pass).
     # "Known allergy to sulfa drugs (old Rx of Septran seen)" too (sixteenth pass)
-    r"(?:known\s+)?(?:drug\s+)?allerg(?:y|ies|ic)\s*(?:to\b|:)|nkda\b)",
+    r"(?:known\s+)?(?:drug\s+)?allerg(?:y|ies|ic)\s*(?:to\b|:)|nkda\b|"
+    # "Had an allergic rash to carbamazepine in 2015": a reaction told is an allergy; "Up
+    # to date on colonoscopy (2021)": screening already done (twentieth pass)
+    r"(?:(?:had|has|developed)\s+(?:an?\s+)?)?(?:allergic|anaphylactic)\s+(?:rash|reaction"
+    r"|response)\s+(?:to|with)\b|(?:is\s+)?up[\s-]+to[\s-]+date\s+(?:on|with)\b)",
     re.IGNORECASE,
 )
 FOLLOW_UP_WORD = re.compile(r"\b(?:f/u|follow[-\s]?up|review|rtc|refer)", re.IGNORECASE)
@@ -194,7 +198,11 @@ AFTER_DOSE = re.compile(
     # checked against the whole text, since the search stops at the next drug)
     r"|(?P<endcont>continue)(?=\s*(?:[;,.]|$)))"
     # "Aspirin 81 mg PO daily (continue)", "... (new)": a discharge list's note (twelfth pass)
-    r"|\(\s*(?P<brk>continued?|new|stopped|stop|held|hold)(?=\s*\)))\b"
+    r"|\(\s*(?P<brk>continued?|new|stopped|stop|held|hold)(?=\s*\))"
+    # "Furosemide 40 mg daily (changed from 20 mg)", "Bisoprolol up from 2.5 mg to 5 mg":
+    # the dose written is the new one (twentieth pass)
+    r"|\(\s*(?P<chg>changed|increased|decreased|reduced|up|down)(?=\s+from\b)"
+    r"|(?P<up>up|down)(?=\s+from\s+\d[^;,()]*?\sto\s+\d))\b"
     r"(?!\s+(?:if|when|unless|for\s+(?:sbp|bp|hr|pulse)\b))",
     re.IGNORECASE,
 )
@@ -259,6 +267,8 @@ def verb_after_dose(text: str, pos: int, end: int) -> Action | None:
         return None  # "... and asked her to continue metformin": the next drug's verb
     if m.group("cont"):
         return "continue"
+    if m.group("chg") or m.group("up"):
+        return "change"
     if m.group("brk"):
         return "start" if m.group("brk").lower() == "new" else _verb_of(m.group("brk"))
     return _verb_of(m.group("imp") or m.group("past"))
@@ -303,6 +313,28 @@ def next_start(found: list[meds.MedMention], i: int, text: str) -> int:
     return found[i + 1].name_start if i + 1 < len(found) else len(text)
 
 
+# "Tab Ecosprin and Tab Clopitab withheld": only a conjunction (and a form) between two
+# drugs with no dose of their own (twentieth pass)
+_LIST_GAP = re.compile(
+    r"\s*(?:,|and|&|\+|or)\s*(?:(?:tabs?|tablets?|caps?|inj|syp|syrup|t)\.?\s+)?$", re.IGNORECASE
+)
+
+
+def verb_after_listed(found: list[meds.MedMention], i: int, text: str) -> Action | None:
+    """The action of a verb after ``found[i]``'s dose, or after the last of the dose-less
+    drugs listed with it ("Tab Ecosprin and Tab Clopitab withheld from today": both held)."""
+    own = verb_after_dose(text, found[i].name_end, next_start(found, i, text))
+    j = i
+    while own is None and j + 1 < len(found) and found[j].dose is None:
+        if not _LIST_GAP.fullmatch(text, found[j].name_end, found[j + 1].name_start):
+            return None
+        j += 1
+        if found[j].dose is not None:
+            return None
+        own = verb_after_dose(text, found[j].name_end, next_start(found, j, text))
+    return own
+
+
 # "Take metoprolol morning of surgery": a pre-operative instruction to keep giving the drug
 # (eleventh pass), as "Continue Tab Telma 40 including on the morning of surgery".
 _TAKE_ON_THE_DAY = re.compile(
@@ -324,10 +356,17 @@ _CHANGE_AFTER = re.compile(
     r"(?:(?:->|\u2192|(?<![\w/])[-\u2013:])\s*(?:change|increase|decrease|reduce|titrate)\w*\s+"
     r"(?:(?:the\s+)?(?:dose|frequency)\s+)?to\s+"
     # "amlodipine 5 mg daily -> 10 mg daily": an arrow alone to the new dose (fifteenth pass)
-    r"|(?:->|\u2192)\s*(?=\d))(?P<to>[^,;()]*)",
+    # "(wt 14 kg -> 140 mg)": after a weight the arrow gives the dose worked out (twentieth)
+    r"|(?<!kg)(?<!kg\s)(?:->|\u2192)\s*(?=\d))(?P<to>[^,;()]*)",
     re.IGNORECASE,
 )
 _LATER = re.compile(r"\b(?:after|in\s+\d|if|once|when|until|by\s+\d)\b", re.IGNORECASE)
+# A number after "to" that is neither a dose nor a count of a form: what the change aims at
+_TARGET = re.compile(
+    r"\s*\d+(?:\.\d+)?(?:\s*(?:-|\u2013|to)\s*\d+(?:\.\d+)?)?\s+(?!(?:tabs?|tablets?|caps?"
+    r"|capsules?|puffs?|drops?|sachets?|units?|times|x|hourly|daily|weekly)\b)[a-z]",
+    re.IGNORECASE,
+)
 _NEW_DOSE = re.compile(
     r"\s*(?P<dose>\d+(?:\.\d+)?)\s*(?P<u>mg|mcg|g|units?|iu|ml)\b", re.IGNORECASE
 )
@@ -342,6 +381,8 @@ def change_after_dose(m: meds.MedMention, text: str, end: int) -> bool:
     if _LATER.search(to):
         return False  # "- increase to 10 mg after 2 weeks": a step to come, read as such
     dose = _NEW_DOSE.match(to)
+    if dose is None and _TARGET.match(to):
+        return False  # "- titrate to 2-3 soft stools a day": a goal, not a dose (twentieth)
     timing = sig.parse_timing(to[dose.end() :] if dose else to)
     if dose is None and timing is None:
         return False

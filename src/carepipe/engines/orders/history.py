@@ -153,7 +153,8 @@ _HELPS = re.compile(
 # levothyroxine", "Overdose of paracetamol", "Tried omeprazole with no effect", "Uses
 # salbutamol 2-3 times a week" - unless someone suggests it ("suggested she uses ...").
 _REPORTED = re.compile(
-    r"\bafter\s+(?:taking|starting|using)\b|\blast\s+dose\b(?!\s+(?:tomorrow|today|tonight|due))"
+    # "feeling better after the course of nitrofurantoin" (twentieth pass)
+    r"\bafter\s+(?:taking|starting|using|(?:the|a|her|his|their)\s+(?:course|dose)\s+of)\b|\blast\s+dose\b(?!\s+(?:tomorrow|today|tonight|due))"
     r"|\bmissed\b|\boverdose\s+of\b|\bingest(?:ed|ion\s+of)\b|^\s*(?:tried|trialled)\b|\buses\b"
     # "Failed metformin due to GI upset" (fifteenth pass)
     r"|^\s*(?:(?:has|have|had)\s+)?failed\b(?!\s+to\b)"
@@ -171,7 +172,8 @@ _PAST_TRIAL = re.compile(
     r"|\b(?:(?:has|have|had)\s+been|(?:is|are|was|were)\s+(?:currently\s+|now\s+)?)\s*off\b",
     re.IGNORECASE,
 )
-_SUGGESTED = re.compile(r"\b(?:suggest|advis|recommend|ask|tell|told|instruct)\w*", re.I)
+# "using X as advised" tells what the patient does (twentieth pass): no one suggests it now
+_SUGGESTED = re.compile(r"\b(?<!\bas\s)(?:suggest|advis|recommend|ask|tell|told|instruct)\w*", re.I)
 _WHY = re.compile(r"\b(?:as|because|since|due\s+to|given)\b", re.IGNORECASE)
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 # A time in the past that an order is never written with ("in March", "at the last visit",
@@ -236,7 +238,9 @@ def _state_on(text: str) -> bool:
 _ONGOING = re.compile(
     r"\b(?:(?:is|are|remains?|stays?)\s+on|(?:is|are)\s+(?:currently\s+)?(?:taking|using)"
     r"|(?:has|have)\s+been\s+(?:on|taking|using)"
-    r"|since\s+(?:starting|commencing|being\s+started\s+on))\b",
+    r"|since\s+(?:starting|commencing|being\s+started\s+on)"
+    # "Pt using Candid-B cream as advised" (twentieth pass)
+    r"|^\s*(?:pt|patient|he|she)\s+(?:using|taking))\b",
     re.IGNORECASE,
 )
 
@@ -245,7 +249,12 @@ def _ongoing(text: str, rest: str) -> bool:
     m = _ONGOING.search(text)
     if m is None:
         return False
-    return not _verbs(text[: m.start()] + " " + text[m.end() :]) and not _verbs(rest)
+    # "as advised" says how the patient takes it, no order (twentieth pass)
+    told = _AS_ADVISED.sub(" ", text[: m.start()] + " " + text[m.end() :])
+    return not _verbs(told) and not _verbs(rest)
+
+
+_AS_ADVISED = re.compile(r"\bas\s+(?:advised|directed|instructed|prescribed)\b", re.IGNORECASE)
 
 
 # "stopped" is not among them: "Stopped metformin 2 weeks ago" still records the stop.
@@ -298,6 +307,13 @@ def history_sentences(sentences: dict[int, str]) -> set[int]:
     one ("PMH: HTN, GERD. Meds: amlodipine 10 ...": what the patient takes; tenth pass)."""
     found = {n for n, text in sentences.items() if grammar.HISTORY.match(text)}
     return found | {n for n, text in sentences.items() if n - 1 in found and _MEDS_LIST.match(text)}
+
+
+def after_opening(text: str) -> str:
+    """``text`` after the history that opens it ("Home meds reviewed: on metformin": the
+    review is the opening's, no follow-up; twentieth pass)."""
+    opening = grammar.HISTORY.match(text)
+    return text[opening.end() :] if opening else text
 
 
 def verb_after_opening(text: str) -> bool:

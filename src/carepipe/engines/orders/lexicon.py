@@ -84,7 +84,13 @@ _EYE_CHECK_UP = r"(?:baseline\s+|annual\s+|yearly\s+)?eye\s+check[-\s]?ups?"
 # Fourteenth pass: "Widal, CBC, MP": a bare "MP" is the malaria parasite smear in an order
 # context only (AMBIGUOUS_ALIASES), and never methylprednisolone ("IV MP 1 g", "MP pulse").
 _MP = r"(?<!iv\s)(?<!inj\s)mp(?!\s*(?:\d|pulse\b|iv\b|inj\b))"
-_CALCIUM_ALONE = r"calcium(?=\s*(?:,|and|&)\s*[\w\s,&-]{0,40}?\blevels?\b)"
+_CALCIUM_ALONE = (
+    r"calcium(?=\s*(?:,|and|&)\s*[\w\s,&-]{0,40}?\blevels?\b)"
+    # "Check calcium before each dose", "bicarbonate, calcium and phosphate" (twentieth
+    # pass): after a verb of testing, or beside phosphate, calcium is the level
+    r"|(?<=\bcheck\s)calcium\b|(?<=\brecheck\s)calcium\b|(?<=\bmonitor\s)calcium\b"
+    r"|calcium(?=\s*(?:,|and|&)\s*(?:phosphate|phosphorus|po4|pth|magnesium\s+and\s+phosphate)\b)"
+)
 _CT = r"(?:ct|cat)(?:\s+scan)?"
 _MRI = r"mri(?:\s+scan)?"
 # "Foot check with podiatry" (fifteenth pass): the service named with what it does
@@ -371,6 +377,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"upcr",
         r"urine\s+protein\s*(?:/|:|-|to)?\s*creatinine\s+ratio",
         r"24[-\s]?(?:h|hr|hrs|hour)\s+urine\s+(?:for\s+)?protein",
+        r"urine\s+pcr",  # "Urine PCR in 4 weeks" (twentieth pass; the dev labels' name)
     ),
     _lab("ASO titre", None, r"aso(?:\s+tit(?:re|er))?", r"anti[-\s]?streptolysin\s+o"),
     _lab("Anti-CCP", None, r"anti[-\s]?ccp(?:\s+antibod(?:y|ies))?"),
@@ -396,6 +403,7 @@ SERVICES: tuple[ServiceEntry, ...] = (
         None,
         r"(?:(?:serum|s\.|sr\.)\s*)?(?:inorganic\s+)?phosph(?:orus|ate)(?:\s+levels?)?",
         r"phos",  # "Mg, phos" ("alk phos" is the longer ALP)
+        r"po4",  # "Mg, PO4" (twentieth pass)
     ),
     # Serum bicarbonate; "sodium bicarbonate" is the drug (its name is read first).
     _lab(
@@ -983,7 +991,8 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _lab("Lithium level", None, r"(?:serum\s+)?lithium\s+levels?", r"s\.?\s?lithium"),
     _lab("Valproate level", None, r"(?:serum\s+)?(?:valproate|valproic\s+acid|vpa)\s+levels?"),
     _lab("Phenytoin level", None, r"(?:serum\s+)?phenytoin\s+levels?"),
-    _lab("Tacrolimus level", None, r"tacrolimus\s+(?:trough\s+)?levels?"),
+    # "tacrolimus trough in 3 days" (twentieth pass): the trough is the level
+    _lab("Tacrolimus level", None, r"tacrolimus\s+(?:trough\s+)?levels?", r"tacrolimus\s+troughs?"),
     # twelfth pass: the other drug levels monitored on the ward, from clinical knowledge
     _lab("Gentamicin level", None, r"gent(?:amicin)?\s+(?:trough\s+|peak\s+)?levels?"),
     _lab("Amikacin level", None, r"amikacin\s+(?:trough\s+|peak\s+)?levels?"),
@@ -1369,6 +1378,8 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"hep(?:atitis)?\s+b\s*(?:/|and|&|\+)\s*c\s+(?:serolog(?:y|ies)|screen(?:ing)?|panel)",
         r"hep(?:atitis)?\s+serologies",
     ),
+    # "hepatitis B panel" (twentieth pass): the hepatitis B markers together
+    _lab("Hepatitis B panel", None, r"hep(?:atitis)?\s+b\s+(?:panel|profile|serology)"),
     _lab("Renin", None, r"(?:plasma\s+)?renin(?:\s+(?:activity|levels?))?"),
     # --- tenth pass (2026-11-28): tests batch 12 named that the table lacked --------------
     _lab(
@@ -1488,6 +1499,8 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"hf\s+(?:specialist\s+)?nurses?",
     ),
     _ref("Behavioral health", r"behaviou?ral\s+health"),
+    # twentieth pass: the specialist nurse of Parkinson's disease (as the heart failure nurse)
+    _ref("Parkinson's nurse", r"parkinson'?s\s+(?:disease\s+)?(?:specialist\s+)?nurses?"),
 )
 
 # Referral specialties are matched only in a referral context: "pt", "gi", "ent", "ot",
@@ -1746,7 +1759,8 @@ _VERB_GROUPS: dict[str, str] = {
     "try suggest suggested advise advised recommend recommended",
     "stop": "stop stopped discontinue discontinued cease withdraw d/c dc",
     # Hold pauses an order without ending it (MedicationRequest.status on-hold).
-    "hold": "hold held holding withhold withheld suspend pause paused omit",
+    # "Skip tonight's warfarin dose": one dose left out (twentieth pass)
+    "hold": "hold held holding withhold withheld suspend pause paused omit skip",
     "change": "increase increased decrease decreased reduce reduced cut titrate uptitrate "
     "up-titrate downtitrate change adjust double halve taper wean bump escalate ↑ ↓ "
     "inc incr",  # "Inc Inj Basaglar to 18 units" (seventh pass)

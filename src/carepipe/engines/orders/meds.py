@@ -116,7 +116,11 @@ _NOT_A_MEDICINE_AFTER = re.compile(
 )
 # "vit D levels", "digoxin level", "lithium assay": a blood test, not a medicine order.
 # "25-OH vit D": the test of it (tenth pass).
-_A_TEST_BEFORE = re.compile(r"\b25[-\s]?(?:oh|hydroxy)[-\s]*$", re.IGNORECASE)
+# "Check calcium before each dose" (twentieth pass): what is checked is the level
+_A_TEST_BEFORE = re.compile(
+    r"\b25[-\s]?(?:oh|hydroxy)[-\s]*$|\b(?:check|recheck|monitor)\s+(?:serum\s+|s\.\s*)?$",
+    re.IGNORECASE,
+)
 # What a gargle, soak or bath made at home is made of: advice, not a medicine.
 _HOUSEHOLD = frozenset({"sodium chloride", "sodium bicarbonate", "magnesium sulfate"})
 # "vitamin D 25-OH" (twelfth pass): the hydroxy form written after the name is the test

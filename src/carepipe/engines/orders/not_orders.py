@@ -84,6 +84,10 @@ _DEFERRED = re.compile(
     + _THEN_DONE
     + r"|\b(?:may|might|could|would)\s+benefit\s+from\b"
     r"|\boptions?\s+(?:include|includes|are|would\s+be)\b"
+    # "Double hydrocortisone doses if unwell" (twentieth pass): a sick-day rule, taught for
+    # an illness to come, changes nothing now
+    r"|\b(?:double|treble|triple|halve)\s+(?:the\s+|your\s+|his\s+|her\s+)?(?:[a-z]+\s+)?"
+    r"doses?\s+(?:if|when|during|while)\b"
     # "Prior auth submitted for Humira" (fifteenth pass): a request to the payer, no order
     r"|\b(?:prior\s+auth(?:ori[sz]ation)?|pre-?auth(?:ori[sz]ation)?|PA\s+(?=(?:submitted"
     r"|requested|sent|pending|approved|denied)\b))\b",
@@ -189,7 +193,12 @@ _ASIDE = re.compile(
 # atorvastatin": the drug the patient is already on, named as the background of an order
 # or a result (eleventh pass).
 _CONTEXT = re.compile(
-    r"(?:\bdespite|\bon\s+top\s+of|\badded\s+to|\bin\s+addition\s+to|\bwhile\s+(?:on|taking)"
+    # "Add Jardiance 10 mg daily to metformin": what it is added to (twentieth pass)
+    r"(?:\badd\s+(?:(?!\b(?:switch|change|convert|and|then|stop)\b)[^;])+?\sto"
+    # "30 minutes before the IV iron infusion": the drug the timing is told by
+    r"|\b(?:before|after|prior\s+to|ahead\s+of)\s+(?:the|each|every)(?:\s+(?:iv|im|sc|oral"
+    r"|first|next|planned))?"
+    r"|\bdespite|\bon\s+top\s+of|\badded\s+to|\bin\s+addition\s+to|\bwhile\s+(?:on|taking)"
     # "because of the interaction with clopidogrel" (fourteenth pass): the drug it would
     # interact with is the reason, not an order
     r"|\binteract(?:ions?|s)?\s+with|\bcontraindicated\s+with"

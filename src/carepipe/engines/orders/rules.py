@@ -84,7 +84,7 @@ ENGINE_NAME = "rules"
 # eighteenth (levels told, ages, bracketed verdicts, mg/m2, two meals); 2.16: tablets written
 # after a slash strength are the dose (docs/orders.md); 2.17: the nineteenth (negated_list.py,
 # withdrawn.py; arrows, histories after an age, reflex tests, targets, dipstick pads)
-_RULES_VERSION = "2.17.0"
+_RULES_VERSION = "2.18.0"
 
 _HAS_LETTER = re.compile(r"[A-Za-z]")
 _SWITCH = re.compile(r"\b(?:switch|swap|convert|change|replace)\w*\b.*?\bfrom\b", re.I)
@@ -173,7 +173,11 @@ class RulesOrdersEngine:
         # Earlier clauses of the sentence lend their verb ("Start X, Y and Z").
         earlier = state.earlier = state.inherited.get(clause.sentence)
         # "x 21 days then stop, Tab Atorva 40 HS": the stop is lent to no later clause
-        if verb_action is not None and not _FINISHES.fullmatch(clause.text.strip()):
+        if (
+            verb_action is not None
+            and not _FINISHES.fullmatch(clause.text.strip())
+            and not (verb_action == "change" and _qualifies_dosed(clause.text))
+        ):
             state.inherited[clause.sentence] = verb_action
         # A sentence that opens with history ("Known case of DM on insulin", "s/p PCI
         # 2019") tells what the patient has or had: without an order verb it orders
@@ -182,7 +186,7 @@ class RulesOrdersEngine:
             clause.sentence in state.history_sentences
             and not history.verb_after_opening(clause.text)
             and earlier is None
-            and not grammar.FOLLOW_UP_WORD.search(clause.text)
+            and not grammar.FOLLOW_UP_WORD.search(history.after_opening(clause.text))
         ):
             state.last_med = None
             out.not_understood.append(original)
@@ -403,9 +407,7 @@ class RulesOrdersEngine:
                 or grammar.heading_action(clause.text)
                 or verbs.action_before(clause.text, m.name_start)
                 or verbs.right_after(clause.text, m.name_end)
-                or grammar.verb_after_dose(
-                    clause.text, m.name_end, grammar.next_start(found, i, clause.text)
-                )
+                or grammar.verb_after_listed(found, i, clause.text)
                 or inherited
                 or verbs.hint(m.action_hint, clause.text[: m.name_start])
                 or "start"
@@ -523,6 +525,17 @@ _CONTINUES = re.compile(
     r"titrate|up-?titrat(?:e|ing)|wean|step\s+(?:up|down)|go\s+up|bump|restart|resume)\b)",
     re.IGNORECASE,
 )
+# "Syp Looz 20 ml TDS - titrate to 2-3 stools": a change after a dash that follows the dose
+# qualifies that drug; it is lent to no later clause (twentieth pass; "- continue same,
+# 2 puffs BD" still lends its continue)
+_QUALIFIES_DOSED = re.compile(r"[^-\u2013]*\d[^-\u2013]*\s[-\u2013]\s")
+
+
+def _qualifies_dosed(text: str) -> bool:
+    m = _QUALIFIES_DOSED.match(text)
+    return m is not None and verbs.first_action(text[: m.end()]) is None
+
+
 _HOLD_OFF = re.compile(r"\bhold\s+off\b", re.IGNORECASE)
 # "Prednisone taper: 60 mg ...": a tapering course laid out after a colon is a new course.
 _TAPER_COURSE = re.compile(

@@ -117,7 +117,10 @@ _AGE_AFTER = re.compile(r"\s*/\s*o\b|[-\s]*old\b", re.IGNORECASE)
 # for names its test, which is not ordered (eighteenth pass)
 _FINDING_BEFORE = re.compile(
     r"\bfor\s+(?:an?\s+|the\s+|(?:his|her|their)\s+)?(?:elevated|raised|high|low|abnormal"
-    r"|deranged|rising|falling|increased|decreased|positive|borderline|persistently\s+\w+)\s+$",
+    r"|deranged|rising|falling|increased|decreased|positive|borderline|persistently\s+\w+)\s+$"
+    # "34 wks, reactive NST, AFI 12" (twentieth pass): the verdict written before the test
+    # that opens the clause is its result
+    r"|^\s*(?:reactive|non-?reactive|normal|unremarkable|reassuring)\s+$",
     re.IGNORECASE,
 )
 # "RTC 2 wks w/ glucose log", "BP diary": the patient's own readings brought in, no test

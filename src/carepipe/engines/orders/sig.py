@@ -269,10 +269,9 @@ def _strengths(text: str, used: list[tuple[int, int]]) -> tuple[tuple[float, str
             if worked is not None:
                 # "1 mg/kg OD (22 mg)": the dose worked out for this patient (eleventh pass)
                 used.extend([m.span(), worked.span()])
-                return (
-                    to_number(worked.group("v") or worked.group("v2")),
-                    STRENGTH_UNITS[(worked.group("u") or worked.group("u2")).lower()],
-                ), combo
+                value = worked.group("v") or worked.group("v2") or worked.group("v3")
+                told = worked.group("u") or worked.group("u2") or worked.group("u3")
+                return (to_number(value), STRENGTH_UNITS[told.lower()]), combo
         used.append(m.span())
         later = found[i + 1] if i + 1 < len(found) else None
         if unit == "%" and later is not None and STRENGTH_UNITS[later.group("u").lower()] == "mL":
@@ -285,12 +284,16 @@ def _strengths(text: str, used: list[tuple[int, int]]) -> tuple[tuple[float, str
 
 
 _WORKED_OUT = re.compile(
-    # "(wt 90 kg = 18 units)", "(total 350 mg)" (fifteenth pass)
-    rf"[^()]*?\(\s*(?:(?:wt|weight)\s*[:=]?\s*{NUM}\s*kg\s*)?(?:=\s*|i\.?e\.?\s*|approx\.?\s*"
-    rf"|~\s*|total(?:\s+dose)?\s*[:=]?\s*)?(?P<v>{NUM})\s*(?P<u>mg|mcg|g|units?|iu)\s*\)"
+    # "(wt 90 kg = 18 units)", "(total 350 mg)"; "(wt 20 kg = 900 mg PO BID)" (twentieth)
+    rf"[^()]*?\(\s*(?:(?:wt|weight)\s*[:=]?\s*{NUM}\s*kg\s*)?(?:=\s*|->\s*|\u2192\s*|i\.?e\.?\s*"
+    rf"|approx\.?\s*|~\s*|total(?:\s+dose)?\s*[:=]?\s*)?(?P<v>{NUM})\s*"
+    r"(?P<u>mg|mcg|micrograms?|g|units?|iu)(?![\w/])[^()]*\)"
     # "- weight 80 kg, so 14,000 units" (sixteenth pass): the same told without brackets
     rf"|[^()]*?\b(?:wt|weight)\s*[:=]?\s*{NUM}\s*kg\s*[,;]?\s*(?:so|=|i\.?e\.?|giving|total)\s*"
-    rf"(?P<v2>{NUM})\s*(?P<u2>mg|mcg|g|units?|iu)\b",
+    rf"(?P<v2>{NUM})\s*(?P<u2>mg|mcg|micrograms?|g|units?|iu)\b"
+    # "5 micrograms/kg = 300 micrograms", "30 mL/kg bolus = 2250 mL" (twentieth pass)
+    rf"|(?:\s*/\s*(?:day|d)\b)?(?:\s+[a-z]+)?\s*(?:=|->|\u2192)\s*(?P<v3>{NUM})\s*"
+    r"(?P<u3>mg|mcg|micrograms?|g|units?|iu|ml|mls)(?![\w/])",
     re.IGNORECASE,
 )
 _DESCENDING_PAIR = re.compile(rf"(?<![\w./-])(?P<hi>{NUM})\s*[-\u2013]\s*$")

@@ -267,7 +267,8 @@ _FREQ: tuple[tuple[str, int, float, str, tuple[str, ...]], ...] = (
         r"(?:hourly|every\s+hour|each\s+hour)"
         # ... where the sig ends: "monitor hourly urine output" is a nursing task
         r"(?=\s*(?:$|[,;.)]|-|(?:prn|sos|if|for|as|when|until|x|while|and|then|via|over|max"
-        r"|up)\b))",
+        # "1 drop hourly to the right eye" (twentieth pass): where the drop goes
+        r"|up|(?:to|in|into)\s+(?:the\s+)?(?:right|left|both|each|affected|r|l)\b)\b))",
         1,
         1,
         "h",

@@ -86,4 +86,13 @@ SPELLINGS: dict[str, str] = {
     r"epi(?=\s+\d+(?:\.\d+)?\s*(?:mg|mcg|micrograms?|ml)\b)": "epinephrine",
     # nineteenth pass: the UK tetracycline of acne (no table held it; not an English word)
     r"lymecycline": "lymecycline",
+    # twentieth pass: "hold ferrous sulfate" (the shared NLP reads the salt only after a
+    # start), NPH insulin by its US short name, vitamin D2 by its number
+    r"ferrous\s+sul(?:f|ph)ate": "ferrous sulfate",
+    r"nph(?:\s+insulin)?|insulin\s+nph": "insulin isophane",
+    r"vitamin\s+d2|vit\.?\s*d2": "ergocalciferol",
+    # "Rhesus negative - anti-D at 28 weeks": the immunoglobulin given, not the antibody test
+    r"anti[-\s]?d(?:\s+(?:immuno)?globulin)?(?!\s*(?:antibod|titre|titer|screen|level|ab\b))": (
+        "rho(d) immune globulin"
+    ),
 }

@@ -15,7 +15,7 @@ _WORD = re.compile(r"[a-z][a-z/-]*|[↑↓]", re.I)  # "Amlodipine ↑ to 10 mg"
 
 # "hold if SBP < 100", "hold for HR < 55": a condition on the order, not a hold.
 CONDITIONAL_HOLD = re.compile(
-    r"\b(?:hold|withhold|omit)\s+(?:the\s+dose\s+)?(?:if|when|for\s+(?:sbp|bp|hr|pulse|"
+    r"\b(?:hold|withhold|omit|skip)\s+(?:the\s+dose\s+)?(?:if|when|for\s+(?:sbp|bp|hr|pulse|"
     r"heart\s+rate|blood\s+pressure|sugar|glucose|rbs|fbs)\b)",
     re.IGNORECASE,
 )
