@@ -673,6 +673,9 @@ BLIND_BATCHES = (
     BlindBatch(22, "2026-11-29", "three times", "2026-11-29", 19),
     BlindBatch(23, "2026-11-29", "once", None, 20),
     BlindBatch(24, "2026-11-29", "once", None, 21),
+    # Written at the same time by two authors while batch 22 was tuned on.
+    BlindBatch(25, "2026-11-29", "once", None, 22),
+    BlindBatch(26, "2026-11-29", "once", None, 22),
 )
 
 _GROUP_LABELS = {

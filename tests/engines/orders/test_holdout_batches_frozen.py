@@ -99,6 +99,15 @@ HOLDOUTS = [
     Holdout(
         24, "o", 200, "4a370b1fb965aa349da96433ab105d997aa451f091a26a7e9410b8cfa0360efe", "test"
     ),
+    # Batches 25 and 26 were written at the same time by two helpers, each from the kit
+    # alone, while batch 22 was tuned on (their authors' files: sha256 f7157f41... and
+    # f7b701ce...; each author wrote its batch number in, the lead added split "test").
+    Holdout(
+        25, "aa", 200, "9a709c4cac6162309f6415dd10ea5770e88ca6ca5e9a7c4099cd370e3cd83f26", "test"
+    ),
+    Holdout(
+        26, "ab", 200, "34697bff2663a4ac312ab79075b186f4e1d3eed8feb707c32ea34322dc1f2fab", "test"
+    ),
 ]
 
 
