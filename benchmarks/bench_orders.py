@@ -671,7 +671,8 @@ BLIND_BATCHES = (
     BlindBatch(21, "2026-11-29", "three times", "2026-11-29", 18),
     # Scored with rules 2.14.0, again with 2.16.0 and with 2.17.0 (whose passes never saw it).
     BlindBatch(22, "2026-11-29", "three times", "2026-11-29", 19),
-    BlindBatch(23, "2026-11-29", "once", None, 20),
+    # Scored with rules 2.16.0, again with 2.17.0 and with 2.18.0 (whose passes never saw it).
+    BlindBatch(23, "2026-11-29", "three times", "2026-11-29", 20),
     BlindBatch(24, "2026-11-29", "once", None, 21),
     # Written at the same time by two authors while batch 22 was tuned on.
     BlindBatch(25, "2026-11-29", "once", None, 22),

@@ -92,7 +92,7 @@ HOLDOUTS = [
     # Batch 23 the same way (its author's file: sha256 b9447cbf...; its author wrote batch 23
     # in, the lead added split "test").
     Holdout(
-        23, "l", 200, "3e2a15078d213937314f16cefcd7dd061c3607e28d78f8fc343370f00928a3a4", "test"
+        23, "l", 200, "3e2a15078d213937314f16cefcd7dd061c3607e28d78f8fc343370f00928a3a4", "dev"
     ),
     # Batch 24 the same way (its author's file: sha256 872a31e8...; its author wrote batch 24
     # in, the lead added split "test").
