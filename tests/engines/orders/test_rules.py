@@ -112,8 +112,6 @@ KNOWN_DEV_MISSES |= {
     "p067": "spoken 'eight seventy-five' is 8, not 875 (as n157: digit word and tens word are not read as hundreds)",
     "p075": "'MRI brain with MRA': the MRA after 'with' is not read as a second imaging order",
     "p080": "'SALT assessment' has no referral word in its own clause, so the speech therapy referral is not made",
-    "p100": "'dextrose 50% 50 mL IV' after 'with' is read as the vehicle of the insulin, not a drug of its own",
-    "p105": "'USG for dating' is not read as an obstetric ultrasound",
     "p122": "'Clenil 100 micrograms, reduce to 1 puff BD': the change after a comma is not joined to the drug",
     "p134": "'Inj Hydrocort' is not read as hydrocortisone, and meropenem after the 'to keep MAP' clause is read as continued",
     "p148": "'400 micrograms/dose, 1-2 sprays': the strength per dose is taken as the dose, not the spray count",
@@ -135,7 +133,6 @@ KNOWN_DEV_MISSES |= {
     "r045": "'Legionella and pneumococcal urine Ag': the first test of the pair is not read",
     "r056": "'Albuterol HFA 90 mcg/actuation, 2 puffs ... q4-6h PRN': the strength per actuation is read as the dose, not the puff count",
     "r095": "'Cr prior to scan': a bare 'Cr' is not read as creatinine",
-    "r112": "'with D50 25 g IV': dextrose after 'with' is read as a vehicle (as p100)",
     "r114": "'on Tab Thyronorm 50 mcg ... Cont same dose': the continue is not carried back to the drug in the history",
     "r117": "'Rotacap Foracort 400 1 BD', 'Rotacap Levolin 1 SOS': the count after a rotacap's strength is not read as capsules",
     "r157": "'PRN weight gain > 2 lb in a day': a threshold with a unit after it is not read as the PRN reason",
@@ -192,7 +189,6 @@ KNOWN_DEV_MISSES |= {
 KNOWN_DEV_MISSES |= {
     "c038": "'Insulin lispro sliding scale AC & HS per protocol': the label gives 4 a day; h087, r036 and s042 label a sliding or correction scale 'AC&HS' with no schedule (when sugars are checked)",
     "c050": "'H/H q6h': the label orders hemoglobin and hematocrit; batch 13's s174 labels 'H/H' the hemoglobin alone, as the engine reads it",
-    "c099": "'Co-codamol 30/500, two tablets': the label gives 2 tablets as the dose; a slash strength gives no dose (corpus conventions; as v072)",
     "c138": "'Bloods: B12, folate, TFTs, calcium, FBC': a bare 'calcium' in a lab list is also a drug; no list rule reads it (as m023)",
     "c158": "'K and Cr on day 3 and again at 1 week': two short test names with a day and no test verb are not read",
 }
@@ -258,7 +254,6 @@ KNOWN_DEV_MISSES |= {
     "g014": "'Allergic to sulfa drugs': the label negates the allergen; the corpus's 44 other texts with an allergy negate no allergen (only a drug to avoid), and the engine lists it",
     "g032": "'Allergies: penicillin (anaphylaxis)': the label negates the allergen; the corpus lists allergies (as g014)",
     "g150": "'ALLERGIES: PCN (hives), codeine (nausea)': the label negates the allergens; the corpus lists allergies (as g014)",
-    "g015": "'Suture removal on POD 7': the label lists it as not understood; the table orders the procedure when it stands as a clause of its own",
     "g039": "'ORS after each loose stool': the label lists it as not understood; y060 and k031 start ORS with no dose",
     "g040": "'Start Evorel 50 patch twice weekly': the label gives 50 as the dose; s135 gives the same words none (a patch's bare number is its release rate)",
     "g048": "'Lispro sliding scale AC/HS per protocol': the label lists it as not understood; h087, e056 and c038 start it with no dose",
@@ -272,7 +267,7 @@ KNOWN_DEV_MISSES |= {
     "g007": "'Quetiapine 25 mg mane and 50 mg nocte': unequal doses at two times of day give one order (as e007)",
     "g016": "'TSH 0.02 on levothyroxine 125 micrograms. Reduce to 100 micrograms OD.': a drug told after a result is not acted on by the next sentence",
     "g022": "'Sepsis 6: blood cultures, lactate, IV Tazocin 4.5 g stat, ...': the drug inside the bundle's list is not read",
-    "g031": "'Vanc + Zosyn for HCAP': two drugs joined by '+' are read as one three-ingredient combination; 'MRSA nares PCR' is not in the table",
+    "g031": "'MRSA nares PCR' is not in the table ('Vanc + Zosyn', read as one three-ingredient combination before the twenty-first pass, is two orders now)",
     "g033": "'Review in anticoag clinic': the anticoagulation clinic is not in the table",
     "g036": "'Fentanyl 12 micrograms/hour patch, change every 72 hours': a patch's hourly rate gives no dose and 'change every 72 hours' no schedule",
     "g037": "'up to three hundred three times a day': the spoken numbers are joined into 303 (the shared number reader)",
@@ -326,7 +321,6 @@ KNOWN_DEV_MISSES |= {
     "j183": "'(interaction with clopidogrel)': the label negates a drug named as the reason; the corpus lists reasons",
     "j188": "'MRI shoulder if no improvement after 6 weeks of PT': the label negates a contingent study (see j029)",
     "j199": "'treated with ATT in 2019, completed 6 months': the label negates a finished course; the corpus lists history",
-    "j005": "'Tab Glycomet GP 2 1-0-1': the variant's number 2 is read as the tablet count (y009's 'GP 1 1-0-1' reads right by chance); the label's 1 tablet is against the 1-0-1 convention (no dose)",
     "j023": "'Cardiology ref for CAG': 'ref' is not read as a referral, and the study after 'for' is ordered (h123, p057; the label leaves it out, as v116)",
     "j094": "'LP planned for tomorrow morning' after a dash: the planned procedure is not ordered",
     "j109": "'surgical debridement tomorrow': a procedure named is not read as the surgical referral the label gives",
@@ -378,6 +372,29 @@ KNOWN_DEV_MISSES |= {
     "i134": "'fluconazole, one pill, 150, you take it once': spoken dose words split by commas are not read",
     "i191": "'Syp Cefspan 100 mg/5 ml, 8 mg/kg/day ... (wt 10 kg = 40 mg BD = 2 ml BD)': the signature after the comma is not read with the drug",
     "i197": "'Hb after 24 hours': a bare 'Hb' with only a time after it is not read as the test",
+}
+
+
+# Batch 23 (a blind holdout scored three times, retired to dev on 2026-11-29; the twenty-
+# first pass, rules 2.19.0): the cases still missed, labels untouched (docs/orders.md, "The
+# twenty-first pass"). Label disagreements first, then engine gaps. Batch 22's i199 moved
+# here: its label and batch 23's l159 read the same split hydrocortisone doses two ways.
+KNOWN_DEV_MISSES |= {
+    "i199": "'Hydrocortisone 10 mg on waking, 5 mg at lunchtime and 5 mg at 5 pm': the label gives no schedule; a dose at each of three times of day is three a day (eleventh pass; l159 labels it so)",
+    "l196": "'Syringe driver over 24 hours: morphine ... 10 mg': the label reads the infusion's length as once every 24 hours (as i108)",
+    "l141": "'Take two 500 mg paracetamol tablets up to four times a day for pain': the label makes 'up to' as needed; no need is written (m039 and b137 write 'when needed')",
+    "l187": "'increase to 2.5 mg after 2 weeks if U&Es stable': the label orders the test named in the step's condition",
+    "l074": "'hold metformin until eGFR rechecked': the label orders the test named in the hold's condition (as l187)",
+    "l029": "'Discussed risks and benefits of statin therapy; patient prefers lifestyle changes': a preference for something else is not read as declining the drug discussed",
+    "l178": "'Discussed statin; she would rather not take one at the moment': 'would rather not' is not read as declining (as l029)",
+    "l140": "'Pt's wife takes warfarin; pt asked if he can take her pills ... - advised no': someone else's drug is not listed as negated",
+    "l068": "'repeat K in 2 hours': a bare 'K' after 'repeat' is not read as the potassium level",
+    "l101": "'Please arrange pulmonary rehabilitation and an annual flu vaccination': 'arrange' is not read as a referral, and the vaccination is not read",
+    "l125": "'Discharge with EpiPen 0.3 mg auto-injector, use IM PRN anaphylaxis': the need after the comma is not given to the drug",
+    "l136": "'Tab Ciz... 1-0-1 (illegible)': the fragment is reported in two pieces, not as written",
+    "l160": "'recheck H/H': the table reads 'H/H' as haemoglobin alone; the label adds the haematocrit",
+    "l175": "'two puffs twice daily (MART) plus one extra puff as needed': the extra as-needed puff is not read as a second order",
+    "l189": "'Follow up with PCP in 1 week, endocrinology in 4-6 weeks': a clinic and its time after a comma is not read as a second follow-up",
 }
 
 

@@ -11,6 +11,8 @@ context to be read safely. Written on 2026-11-28, not from any corpus case.
 
 from __future__ import annotations
 
+from carepipe.engines.orders.brands_later import TWENTY_FIRST_PASS_BRANDS
+
 #: Written form (a regular expression, matched case-insensitively on word boundaries)
 #: -> canonical generic ("a / b" for a combination, in label order).
 BRANDS: dict[str, str] = {
@@ -593,3 +595,4 @@ BRANDS.update({k: v for k, v in SIXTEENTH_PASS_BRANDS.items() if k not in BRANDS
 BRANDS.update({k: v for k, v in EIGHTEENTH_PASS_BRANDS.items() if k not in BRANDS})
 BRANDS.update({k: v for k, v in NINETEENTH_PASS_BRANDS.items() if k not in BRANDS})
 BRANDS.update({k: v for k, v in TWENTIETH_PASS_BRANDS.items() if k not in BRANDS})
+BRANDS.update({k: v for k, v in TWENTY_FIRST_PASS_BRANDS.items() if k not in BRANDS})

@@ -22,13 +22,17 @@ _NOT_AFTER = "".join(
     rf"(?<!\b{a})(?<!\b{a.capitalize()})(?<!\b{a.upper()})" for a in _ABBREVIATIONS
 )
 # "H. pylori" is a name, not the end of a sentence.
+# "...(max 16 mg); wt 12 kg = 7.2 mg": the weight and the amount worked out from it go on
+# with the dose by weight before the semicolon (twenty-first pass)
 _SENTENCE_END = re.compile(
-    rf"(?<!\d){_NOT_AFTER}\.(?!\d)(?!\s*[Pp][Yy][Ll][Oo][Rr][Ii]\b)|[;!?\n]|(?<=\d)\.(?=\s|$)"
+    rf"(?<!\d){_NOT_AFTER}\.(?!\d)(?!\s*[Pp][Yy][Ll][Oo][Rr][Ii]\b)|[!?\n]|(?<=\d)\.(?=\s|$)"
+    r"|;(?!\s*(?:wt|weight)\s*[:=]?\s*\d+(?:\.\d+)?\s*kg\s*[,;]?\s*(?:so|=|give|giving)\s*\d)",
+    re.IGNORECASE,
 )
 # "- weight 15 kg, so 200 mg TDS": the amount worked out from the weight goes on with the
 # dose by weight (twentieth pass)
 _COMMA = re.compile(
-    r",(?!\d{3}\b)(?!(?<=kg,)\s*(?:so|giving|i\.?e\.?|total|=)\s*\d)", re.IGNORECASE
+    r",(?!\d{3}\b)(?!(?<=kg,)\s*(?:so|giving|give|i\.?e\.?|total|=)\s*\d)", re.IGNORECASE
 )
 _VERB_WORDS = sorted(
     {

@@ -103,3 +103,23 @@ def repeat_clause(text: str, med: MedicationOrder) -> bool:
     if _time_of_day_only(med.timing):
         med.timing = None
     return True
+
+
+def ordered_before(medications: list[MedicationOrder]) -> list[MedicationOrder]:
+    """``medications`` without a bare start or continue of a drug the same text orders
+    with a dose, nor a second bare order of a drug already named so (twenty-first pass).
+    "Clopidogrel 300 mg loading, then 75 mg OD; aspirin for 2 weeks, then stop and continue
+    clopidogrel alone": one clopidogrel order; "Vanc + Zosyn for HCAP. Zosyn 4.5 g IV q6h":
+    one of each. The bare mention names the order written elsewhere; it is not another."""
+    out: list[MedicationOrder] = []
+    for i, m in enumerate(medications):
+        if m.action in ("start", "continue") and m.dose is None and m.timing is None:
+            same = [o for j, o in enumerate(medications) if j != i and o.name == m.name]
+            if any(o.action in ("start", "change") and o.dose for o in same) or any(
+                o.action == m.action and o.dose is None and o.timing is None
+                for o in out
+                if o.name == m.name
+            ):
+                continue
+        out.append(m)
+    return out

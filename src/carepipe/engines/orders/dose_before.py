@@ -19,13 +19,15 @@ from carepipe.engines.orders.sig_words import NUM, STRENGTH_UNITS, to_number
 
 _UNITS = {k: v for k, v in STRENGTH_UNITS.items() if v != "%" and k != "u"}
 _UNIT = "|".join(sorted((re.escape(w) for w in _UNITS), key=len, reverse=True))
-_AMOUNT = rf"(?P<v>{NUM})\s*(?P<u>{_UNIT})(?P<perkg>\s*/\s*kg)?"
+# "Take two 500 mg paracetamol tablets": a count of tablets before their strength; the
+# dose is both together (twenty-first pass)
+_AMOUNT = rf"(?:(?P<n>[1-4])\s+)?(?P<v>{NUM})\s*(?P<u>{_UNIT})(?P<perkg>\s*/\s*kg)?"
 _BETWEEN = (
     r"(?:of\s+)?(?:(?:iv|i\.v\.|po|oral|im|sc|s/c|sl|inj\.?|injection|tab\.?|tablet|cap\.?"
     r"|capsule)\s+)*"
 )
 _SEPARATOR = (
-    r"(?:[,;+:\n(]|\b(?:and|with|plus|give|given|then|also|add|administer|start|infuse"
+    r"(?:[,;+:\n(]|\b(?:and|with|plus|give|given|take|then|also|add|administer|start|infuse"
     r"|bolus)\b)"
 )
 _FIRST = re.compile(rf"(?:^|{_SEPARATOR})\s*{_AMOUNT}\s+{_BETWEEN}$", re.IGNORECASE)
@@ -51,4 +53,6 @@ def dose_before(text: str, gap_start: int, name_start: int, first: bool) -> Dose
     unit = _UNITS[m.group("u").lower()]
     if m.group("perkg"):
         unit = f"{unit}/kg"
-    return DoseBefore(to_number(m.group("v")), unit, gap_start + m.start("v"))
+    count = int(m.group("n")) if m.group("n") and m.group("u").lower() != "ml" else 1
+    start = m.start("n") if count > 1 else m.start("v")
+    return DoseBefore(to_number(m.group("v")) * count, unit, gap_start + start)

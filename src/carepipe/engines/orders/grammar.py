@@ -35,6 +35,23 @@ SWITCH_TO = re.compile(
     r"(?:(?:tab|cap|inj|syp)\.?\s+)?",
     re.I,
 )
+_LISTED = re.compile(r"\s*(?:/|,|\+|&|and)\s*", re.I)
+
+
+def first_switched_to(text: str, found: list[meds.MedMention]) -> int | None:
+    """The index of the first drug switched to when several are switched from ("Narrow
+    ceftriaxone/azithro to amoxicillin": both stop, the third starts; twenty-first pass)."""
+    if len(found) < 3 or SWITCH_VERB.search(text, 0, found[0].name_start) is None:
+        return None
+    for j in range(1, len(found)):
+        gap = (found[j - 1].name_end, found[j].name_start)
+        if SWITCH_TO.fullmatch(text, *gap):
+            return j if j > 1 else None
+        if not _LISTED.fullmatch(text, *gap):
+            return None
+    return None
+
+
 # "... and switch her to losartan 50 mg": the drug switched to is started (the verb before
 # it may be the "stop" of the drug it replaces).
 _SWITCHED_TO = re.compile(
@@ -78,6 +95,8 @@ _OPENS_BRACKET = re.compile(r"[\s\d./,-]*(?:mg|mcg|g)?\s*\(\s*$", re.I)
 
 
 _BRACKET_BEFORE = re.compile(r"\(\s*$")
+_BARE_BRACKET = re.compile(r"\s*\(\s*")
+_CLOSE_BRACKET = re.compile(r"\s*\)")
 
 
 def absorb_spelled_out(text: str, outer: meds.MedMention, inner: meds.MedMention) -> bool:
@@ -87,6 +106,19 @@ def absorb_spelled_out(text: str, outer: meds.MedMention, inner: meds.MedMention
     order then takes the schedule written after the bracket, and the dose too when the drug
     is the same."""
     parts = [p.strip() for p in outer.name.split(" / ")]
+    if (
+        inner.name not in parts
+        and outer.dose is None
+        and outer.timing is None
+        and _BARE_BRACKET.fullmatch(text, outer.name_end, inner.name_start)
+        and _CLOSE_BRACKET.match(text, inner.name_end)
+    ):
+        # "vitamin B12 (hydroxocobalamin) 1 mg IM": a bracket holding only another drug's
+        # name says which drug is meant; the order is that one (twenty-first pass)
+        start, name_start = outer.start, outer.name_start
+        outer.__dict__.update(inner.__dict__)
+        outer.start, outer.name_start = start, name_start
+        return True
     if inner.name != outer.name and inner.name not in parts:
         return False
     if (
@@ -209,12 +241,15 @@ AFTER_DOSE = re.compile(
 
 
 # "reduce prednisolone from 20 mg to 15 mg": a change names the old dose, then the new.
+# "from 100 micrograms to 75 micrograms": the units spelled out too (twenty-first pass)
+_FROM_TO_UNIT = r"mg|mcg|g|units?|iu|ml|micrograms?|milligrams?"
 FROM_TO = re.compile(
-    r"\bfrom\s+\d+(?:\.\d+)?\s*(?P<u1>mg|mcg|g|units?|iu|ml)?\s+to\s+"
-    r"(?P<dose>\d+(?:\.\d+)?)\s*(?P<u2>mg|mcg|g|units?|iu|ml)?\b",
+    rf"\bfrom\s+\d+(?:\.\d+)?\s*(?P<u1>{_FROM_TO_UNIT})?\s+to\s+"
+    rf"(?P<dose>\d+(?:\.\d+)?)\s*(?P<u2>{_FROM_TO_UNIT})?\b",
     re.IGNORECASE,
 )
 UCUM = {"mg": "mg", "mcg": "mcg", "g": "g", "unit": "[iU]", "units": "[iU]", "iu": "[iU]"}
+UCUM |= {"microgram": "mcg", "micrograms": "mcg", "milligram": "mg", "milligrams": "mg"}
 
 
 # "bump your Lexapro up to twenty", "cut the gabapentin back to 300 at night": the new dose
@@ -255,6 +290,20 @@ def excepted(before: str) -> bool:
     )
 
 
+def action_excepted(action: Action, before: str) -> Action:
+    """The action of a drug named after "except": the opposite of the verb that excepts it.
+    "hold all meds except X" continues X; "Resume home meds except X" holds it (twenty-
+    first pass: a drug left out of a resumption is not restarted)."""
+    if not excepted(before):
+        return action
+    if action in ("stop", "hold"):
+        return "continue"
+    if action in ("start", "continue") and _RESUMED.search(before):
+        return "hold"
+    return action
+
+
+_RESUMED = re.compile(r"\b(?:resume|restart|continue)\b", re.IGNORECASE)
 _ITEM_END = re.compile(r"\s*(?:[;,.]|$)")
 
 
@@ -354,13 +403,22 @@ def taken_on_the_day(text: str) -> bool:
 # (eleventh pass).
 _CHANGE_AFTER = re.compile(
     r"(?:(?:->|\u2192|(?<![\w/])[-\u2013:])\s*(?:change|increase|decrease|reduce|titrate)\w*\s+"
-    r"(?:(?:the\s+)?(?:dose|frequency)\s+)?to\s+"
+    r"(?:(?:the\s+)?(?:dose|frequency)\s+)?"
+    # "Levothyroxine - reduce from 100 micrograms to 75 micrograms": the old dose is passed
+    # over, the order is the one after "to" (twenty-first pass)
+    r"(?:from\s+\d[^,;()]*?\s)?to\s+"
     # "amlodipine 5 mg daily -> 10 mg daily": an arrow alone to the new dose (fifteenth pass)
     # "(wt 14 kg -> 140 mg)": after a weight the arrow gives the dose worked out (twentieth)
     r"|(?<!kg)(?<!kg\s)(?:->|\u2192)\s*(?=\d))(?P<to>[^,;()]*)",
     re.IGNORECASE,
 )
-_LATER = re.compile(r"\b(?:after|in\s+\d|if|once|when|until|by\s+\d)\b", re.IGNORECASE)
+# "once" is a step to come ("once stable"), unless a schedule follows it ("once daily";
+# twenty-first pass)
+_LATER = re.compile(
+    r"\b(?:after|in\s+\d|if|once(?!\s+(?:daily|a\s+(?:day|week|month)|weekly|monthly|nightly"
+    r"|at\s+night|in\s+the\s+(?:morning|evening)|every)\b)|when|until|by\s+\d)\b",
+    re.IGNORECASE,
+)
 # A number after "to" that is neither a dose nor a count of a form: what the change aims at
 _TARGET = re.compile(
     r"\s*\d+(?:\.\d+)?(?:\s*(?:-|\u2013|to)\s*\d+(?:\.\d+)?)?\s+(?!(?:tabs?|tablets?|caps?"
@@ -368,8 +426,20 @@ _TARGET = re.compile(
     re.IGNORECASE,
 )
 _NEW_DOSE = re.compile(
-    r"\s*(?P<dose>\d+(?:\.\d+)?)\s*(?P<u>mg|mcg|g|units?|iu|ml)\b", re.IGNORECASE
+    r"\s*(?P<dose>\d+(?:\.\d+)?)\s*(?P<u>mg|mcg|g|units?|iu|ml|micrograms?|milligrams?)\b",
+    re.IGNORECASE,
 )
+
+
+# "Syp Duphalac 30 ml TDS titrate to 2-3 soft stools/day": titrating to a goal qualifies the
+# drug dosed before it, with or without a dash (twenty-first pass)
+_TITRATE_TO = re.compile(r"\d[^,;]*?\btitrat\w*\s+(?:up\s+|down\s+)?to\b", re.IGNORECASE)
+
+
+def titrated_to_goal(text: str) -> bool:
+    """True when ``text`` titrates a dosed drug "to" a goal (stools, a level), not a dose."""
+    m = _TITRATE_TO.search(text)
+    return m is not None and _TARGET.match(text, m.end()) is not None
 
 
 def change_after_dose(m: meds.MedMention, text: str, end: int) -> bool:

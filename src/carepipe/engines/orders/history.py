@@ -145,7 +145,12 @@ _EFFECT = re.compile(
 # good relief with paracetamol", "Finds ibuprofen helpful"; only with no verb in the clause
 # or the rest of its sentence ("Ondansetron helps, continue 4 mg TDS PRN" continues it).
 _HELPS = re.compile(
-    r"\b(?:helps|(?:good|some|partial|little|no)\s+relief\s+(?:with|from)|finds?\b.*\bhelpful)\b",
+    r"\b(?:helps|(?:good|some|partial|little|no)\s+relief\s+(?:with|from)|finds?\b.*\bhelpful"
+    # what a course did, what the patient is already under and on (twenty-first pass):
+    # "Symptoms resolved with the nitrofurantoin course", "already under the memory clinic
+    # and on donepezil 10 mg"; "improved on X, which he should continue" still continues it
+    r"|(?:resolved|settled|cleared|improved|recovered)\s+(?:with|on|after)"
+    r"|already\b[^.;]*?\band\s+on)\b",
     re.IGNORECASE,
 )
 # What the patient did with a drug, reported (fourteenth pass): "c/o gastritis after taking
@@ -155,6 +160,10 @@ _HELPS = re.compile(
 _REPORTED = re.compile(
     # "feeling better after the course of nitrofurantoin" (twentieth pass)
     r"\bafter\s+(?:taking|starting|using|(?:the|a|her|his|their)\s+(?:course|dose)\s+of)\b|\blast\s+dose\b(?!\s+(?:tomorrow|today|tonight|due))"
+    # twenty-first pass: what the patient takes of their own accord ("Takes over-the-counter
+    # ibuprofen occasionally")
+    r"|\b(?:takes|buys)\s+(?:an?\s+|the\s+|some\s+)?(?:over[-\s]the[-\s]counter|otc)\b"
+    r"|\btakes\b[^.;]*\b(?:occasionally|sometimes|now\s+and\s+then|from\s+time\s+to\s+time)\b"
     r"|\bmissed\b|\boverdose\s+of\b|\bingest(?:ed|ion\s+of)\b|^\s*(?:tried|trialled)\b|\buses\b"
     # "Failed metformin due to GI upset" (fifteenth pass)
     r"|^\s*(?:(?:has|have|had)\s+)?failed\b(?!\s+to\b)"

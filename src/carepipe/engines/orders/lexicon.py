@@ -337,6 +337,8 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"rapid\s+malaria\s+test",
     ),
     _lab("Widal test", None, r"widal(?:\s+test)?"),
+    # the agglutination test of rickettsial fever, beside the scrub typhus IgM (twenty-first)
+    _lab("Weil-Felix test", None, r"weil[-\s]?felix(?:\s+test)?"),
     # Typhidot is an IgM/IgG card test for typhoid, not the Widal agglutination test.
     _lab("Typhidot", None, r"typhidot(?:[-\s]?m)?(?:\s+test)?", r"typhoid\s+igm"),
     _lab(
@@ -347,7 +349,12 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"igm\s+dengue",
     ),
     _lab("Chikungunya IgM", None, r"chikungunya(?:\s+igm)?", r"chik\s+igm"),
-    _lab("Scrub typhus IgM", None, r"scrub\s+typhus(?:\s+igm)?"),
+    _lab(
+        "Scrub typhus IgM",
+        None,
+        r"scrub\s+typhus(?:\s+igm)?(?:\s+elisa)?",
+        r"igm\s+scrub(?:\s+typhus)?(?:\s+elisa)?",  # "IgM scrub ELISA" (twenty-first pass)
+    ),
     _lab("Leptospira IgM", None, r"lepto(?:spira)?\s+igm"),
     _lab("Blood urea", None, r"(?:blood|serum|s\.|sr\.)\s*urea(?:\s+nitrogen)?", r"bun"),
     _lab(
@@ -386,6 +393,13 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _lab("Cortisol", None, r"(?:serum\s+|morning\s+|8\s*am\s+)?cortisol"),
     _lab("Ammonia", None, r"(?:serum\s+|blood\s+|plasma\s+)?ammonia"),
     _lab("Sputum Gram stain", None, r"sputum\s+(?:for\s+)?gram(?:'?s)?\s+stain"),
+    # the rectovaginal swab of late pregnancy (twenty-first pass)
+    _lab(
+        "Group B streptococcus culture",
+        None,
+        r"(?:gbs|group\s+b\s+strep(?:tococcus|tococcal)?)\s+(?:swab\s+|screen(?:ing)?\s+)?culture",
+        r"gbs\s+(?:swab|screen)",
+    ),
     _lab(
         "Throat swab culture",
         None,
@@ -622,6 +636,9 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"obstetric\s+(?:growth|dating)\s+(?:ultrasound|scan|usg)",
         r"dating\s+(?:us|usg|ultrasound)",
         r"(?:usg|ultrasound)\s+(?:obstetric|obs)",  # "USG obstetric" (ninth pass)
+        # "Growth US in 2 weeks", "USG for viability" (twenty-first pass)
+        r"(?:growth|viability)\s+(?:us|usg|ultrasound)",
+        r"(?:usg|ultrasound)\s+for\s+(?:fetal\s+)?(?:growth|viability|dating)",
     ),
     _img(
         "Renal ultrasound",
@@ -745,12 +762,15 @@ SERVICES: tuple[ServiceEntry, ...] = (
         r"fundus",  # alone only in an order context (AMBIGUOUS_ALIASES): "fundus normal"
     ),
     _proc("Mantoux test", r"mantoux(?:\s+test)?", r"tuberculin\s+skin\s+test"),
+    _proc("Ear syringing", r"ear\s+(?:syringing|irrigation)"),  # twenty-first pass
     _proc(
         "Spirometry",
         # "PFT with DLCO": the diffusing capacity is part of the tests (sixteenth pass;
         # first, as the alternation takes the first alias that matches)
         r"(?:pfts?|pulmonary\s+function\s+tests?)\s+(?:with|incl(?:uding)?|\+)\s+dlco",
-        r"spirometry",
+        # "Incentive spirometry" is a breathing exercise on the ward, not the test (twenty-
+        # first pass)
+        r"(?<!incentive\s)spirometry",
         r"pfts?",
         r"pulmonary\s+function\s+tests?",
     ),
@@ -1061,12 +1081,20 @@ SERVICES: tuple[ServiceEntry, ...] = (
     _proc("Joint aspiration", r"(?:joint|knee)\s+aspiration", r"arthrocentesis"),
     _proc("Incision and drainage", r"incision\s+(?:and|&)\s+drainage", r"i\s*(?:&|and)\s*d"),
     _proc("Wound dressing", r"wound\s+dressing(?:\s+change)?", r"dressing\s+change"),
-    _proc("Suture removal", r"suture\s+removal", r"(?:removal\s+of|remove)\s+sutures"),
+    # "suture removal after 7 days" is the visit it is done at, a follow-up (every dev label
+    # reads it so; twenty-first pass): the service only with no time after it
+    _proc(
+        "Suture removal",
+        r"suture\s+removal(?!\s+(?:after|in|on)\s+(?:\d|pod))",
+        r"(?:removal\s+of|remove)\s+sutures",
+    ),
     _proc(
         "Blood transfusion",
         r"(?:blood|prbc|packed\s+(?:red\s+)?cells?)\s+transfusion",
         r"transfuse\s+\d+\s+units?(?:\s+(?:of\s+)?prbcs?)?",
         r"red\s+(?:blood\s+)?cell\s+transfusion",  # eleventh pass
+        # "Give 1 unit PRBCs over 2 hours" (twenty-first pass)
+        r"give\s+\d+\s+units?\s+(?:of\s+)?(?:prbcs?|packed\s+(?:red\s+)?(?:blood\s+)?cells)",
     ),
     # "on dialysis", "dialysis patient": history, not an order; the session must be asked for.
     _proc("Hemodialysis", r"(?<!on\s)(?:ha?emo)?dialysis(?!\s+(?:patient|dependent|days?))"),
@@ -1514,6 +1542,10 @@ REFERRAL_CONTEXT = re.compile(
     # "Surgery reference": the Indian word for a referral (fourteenth pass); not a
     # reference range or "for reference"
     r"|(?<!for\s)reference(?!\s+(?:range|ranges|values?|intervals?|lab|laborator\w*)\b))\b"
+    # "Geriatrics to see", "Neurology (stroke team) paged": a team asked to see the patient
+    # (twenty-first pass)
+    r"|\bto\s+see(?=\s*(?:(?:the\s+)?(?:patient|pt|him|her|them)\s*)?(?:[.;,]|$|today|tomorrow))"
+    r"|\b(?:paged|bleeped)\b"
     r"|\br/v\b",
     re.IGNORECASE,
 )
@@ -1803,7 +1835,11 @@ NEGATION = re.compile(
 )
 # Words after which the rest of the clause is a reason, not an order ("due to low eGFR").
 REASON = re.compile(
-    r"\b(?:due\s+to|because(?:\s+of)?|secondary\s+to|given|in\s+view\s+of|owing\s+to|since)\b",
+    r"\b(?:due\s+to|because(?:\s+of)?|secondary\s+to|given|in\s+view\s+of|owing\s+to|since"
+    # "vancomycin 125 mg QID x 10 days for C. diff": "for" after a course's length names
+    # what is treated, unless a sample is sent (twenty-first pass)
+    r"|(?:days?|weeks?|wks?|months?)\s+for(?![^;]*\b(?:send|sent|check|test|stool|urine"
+    r"|sample|swab)\b))\b",
     re.IGNORECASE,
 )
 
@@ -1815,7 +1851,7 @@ FOLLOW_UP = re.compile(
     r"|re-?visit|next\s+(?:visit|appointment|review)|reassess|re-?evaluate"
     # "Appointment in 1 week", "Wound check in 2 days", "phone back in 2 weeks", "recheck HR
     # and BP in clinic in 2/52" (tenth pass)
-    r"|appointment|wound\s+check|phone\s+back|(?:tele)?phone\s+review|in\s+clinic"
+    r"|appointment|wound\s+check|(?:bp|blood\s+pressure)\s+check|suture\s+removal|phone\s+back|(?:tele)?phone\s+review|in\s+clinic"
     # "Fracture clinic in 1/52", "Endocrine clinic 6/52", "Recheck in 48-72 hours": a clinic
     # or a recheck with its time right after it (eleventh pass)
     r"|clinic(?=\s+(?:in\s+|after\s+|within\s+)?\d)|re-?check(?=\s+(?:in|after|within)\s+\d)"

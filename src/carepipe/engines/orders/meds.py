@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cache
 
 from carepipe.engines.orders import continued, drugs, substances
 from carepipe.engines.orders.dose_before import dose_before
@@ -167,6 +168,8 @@ _RELATIVE_BEFORE = re.compile(
 )
 # "Iron sucrose 200 mg IV in 100 ml NS over 30 min": the saline carries the drug.
 _VEHICLES = frozenset({"sodium chloride", "dextrose", "ringer lactate"})
+# "insulin 10 units IV with D50 50 mL": 50% dextrose is given, not a diluent (twenty-first)
+_STRONG_DEXTROSE = re.compile(r"d(?:25|50)w?\b|dextrose\s+(?:25|50)\s*%", re.I)
 _VEHICLE_BEFORE = re.compile(
     r"\b(?:in|with|diluted\s+in)\s+(?:\d+(?:\.\d+)?\s*(?:ml|cc|l)\s+(?:of\s+)?)?$", re.I
 )
@@ -189,8 +192,30 @@ _TIMED_BY_BEFORE = re.compile(
 # Medical adjectives the shared NLP's fuzzy match reads as a drug ("retinal" as retinol,
 # i.e. vitamin A): a spelling slip is not assumed where the word is itself a word.
 _WORDS_NOT_DRUGS = frozenset({"retinal", "renal", "dental", "nasal", "rectal", "vaginal", "spinal"})
-# Between two drug names, these join them into one combination product.
+# Between two drug names, these join them into one combination product; "+" between two
+# brands ("Levolin + Budecort nebulisation") gives two products, each a pack of its own
+# (twenty-first pass).
 _COMBINE_GAP = re.compile(r"^\s*[/+]\s*$|^-$")
+
+
+@cache
+def _products() -> frozenset[frozenset[str]]:
+    """The ingredient sets of the combination products this engine's table knows."""
+    return frozenset(
+        frozenset(p.strip() for p in n.generic.split(" / "))
+        for _, n in drugs._patterns()
+        if " / " in n.generic
+    )
+
+
+def _one_product(first: _Name, second: _Name) -> bool:
+    """Whether two generics written "a/b" are one product: "ceftriaxone/azithro" is two
+    antibiotics given together (no product holds both), "albuterol/ipratropium" is one
+    (twenty-first pass). A brand or a product already combined keeps the old reading, and
+    so does a hyphen ("lisinopril-hydrochlorothiazide" names a product)."""
+    if first.brand or second.brand or first.combination or second.combination:
+        return True
+    return frozenset({first.generic, second.generic}) in _products()
 
 
 @dataclass
@@ -277,7 +302,12 @@ def _names(text: str) -> list[_Name]:
     merged: list[_Name] = []
     for n in found:
         prev = merged[-1] if merged else None
-        if prev is not None and _COMBINE_GAP.match(text[prev.end : n.start]):
+        if (
+            prev is not None
+            and _COMBINE_GAP.match(text[prev.end : n.start])
+            and not (text[prev.end : n.start].strip() == "+" and (prev.brand or n.brand))
+            and (text[prev.end : n.start].strip() != "/" or _one_product(prev, n))
+        ):
             # "albuterol/ipratropium", "ibuprofen + paracetamol": one product.
             prev.generic = f"{prev.generic} / {n.generic}"
             prev.end = n.end
@@ -306,7 +336,11 @@ def find_meds(text: str) -> list[MedMention]:
             continue  # "warm saline gargles"; "betadine gargles" is the antiseptic (tenth pass)
         if _RELATIVE_DOSE.match(text, n.end) or _RELATIVE_BEFORE.search(text, 0, n.start):
             continue  # "basal insulin at 80% of the usual dose": not readable, so listed
-        if n.generic in _VEHICLES and _VEHICLE_BEFORE.search(text, 0, n.start):
+        if (
+            n.generic in _VEHICLES
+            and _VEHICLE_BEFORE.search(text, 0, n.start)
+            and not _STRONG_DEXTROSE.match(text, n.start)
+        ):
             vehicles.append((n.start, n.end))  # read as part of the drug it carries
             continue
         names.append(n)

@@ -99,7 +99,11 @@ _DECLINED_AFTER = re.compile(
     r"(?:\b(?:(?:is|are|was|were)\s+)?(?:not|no\s+longer)\s+(?:needed|required|indicated"
     r"|necessary|started|prescribed|appropriate|suitable|recommended|advised)"
     # "TMT contraindicated, not to be done" (twelfth pass)
-    r"|\bcontra-?indicated|\bnot\s+to\s+be\s+(?:done|given|started|ordered))"
+    r"|\bcontra-?indicated|\bnot\s+to\s+be\s+(?:done|given|started|ordered)"
+    # "Cologuard declined", "Flu vaccine refused by patient": the name, then its refusal
+    # (twenty-first pass)
+    r"|(?<=\w)\s+(?:(?:was|were|has\s+been)\s+)?(?:declined|refused)"
+    r"(?:\s+by\s+(?:the\s+)?(?:pt|patient|family|parents?|mother|father))?)"
     # "... not needed now", "... not required at this stage" (twelfth pass)
     r"(?:\s+(?:now|at\s+present|today|yet|for\s+now|currently"
     r"|at\s+(?:this|the)\s+(?:time|stage|point|moment)))?"
@@ -198,6 +202,9 @@ _CONTEXT = re.compile(
     # "30 minutes before the IV iron infusion": the drug the timing is told by
     r"|\b(?:before|after|prior\s+to|ahead\s+of)\s+(?:the|each|every)(?:\s+(?:iv|im|sc|oral"
     r"|first|next|planned))?"
+    # "after 36-hour washout from lisinopril": the drug cleared before the start (twenty-
+    # first pass)
+    r"|\bwash[-\s]?out\s+(?:period\s+)?(?:from|of|off)(?:\s+(?:the|his|her|their))?"
     r"|\bdespite|\bon\s+top\s+of|\badded\s+to|\bin\s+addition\s+to|\bwhile\s+(?:on|taking)"
     # "because of the interaction with clopidogrel" (fourteenth pass): the drug it would
     # interact with is the reason, not an order

@@ -61,6 +61,7 @@ cream creams ointment ointments gel gels lotion lotions non sent instead evaluat
 takes carry throughout unchanged
 switch switched swap swapped convert converted
 opa baseline therapeutic diagnostic overdue apart human
+midday lunchtime waking rising
 """
 FILLER = frozenset(_FILLER_WORDS.split()) | frozenset(lexicon.VERBS)
 

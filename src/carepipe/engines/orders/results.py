@@ -78,9 +78,17 @@ PAST_RESULT = re.compile(
 )
 
 
+# "Spirometry today confirms COPD": the verdict in the present (twenty-first pass); "echo if
+# the ECG confirms LVH" is a condition on an order
+_PRESENT_VERDICT = re.compile(r"\b(?:confirms|excludes|rules\s+out)\b", re.IGNORECASE)
+_CONDITION = re.compile(r"\b(?:if|unless|when|once|until)\b", re.IGNORECASE)
+
+
 def is_result(clause: str) -> bool:
     """True when the clause reads a result and asks for nothing."""
-    return PAST_RESULT.search(clause) is not None and ORDER_VERBS.search(clause) is None
+    verdict = _PRESENT_VERDICT.search(clause)
+    told = verdict is not None and _CONDITION.search(clause, 0, verdict.start()) is None
+    return (PAST_RESULT.search(clause) is not None or told) and ORDER_VERBS.search(clause) is None
 
 
 _VALUE_AFTER = re.compile(

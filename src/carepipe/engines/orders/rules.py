@@ -23,6 +23,7 @@ How one text is read:
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 
 from carepipe.engines.nlp.numbers import NormalizedText, normalize_numbers
@@ -83,8 +84,9 @@ ENGINE_NAME = "rules"
 # 2.14: the seventeenth (stopped.py, change_to.py; dash declines, dose-less stops); 2.15: the
 # eighteenth (levels told, ages, bracketed verdicts, mg/m2, two meals); 2.16: tablets written
 # after a slash strength are the dose (docs/orders.md); 2.17: the nineteenth (negated_list.py,
-# withdrawn.py; arrows, histories after an age, reflex tests, targets, dipstick pads)
-_RULES_VERSION = "2.18.0"
+# withdrawn.py; arrows, histories after an age, reflex tests, targets, dipstick pads); 2.18:
+# the twentieth; 2.19: the twenty-first (brands_later.py; refusals, regimens, worked doses)
+_RULES_VERSION = "2.19.0"
 
 _HAS_LETTER = re.compile(r"[A-Za-z]")
 _SWITCH = re.compile(r"\b(?:switch|swap|convert|change|replace)\w*\b.*?\bfrom\b", re.I)
@@ -148,6 +150,7 @@ class RulesOrdersEngine:
             self._read_clause(clause, norm, result, state)
         result.follow_ups = services_read.one_visit_per_interval(result.follow_ups)
         result.medications = told.one_route_switch(norm.original, result.medications)
+        result.medications = continued.ordered_before(result.medications)
         stopped.without_dose(result.medications)
         return result
 
@@ -401,6 +404,8 @@ class RulesOrdersEngine:
             )
             or grammar.switched_from_first(clause.text, found)
         )
+        first_new = grammar.first_switched_to(clause.text, found) or 1
+        switching = switching or first_new > 1  # "Narrow ceftriaxone/azithro to amoxicillin"
         for i, m in enumerate(found):
             action: Action = (
                 grammar.switched_to(clause.text, m.name_start)
@@ -413,7 +418,7 @@ class RulesOrdersEngine:
                 or "start"
             )
             if switching:
-                action = "stop" if i == 0 else "start"
+                action = "stop" if i < first_new else "start"
             if route_change:
                 action = "change"
             if action == "start" and grammar.STARTED.search(clause.text, 0, m.name_start):
@@ -439,8 +444,8 @@ class RulesOrdersEngine:
                 action = "start"  # "Prednisone taper: 60 mg daily x 3 days, ..." (twelfth)
             if action == "change" and _TAPER_OFF.search(clause.text[: m.name_start]):
                 action = "stop"  # "taper off clonazepam": the course ends
-            if action in ("stop", "hold") and grammar.excepted(clause.text[: m.name_start]):
-                action = "continue"  # "hold all oral meds except levothyroxine": it goes on
+            # "hold all oral meds except levothyroxine": it goes on; "resume ... except X" holds
+            action = grammar.action_excepted(action, clause.text[: m.name_start])
             if action == "change" and not m.steps:
                 grammar.to_target(
                     m,
@@ -490,7 +495,8 @@ class RulesOrdersEngine:
             sw = _SWITCH.search(clause.text) or grammar.SWITCH_VERB.search(clause.text)
             if sw is not None:
                 covered.append(sw.span())
-            covered.append((found[0].name_end, found[1].name_start))  # "... to" / "with"
+            pairs = itertools.pairwise(found[: first_new + 1])  # "... / ... to" (21st pass)
+            covered.extend((a.name_end, b.name_start) for a, b in pairs)
         return covered, declined
 
 
@@ -533,7 +539,9 @@ _QUALIFIES_DOSED = re.compile(r"[^-\u2013]*\d[^-\u2013]*\s[-\u2013]\s")
 
 def _qualifies_dosed(text: str) -> bool:
     m = _QUALIFIES_DOSED.match(text)
-    return m is not None and verbs.first_action(text[: m.end()]) is None
+    return (
+        m is not None and verbs.first_action(text[: m.end()]) is None
+    ) or grammar.titrated_to_goal(text)
 
 
 _HOLD_OFF = re.compile(r"\bhold\s+off\b", re.IGNORECASE)

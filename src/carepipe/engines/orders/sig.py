@@ -59,7 +59,9 @@ from carepipe.engines.orders.sig_words import (
     TAPER,
     TIMES_PER,
     TITRATE_UP,
+    VARIANT_BEFORE,
     WHEN_ONLY,
+    WORKED_OUT,
     Sig,
     alt,
     to_number,
@@ -265,7 +267,7 @@ def _strengths(text: str, used: list[tuple[int, int]]) -> tuple[tuple[float, str
         unit = STRENGTH_UNITS[m.group("u").lower()]
         if m.group("perkg"):
             unit = per_body(unit, m.group("perkg"))
-            worked = _WORKED_OUT.match(masked, m.end(), m.end() + 60)
+            worked = WORKED_OUT.match(masked, m.end(), m.end() + 80)
             if worked is not None:
                 # "1 mg/kg OD (22 mg)": the dose worked out for this patient (eleventh pass)
                 used.extend([m.span(), worked.span()])
@@ -283,19 +285,6 @@ def _strengths(text: str, used: list[tuple[int, int]]) -> tuple[tuple[float, str
     return None, combo
 
 
-_WORKED_OUT = re.compile(
-    # "(wt 90 kg = 18 units)", "(total 350 mg)"; "(wt 20 kg = 900 mg PO BID)" (twentieth)
-    rf"[^()]*?\(\s*(?:(?:wt|weight)\s*[:=]?\s*{NUM}\s*kg\s*)?(?:=\s*|->\s*|\u2192\s*|i\.?e\.?\s*"
-    rf"|approx\.?\s*|~\s*|total(?:\s+dose)?\s*[:=]?\s*)?(?P<v>{NUM})\s*"
-    r"(?P<u>mg|mcg|micrograms?|g|units?|iu)(?![\w/])[^()]*\)"
-    # "- weight 80 kg, so 14,000 units" (sixteenth pass): the same told without brackets
-    rf"|[^()]*?\b(?:wt|weight)\s*[:=]?\s*{NUM}\s*kg\s*[,;]?\s*(?:so|=|i\.?e\.?|giving|total)\s*"
-    rf"(?P<v2>{NUM})\s*(?P<u2>mg|mcg|micrograms?|g|units?|iu)\b"
-    # "5 micrograms/kg = 300 micrograms", "30 mL/kg bolus = 2250 mL" (twentieth pass)
-    rf"|(?:\s*/\s*(?:day|d)\b)?(?:\s+[a-z]+)?\s*(?:=|->|\u2192)\s*(?P<v3>{NUM})\s*"
-    r"(?P<u3>mg|mcg|micrograms?|g|units?|iu|ml|mls)(?![\w/])",
-    re.IGNORECASE,
-)
 _DESCENDING_PAIR = re.compile(rf"(?<![\w./-])(?P<hi>{NUM})\s*[-\u2013]\s*$")
 _RANGE_BEFORE = re.compile(rf"(?<![\w./-])(?P<lo>{NUM})\s*(?:-|\u2013|to)\s*$", re.IGNORECASE)
 
@@ -375,7 +364,9 @@ def _one_step(text: str, default_unit: str, combination: bool, sig: Sig) -> None
             rest = text[bare.end() :]
             # "Glycomet GP 1 1-0-1": a tablet count; "Rocaltrol 0.25 OD": a strength.
             decimal_below_one = bare.group("v").startswith(("0", "."))
-            if (
+            if value <= 2 and combination and VARIANT_BEFORE.match(rest):
+                pass  # "Glycomet GP 2 1-0-1": the product's variant, the count comes after
+            elif (
                 value <= 2
                 and not decimal_below_one
                 and (combination or re.match(r"\s*(?:[a-z]|\d-)", rest, re.I))

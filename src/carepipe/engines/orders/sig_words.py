@@ -278,6 +278,9 @@ _FREQ: tuple[tuple[str, int, float, str, tuple[str, ...]], ...] = (
     (r"at\s+night|nightly|every\s+night|each\s+night|in\s+the\s+night", 1, 1, "d", ("NIGHT",)),
     (r"every\s+morning|each\s+morning|in\s+the\s+mornings?|q\.?am|mane", 1, 1, "d", ("MORN",)),
     (r"every\s+evening|in\s+the\s+evening|q\.?pm", 1, 1, "d", ("EVE",)),
+    # "10 mg on waking, 5 mg at midday": the times of a split daily dose (twenty-first pass)
+    (r"on\s+(?:waking|rising|wakening)|upon\s+waking", 1, 1, "d", ("WAKE",)),
+    (r"at\s+(?:midday|mid-day|noon|lunch\s*time)", 1, 1, "d", ("NOON",)),
     # "14 units before breakfast and before dinner": two meals, twice a day (eighteenth pass);
     # "one tablet after breakfast and one after dinner": the count again (nineteenth pass)
     (
@@ -493,3 +496,23 @@ class Sig:
     consumed: list[tuple[int, int]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     before_start: int | None = None  # where a count written before the name starts
+
+
+WORKED_OUT = re.compile(
+    # "(wt 90 kg = 18 units)", "(total 350 mg)"; "(wt 20 kg = 900 mg PO BID)" (twentieth)
+    rf"[^()]*?\(\s*(?:(?:wt|weight)\s*[:=]?\s*{NUM}\s*kg\s*)?(?:=\s*|->\s*|\u2192\s*|i\.?e\.?\s*"
+    rf"|approx\.?\s*|~\s*|total(?:\s+dose)?\s*[:=]?\s*)?(?P<v>{NUM})\s*"
+    r"(?P<u>mg|mcg|micrograms?|g|units?|iu)(?![\w/])[^()]*\)"
+    # "- weight 80 kg, so 14,000 units" (sixteenth pass): the same told without brackets
+    # "(max 16 mg); wt 12 kg = 7.2 mg", "; weight 14 kg, give 28 mg" (twenty-first pass)
+    rf"|(?:[^()]|\([^()]*\))*?\b(?:wt|weight)\s*[:=]?\s*{NUM}\s*kg\s*[,;]?\s*"
+    r"(?:so(?:\s+give)?|=|i\.?e\.?|giving|give|total)\s*"
+    rf"(?P<v2>{NUM})\s*(?P<u2>mg|mcg|micrograms?|g|units?|iu)\b"
+    # "5 micrograms/kg = 300 micrograms", "30 mL/kg bolus = 2250 mL" (twentieth pass)
+    rf"|(?:\s*/\s*(?:day|d)\b)?(?:\s+[a-z]+)?\s*(?:=|->|\u2192)\s*(?P<v3>{NUM})\s*"
+    r"(?P<u3>mg|mcg|micrograms?|g|units?|iu|ml|mls)(?![\w/])",
+    re.IGNORECASE,
+)
+# After a combination's bare number, a schedule or a written count: the number names the
+# variant ("Glycomet GP 2 1-0-1", "GP 1 1 tab BD"; twenty-first pass)
+VARIANT_BEFORE = re.compile(r"\s+(?:\d+\s*-\s*\d+\s*-\s*\d|\d\s*(?:tabs?|tablets?)\b)", re.I)

@@ -91,6 +91,12 @@ SPELLINGS: dict[str, str] = {
     r"ferrous\s+sul(?:f|ph)ate": "ferrous sulfate",
     r"nph(?:\s+insulin)?|insulin\s+nph": "insulin isophane",
     r"vitamin\s+d2|vit\.?\s*d2": "ergocalciferol",
+    # twenty-first pass: the two-drug bowel tablet by its US name (the shared NLP read only
+    # the docusate, leaving "senna" out)
+    r"senna[-\s]?(?:plus[-\s]?)?docusate|docusate[-\s]senna": "docusate / senna",
+    # "IVF DNS @ 100 ml/hr": dextrose in normal saline, only with its rate or volume after
+    # it ("refer to ENT for DNS" is a deviated septum)
+    r"dns(?=\s*(?:@|\d))": "dextrose / sodium chloride",
     # "Rhesus negative - anti-D at 28 weeks": the immunoglobulin given, not the antibody test
     r"anti[-\s]?d(?:\s+(?:immuno)?globulin)?(?!\s*(?:antibod|titre|titer|screen|level|ab\b))": (
         "rho(d) immune globulin"

@@ -48,7 +48,9 @@ _MANNER = frozenset(
      # "(max 8 in 24 hours)", "to affected areas", "apply 1 patch daily" (thirteenth pass)
      "max", "maximum", "areas", "patch", "patches",
      # "1 drop both eyes 2-hourly", "apply pea-sized amount to face qhs" (nineteenth pass)
-     "hourly", "pea", "sized", "amount", "fingertip", "face", "scalp", "body", "trunk"]
+     "hourly", "pea", "sized", "amount", "fingertip", "face", "scalp", "body", "trunk",
+     # "4 ml OD x 3 days (wt 16 kg)": the weight the dose was worked from (twenty-first pass)
+     "wt", "weight", "kg"]
 )  # fmt: skip
 
 
@@ -128,7 +130,15 @@ def _another_time_of_day(text: str, timing: Timing, targets: list[MedicationOrde
         return False
     med = targets[0]
     old = med.timing
-    if old is None or med.steps or not old.when or not timing.when:
+    if old is None or med.steps or not old.when:
+        return False
+    # "10 mg on waking, 5 mg at midday and 5 mg at 4 pm": each dose at its own time of day
+    # is one more a day (twenty-first pass; the clause's own "and" reads as twice a day)
+    doses = len(_DOSE_AT.findall(text))
+    if doses > 1 and timing.frequency == doses and timing.periodUnit == "d" and not timing.when:
+        med.timing = old.model_copy(update={"frequency": (old.frequency or 1) + doses})
+        return True
+    if not timing.when:
         return False
     daily = (old.period, old.periodUnit) == (1, "d") and (timing.frequency, timing.period) == (1, 1)
     if not daily or set(timing.when) & set(old.when) or timing.periodUnit != "d":
@@ -137,6 +147,11 @@ def _another_time_of_day(text: str, timing: Timing, targets: list[MedicationOrde
         update={"frequency": (old.frequency or 1) + 1, "when": [*old.when, *timing.when]}
     )
     return True
+
+
+_DOSE_AT = re.compile(
+    rf"{NUM}\s*(?:u|units?|iu|mg|mcg|g|ml|tabs?|puffs?)\s+(?:at|in|on|before|with)\b", re.I
+)
 
 
 def _counted_as_needed(text: str, targets: list[MedicationOrder]) -> bool:
@@ -174,5 +189,7 @@ def _give_count(med: MedicationOrder, value: float, form_word: str | None) -> No
     ):
         med.dose = round(med.strength * value, 6)
         med.dose_unit = med.strength_unit
-    elif med.strength is None and med.dose is None and " / " not in med.name:
+    elif med.strength is None and med.dose is None and (" / " not in med.name or form in SOLID):
+        # "Co-codamol 30/500, two tablets QDS": tablets written as such are the dose of a
+        # combination too (the lead's settled convention; twenty-first pass)
         med.dose, med.dose_unit = value, form or "tablet"

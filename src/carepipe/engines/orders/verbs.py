@@ -64,7 +64,7 @@ def _verbs(text: str, end: int | None = None) -> list[Action]:
 
 
 _TOLD_RX = re.compile(r"\b(?:current|present|ongoing|old|previous|usual)\s+$", re.IGNORECASE)
-_RIGHT_AFTER = re.compile(r"\s*(?:[-:,]\s*)?(?P<verb>[a-z][a-z/-]*|[↑↓])", re.IGNORECASE)
+_RIGHT_AFTER = re.compile(r"\s*(?:[-\u2013:,]\s*)?(?P<verb>[a-z][a-z/-]*|[↑↓])", re.IGNORECASE)
 
 
 def right_after(text: str, pos: int) -> Action | None:
