@@ -677,6 +677,9 @@ BLIND_BATCHES = (
     # Written at the same time by two authors while batch 22 was tuned on.
     BlindBatch(25, "2026-11-29", "once", None, 22),
     BlindBatch(26, "2026-11-29", "once", None, 22),
+    # Written at the same time by two authors while batch 23 was tuned on.
+    BlindBatch(27, "2026-11-29", "once", None, 23),
+    BlindBatch(28, "2026-11-29", "once", None, 23),
 )
 
 _GROUP_LABELS = {

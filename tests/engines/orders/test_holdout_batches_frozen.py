@@ -108,6 +108,14 @@ HOLDOUTS = [
     Holdout(
         26, "ab", 200, "34697bff2663a4ac312ab79075b186f4e1d3eed8feb707c32ea34322dc1f2fab", "test"
     ),
+    # Batches 27 and 28 the same way, while batch 23 was tuned on (their authors' files:
+    # sha256 99229887... and 76ec3626...).
+    Holdout(
+        27, "ac", 200, "e19694b162d140be833f250a191afdd071f9c9f78d7708ec230f3b8155d67508", "test"
+    ),
+    Holdout(
+        28, "ad", 200, "c11d167f9a08ca5b9d61fc8d3f5d4366f2d4213f3ee4b18f688a3094c4d46456", "test"
+    ),
 ]
 
 
