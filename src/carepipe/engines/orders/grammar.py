@@ -242,14 +242,24 @@ AFTER_DOSE = re.compile(
 
 # "reduce prednisolone from 20 mg to 15 mg": a change names the old dose, then the new.
 # "from 100 micrograms to 75 micrograms": the units spelled out too (twenty-first pass)
-_FROM_TO_UNIT = r"mg|mcg|g|units?|iu|ml|micrograms?|milligrams?"
+_CHANGE_UNIT = r"mg|mcg|g|units?|iu|ml|micrograms?|milligrams?"
 FROM_TO = re.compile(
-    rf"\bfrom\s+\d+(?:\.\d+)?\s*(?P<u1>{_FROM_TO_UNIT})?\s+to\s+"
-    rf"(?P<dose>\d+(?:\.\d+)?)\s*(?P<u2>{_FROM_TO_UNIT})?\b",
+    rf"\bfrom\s+\d+(?:\.\d+)?\s*(?P<u1>{_CHANGE_UNIT})?\s+to\s+"
+    rf"(?P<dose>\d+(?:\.\d+)?)\s*(?P<u2>{_CHANGE_UNIT})?\b",
     re.IGNORECASE,
 )
-UCUM = {"mg": "mg", "mcg": "mcg", "g": "g", "unit": "[iU]", "units": "[iU]", "iu": "[iU]"}
-UCUM |= {"microgram": "mcg", "micrograms": "mcg", "milligram": "mg", "milligrams": "mg"}
+UCUM = {
+    "mg": "mg",
+    "mcg": "mcg",
+    "g": "g",
+    "unit": "[iU]",
+    "units": "[iU]",
+    "iu": "[iU]",
+    "microgram": "mcg",
+    "micrograms": "mcg",
+    "milligram": "mg",
+    "milligrams": "mg",
+}
 
 
 # "bump your Lexapro up to twenty", "cut the gabapentin back to 300 at night": the new dose
@@ -425,10 +435,7 @@ _TARGET = re.compile(
     r"|capsules?|puffs?|drops?|sachets?|units?|times|x|hourly|daily|weekly)\b)[a-z]",
     re.IGNORECASE,
 )
-_NEW_DOSE = re.compile(
-    r"\s*(?P<dose>\d+(?:\.\d+)?)\s*(?P<u>mg|mcg|g|units?|iu|ml|micrograms?|milligrams?)\b",
-    re.IGNORECASE,
-)
+_NEW_DOSE = re.compile(rf"\s*(?P<dose>\d+(?:\.\d+)?)\s*(?P<u>{_CHANGE_UNIT})\b", re.IGNORECASE)
 
 
 # "Syp Duphalac 30 ml TDS titrate to 2-3 soft stools/day": titrating to a goal qualifies the

@@ -203,7 +203,7 @@ def _products() -> frozenset[frozenset[str]]:
     """The ingredient sets of the combination products this engine's table knows."""
     return frozenset(
         frozenset(p.strip() for p in n.generic.split(" / "))
-        for _, n in drugs._patterns()
+        for n in drugs.NAMES.values()
         if " / " in n.generic
     )
 
