@@ -7,7 +7,10 @@ to pgBackRest); the shared server on 5432 is never touched. pgBackRest runs as t
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -25,6 +28,7 @@ from carepipe.ops.backup.metrics import export_backup_metrics
 from carepipe.ops.backup.pgbackrest import Cluster as ServerCluster
 from carepipe.ops.backup.pgbackrest import (
     archive_timeout_seconds,
+    base_dir,
     write_config,
 )
 from tests.support.live_server import free_port
@@ -192,6 +196,40 @@ def test_full_backup_verify_and_point_in_time_restore(cluster: PgCluster) -> Non
     assert "blob missing or altered: ab/cd/abcd-test" in bad.stderr, bad.stderr
     export_backup_metrics(cluster.settings())
     assert _gauge("last_verify_ok") == 0
+
+
+def test_backup_now_waits_for_an_archive_push_holding_the_lock() -> None:
+    # The server's archive-push holds the stanza's archive lock while it ships a segment;
+    # `backup now` (stanza-create first) met it once in CI and failed with pgBackRest's
+    # exit 50. Here the lock is held for 3 s as archive-push holds it (flock on its file):
+    # the backup waits, then succeeds.
+    with throwaway_cluster(RPO_SECONDS, prefix="cp-pglock-") as c:
+        up = c.carepipe("db", "upgrade")
+        assert up.returncode == 0, up.stderr
+        s = c.settings()
+        lock_dir = base_dir(s) / "lock"
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        lock_file = lock_dir / f"{s.pgbackrest_stanza}-archive.lock"
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+        owner = c.data.stat().st_uid
+        os.chown(lock_dir, owner, -1)
+        os.chown(lock_file, owner, -1)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        released = threading.Timer(3.0, lambda: fcntl.flock(fd, fcntl.LOCK_UN))
+        try:
+            started = time.monotonic()
+            released.start()
+            now = c.carepipe("backup", "now", "--json")
+            waited = time.monotonic() - started
+        finally:
+            released.join()
+            os.close(fd)
+        assert now.returncode == 0, now.stdout + now.stderr
+        assert json.loads(now.stdout)["details"]["type"] == "full"
+        assert waited >= 3.0
+        # It was the lock it waited for: pgBackRest logged the refused attempt.
+        log = (base_dir(s) / "log" / f"{s.pgbackrest_stanza}-stanza-create.log").read_text()
+        assert "[050]" in log and "unable to acquire lock" in log
 
 
 def test_archive_timeout_from_rpo_and_config_file_is_private(tmp_path: Path) -> None:

@@ -46,6 +46,13 @@ BINARY = "pgbackrest"
 # One pgBackRest command may take this long (a full backup of a large database takes
 # a while); a stuck repository mount then fails the command instead of hanging it.
 COMMAND_TIMEOUT_SECONDS = 6 * 3600
+# pgBackRest exits 50 (LockAcquireError) when another of its processes holds a lock the
+# command needs. The server's archive_command starts archive-push, which holds the
+# stanza's archive lock while it ships a segment; a stanza-create or backup that meets it
+# waits for the push to end instead of failing (CI saw `backup now` fail so under WAL load).
+LOCK_HELD_EXIT = 50
+LOCK_WAIT_SECONDS = 30.0
+LOCK_RETRY_SECONDS = 0.5
 
 
 def archive_timeout_seconds(rpo_seconds: int) -> int:
@@ -212,8 +219,9 @@ class PgBackRest:
     ) -> subprocess.CompletedProcess[str]:
         """Run one pgBackRest command; on failure raise ``BackupFailed`` with its stderr.
 
-        The passphrase is in the config file, never on the command line (``ps``)
-        nor in the error message.
+        A run refused because another pgBackRest process holds its lock (the server's
+        archive-push) is tried again for up to ``LOCK_WAIT_SECONDS``. The passphrase is in
+        the config file, never on the command line (``ps``) nor in the error message.
         """
         argv = [
             *_as_owner(config_path(self.settings)),
@@ -223,16 +231,11 @@ class PgBackRest:
             *options,
             command,
         ]
-        try:
-            proc = subprocess.run(
-                argv, capture_output=True, text=True, timeout=COMMAND_TIMEOUT_SECONDS
-            )
-        except FileNotFoundError:
-            raise BackupFailed("pgbackrest is not installed (Debian package pgbackrest)") from None
-        except subprocess.TimeoutExpired:
-            raise BackupFailed(
-                f"pgbackrest {command} still running after {COMMAND_TIMEOUT_SECONDS} s"
-            ) from None
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        proc = _run_once(argv, command)
+        while proc.returncode == LOCK_HELD_EXIT and time.monotonic() < deadline:
+            time.sleep(LOCK_RETRY_SECONDS)
+            proc = _run_once(argv, command)
         if check and proc.returncode != 0:
             raise BackupFailed(
                 f"pgbackrest {command} failed (exit {proc.returncode}): "
@@ -244,6 +247,18 @@ class PgBackRest:
         """``pgbackrest info --output=json`` for the stanza (empty dict: no stanza yet)."""
         out = json.loads(self.run("info", "--output=json").stdout or "[]")
         return out[0] if out else {}
+
+
+def _run_once(argv: list[str], command: str) -> subprocess.CompletedProcess[str]:
+    """One run of a pgBackRest command line, its failures to start as ``BackupFailed``."""
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=COMMAND_TIMEOUT_SECONDS)
+    except FileNotFoundError:
+        raise BackupFailed("pgbackrest is not installed (Debian package pgbackrest)") from None
+    except subprocess.TimeoutExpired:
+        raise BackupFailed(
+            f"pgbackrest {command} still running after {COMMAND_TIMEOUT_SECONDS} s"
+        ) from None
 
 
 def _as_owner(path: Path) -> list[str]:
